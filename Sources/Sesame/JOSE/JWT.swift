@@ -1,0 +1,59 @@
+/// JSON Web Tokens (RFC 7519): a JSON claims payload, signed (JWS) or encrypted (JWE `dir`).
+///
+/// The key decides the form: a signing key produces a JWS, a content-encryption key a JWE. Verification
+/// accepts either form, selects the key strictly, and then checks the purpose (`typ`) and the registered
+/// claims against a ``TokenValidation``.
+public enum JWT {
+    /// A token that verified and passed validation.
+    public struct Verified: Sendable {
+        /// The protected header.
+        public let header: JOSEHeader
+        /// The full payload.
+        public let payload: JSONObject
+        /// The registered claims, read from the payload.
+        public let claims: RegisteredClaims
+        /// The key that verified or decrypted the token.
+        public let key: JWK
+    }
+
+    /// Issues a token.
+    ///
+    /// - Parameters:
+    ///   - payload: The claims object.
+    ///   - key: A signing key (JWS) or a content-encryption key (JWE).
+    ///   - type: The `typ` header, if any.
+    /// - Returns: The compact serialization.
+    /// - Throws: ``TokenError/invalidKey`` if the key can neither sign nor encrypt.
+    public static func issue(_ payload: JSONObject, key: JWK, type: String? = nil) throws(TokenError) -> String {
+        let bytes = JSONValue.object(payload).jsonBytes
+        if key.algorithm.isSigning { return try JWS.sign(bytes, key: key, type: type) }
+        return try JWE.encrypt(bytes, key: key, type: type)
+    }
+
+    /// Verifies (or decrypts) a token and validates it.
+    ///
+    /// - Parameters:
+    ///   - token: The compact JWS or JWE.
+    ///   - keys: The accepted keys.
+    ///   - validation: The purpose, lifetime, issuer and audience rules.
+    /// - Returns: The header, payload and claims.
+    /// - Throws: ``TokenError`` naming the first check that failed.
+    public static func verify(_ token: String, keys: KeySet, validation: TokenValidation = TokenValidation()) throws(TokenError) -> Verified {
+        let (header, payloadBytes, key) = try token.withUTF8Buffer { bytes throws(TokenError) in
+            let compact = try CompactToken(bytes, maximumSize: validation.maximumTokenSize)
+            if compact.isJWE {
+                let decrypted = try JWE.decrypt(compact, keys: keys, understoodCriticalParameters: validation.understoodCriticalParameters)
+                return (decrypted.header, decrypted.plaintext, decrypted.key)
+            }
+            let verified = try JWS.verify(compact, keys: keys, understoodCriticalParameters: validation.understoodCriticalParameters)
+            return (verified.header, verified.payload, verified.key)
+        }
+        try validation.check(header)
+        guard case .object(let payload)? = try? JSONValue(parsing: payloadBytes) else {
+            throw TokenError.invalidPayload.with(detail: "not a JSON object")
+        }
+        let claims = try RegisteredClaims(payload)
+        try validation.check(claims, at: validation.now())
+        return Verified(header: header, payload: payload, claims: claims, key: key)
+    }
+}

@@ -1,0 +1,105 @@
+/// The keys a service signs (or encrypts) with and verifies (or decrypts) with.
+///
+/// One key is active: new tokens use it. Any number of further keys only verify, so keys rotate without
+/// signing anyone out: add the new key as active, keep the old one for verification until the last token
+/// it signed expires, then drop it.
+///
+/// Key selection is strict. A token's `kid` must name a key of the set (there is no fallback to a default
+/// key), and when the set holds more than one key, a token without `kid` is rejected. The selected key's
+/// algorithm must be the one the token names.
+public struct KeySet: Sendable {
+    /// The key new tokens are signed or encrypted with, if the set can issue tokens.
+    public let activeKey: JWK?
+    /// Every key in the set, the active key first.
+    public let keys: [JWK]
+    private let keysByID: [String: JWK]
+
+    /// Creates a key set that issues tokens with `activeKey` and accepts tokens of any of its keys.
+    ///
+    /// - Parameters:
+    ///   - activeKey: The key new tokens use; it must hold private or secret material.
+    ///   - verificationKeys: Further keys that are accepted but no longer used for new tokens.
+    /// - Throws: ``TokenError/invalidKey`` if the active key cannot sign or encrypt, or if two keys share a key ID.
+    public init(activeKey: JWK, verificationKeys: [JWK] = []) throws(TokenError) {
+        guard activeKey.isPrivate else {
+            throw TokenError.invalidKey.with(detail: "the active key must hold private or secret material")
+        }
+        try self.init(active: activeKey, keys: [activeKey] + verificationKeys)
+    }
+
+    /// Creates a verification-only key set, for example from another service's published JWKS.
+    ///
+    /// - Parameter verificationKeys: The accepted keys.
+    /// - Throws: ``TokenError/invalidKey`` if two keys share a key ID.
+    public init(verificationKeys: [JWK]) throws(TokenError) {
+        try self.init(active: nil, keys: verificationKeys)
+    }
+
+    private init(active: JWK?, keys: [JWK]) throws(TokenError) {
+        var byID: [String: JWK] = [:]
+        for key in keys {
+            guard byID.updateValue(key, forKey: key.keyID) == nil else {
+                throw TokenError.invalidKey.with(detail: "two keys share the key ID \(key.keyID)")
+            }
+        }
+        self.activeKey = active
+        self.keys = keys
+        self.keysByID = byID
+    }
+
+    /// Selects the key for a token's `kid`, strictly.
+    ///
+    /// - Parameter keyID: The token's `kid` header, if any.
+    /// - Returns: The key with that ID, or the only key of a one-key set when the token has no `kid`.
+    /// - Throws: ``TokenError/unknownKeyID`` or ``TokenError/missingKeyID``.
+    public func key(forID keyID: String?) throws(TokenError) -> JWK {
+        if let keyID {
+            guard let key = keysByID[keyID] else { throw TokenError.unknownKeyID }
+            return key
+        }
+        guard keys.count == 1 else { throw TokenError.missingKeyID }
+        return keys[0]
+    }
+
+    /// The key the set issues tokens with.
+    ///
+    /// - Throws: ``TokenError/keyNotConfigured`` for a verification-only set.
+    public func signingKey() throws(TokenError) -> JWK {
+        guard let activeKey else { throw TokenError.keyNotConfigured.with(detail: "this key set only verifies") }
+        return activeKey
+    }
+
+    // MARK: JWKS
+
+    /// Imports a JWK Set document (RFC 7517 §5) as a verification-only key set.
+    ///
+    /// - Parameters:
+    ///   - jwks: The JSON text `{"keys": [...]}`.
+    ///   - algorithm: Passed to each key import for keys without `alg` (see ``JWK/init(json:algorithm:)``).
+    /// - Throws: ``TokenError/invalidKey`` when the document or one of its keys is malformed.
+    public init(jwks: String, algorithm: KeyAlgorithm? = nil) throws(TokenError) {
+        guard let document = try? JSONValue(parsing: jwks), case .array(let entries)? = document["keys"] else {
+            throw TokenError.invalidKey.with(detail: "a JWKS must be an object with a \"keys\" array")
+        }
+        var keys: [JWK] = []
+        for entry in entries {
+            guard case .object(let object) = entry else { throw TokenError.invalidKey.with(detail: "a JWKS entry must be an object") }
+            keys.append(try JWK(jsonObject: object, algorithm: algorithm))
+        }
+        try self.init(verificationKeys: keys)
+    }
+
+    /// The JWK Set document of the set's keys.
+    ///
+    /// - Parameter includingPrivate: Whether to include private and secret material. With the default,
+    ///   `false`, only asymmetric keys' public halves are published and symmetric keys are left out, so the
+    ///   document is safe to serve, for example at `/.well-known/jwks.json`.
+    /// - Returns: The JSON text `{"keys": [...]}`.
+    public func jwks(includingPrivate: Bool = false) -> String {
+        var entries: [JSONValue] = []
+        for key in keys where includingPrivate || !key.isSymmetric {
+            if let object = try? key.jsonObject(includingPrivate: includingPrivate) { entries.append(.object(object)) }
+        }
+        return JSONValue.object(["keys": .array(entries)]).jsonString
+    }
+}
