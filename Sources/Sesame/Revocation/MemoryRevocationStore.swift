@@ -1,0 +1,51 @@
+import Foundation
+
+/// An in-process ``RevocationStore``, bounded and lock-striped.
+///
+/// It serves one process: revocations are not shared between instances and are lost on restart. Use a
+/// persistent store when several instances serve the same sessions.
+public struct MemoryRevocationStore: RevocationStore {
+    private let revokedTokens: StripedDictionary<String, Double>
+    private let subjectCutoffs: StripedDictionary<String, Cutoff>
+    private let retention: Double
+    private let now: @Sendable () -> Double
+
+    private struct Cutoff: Sendable {
+        var notBefore: Double
+        var forgetAfter: Double
+    }
+
+    /// Creates an empty store.
+    ///
+    /// - Parameters:
+    ///   - capacity: The most entries of each kind kept; expired entries go first (default 100,000).
+    ///   - retention: How long a subject's "not before" moment is kept, in seconds; it must be at least the
+    ///     longest session lifetime (default 30 days plus a day).
+    ///   - now: The clock, in seconds since 1970.
+    public init(capacity: Int = 100_000, retention: Double = 31 * 24 * 60 * 60, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        revokedTokens = StripedDictionary(capacity: capacity)
+        subjectCutoffs = StripedDictionary(capacity: capacity)
+        self.retention = retention
+        self.now = now
+    }
+
+    public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+        if let expiry = revokedTokens[tokenID], expiry > now() { return true }
+        if let cutoff = subjectCutoffs[subject], issuedAt.timeIntervalSince1970 < cutoff.notBefore { return true }
+        return false
+    }
+
+    public func revoke(tokenID: String, expiresAt: Date) async throws {
+        let current = now()
+        revokedTokens.insert(expiresAt.timeIntervalSince1970, for: tokenID, isStale: { $0 <= current })
+    }
+
+    public func revokeAll(subject: String, issuedBefore: Date) async throws {
+        let current = now()
+        // Token `iat`s are whole seconds: round up so that tokens issued earlier in the same second go too.
+        let notBefore = issuedBefore.timeIntervalSince1970.rounded(.up)
+        subjectCutoffs.update(subject, isStale: { $0.forgetAfter <= current }) { existing in
+            Cutoff(notBefore: max(existing?.notBefore ?? notBefore, notBefore), forgetAfter: current + retention)
+        }
+    }
+}

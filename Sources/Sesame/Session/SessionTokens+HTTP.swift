@@ -1,0 +1,140 @@
+import HTTPTypes
+
+extension SessionTokens {
+    // MARK: Responses
+
+    /// Creates a session and redirects with it in a cookie (SST's `Session.cookie`).
+    ///
+    /// The response is a `302 Found` to `redirect` with a `Set-Cookie` that is `HttpOnly`, `SameSite=Lax`,
+    /// `Path=/`, `Max-Age` equal to the token lifetime, and `Secure` (with the `__Host-` prefix) unless the
+    /// redirect is plain-http development on `localhost`. `Cache-Control: no-store` keeps it out of caches.
+    ///
+    /// - Parameters:
+    ///   - subject: Whom the session is about.
+    ///   - redirect: Where to send the browser; the app chooses it (never pass unchecked user input).
+    /// - Returns: The redirect response.
+    /// - Throws: ``TokenError`` if the token cannot be created.
+    public func cookie(_ subject: Subject, redirect: String) throws(TokenError) -> HTTPResponse {
+        let token = try create(subject)
+        let secure = configuration.cookie.isSecure(redirect: redirect)
+        var response = HTTPResponse(status: .found)
+        response.headerFields[.location] = redirect
+        response.headerFields[.setCookie] = configuration.cookie.setCookie(token, maxAge: Int(configuration.lifetime), secure: secure)
+        response.headerFields[.cacheControl] = "no-store"
+        return response
+    }
+
+    /// Creates a session and redirects with it as a `token` query parameter (SST's `Session.parameter`).
+    ///
+    /// The query the redirect already has is kept, and a fragment stays at the end. The client then sends
+    /// the token as `Authorization: Bearer …`. `Referrer-Policy: no-referrer` keeps the token out of the
+    /// `Referer` of the next page's requests.
+    ///
+    /// - Parameters:
+    ///   - subject: Whom the session is about.
+    ///   - redirect: Where to send the client; the app chooses it (never pass unchecked user input).
+    /// - Returns: The redirect response.
+    /// - Throws: ``TokenError`` if the token cannot be created.
+    public func parameter(_ subject: Subject, redirect: String) throws(TokenError) -> HTTPResponse {
+        let token = try create(subject)
+        var response = HTTPResponse(status: .found)
+        response.headerFields[.location] = SessionTokens.appendingQueryItem(name: "token", value: token, to: redirect)
+        response.headerFields[.cacheControl] = "no-store"
+        response.headerFields[.referrerPolicy] = "no-referrer"
+        return response
+    }
+
+    /// A response that clears the session cookie (sign-out), redirecting to `redirect`.
+    ///
+    /// - Parameter redirect: Where to send the browser.
+    /// - Returns: A `302 Found` with expiring `Set-Cookie` headers for every name the cookie may have.
+    public func clearCookie(redirect: String) -> HTTPResponse {
+        var response = HTTPResponse(status: .found)
+        response.headerFields[.location] = redirect
+        response.headerFields[.cacheControl] = "no-store"
+        for secure in [true, false] {
+            response.headerFields.append(HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: secure)))
+        }
+        return response
+    }
+
+    static func appendingQueryItem(name: String, value: String, to url: String) -> String {
+        let fragmentStart = url.firstIndex(of: "#") ?? url.endIndex
+        let base = url[..<fragmentStart]
+        let fragment = url[fragmentStart...]
+        let separator = base.contains("?") ? (base.hasSuffix("?") || base.hasSuffix("&") ? "" : "&") : "?"
+        let encoded = value.addingPercentEncodingForQuery()
+        return "\(base)\(separator)\(name)=\(encoded)\(fragment)"
+    }
+
+    // MARK: Requests
+
+    /// The session token a request carries: `Authorization: Bearer …` (scheme matched case-insensitively)
+    /// first, else the session cookie.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The token, or `nil` when the request carries none.
+    public func token(from request: HTTPRequest) -> String? {
+        if let authorization = request.headerFields[.authorization], let token = SessionTokens.bearerToken(authorization) {
+            return token
+        }
+        for name in configuration.cookie.acceptedNames {
+            if let value = SessionTokens.cookie(named: name, in: request.headerFields) { return value }
+        }
+        return nil
+    }
+
+    /// The verified session of a request, or `nil` when it carries no token.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The session, or `nil` when the request has no token.
+    /// - Throws: ``TokenError`` when it has a token that does not verify.
+    public func session(from request: HTTPRequest) async throws(TokenError) -> Session<Subject>? {
+        guard let token = token(from: request) else { return nil }
+        return try await verify(token)
+    }
+
+    static func bearerToken(_ authorization: String) -> String? {
+        guard let space = authorization.firstIndex(of: " ") else { return nil }
+        guard String(authorization[..<space]).caseInsensitiveEquals("bearer") else { return nil }
+        let token = authorization[space...].drop(while: { $0 == " " })
+        guard !token.isEmpty, !token.contains(" ") else { return nil }
+        return String(token)
+    }
+
+    /// The value of the first cookie named `name` across the request's `Cookie` fields.
+    static func cookie(named name: String, in fields: HTTPFields) -> String? {
+        for field in fields[values: .cookie] {
+            for pair in field.split(separator: ";") {
+                let trimmed = pair.drop(while: { $0 == " " })
+                guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
+                var value = trimmed[trimmed.index(after: equals)...]
+                while value.last == " " { value = value.dropLast() }
+                if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
+                return value.isEmpty ? nil : String(value)
+            }
+        }
+        return nil
+    }
+}
+
+extension String {
+    /// Percent-encodes everything but RFC 3986 unreserved characters.
+    func addingPercentEncodingForQuery() -> String {
+        var output = ""
+        for byte in utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                output.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                output += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return output
+    }
+
+    private func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

@@ -1,0 +1,188 @@
+import Crypto
+import Foundation
+
+/// Issues and verifies typed, stateless session tokens: SST's `Session`, in Swift.
+///
+/// ```swift
+/// let sessions = try SessionTokens<AppSession>(keys: keySet)
+/// let token = try sessions.create(.user(userID: "123", tenantID: nil))
+/// let session = try await sessions.verify(token)
+/// switch session.subject {
+/// case .user(let userID, _): …
+/// case .apiKey(let keyID): …
+/// }
+/// ```
+///
+/// A token is a JWS (or, configured so, a JWE) whose payload is the subject in SST's wire shape plus `sub`,
+/// `iat`, `exp`, `jti` and, when configured, `iss` and `aud`. Session tokens carry no `typ` header, and a
+/// token that has one is rejected: every other kind of token Sesame issues (magic links, flow state) is
+/// explicitly typed, so no token is accepted for a purpose it was not issued for.
+///
+/// Verified tokens are cached (bounded, keyed by the token's SHA-256, expiring with the token), so checking
+/// the same token again skips the signature check; revocation is consulted on every verification.
+public struct SessionTokens<Subject: SessionSubject>: Sendable {
+    /// The keys tokens are issued and verified with.
+    public let keys: KeySet
+    /// The configuration.
+    public let configuration: SessionConfiguration
+    /// Where revocations are recorded and checked; `nil` turns revocation off.
+    public let revocations: (any RevocationStore)?
+    let validation: TokenValidation
+    let cache: StripedDictionary<SHA256Digest, Session<Subject>>?
+    let now: @Sendable () -> Double
+
+    /// Creates a session token issuer and verifier.
+    ///
+    /// - Parameters:
+    ///   - keys: The key set. Its active key must match ``SessionConfiguration/format``: a signing key for
+    ///     signed tokens, an `A256GCM` or `A256CBC-HS512` key for encrypted ones.
+    ///   - configuration: Lifetimes, claims, cookie options and cache size.
+    ///   - revocations: The revocation store (default: an in-memory one).
+    ///   - now: The clock, in seconds since 1970; replace it in tests.
+    /// - Throws: ``TokenError/keyNotConfigured`` if the key set cannot issue tokens of the configured format.
+    public init(
+        keys: KeySet,
+        configuration: SessionConfiguration = SessionConfiguration(),
+        revocations: (any RevocationStore)? = MemoryRevocationStore(),
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) throws(TokenError) {
+        let active = try keys.signingKey()
+        let wantsSigning = configuration.format == .signed
+        guard active.algorithm.isSigning == wantsSigning else {
+            throw TokenError.keyNotConfigured.with(
+                detail: "\(configuration.format) sessions need \(wantsSigning ? "a signing" : "an A256GCM or A256CBC-HS512") key, not \(active.algorithm)")
+        }
+        self.keys = keys
+        self.configuration = configuration
+        self.revocations = revocations
+        self.now = now
+        self.validation = TokenValidation(
+            issuer: configuration.issuer,
+            audience: configuration.audience,
+            leeway: configuration.leeway,
+            maximumTokenSize: configuration.maximumTokenSize,
+            now: now)
+        self.cache = configuration.cacheCapacity > 0 ? StripedDictionary(capacity: configuration.cacheCapacity) : nil
+    }
+
+    // MARK: Issuing
+
+    /// Creates a session token (SST's `Session.create`).
+    ///
+    /// - Parameters:
+    ///   - subject: Whom the session is about.
+    ///   - lifetime: Seconds until the token expires (default: ``SessionConfiguration/lifetime``).
+    /// - Returns: The compact token.
+    /// - Throws: ``TokenError`` if the subject does not encode or the key cannot sign.
+    public func create(_ subject: Subject, lifetime: Double? = nil) throws(TokenError) -> String {
+        let (type, properties) = try SessionSubjectCoding.encode(subject)
+        let issuedAt = now().rounded(.down)
+        var payload = JSONObject(uniqueMembers: [("type", .string(type)), ("properties", .object(properties))])
+        RegisteredClaims(
+            issuer: configuration.issuer,
+            subject: subject.subjectIdentifier,
+            audience: configuration.audience.map { [$0] } ?? [],
+            expiresAt: issuedAt + (lifetime ?? configuration.lifetime).rounded(.down),
+            issuedAt: issuedAt,
+            tokenID: SessionTokens.newTokenID()
+        ).write(to: &payload)
+        return try JWT.issue(payload, key: keys.signingKey())
+    }
+
+    /// A new random token ID: 96 bits, base64url.
+    static func newTokenID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Base64URL.encode((0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
+    // MARK: Verifying
+
+    /// Verifies a session token and returns the typed session.
+    ///
+    /// - Parameter token: The compact token from a cookie, a `Bearer` header or a query parameter.
+    /// - Returns: The session.
+    /// - Throws: ``TokenError``: the JOSE check that failed, an expired or revoked token, a token issued for
+    ///   another purpose, an unknown session `type` or malformed `properties`.
+    public func verify(_ token: String) async throws(TokenError) -> Session<Subject> {
+        let digest = cache == nil ? nil : SessionTokens.digest(of: token)
+        let session: Session<Subject>
+        var verifiedNow = false
+        if let digest, let cached = cache?[digest] {
+            guard now() - configuration.leeway < cached.expiresAt.timeIntervalSince1970 else {
+                cache?.removeValue(for: digest)
+                throw TokenError.expired
+            }
+            session = cached
+        } else {
+            session = try verifyUncached(token)
+            verifiedNow = true
+        }
+        if let revocations {
+            let revoked: Bool
+            do {
+                revoked = try await revocations.isRevoked(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
+            } catch {
+                throw TokenError.revocationUnavailable
+            }
+            if revoked { throw TokenError.revoked }
+        }
+        if verifiedNow, let digest, let cache {
+            let current = now()
+            cache.insert(session, for: digest, isStale: { $0.expiresAt.timeIntervalSince1970 <= current })
+        }
+        return session
+    }
+
+    /// The cache key of a token: its SHA-256, so the cache never holds tokens themselves.
+    static func digest(of token: String) -> SHA256Digest {
+        var token = token
+        return token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The full check: signature or decryption, purpose, claims and subject.
+    func verifyUncached(_ token: String) throws(TokenError) -> Session<Subject> {
+        let verified = try JWT.verify(token, keys: keys, validation: validation)
+        guard verified.header.type == nil else { throw TokenError.wrongTokenType.with(detail: "not a session token") }
+        let claims = verified.claims
+        guard let subjectID = claims.subject else { throw TokenError.missingClaim.with(detail: "sub") }
+        guard let tokenID = claims.tokenID else { throw TokenError.missingClaim.with(detail: "jti") }
+        guard let issuedAt = claims.issuedAt else { throw TokenError.missingClaim.with(detail: "iat") }
+        let subject = try SessionSubjectCoding.decode(Subject.self, from: verified.payload)
+        return Session(
+            subject: subject,
+            subjectID: subjectID,
+            id: tokenID,
+            issuedAt: Date(timeIntervalSince1970: issuedAt),
+            expiresAt: Date(timeIntervalSince1970: claims.expiresAt!),
+            issuer: claims.issuer,
+            audience: claims.audience)
+    }
+
+    // MARK: Revoking
+
+    /// Revokes one session ("sign out" for a stateless token).
+    ///
+    /// - Parameter session: The verified session to revoke.
+    /// - Throws: ``TokenError/revocationUnavailable`` without a revocation store or when it fails.
+    public func revoke(_ session: Session<Subject>) async throws(TokenError) {
+        guard let revocations else { throw TokenError.revocationUnavailable.with(detail: "no revocation store configured") }
+        do {
+            try await revocations.revoke(tokenID: session.id, expiresAt: session.expiresAt)
+        } catch {
+            throw TokenError.revocationUnavailable
+        }
+    }
+
+    /// Revokes every session of a subject issued until now ("sign out everywhere").
+    ///
+    /// - Parameter subjectID: The sessions' ``Session/subjectID`` (the token's `sub`).
+    /// - Throws: ``TokenError/revocationUnavailable`` without a revocation store or when it fails.
+    public func revokeAll(subjectID: String) async throws(TokenError) {
+        guard let revocations else { throw TokenError.revocationUnavailable.with(detail: "no revocation store configured") }
+        do {
+            try await revocations.revokeAll(subject: subjectID, issuedBefore: Date(timeIntervalSince1970: now()))
+        } catch {
+            throw TokenError.revocationUnavailable
+        }
+    }
+}
