@@ -27,8 +27,10 @@ struct CompactToken {
         self.dots = positions
         self.segmentCount = found + 1
         for segment in 0..<segmentCount where range(of: segment).isEmpty {
-            // JWE `dir` has an empty encrypted-key segment; every other segment has content.
+            // A JWE `dir` has an empty encrypted-key segment. An empty JWS signature is left for the signature
+            // check to reject, after the header has been read, so that `alg: none` is reported as such.
             if segmentCount == 5 && segment == 1 { continue }
+            if segmentCount == 3 && segment == 2 { continue }
             throw TokenError.malformedToken.with(detail: "empty segment")
         }
     }

@@ -67,9 +67,11 @@ public enum JWS {
     static func verify(_ compact: CompactToken, keys: KeySet, understoodCriticalParameters: Set<String>) throws(TokenError) -> Verified {
         let header = try JOSEHeader(decoded: compact.decoded(0), understoodCriticalParameters: understoodCriticalParameters)
         let key = try selectKey(for: header, in: keys)
+        // Every segment must be strict base64url, whether or not the signature would catch a change.
+        let payload = try compact.decoded(1)
         let signature = try compact.decoded(2)
         guard key.isValidSignature(signature, for: compact.signingInput) else { throw TokenError.invalidSignature }
-        return Verified(header: header, payload: try compact.decoded(1), key: key)
+        return Verified(header: header, payload: payload, key: key)
     }
 
     /// Chooses the key for a header: checks `alg`, selects by `kid`, and requires the key's own algorithm.

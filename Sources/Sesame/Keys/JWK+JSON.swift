@@ -8,7 +8,8 @@ extension JWK {
     /// - Parameters:
     ///   - json: A JWK object.
     ///   - algorithm: The algorithm to bind the key to when the JWK has no `alg` member. EC and OKP keys imply
-    ///     theirs; RSA keys default to RS256; symmetric keys without `alg` need this parameter.
+    ///     theirs; RSA keys default to RS256; symmetric keys without `alg` need this parameter. A `dir` key
+    ///     takes its content encryption from `enc`, else from its size (32 bytes: A256GCM, 64: A256CBC-HS512).
     /// - Throws: ``TokenError/invalidKey`` when the JWK is malformed, inconsistent or too weak.
     public init(json: String, algorithm: KeyAlgorithm? = nil) throws(TokenError) {
         guard case .object(let object) = try? JSONValue(parsing: json) else {
@@ -42,7 +43,16 @@ extension JWK {
         var declared: KeyAlgorithm? = nil
         if let name = try string("alg") {
             if name == "dir" {
-                declared = nil
+                // A direct-encryption key: the content encryption comes from `enc` (which Sesame writes next to
+                // `alg`) or, failing that, from the key size, which tells the two supported algorithms apart.
+                if let encryption = try string("enc") {
+                    guard let known = KeyAlgorithm(name: encryption), !known.isSigning else {
+                        throw TokenError.invalidKey.with(detail: "unsupported enc \(encryption)")
+                    }
+                    declared = known
+                } else if let size = try bytes("k")?.count {
+                    declared = size == 32 ? .a256gcm : size == 64 ? .a256cbcHS512 : nil
+                }
             } else {
                 guard let known = KeyAlgorithm(name: name) else { throw TokenError.invalidKey.with(detail: "unsupported alg \(name)") }
                 declared = known
@@ -171,8 +181,16 @@ extension JWK {
             throw TokenError.invalidKey.with(detail: "a symmetric key has no public form")
         }
         object["kid"] = .string(keyID)
-        object["alg"] = .string(algorithm.name)
-        object["use"] = .string(algorithm.isSigning ? "sig" : "enc")
+        if algorithm.isSigning {
+            object["alg"] = .string(algorithm.name)
+            object["use"] = "sig"
+        } else {
+            // JWK `alg` takes key-management values, so a direct-encryption key is `dir`; `enc` records which
+            // content encryption it serves (JOSE libraries ignore members they do not know).
+            object["alg"] = "dir"
+            object["enc"] = .string(algorithm.name)
+            object["use"] = "enc"
+        }
         return object
     }
 

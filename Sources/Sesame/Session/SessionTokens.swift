@@ -167,7 +167,8 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     public func revoke(_ session: Session<Subject>) async throws(TokenError) {
         guard let revocations else { throw TokenError.revocationUnavailable.with(detail: "no revocation store configured") }
         do {
-            try await revocations.revoke(tokenID: session.id, expiresAt: session.expiresAt)
+            // Kept until the token is rejected as expired, which the leeway postpones.
+            try await revocations.revoke(tokenID: session.id, expiresAt: session.expiresAt.addingTimeInterval(configuration.leeway))
         } catch {
             throw TokenError.revocationUnavailable
         }

@@ -1,0 +1,294 @@
+import Foundation
+import HTTPTypes
+import Testing
+@testable import Sesame
+
+@Suite struct SessionTokenTests {
+    let clock = TestClock()
+    let key: JWK
+    let sessions: SessionTokens<AppSession>
+
+    init() throws {
+        key = try JWK.generate(.es256)
+        sessions = try SessionTokens<AppSession>(
+            keys: KeySet(activeKey: key), revocations: MemoryRevocationStore(now: clock.function), now: clock.function)
+    }
+
+    // MARK: Typed subjects
+
+    @Test func createsAndVerifiesTypedSessions() async throws {
+        let token = try sessions.create(.user(userID: "123", tenantID: "acme"))
+        let session = try await sessions.verify(token)
+        switch session.subject {
+        case .user(let userID, let tenantID):
+            #expect(userID == "123")
+            #expect(tenantID == "acme")
+        case .apiKey:
+            Issue.record("wrong case")
+        }
+        #expect(session.expiresAt.timeIntervalSince1970 - session.issuedAt.timeIntervalSince1970 == 30 * 24 * 60 * 60)
+        let apiKey = try await sessions.verify(sessions.create(.apiKey(keyID: "k1")))
+        #expect(apiKey.subject == .apiKey(keyID: "k1"))
+        #expect(apiKey.subjectID == "apiKey:keyID:k1")
+    }
+
+    @Test func keepsSSTsWireShape() throws {
+        let token = try sessions.create(.user(userID: "123", tenantID: nil))
+        let payload = Forge.decodeSegment(token, 1)
+        #expect(payload["type"] == "user")
+        #expect(payload["properties"] == ["userID": "123"])
+        #expect(payload["sub"] == "user:userID:123")
+        #expect(payload["iat"] == .integer(Int64(clock.now)))
+        #expect(payload["exp"] == .integer(Int64(clock.now) + 30 * 24 * 60 * 60))
+        #expect(payload["jti"]?.stringValue?.count == 16)
+        #expect(payload["iss"] == nil)
+        let header = Forge.decodeSegment(token, 0)
+        #expect(header == ["alg": "ES256", "kid": .string(key.keyID)])
+        // A typical user session token stays small.
+        #expect(token.utf8.count <= 350)
+    }
+
+    @Test func subjectsWithSeveralPropertiesGetAHashedSubjectID() throws {
+        let a = AppSession.user(userID: "1", tenantID: "x").subjectIdentifier
+        let b = AppSession.user(userID: "1", tenantID: "y").subjectIdentifier
+        #expect(a.hasPrefix("user:"))
+        #expect(a != b)
+        #expect(a == AppSession.user(userID: "1", tenantID: "x").subjectIdentifier)
+    }
+
+    @Test func writesIssuerAndAudienceWhenConfiguredAndRequiresThem() async throws {
+        let configured = try SessionTokens<AppSession>(
+            keys: KeySet(activeKey: key), configuration: SessionConfiguration(issuer: "https://auth.example", audience: "app"), now: clock.function)
+        let token = try configured.create(.apiKey(keyID: "k"))
+        #expect(Forge.decodeSegment(token, 1)["iss"] == "https://auth.example")
+        #expect(Forge.decodeSegment(token, 1)["aud"] == "app")
+        #expect(try await configured.verify(token).issuer == "https://auth.example")
+        // A token without them (same key) is not accepted by the configured verifier.
+        let bare = try sessions.create(.apiKey(keyID: "k"))
+        await #expect(throws: TokenError.invalidIssuer) { try await configured.verify(bare) }
+    }
+
+    @Test func unknownTypeMeansNoSession() async throws {
+        let token = try Forge.jws(
+            header: ["alg": "ES256", "kid": .string(key.keyID)],
+            payload: ["type": "admin", "properties": ["userID": "1"], "sub": "x", "iat": .integer(Int64(clock.now)), "exp": .integer(Int64(clock.now + 60)), "jti": "j"],
+            key: key)
+        await #expect(throws: TokenError.unknownSessionType) { try await sessions.verify(token) }
+    }
+
+    @Test func malformedPropertiesMeanNoSession() async throws {
+        for properties: JSONValue in [["userID": 5], [:], "string", ["tenantID": "t"]] {
+            let token = try Forge.jws(
+                header: ["alg": "ES256", "kid": .string(key.keyID)],
+                payload: ["type": "user", "properties": properties, "sub": "x", "iat": .integer(Int64(clock.now)), "exp": .integer(Int64(clock.now + 60)), "jti": "j"],
+                key: key)
+            await #expect(throws: TokenError.invalidSessionProperties) { try await sessions.verify(token) }
+        }
+    }
+
+    @Test func missingSessionClaimsAreRejected() async throws {
+        for missing in ["sub", "jti", "iat"] {
+            var payload: JSONObject = ["type": "apiKey", "properties": ["keyID": "k"], "sub": "x", "iat": .integer(Int64(clock.now)), "exp": .integer(Int64(clock.now + 60)), "jti": "j"]
+            payload[missing] = nil
+            let token = try Forge.jws(header: ["alg": "ES256", "kid": .string(key.keyID)], payload: .object(payload), key: key)
+            await #expect(throws: TokenError.missingClaim) { try await sessions.verify(token) }
+        }
+    }
+
+    @Test func tokensOfOtherPurposesAreNotSessions() async throws {
+        // The same key and the same payload shape, but explicitly typed as another kind of token.
+        let valid = try sessions.create(.user(userID: "1", tenantID: nil))
+        let payload = Forge.decodeSegment(valid, 1)
+        for type in ["sesame-link+jwt", "JWT", "at+jwt"] {
+            let typed = try Forge.jws(header: ["alg": "ES256", "kid": .string(key.keyID), "typ": .string(type)], payload: payload, key: key)
+            await #expect(throws: TokenError.wrongTokenType) { try await sessions.verify(typed) }
+        }
+    }
+
+    @Test func expiresAfterItsLifetime() async throws {
+        let token = try sessions.create(.apiKey(keyID: "k"), lifetime: 120)
+        #expect(try await sessions.verify(token).subject == .apiKey(keyID: "k"))
+        clock.advance(120 + 61)
+        // Also when the first verification put the token in the cache.
+        await #expect(throws: TokenError.expired) { try await sessions.verify(token) }
+        let uncached = try SessionTokens<AppSession>(keys: sessions.keys, configuration: SessionConfiguration(cacheCapacity: 0), now: clock.function)
+        await #expect(throws: TokenError.expired) { try await uncached.verify(token) }
+    }
+
+    @Test func rejectsForgedTokens() async throws {
+        let other = try SessionTokens<AppSession>(keys: KeySet(activeKey: JWK.generate(.es256)), now: clock.function)
+        await #expect(throws: TokenError.unknownKeyID) { try await sessions.verify(other.create(.apiKey(keyID: "k"))) }
+        let token = try sessions.create(.apiKey(keyID: "k"))
+        var payload = Forge.decodeSegment(token, 1).objectValue!
+        payload["properties"] = ["keyID": "root"]
+        let forged = Forge.replacingSegment(token, 1, with: Base64URL.encode(JSONValue.object(payload).jsonBytes))
+        await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(forged) }
+    }
+
+    // MARK: Encrypted sessions
+
+    @Test func encryptedSessionsHideThePayload() async throws {
+        let encryption = try JWK.generate(.a256gcm)
+        let encrypted = try SessionTokens<AppSession>(
+            keys: KeySet(activeKey: encryption), configuration: SessionConfiguration(format: .encrypted), now: clock.function)
+        let token = try encrypted.create(.user(userID: "secret-user", tenantID: nil))
+        #expect(token.split(separator: ".", omittingEmptySubsequences: false).count == 5)
+        #expect(try await encrypted.verify(token).subject == .user(userID: "secret-user", tenantID: nil))
+        // The format must match the key.
+        #expect(throws: TokenError.keyNotConfigured) {
+            try SessionTokens<AppSession>(keys: KeySet(activeKey: encryption), configuration: SessionConfiguration(format: .signed))
+        }
+        #expect(throws: TokenError.keyNotConfigured) {
+            try SessionTokens<AppSession>(keys: KeySet(activeKey: key), configuration: SessionConfiguration(format: .encrypted))
+        }
+    }
+
+    // MARK: Revocation and the cache
+
+    @Test func revokesOneSession() async throws {
+        let first = try sessions.create(.user(userID: "1", tenantID: nil))
+        let second = try sessions.create(.user(userID: "1", tenantID: nil))
+        let session = try await sessions.verify(first)  // now cached
+        try await sessions.revoke(session)
+        await #expect(throws: TokenError.revoked) { try await sessions.verify(first) }
+        #expect(try await sessions.verify(second).subjectID == "user:userID:1")
+    }
+
+    @Test func signsOutEverywhere() async throws {
+        let first = try sessions.create(.user(userID: "1", tenantID: nil))
+        let other = try sessions.create(.user(userID: "2", tenantID: nil))
+        _ = try await sessions.verify(first)
+        clock.advance(10)
+        try await sessions.revokeAll(subjectID: "user:userID:1")
+        await #expect(throws: TokenError.revoked) { try await sessions.verify(first) }
+        #expect(try await sessions.verify(other).subjectID == "user:userID:2")
+        // Sessions issued after the next full second are valid again.
+        clock.advance(1)
+        #expect(try await sessions.verify(sessions.create(.user(userID: "1", tenantID: nil))).subjectID == "user:userID:1")
+    }
+
+    struct FailingStore: RevocationStore {
+        struct Down: Error {}
+        func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool { throw Down() }
+        func revoke(tokenID: String, expiresAt: Date) async throws { throw Down() }
+        func revokeAll(subject: String, issuedBefore: Date) async throws { throw Down() }
+    }
+
+    @Test func failsClosedWhenRevocationCannotBeChecked() async throws {
+        let failing = try SessionTokens<AppSession>(keys: sessions.keys, revocations: FailingStore(), now: clock.function)
+        let token = try failing.create(.apiKey(keyID: "k"))
+        await #expect(throws: TokenError.revocationUnavailable) { try await failing.verify(token) }
+        await #expect(throws: TokenError.revocationUnavailable) { try await failing.revokeAll(subjectID: "apiKey:keyID:k") }
+    }
+
+    @Test func cacheHitsReturnTheSameSessionAndOnlyForTheSameBytes() async throws {
+        let token = try sessions.create(.apiKey(keyID: "k"))
+        let first = try await sessions.verify(token)
+        #expect(sessions.cache?[SessionTokens<AppSession>.digest(of: token)] != nil)
+        let second = try await sessions.verify(token)
+        #expect(first.id == second.id)
+        // A different token (one flipped signature bit) is not served from the cache.
+        var signature = Base64URL.decode(token.split(separator: ".")[2])!
+        signature[5] ^= 1
+        let tampered = Forge.replacingSegment(token, 2, with: Base64URL.encode(signature))
+        await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(tampered) }
+    }
+
+    @Test func cacheIsBounded() async throws {
+        let small = try SessionTokens<AppSession>(keys: sessions.keys, configuration: SessionConfiguration(cacheCapacity: 32), now: clock.function)
+        var tokens: [String] = []
+        for index in 0..<200 {
+            let token = try small.create(.apiKey(keyID: "k\(index)"))
+            tokens.append(token)
+            _ = try await small.verify(token)
+        }
+        let cached = tokens.filter { small.cache?[SessionTokens<AppSession>.digest(of: $0)] != nil }.count
+        #expect(cached <= 32)
+        #expect(cached > 0)
+    }
+
+    // MARK: HTTP
+
+    @Test func cookieRedirectSetsASecureCookie() throws {
+        let response = try sessions.cookie(.user(userID: "1", tenantID: nil), redirect: "https://app.example/home")
+        #expect(response.status == .found)
+        #expect(response.headerFields[.location] == "https://app.example/home")
+        let cookie = try #require(response.headerFields[.setCookie])
+        #expect(cookie.hasPrefix("__Host-sesame-session=ey"))
+        for attribute in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/", "Max-Age=2592000"] {
+            #expect(cookie.contains(attribute), "missing \(attribute)")
+        }
+        #expect(response.headerFields[.cacheControl] == "no-store")
+    }
+
+    @Test func cookieIsNotSecureOnlyForLocalDevelopment() throws {
+        for redirect in ["http://localhost:8080/", "http://127.0.0.1:8080/x", "http://[::1]:3000/"] {
+            let cookie = try #require(sessions.cookie(.apiKey(keyID: "k"), redirect: redirect).headerFields[.setCookie])
+            #expect(!cookie.contains("Secure"))
+            #expect(cookie.hasPrefix("sesame-session="))
+        }
+        for redirect in ["http://localhost.evil.example/", "http://example.com/", "/relative", "https://localhost/"] {
+            let cookie = try #require(sessions.cookie(.apiKey(keyID: "k"), redirect: redirect).headerFields[.setCookie])
+            #expect(cookie.contains("Secure"), "\(redirect)")
+        }
+        let named = try SessionTokens<AppSession>(
+            keys: sessions.keys, configuration: SessionConfiguration(cookie: SessionCookie(name: "auth-token", secure: false)))
+        #expect(try named.cookie(.apiKey(keyID: "k"), redirect: "https://x/").headerFields[.setCookie]?.hasPrefix("auth-token=") == true)
+    }
+
+    @Test func parameterRedirectKeepsTheQuery() throws {
+        let cases = [
+            ("https://app.example/", "https://app.example/?token="),
+            ("https://app.example/cb?state=1", "https://app.example/cb?state=1&token="),
+            ("https://app.example/cb?state=1#frag", "https://app.example/cb?state=1&token="),
+            ("myapp://callback", "myapp://callback?token="),
+        ]
+        for (redirect, prefix) in cases {
+            let response = try sessions.parameter(.apiKey(keyID: "k"), redirect: redirect)
+            let location = try #require(response.headerFields[.location])
+            #expect(location.hasPrefix(prefix), "\(location)")
+            #expect(response.headerFields[.setCookie] == nil)
+            #expect(response.headerFields[.referrerPolicy] == "no-referrer")
+            let token = String(location.dropFirst(prefix.count).prefix { $0 != "#" })
+            #expect(throws: Never.self) { try sessions.verifyUncached(token) }
+            if redirect.hasSuffix("#frag") { #expect(location.hasSuffix("#frag")) }
+        }
+    }
+
+    @Test func readsTheTokenFromBearerOrCookie() async throws {
+        let token = try sessions.create(.apiKey(keyID: "k"))
+        for scheme in ["Bearer", "bearer", "BEARER"] {
+            var request = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
+            request.headerFields[.authorization] = "\(scheme) \(token)"
+            #expect(sessions.token(from: request) == token)
+        }
+        var basic = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
+        basic.headerFields[.authorization] = "Basic \(token)"
+        #expect(sessions.token(from: basic) == nil)
+
+        var cookie = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+        cookie.headerFields[.cookie] = "theme=dark; __Host-sesame-session=\(token); other=1"
+        #expect(sessions.token(from: cookie) == token)
+        #expect(try await sessions.session(from: cookie)?.subject == .apiKey(keyID: "k"))
+        var split = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+        split.headerFields.append(HTTPField(name: .cookie, value: "theme=dark"))
+        split.headerFields.append(HTTPField(name: .cookie, value: "sesame-session=\(token)"))
+        #expect(sessions.token(from: split) == token)
+        var lookalike = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+        lookalike.headerFields[.cookie] = "xsesame-session=\(token)"
+        #expect(sessions.token(from: lookalike) == nil)
+        #expect(try await sessions.session(from: lookalike) == nil)
+        var garbage = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+        garbage.headerFields[.cookie] = "sesame-session=not-a-token"
+        await #expect(throws: TokenError.malformedToken) { try await sessions.session(from: garbage) }
+    }
+
+    @Test func clearCookieExpiresBothNames() {
+        let response = sessions.clearCookie(redirect: "/")
+        let cookies = response.headerFields[values: .setCookie]
+        #expect(cookies.count == 2)
+        #expect(cookies.allSatisfy { $0.contains("Max-Age=0") })
+        #expect(cookies.contains { $0.hasPrefix("__Host-sesame-session=;") })
+        #expect(cookies.contains { $0.hasPrefix("sesame-session=;") })
+    }
+}
