@@ -187,6 +187,8 @@ import Testing
         #expect(sessions.cache?[SessionTokens<AppSession>.digest(of: token)] != nil)
         let second = try await sessions.verify(token)
         #expect(first.id == second.id)
+        #expect(sessions.cacheStatistics == .init(hits: 1, misses: 1, entries: 1))
+        #expect(sessions.cacheStatistics.hitRate == 0.5)
         // A different token (one flipped signature bit) is not served from the cache.
         var signature = Base64URL.decode(token.split(separator: ".")[2])!
         signature[5] ^= 1

@@ -7,8 +7,21 @@ import Synchronization
 /// entries; when a shard is full, `insert` first drops entries its `isStale` predicate rejects, then evicts
 /// an arbitrary entry.
 final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private struct State {
+        var entries: [Key: Value] = [:]
+        /// Lookup outcomes, counted under the lookup's own lock, so counting adds no contention.
+        var hits = 0
+        var misses = 0
+
+        mutating func makeRoom(capacity: Int, isStale: (Value) -> Bool) {
+            guard entries.count >= capacity else { return }
+            entries = entries.filter { !isStale($0.value) }
+            if entries.count >= capacity { entries.remove(at: entries.startIndex) }
+        }
+    }
+
     private final class Shard: Sendable {
-        let storage = Mutex<[Key: Value]>([:])
+        let state = Mutex(State())
     }
 
     private let shards: [Shard]
@@ -25,33 +38,50 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
     }
 
+    /// The value for `key`, without counting the lookup.
     subscript(key: Key) -> Value? {
-        shard(for: key).storage.withLock { $0[key] }
+        shard(for: key).state.withLock { $0.entries[key] }
+    }
+
+    /// Looks `key` up and counts the outcome as a hit or a miss.
+    func lookup(_ key: Key) -> Value? {
+        shard(for: key).state.withLock { state in
+            let value = state.entries[key]
+            if value == nil { state.misses += 1 } else { state.hits += 1 }
+            return value
+        }
     }
 
     func insert(_ value: Value, for key: Key, isStale: (Value) -> Bool) {
-        shard(for: key).storage.withLock { storage in
-            if storage[key] == nil, storage.count >= shardCapacity {
-                storage = storage.filter { !isStale($0.value) }
-                if storage.count >= shardCapacity { storage.remove(at: storage.startIndex) }
-            }
-            storage[key] = value
+        shard(for: key).state.withLock { state in
+            if state.entries[key] == nil { state.makeRoom(capacity: shardCapacity, isStale: isStale) }
+            state.entries[key] = value
         }
     }
 
     /// Applies `update` to the entry for `key` atomically and stores its result (`nil` removes the entry).
     func update(_ key: Key, isStale: (Value) -> Bool, _ update: (Value?) -> Value?) {
-        shard(for: key).storage.withLock { storage in
-            let newValue = update(storage[key])
-            if newValue != nil, storage[key] == nil, storage.count >= shardCapacity {
-                storage = storage.filter { !isStale($0.value) }
-                if storage.count >= shardCapacity { storage.remove(at: storage.startIndex) }
-            }
-            storage[key] = newValue
+        shard(for: key).state.withLock { state in
+            let newValue = update(state.entries[key])
+            if newValue != nil, state.entries[key] == nil { state.makeRoom(capacity: shardCapacity, isStale: isStale) }
+            state.entries[key] = newValue
         }
     }
 
     func removeValue(for key: Key) {
-        _ = shard(for: key).storage.withLock { $0.removeValue(forKey: key) }
+        _ = shard(for: key).state.withLock { $0.entries.removeValue(forKey: key) }
+    }
+
+    /// The lookups counted so far and the entries held now, over all shards.
+    var statistics: (hits: Int, misses: Int, entries: Int) {
+        var total = (hits: 0, misses: 0, entries: 0)
+        for shard in shards {
+            shard.state.withLock { state in
+                total.hits += state.hits
+                total.misses += state.misses
+                total.entries += state.entries.count
+            }
+        }
+        return total
     }
 }

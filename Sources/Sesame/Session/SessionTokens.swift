@@ -107,7 +107,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         let digest = cache == nil ? nil : SessionTokens.digest(of: token)
         let session: Session<Subject>
         var verifiedNow = false
-        if let digest, let cached = cache?[digest] {
+        if let digest, let cached = cache?.lookup(digest) {
             guard now() - configuration.leeway < cached.expiresAt.timeIntervalSince1970 else {
                 cache?.removeValue(for: digest)
                 throw TokenError.expired
@@ -156,6 +156,24 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
             expiresAt: Date(timeIntervalSince1970: claims.expiresAt!),
             issuer: claims.issuer,
             audience: claims.audience)
+    }
+
+    /// How the verified-token cache has done so far.
+    public struct CacheStatistics: Sendable, Hashable {
+        /// Verifications answered from the cache.
+        public var hits: Int
+        /// Verifications that had to check the signature.
+        public var misses: Int
+        /// Tokens held now.
+        public var entries: Int
+        /// `hits / (hits + misses)`, or 0 before the first verification.
+        public var hitRate: Double { hits + misses == 0 ? 0 : Double(hits) / Double(hits + misses) }
+    }
+
+    /// The cache's hit and miss counts and size; all zero when the cache is off.
+    public var cacheStatistics: CacheStatistics {
+        guard let statistics = cache?.statistics else { return CacheStatistics(hits: 0, misses: 0, entries: 0) }
+        return CacheStatistics(hits: statistics.hits, misses: statistics.misses, entries: statistics.entries)
     }
 
     // MARK: Revoking
