@@ -78,18 +78,16 @@ public enum JWE {
     }
 
     static func decrypt(_ compact: CompactToken, keys: KeySet, understoodCriticalParameters: Set<String>) throws(TokenError) -> Decrypted {
-        let header = try JOSEHeader(decoded: compact.decoded(0), understoodCriticalParameters: understoodCriticalParameters)
-        if header.algorithm.lowercased() == "none" { throw TokenError.algorithmNone }
-        guard header.algorithm == "dir" else { throw TokenError.unsupportedAlgorithm.with(detail: "alg \(header.algorithm)") }
+        let header: JOSEHeader, key: JWK
+        if let known = keys.knownHeader(compact.encoded(0), signing: false) {
+            (header, key) = known
+        } else {
+            header = try JOSEHeader(decoded: compact.decoded(0), understoodCriticalParameters: understoodCriticalParameters)
+            key = try selectKey(for: header, in: keys)
+        }
         guard compact.range(of: 1).isEmpty else { throw TokenError.malformedToken.with(detail: "dir has no encrypted key") }
-        guard let encryptionName = header.encryption, let encryption = KeyAlgorithm(name: encryptionName), !encryption.isSigning else {
-            throw TokenError.unsupportedAlgorithm.with(detail: "enc \(header.encryption ?? "missing")")
-        }
-        guard header.fields["zip"] == nil else { throw TokenError.unsupportedAlgorithm.with(detail: "compressed JWE is not accepted") }
-        let key = try keys.key(forID: header.keyID)
-        guard key.algorithm == encryption, case .symmetric(let secret) = key.material else {
-            throw TokenError.algorithmMismatch.with(detail: "the key is bound to \(key.algorithm), the token says \(encryption)")
-        }
+        guard case .symmetric(let secret) = key.material else { throw TokenError.algorithmMismatch }
+        let encryption = key.algorithm
         let iv = try compact.decoded(2), ciphertext = try compact.decoded(3), tag = try compact.decoded(4)
         let additionalData = Array(compact.encoded(0))
         let plaintext: [UInt8]?
@@ -107,5 +105,20 @@ public enum JWE {
         }
         guard let plaintext else { throw TokenError.decryptionFailed }
         return Decrypted(header: header, plaintext: plaintext, key: key)
+    }
+
+    /// Checks a parsed header's `alg`, `enc` and `zip`, selects the key by `kid`, and requires the key's own algorithm.
+    static func selectKey(for header: JOSEHeader, in keys: KeySet) throws(TokenError) -> JWK {
+        if header.algorithm.lowercased() == "none" { throw TokenError.algorithmNone }
+        guard header.algorithm == "dir" else { throw TokenError.unsupportedAlgorithm.with(detail: "alg \(header.algorithm)") }
+        guard let encryptionName = header.encryption, let encryption = KeyAlgorithm(name: encryptionName), !encryption.isSigning else {
+            throw TokenError.unsupportedAlgorithm.with(detail: "enc \(header.encryption ?? "missing")")
+        }
+        guard header.fields["zip"] == nil else { throw TokenError.unsupportedAlgorithm.with(detail: "compressed JWE is not accepted") }
+        let key = try keys.key(forID: header.keyID)
+        guard key.algorithm == encryption, case .symmetric = key.material else {
+            throw TokenError.algorithmMismatch.with(detail: "the key is bound to \(key.algorithm), the token says \(encryption)")
+        }
+        return key
     }
 }

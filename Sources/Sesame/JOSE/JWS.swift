@@ -65,8 +65,13 @@ public enum JWS {
     }
 
     static func verify(_ compact: CompactToken, keys: KeySet, understoodCriticalParameters: Set<String>) throws(TokenError) -> Verified {
-        let header = try JOSEHeader(decoded: compact.decoded(0), understoodCriticalParameters: understoodCriticalParameters)
-        let key = try selectKey(for: header, in: keys)
+        let header: JOSEHeader, key: JWK
+        if let known = keys.knownHeader(compact.encoded(0), signing: true) {
+            (header, key) = known
+        } else {
+            header = try JOSEHeader(decoded: compact.decoded(0), understoodCriticalParameters: understoodCriticalParameters)
+            key = try selectKey(for: header, in: keys)
+        }
         // Every segment must be strict base64url, whether or not the signature would catch a change.
         let payload = try compact.decoded(1)
         let signature = try compact.decoded(2)
@@ -103,12 +108,8 @@ extension JWK {
                 return Array(try privateKey.signature(for: input, padding: .insecurePKCS1v1_5).rawRepresentation)
             case (.rsa(_, let privateKey?), .ps256):
                 return Array(try privateKey.signature(for: input, padding: .PSS).rawRepresentation)
-            case (.symmetric(let key), .hs256):
-                return Array(HMAC<SHA256>.authenticationCode(for: input, using: key))
-            case (.symmetric(let key), .hs384):
-                return Array(HMAC<SHA384>.authenticationCode(for: input, using: key))
-            case (.symmetric(let key), .hs512):
-                return Array(HMAC<SHA512>.authenticationCode(for: input, using: key))
+            case (.symmetric, _) where hmacState != nil:
+                return input.withUnsafeBufferPointer { hmac(UnsafeRawBufferPointer($0)) }
             default:
                 throw TokenError.invalidKey.with(detail: "this key cannot sign")
             }
@@ -137,14 +138,27 @@ extension JWK {
         case (.rsa(let publicKey, _), .ps256):
             guard signature.count == (publicKey.keySizeInBits + 7) / 8 else { return false }
             return publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: input, padding: .PSS)
-        case (.symmetric(let key), .hs256):
-            return signature.count == SHA256.byteCount && HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: input, using: key)
-        case (.symmetric(let key), .hs384):
-            return signature.count == SHA384.byteCount && HMAC<SHA384>.isValidAuthenticationCode(signature, authenticating: input, using: key)
-        case (.symmetric(let key), .hs512):
-            return signature.count == SHA512.byteCount && HMAC<SHA512>.isValidAuthenticationCode(signature, authenticating: input, using: key)
+        case (.symmetric, _) where hmacState != nil:
+            return ConstantTime.equals(hmac(UnsafeRawBufferPointer(input)), signature)
         default:
             return false
+        }
+    }
+
+    /// The HMAC of `input`, continuing from the precomputed keyed state.
+    func hmac(_ input: UnsafeRawBufferPointer) -> [UInt8] {
+        switch hmacState {
+        case .sha256(var state):
+            state.update(data: input)
+            return state.finalize().withUnsafeBytes { Array($0) }
+        case .sha384(var state):
+            state.update(data: input)
+            return state.finalize().withUnsafeBytes { Array($0) }
+        case .sha512(var state):
+            state.update(data: input)
+            return state.finalize().withUnsafeBytes { Array($0) }
+        case nil:
+            return []
         }
     }
 }

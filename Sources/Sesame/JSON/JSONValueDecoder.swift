@@ -41,8 +41,21 @@ struct JSONCodingKey: CodingKey {
 
 struct JSONTreeDecoder: Decoder {
     let value: JSONValue
-    let codingPath: [any CodingKey]
+    private let parentPath: [any CodingKey]
+    /// A last path component not yet appended to `parentPath`: scalar decodes only need the path for errors.
+    private let lazyKey: (any CodingKey)?
     var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    init(value: JSONValue, codingPath: [any CodingKey], lazyKey: (any CodingKey)? = nil) {
+        self.value = value
+        self.parentPath = codingPath
+        self.lazyKey = lazyKey
+    }
+
+    var codingPath: [any CodingKey] {
+        guard let lazyKey else { return parentPath }
+        return parentPath + [lazyKey]
+    }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .object(let object) = value else {
@@ -121,28 +134,37 @@ extension JSONTreeDecoder {
 
         func contains(_ key: Key) -> Bool { object[key.stringValue] != nil }
 
-        func child(_ key: Key) throws -> JSONTreeDecoder {
+        func value(_ key: Key) throws -> JSONValue {
             guard let value = object[key.stringValue] else {
                 throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "no member \"\(key.stringValue)\""))
             }
-            return JSONTreeDecoder(value: value, codingPath: codingPath + [key])
+            return value
+        }
+
+        func child(_ key: Key) throws -> JSONTreeDecoder {
+            JSONTreeDecoder(value: try value(key), codingPath: codingPath + [key])
+        }
+
+        /// Decodes a scalar member directly, building a child decoder (and its coding path) only for errors.
+        func scalar<T>(_ key: Key, _ convert: (JSONTreeDecoder) throws -> T) throws -> T {
+            try convert(JSONTreeDecoder(value: try value(key), codingPath: codingPath, lazyKey: key))
         }
 
         func decodeNil(forKey key: Key) throws -> Bool { (object[key.stringValue] ?? .null) == .null }
-        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try child(key).decode(type) }
-        func decode(_ type: String.Type, forKey key: Key) throws -> String { try child(key).decode(type) }
-        func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try child(key).decode(type) }
-        func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try child(key).decode(type) }
-        func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try child(key).decode(type) }
-        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try child(key).decode(type) }
-        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try child(key).decode(type) }
-        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try child(key).decode(type) }
-        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try child(key).decode(type) }
-        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try child(key).decode(type) }
-        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try child(key).decode(type) }
-        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try child(key).decode(type) }
-        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try child(key).decode(type) }
-        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try child(key).decode(type) }
+        func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: String.Type, forKey key: Key) throws -> String { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try scalar(key) { try $0.decode(type) } }
+        func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try scalar(key) { try $0.decode(type) } }
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try child(key).decodeValue(type) }
 
         func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {

@@ -13,6 +13,15 @@ public struct JWK: Sendable {
     /// The only algorithm this key is used with.
     public let algorithm: KeyAlgorithm
     let material: Material
+    /// For HMAC keys, the MAC state with the key already absorbed (RFC 2104's inner and outer pads), so that
+    /// each signature costs only the message's blocks.
+    let hmacState: HMACState?
+
+    enum HMACState: Sendable {
+        case sha256(HMAC<SHA256>)
+        case sha384(HMAC<SHA384>)
+        case sha512(HMAC<SHA512>)
+    }
 
     enum Material: Sendable {
         case p256(P256.Signing.PublicKey, P256.Signing.PrivateKey?)
@@ -27,6 +36,12 @@ public struct JWK: Sendable {
         self.material = material
         self.algorithm = algorithm
         self.keyID = keyID ?? JWK.thumbprint(of: material)
+        switch (material, algorithm.base) {
+        case (.symmetric(let key), .hs256): hmacState = .sha256(HMAC(key: key))
+        case (.symmetric(let key), .hs384): hmacState = .sha384(HMAC(key: key))
+        case (.symmetric(let key), .hs512): hmacState = .sha512(HMAC(key: key))
+        default: hmacState = nil
+        }
     }
 
     // MARK: Properties

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The keys a service signs (or encrypts) with and verifies (or decrypts) with.
 ///
 /// One key is active: new tokens use it. Any number of further keys only verify, so keys rotate without
@@ -13,6 +15,15 @@ public struct KeySet: Sendable {
     /// Every key in the set, the active key first.
     public let keys: [JWK]
     private let keysByID: [String: JWK]
+    /// The exact encoded header Sesame writes for each key, with its parsed form: a token that carries one of
+    /// these byte for byte needs no header parsing or key lookup.
+    private let knownHeaders: [KnownHeader]
+
+    struct KnownHeader: Sendable {
+        let encoded: [UInt8]
+        let header: JOSEHeader
+        let key: JWK
+    }
 
     /// Creates a key set that issues tokens with `activeKey` and accepts tokens of any of its keys.
     ///
@@ -45,6 +56,28 @@ public struct KeySet: Sendable {
         self.activeKey = active
         self.keys = keys
         self.keysByID = byID
+        self.knownHeaders = keys.compactMap { key in
+            let json = key.algorithm.isSigning
+                ? JOSEHeader.encode(algorithm: key.algorithm.name, keyID: key.keyID, type: nil, extra: [:])
+                : JOSEHeader.encode(algorithm: "dir", encryption: key.algorithm.name, keyID: key.keyID, type: nil, extra: [:])
+            guard let header = try? JOSEHeader(decoded: json, understoodCriticalParameters: []) else { return nil }
+            var encoded: [UInt8] = []
+            Base64URL.appendEncoded(json, to: &encoded)
+            return KnownHeader(encoded: encoded, header: header, key: key)
+        }
+    }
+
+    /// The parsed header and key for an encoded header that is exactly one Sesame writes for a key of the set.
+    ///
+    /// - Parameters:
+    ///   - encoded: The token's first segment.
+    ///   - signing: Whether the token is a JWS (`true`) or a JWE (`false`).
+    func knownHeader(_ encoded: UnsafeBufferPointer<UInt8>, signing: Bool) -> (header: JOSEHeader, key: JWK)? {
+        for known in knownHeaders where known.key.algorithm.isSigning == signing && known.encoded.count == encoded.count {
+            let same = known.encoded.withUnsafeBufferPointer { memcmp($0.baseAddress!, encoded.baseAddress!, encoded.count) == 0 }
+            if same { return (known.header, known.key) }
+        }
+        return nil
     }
 
     /// Selects the key for a token's `kid`, strictly.

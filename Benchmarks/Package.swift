@@ -1,0 +1,27 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Benchmarks live in their own package so that users of Sesame never resolve jwt-kit or other
+// benchmark-only dependencies. Run with: swift run -c release --package-path Benchmarks sesame-benchmarks
+let package = Package(
+    name: "sesame-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "sesame", path: ".."),
+        .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "sesame-benchmarks",
+            dependencies: [
+                .product(name: "Sesame", package: "sesame"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            path: "Sources/SesameBenchmarks"
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)

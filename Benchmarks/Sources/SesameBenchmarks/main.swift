@@ -1,0 +1,238 @@
+import Crypto
+import Foundation
+import JWTKit
+import Sesame
+import _CryptoExtras
+
+// Session token verification throughput, side by side in one run:
+//   raw     the bare swift-crypto operation on the token's own bytes (the limit),
+//   Sesame  SessionTokens.verify with the verified-token cache off (the full miss path: size cap, base64url,
+//           header, strict key selection, signature or decryption, claims, typed subject, revocation check),
+//   jwt-kit JWTKeyCollection.verify of the same token bytes into an equivalent payload type.
+// Usage: swift run -c release --package-path Benchmarks sesame-benchmarks [seconds-per-measurement] [rounds]
+
+enum AppSession: SessionSubject {
+    case user(userID: String, tenantID: String?)
+    case apiKey(keyID: String)
+}
+
+struct JWTKitSessionPayload: JWTPayload {
+    struct Properties: Codable, Sendable {
+        var userID: String
+        var tenantID: String?
+    }
+
+    var type: String
+    var properties: Properties
+    var sub: SubjectClaim
+    var iat: IssuedAtClaim
+    var exp: ExpirationClaim
+    var jti: IDClaim
+
+    func verify(using algorithm: some JWTAlgorithm) async throws {
+        try exp.verifyNotExpired()
+    }
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "profile" {
+    // `profile ALG SECONDS`: only Sesame's verification, in one task, for a profiler to sample.
+    let algorithm = KeyAlgorithm(name: arguments.dropFirst().first ?? "HS256") ?? .hs256
+    let seconds = arguments.dropFirst(2).first.flatMap(Double.init) ?? 5
+    let benchmarkCase = try await makeCase(algorithm)
+    let sessions = benchmarkCase.sesame, token = benchmarkCase.token
+    let rate = try await throughput(tasks: 1, seconds: seconds) { _ = try await sessions.verify(token) }
+    print("\(benchmarkCase.name): \(format(rate))/s")
+    exit(0)
+}
+let secondsPerMeasurement = arguments.first.flatMap(Double.init) ?? 1.0
+let rounds = arguments.dropFirst().first.flatMap(Int.init) ?? 3
+let concurrencies = [1, 2]
+
+/// Runs `body` in `tasks` concurrent tasks for about `seconds`, and returns operations per second.
+func throughput(tasks: Int, seconds: Double, _ body: @escaping @Sendable () async throws -> Void) async throws -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let deadline = start + .milliseconds(Int(seconds * 1000))
+    let total = try await withThrowingTaskGroup(of: Int.self) { group in
+        for _ in 0..<tasks {
+            group.addTask {
+                var count = 0
+                while clock.now < deadline {
+                    for _ in 0..<16 { try await body() }
+                    count += 16
+                }
+                return count
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+    let elapsed = clock.now - start
+    return Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
+func format(_ value: Double) -> String {
+    if value >= 100_000 { return String(format: "%.0fk", value / 1000) }
+    if value >= 10_000 { return String(format: "%.1fk", value / 1000) }
+    return String(format: "%.0f", value)
+}
+
+func segment(_ token: String, _ index: Int) -> [UInt8] {
+    Sesame.Base64URL.decode(token.split(separator: ".", omittingEmptySubsequences: false)[index])!
+}
+
+func member(_ key: Sesame.JWK, _ name: String) throws -> String {
+    try key.jsonObject(includingPrivate: true)[name]!.stringValue!
+}
+
+struct Case {
+    let name: String
+    let token: String
+    let sesame: SessionTokens<AppSession>
+    let raw: @Sendable () throws -> Void
+    let jwtKit: JWTKeyCollection?
+}
+
+func makeCase(_ algorithm: KeyAlgorithm) async throws -> Case {
+    let key = try Sesame.JWK.generate(algorithm)
+    let format: TokenFormat = algorithm.isSigning ? .signed : .encrypted
+    let sessions = try SessionTokens<AppSession>(
+        keys: KeySet(activeKey: key), configuration: SessionConfiguration(format: format, cacheCapacity: 0))
+    let token = try sessions.create(.user(userID: "123", tenantID: nil))
+    let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+    let signingInput = Array("\(parts[0]).\(parts[1])".utf8)
+    let collection = JWTKeyCollection()
+    let kid = JWKIdentifier(string: key.keyID)
+    let raw: @Sendable () throws -> Void
+    struct Invalid: Error {}
+    switch algorithm {
+    case .es256:
+        let publicKey = try P256.Signing.PublicKey(rawRepresentation: Sesame.Base64URL.decode(member(key, "x"))! + Sesame.Base64URL.decode(member(key, "y"))!)
+        let signature = segment(token, 2)
+        raw = {
+            let parsed = try P256.Signing.ECDSASignature(rawRepresentation: signature)
+            guard publicKey.isValidSignature(parsed, for: signingInput) else { throw Invalid() }
+        }
+        try await collection.add(ecdsa: ES256PublicKey(backing: publicKey), kid: kid)
+    case .edDSA:
+        let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: Sesame.Base64URL.decode(member(key, "x"))!)
+        let signature = segment(token, 2)
+        raw = { guard publicKey.isValidSignature(signature, for: signingInput) else { throw Invalid() } }
+        try await collection.add(eddsa: EdDSA.PublicKey(x: member(key, "x"), curve: .ed25519), kid: kid)
+    case .rs256:
+        let publicKey = try _RSA.Signing.PublicKey(pemRepresentation: key.publicKey!.pemRepresentation!)
+        let signature = segment(token, 2)
+        raw = {
+            guard publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: signingInput, padding: .insecurePKCS1v1_5)
+            else { throw Invalid() }
+        }
+        try await collection.add(rsa: Insecure.RSA.PublicKey(backing: publicKey), digestAlgorithm: .sha256, kid: kid)
+    case .hs256:
+        let secret = SymmetricKey(data: Sesame.Base64URL.decode(try member(key, "k"))!)
+        let signature = segment(token, 2)
+        raw = { guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: secret) else { throw Invalid() } }
+        await collection.add(hmac: HMACKey(key: secret), digestAlgorithm: .sha256, kid: kid)
+    default:  // A256GCM JWE: the raw limit is AES-GCM open of the same ciphertext with the same AAD.
+        let secret = SymmetricKey(data: Sesame.Base64URL.decode(try member(key, "k"))!)
+        let additionalData = Array(parts[0].utf8)
+        let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: segment(token, 2)), ciphertext: segment(token, 3), tag: segment(token, 4))
+        raw = { _ = try AES.GCM.open(box, using: secret, authenticating: additionalData) }
+        return Case(name: "JWE dir+A256GCM", token: token, sesame: sessions, raw: raw, jwtKit: nil)
+    }
+    return Case(name: algorithm.name, token: token, sesame: sessions, raw: raw, jwtKit: collection)
+}
+
+// MARK: Run
+
+var hostname = [CChar](repeating: 0, count: 256)
+gethostname(&hostname, 255)
+let cpuModel = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    .split(separator: "\n").first { $0.hasPrefix("model name") }?
+    .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+print("Sesame session-token verification benchmark")
+print("machine: \(cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))")
+print("measurement: \(secondsPerMeasurement) s per cell, median of \(rounds) interleaved rounds\n")
+
+var cases: [Case] = []
+for algorithm in [KeyAlgorithm.es256, .edDSA, .rs256, .hs256, .a256gcm] {
+    cases.append(try await makeCase(algorithm))
+}
+// Sanity: every implementation accepts every token before anything is timed.
+for benchmarkCase in cases {
+    try benchmarkCase.raw()
+    _ = try await benchmarkCase.sesame.verify(benchmarkCase.token)
+    if let collection = benchmarkCase.jwtKit { _ = try await collection.verify(benchmarkCase.token, as: JWTKitSessionPayload.self) }
+}
+
+print("| token | tasks | raw swift-crypto (/s) | Sesame (/s) | jwt-kit 5.8 (/s) | Sesame ÷ raw | jwt-kit ÷ raw | Sesame ÷ jwt-kit |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+var es256MissPath: [Int: Double] = [:]
+for benchmarkCase in cases {
+    for tasks in concurrencies {
+        var rawRuns: [Double] = [], sesameRuns: [Double] = [], jwtKitRuns: [Double] = []
+        for _ in 0..<rounds {
+            let raw = benchmarkCase.raw
+            rawRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { try raw() })
+            let sessions = benchmarkCase.sesame, token = benchmarkCase.token
+            sesameRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try await sessions.verify(token) })
+            if let collection = benchmarkCase.jwtKit {
+                jwtKitRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) {
+                    _ = try await collection.verify(token, as: JWTKitSessionPayload.self)
+                })
+            }
+        }
+        let raw = median(rawRuns), sesame = median(sesameRuns)
+        if benchmarkCase.name == "ES256" { es256MissPath[tasks] = sesame }
+        if jwtKitRuns.isEmpty {
+            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(sesame)) | n/a (no JWE) | \(String(format: "%.2f×", sesame / raw)) | n/a | n/a |")
+        } else {
+            let jwtKit = median(jwtKitRuns)
+            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(sesame)) | \(format(jwtKit)) | \(String(format: "%.2f×", sesame / raw)) | \(String(format: "%.2f×", jwtKit / raw)) | \(String(format: "%.2f×", sesame / jwtKit)) |")
+        }
+    }
+}
+
+// MARK: Cache
+
+print("\nVerified-token cache (ES256):")
+let cacheKey = try Sesame.JWK.generate(.es256)
+let cached = try SessionTokens<AppSession>(keys: KeySet(activeKey: cacheKey))
+let hotToken = try cached.create(.user(userID: "123", tenantID: nil))
+_ = try await cached.verify(hotToken)
+print("| tasks | cache hit (/s) | ES256 miss path (/s) | hit ÷ miss |")
+print("|---:|---:|---:|---:|")
+for tasks in concurrencies {
+    var runs: [Double] = []
+    for _ in 0..<rounds {
+        runs.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try await cached.verify(hotToken) })
+    }
+    let hit = median(runs)
+    let miss = es256MissPath[tasks] ?? .nan
+    print("| \(tasks) | \(format(hit)) | \(format(miss)) | \(String(format: "%.1f×", hit / miss)) |")
+}
+
+// A workload: 1,000 users, each session verified on 50 requests, in random order.
+let workload = try SessionTokens<AppSession>(keys: KeySet(activeKey: cacheKey))
+var requests: [String] = []
+for user in 0..<1000 {
+    let token = try workload.create(.user(userID: "user-\(user)", tenantID: nil))
+    requests.append(contentsOf: repeatElement(token, count: 50))
+}
+requests.shuffle()
+for token in requests { _ = try await workload.verify(token) }
+let statistics = workload.cacheStatistics
+print("\ncache hit rate, 1,000 sessions × 50 requests in random order: \(String(format: "%.1f%%", statistics.hitRate * 100)) (\(statistics.hits) hits, \(statistics.misses) misses)")
+
+// MARK: Size
+
+let sizeKey = try Sesame.JWK.generate(.es256)
+let sizer = try SessionTokens<AppSession>(keys: KeySet(activeKey: sizeKey))
+let typical = try sizer.create(.user(userID: "123", tenantID: nil))
+let uuidUser = try sizer.create(.user(userID: UUID().uuidString.lowercased(), tenantID: nil))
+let tenantUser = try sizer.create(.user(userID: UUID().uuidString.lowercased(), tenantID: "acme"))
+print("\nES256 session token size: user(userID: \"123\") \(typical.utf8.count) bytes; user(userID: <UUID>) \(uuidUser.utf8.count) bytes; user(userID: <UUID>, tenantID: \"acme\") \(tenantUser.utf8.count) bytes")
