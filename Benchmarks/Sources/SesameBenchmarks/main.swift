@@ -40,8 +40,10 @@ if arguments.first == "profile" {
     let algorithm = KeyAlgorithm(name: arguments.dropFirst().first ?? "HS256") ?? .hs256
     let seconds = arguments.dropFirst(2).first.flatMap(Double.init) ?? 5
     let benchmarkCase = try await makeCase(algorithm)
-    let sessions = benchmarkCase.sesame, token = benchmarkCase.token
-    let rate = try await throughput(tasks: 1, seconds: seconds) { _ = try await sessions.verify(token) }
+    let sessions = benchmarkCase.sesame, token = benchmarkCase.token, keys = benchmarkCase.keys
+    let rate = arguments.contains("jwt")
+        ? try await throughput(tasks: 1, seconds: seconds) { _ = try JWT.verify(token, keys: keys) }
+        : try await throughput(tasks: 1, seconds: seconds) { _ = try await sessions.verify(token) }
     print("\(benchmarkCase.name): \(format(rate))/s")
     exit(0)
 }
@@ -93,6 +95,7 @@ func member(_ key: Sesame.JWK, _ name: String) throws -> String {
 struct Case {
     let name: String
     let token: String
+    let keys: KeySet
     let sesame: SessionTokens<AppSession>
     let raw: @Sendable () throws -> Void
     let jwtKit: JWTKeyCollection?
@@ -142,9 +145,9 @@ func makeCase(_ algorithm: KeyAlgorithm) async throws -> Case {
         let additionalData = Array(parts[0].utf8)
         let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: segment(token, 2)), ciphertext: segment(token, 3), tag: segment(token, 4))
         raw = { _ = try AES.GCM.open(box, using: secret, authenticating: additionalData) }
-        return Case(name: "JWE dir+A256GCM", token: token, sesame: sessions, raw: raw, jwtKit: nil)
+        return Case(name: "JWE dir+A256GCM", token: token, keys: sessions.keys, sesame: sessions, raw: raw, jwtKit: nil)
     }
-    return Case(name: algorithm.name, token: token, sesame: sessions, raw: raw, jwtKit: collection)
+    return Case(name: algorithm.name, token: token, keys: sessions.keys, sesame: sessions, raw: raw, jwtKit: collection)
 }
 
 // MARK: Run
@@ -169,16 +172,17 @@ for benchmarkCase in cases {
     if let collection = benchmarkCase.jwtKit { _ = try await collection.verify(benchmarkCase.token, as: JWTKitSessionPayload.self) }
 }
 
-print("| token | tasks | raw swift-crypto (/s) | Sesame (/s) | jwt-kit 5.8 (/s) | Sesame ÷ raw | jwt-kit ÷ raw | Sesame ÷ jwt-kit |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| token | tasks | raw swift-crypto (/s) | Sesame JWT.verify (/s) | Sesame session (/s) | jwt-kit 5.8 (/s) | JWT ÷ raw | session ÷ raw | jwt-kit ÷ raw | JWT ÷ jwt-kit | session ÷ jwt-kit |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 var es256MissPath: [Int: Double] = [:]
 for benchmarkCase in cases {
     for tasks in concurrencies {
-        var rawRuns: [Double] = [], sesameRuns: [Double] = [], jwtKitRuns: [Double] = []
+        var rawRuns: [Double] = [], jwtRuns: [Double] = [], sesameRuns: [Double] = [], jwtKitRuns: [Double] = []
         for _ in 0..<rounds {
             let raw = benchmarkCase.raw
             rawRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { try raw() })
-            let sessions = benchmarkCase.sesame, token = benchmarkCase.token
+            let sessions = benchmarkCase.sesame, token = benchmarkCase.token, keys = benchmarkCase.keys
+            jwtRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try JWT.verify(token, keys: keys) })
             sesameRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try await sessions.verify(token) })
             if let collection = benchmarkCase.jwtKit {
                 jwtKitRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) {
@@ -186,13 +190,14 @@ for benchmarkCase in cases {
                 })
             }
         }
-        let raw = median(rawRuns), sesame = median(sesameRuns)
+        let raw = median(rawRuns), jwt = median(jwtRuns), sesame = median(sesameRuns)
         if benchmarkCase.name == "ES256" { es256MissPath[tasks] = sesame }
+        func ratio(_ value: Double) -> String { String(format: "%.2f×", value) }
         if jwtKitRuns.isEmpty {
-            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(sesame)) | n/a (no JWE) | \(String(format: "%.2f×", sesame / raw)) | n/a | n/a |")
+            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(jwt)) | \(format(sesame)) | n/a (no JWE) | \(ratio(jwt / raw)) | \(ratio(sesame / raw)) | n/a | n/a | n/a |")
         } else {
             let jwtKit = median(jwtKitRuns)
-            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(sesame)) | \(format(jwtKit)) | \(String(format: "%.2f×", sesame / raw)) | \(String(format: "%.2f×", jwtKit / raw)) | \(String(format: "%.2f×", sesame / jwtKit)) |")
+            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(jwt)) | \(format(sesame)) | \(format(jwtKit)) | \(ratio(jwt / raw)) | \(ratio(sesame / raw)) | \(ratio(jwtKit / raw)) | \(ratio(jwt / jwtKit)) | \(ratio(sesame / jwtKit)) |")
         }
     }
 }

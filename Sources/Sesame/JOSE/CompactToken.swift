@@ -1,3 +1,5 @@
+import Foundation
+
 /// The segments of a JWS (three) or JWE (five) compact serialization, located without copying.
 ///
 /// The size cap is checked before anything else, then the token is split at its dots; nothing is decoded
@@ -12,15 +14,18 @@ struct CompactToken {
         guard bytes.count <= maximumSize else { throw TokenError.tokenTooLarge }
         var found = 0
         var positions = (0, 0, 0, 0)
-        for index in 0..<bytes.count where bytes[index] == UInt8(ascii: ".") {
+        var index = 0
+        while index < bytes.count, let dot = memchr(bytes.baseAddress! + index, Int32(UInt8(ascii: ".")), bytes.count - index) {
+            let offset = bytes.baseAddress!.distance(to: dot.assumingMemoryBound(to: UInt8.self))
             switch found {
-            case 0: positions.0 = index
-            case 1: positions.1 = index
-            case 2: positions.2 = index
-            case 3: positions.3 = index
+            case 0: positions.0 = offset
+            case 1: positions.1 = offset
+            case 2: positions.2 = offset
+            case 3: positions.3 = offset
             default: throw TokenError.malformedToken.with(detail: "too many segments")
             }
             found += 1
+            index = offset + 1
         }
         guard found == 2 || found == 4 else { throw TokenError.malformedToken.with(detail: "expected 3 or 5 segments") }
         self.bytes = bytes

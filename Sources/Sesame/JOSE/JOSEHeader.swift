@@ -4,18 +4,39 @@
 /// or lists a critical (`crit`) extension that is not understood. Key-carrying headers (`jwk`, `jku`,
 /// `x5u`, `x5c`) are kept in ``fields`` but never used to select a key.
 public struct JOSEHeader: Sendable {
+    /// The parsed members, shared by copies: passing a header around costs one reference count.
+    private final class Storage: Sendable {
+        let fields: JSONObject
+        let algorithm: String
+        let encryption: String?
+        let keyID: String?
+        let type: String?
+        let contentType: String?
+
+        init(fields: JSONObject, algorithm: String, encryption: String?, keyID: String?, type: String?, contentType: String?) {
+            self.fields = fields
+            self.algorithm = algorithm
+            self.encryption = encryption
+            self.keyID = keyID
+            self.type = type
+            self.contentType = contentType
+        }
+    }
+
+    private let storage: Storage
+
     /// Every member of the header.
-    public let fields: JSONObject
+    public var fields: JSONObject { storage.fields }
     /// `alg`: the signature algorithm, or the key management algorithm of a JWE.
-    public let algorithm: String
+    public var algorithm: String { storage.algorithm }
     /// `enc`: the content encryption algorithm of a JWE.
-    public let encryption: String?
+    public var encryption: String? { storage.encryption }
     /// `kid`: the key ID.
-    public let keyID: String?
-    /// `typ`: the media type of the whole token, for example `JWT` or `sesame-session+jwt`.
-    public let type: String?
+    public var keyID: String? { storage.keyID }
+    /// `typ`: the media type of the whole token, for example `JWT` or `sesame-link+jwt`.
+    public var type: String? { storage.type }
     /// `cty`: the media type of the payload.
-    public let contentType: String?
+    public var contentType: String? { storage.contentType }
 
     init(decoded bytes: [UInt8], understoodCriticalParameters: Set<String>) throws(TokenError) {
         guard case .object(let fields)? = try? JSONValue(parsing: bytes) else {
@@ -27,12 +48,9 @@ public struct JOSEHeader: Sendable {
             return string
         }
         guard let algorithm = try string("alg") else { throw TokenError.invalidHeader.with(detail: "missing \"alg\"") }
-        self.fields = fields
-        self.algorithm = algorithm
-        self.encryption = try string("enc")
-        self.keyID = try string("kid")
-        self.type = try string("typ")
-        self.contentType = try string("cty")
+        storage = Storage(
+            fields: fields, algorithm: algorithm, encryption: try string("enc"), keyID: try string("kid"),
+            type: try string("typ"), contentType: try string("cty"))
         if let critical = fields["crit"] {
             // RFC 7515 §4.1.11: a non-empty array of names, each present in the header and understood.
             guard case .array(let names) = critical, !names.isEmpty else {

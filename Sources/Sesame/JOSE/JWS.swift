@@ -148,17 +148,10 @@ extension JWK {
     /// The HMAC of `input`, continuing from the precomputed keyed state.
     func hmac(_ input: UnsafeRawBufferPointer) -> [UInt8] {
         switch hmacState {
-        case .sha256(var state):
-            state.update(data: input)
-            return state.finalize().withUnsafeBytes { Array($0) }
-        case .sha384(var state):
-            state.update(data: input)
-            return state.finalize().withUnsafeBytes { Array($0) }
-        case .sha512(var state):
-            state.update(data: input)
-            return state.finalize().withUnsafeBytes { Array($0) }
-        case nil:
-            return []
+        case .sha256(let state): return state.authenticationCode(for: input)
+        case .sha384(let state): return state.authenticationCode(for: input)
+        case .sha512(let state): return state.authenticationCode(for: input)
+        case nil: return []
         }
     }
 }

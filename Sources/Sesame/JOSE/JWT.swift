@@ -1,3 +1,5 @@
+import Foundation
+
 /// JSON Web Tokens (RFC 7519): a JSON claims payload, signed (JWS) or encrypted (JWE `dir`).
 ///
 /// The key decides the form: a signing key produces a JWS, a content-encryption key a JWE. Verification
@@ -8,12 +10,39 @@ public enum JWT {
     public struct Verified: Sendable {
         /// The protected header.
         public let header: JOSEHeader
-        /// The full payload.
-        public let payload: JSONObject
+        /// The payload's JSON text (validated: it is one JSON object).
+        public let payloadBytes: [UInt8]
+        /// Where the payload's top-level members are.
+        let members: [JSONMemberLocation]
         /// The registered claims, read from the payload.
         public let claims: RegisteredClaims
         /// The key that verified or decrypted the token.
         public let key: JWK
+
+        /// The full payload as a JSON object (parsed when asked for).
+        public var payload: JSONObject {
+            (try? JSONValue(parsing: payloadBytes))?.objectValue ?? JSONObject()
+        }
+
+        /// One top-level member of the payload, parsed on its own.
+        ///
+        /// - Parameter name: The member's name.
+        /// - Returns: Its value, or `nil` when the payload has no such member.
+        public func claim(_ name: String) -> JSONValue? {
+            payloadBytes.withUnsafeBufferPointer { bytes in
+                let scanner = JSONObjectScanner(bytes)
+                let utf8 = Array(name.utf8)
+                for member in members {
+                    let matches = member.keyIsEscaped
+                        ? scanner.decodedName(member.key, true) == name
+                        : member.key.count == utf8.count && utf8.withUnsafeBufferPointer {
+                            memcmp($0.baseAddress!, bytes.baseAddress! + member.key.lowerBound, utf8.count) == 0
+                        }
+                    if matches { return JSONObjectScanner.value(at: member.value, in: bytes) }
+                }
+                return nil
+            }
+        }
     }
 
     /// Issues a token.
@@ -49,11 +78,12 @@ public enum JWT {
             return (verified.header, verified.payload, verified.key)
         }
         try validation.check(header)
-        guard case .object(let payload)? = try? JSONValue(parsing: payloadBytes) else {
-            throw TokenError.invalidPayload.with(detail: "not a JSON object")
+        let (members, claims) = try payloadBytes.withUnsafeBufferPointer { bytes throws(TokenError) in
+            var scanner = JSONObjectScanner(bytes)
+            guard let members = try? scanner.scanMembers() else { throw TokenError.invalidPayload.with(detail: "not a JSON object") }
+            return (members, try RegisteredClaims(scanned: members, in: bytes))
         }
-        let claims = try RegisteredClaims(payload)
         try validation.check(claims, at: validation.now())
-        return Verified(header: header, payload: payload, claims: claims, key: key)
+        return Verified(header: header, payloadBytes: payloadBytes, members: members, claims: claims, key: key)
     }
 }

@@ -59,6 +59,7 @@ struct JSONParser {
 
     func error(_ reason: String) -> JSONParseError { JSONParseError(reason: reason, offset: index) }
 
+    @inline(__always)
     mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
@@ -97,6 +98,7 @@ struct JSONParser {
         guard depth <= JSONValue.maximumDepth else { throw error("nesting too deep") }
         index += 1  // {
         var members: [(key: String, value: JSONValue)] = []
+        members.reserveCapacity(8)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1

@@ -8,19 +8,36 @@ import _CryptoExtras
 /// the single ``KeyAlgorithm`` it may be used with. Keys import from and export to JWK JSON (RFC 7517) and
 /// PEM, and their default key ID is the RFC 7638 thumbprint.
 public struct JWK: Sendable {
+    /// The key's immutable parts, shared by copies: passing a key around costs one reference count.
+    private final class Storage: Sendable {
+        let keyID: String
+        let algorithm: KeyAlgorithm
+        let material: Material
+        let hmacState: HMACState?
+
+        init(keyID: String, algorithm: KeyAlgorithm, material: Material, hmacState: HMACState?) {
+            self.keyID = keyID
+            self.algorithm = algorithm
+            self.material = material
+            self.hmacState = hmacState
+        }
+    }
+
+    private let storage: Storage
+
     /// The key ID (`kid`), by default the RFC 7638 thumbprint.
-    public let keyID: String
+    public var keyID: String { storage.keyID }
     /// The only algorithm this key is used with.
-    public let algorithm: KeyAlgorithm
-    let material: Material
+    public var algorithm: KeyAlgorithm { storage.algorithm }
+    var material: Material { storage.material }
     /// For HMAC keys, the MAC state with the key already absorbed (RFC 2104's inner and outer pads), so that
     /// each signature costs only the message's blocks.
-    let hmacState: HMACState?
+    var hmacState: HMACState? { storage.hmacState }
 
     enum HMACState: Sendable {
-        case sha256(HMAC<SHA256>)
-        case sha384(HMAC<SHA384>)
-        case sha512(HMAC<SHA512>)
+        case sha256(PrecomputedHMAC<SHA256>)
+        case sha384(PrecomputedHMAC<SHA384>)
+        case sha512(PrecomputedHMAC<SHA512>)
     }
 
     enum Material: Sendable {
@@ -33,15 +50,14 @@ public struct JWK: Sendable {
 
     init(material: Material, algorithm: KeyAlgorithm, keyID: String?) throws(TokenError) {
         try JWK.check(material, fits: algorithm)
-        self.material = material
-        self.algorithm = algorithm
-        self.keyID = keyID ?? JWK.thumbprint(of: material)
+        let hmacState: HMACState?
         switch (material, algorithm.base) {
-        case (.symmetric(let key), .hs256): hmacState = .sha256(HMAC(key: key))
-        case (.symmetric(let key), .hs384): hmacState = .sha384(HMAC(key: key))
-        case (.symmetric(let key), .hs512): hmacState = .sha512(HMAC(key: key))
+        case (.symmetric(let key), .hs256): hmacState = .sha256(PrecomputedHMAC(key: key))
+        case (.symmetric(let key), .hs384): hmacState = .sha384(PrecomputedHMAC(key: key))
+        case (.symmetric(let key), .hs512): hmacState = .sha512(PrecomputedHMAC(key: key))
         default: hmacState = nil
         }
+        storage = Storage(keyID: keyID ?? JWK.thumbprint(of: material), algorithm: algorithm, material: material, hmacState: hmacState)
     }
 
     // MARK: Properties

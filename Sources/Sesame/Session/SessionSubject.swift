@@ -43,9 +43,9 @@ enum SessionSubjectCoding {
         return (wrapper.members[0].key, properties)
     }
 
-    static func decode<Subject: SessionSubject>(_ type: Subject.Type, from payload: JSONObject) throws(TokenError) -> Subject {
-        guard case .string(let name)? = payload["type"] else { throw TokenError.unknownSessionType.with(detail: "missing \"type\"") }
-        guard case .object(let properties)? = payload["properties"] else {
+    static func decode<Subject: SessionSubject>(_ type: Subject.Type, from payload: JWT.Verified) throws(TokenError) -> Subject {
+        guard case .string(let name)? = payload.claim("type") else { throw TokenError.unknownSessionType.with(detail: "missing \"type\"") }
+        guard case .object(let properties)? = payload.claim("properties") else {
             throw TokenError.invalidSessionProperties.with(detail: "missing \"properties\"")
         }
         do {

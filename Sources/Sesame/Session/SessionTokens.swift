@@ -147,7 +147,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         guard let subjectID = claims.subject else { throw TokenError.missingClaim.with(detail: "sub") }
         guard let tokenID = claims.tokenID else { throw TokenError.missingClaim.with(detail: "jti") }
         guard let issuedAt = claims.issuedAt else { throw TokenError.missingClaim.with(detail: "iat") }
-        let subject = try SessionSubjectCoding.decode(Subject.self, from: verified.payload)
+        let subject = try SessionSubjectCoding.decode(Subject.self, from: verified)
         return Session(
             subject: subject,
             subjectID: subjectID,

@@ -1,0 +1,202 @@
+/// Where one member of a JSON object lies in the source text.
+struct JSONMemberLocation {
+    /// The name, between its quotes, still escaped.
+    var key: Range<Int>
+    /// Whether the name contains escapes (and so must be decoded before comparing it).
+    var keyIsEscaped: Bool
+    /// The value's text.
+    var value: Range<Int>
+}
+
+/// Validates a JSON text that must be one object, as strictly as ``JSONValue/init(parsing:)`` does, and
+/// locates its top-level members without building anything.
+///
+/// Token payloads are read this way: the registered claims and the session's `type` come straight from the
+/// bytes, and only the parts a caller asks for are materialized. Nested values are validated (grammar,
+/// UTF-8, escapes, nesting depth, duplicate names at every level) but skipped.
+struct JSONObjectScanner {
+    var parser: JSONParser
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { parser = JSONParser(bytes) }
+
+    /// Scans the whole text; throws unless it is exactly one valid object.
+    mutating func scanMembers() throws(JSONParseError) -> [JSONMemberLocation] {
+        parser.skipWhitespace()
+        guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") else {
+            throw parser.error("expected an object")
+        }
+        var members: [JSONMemberLocation] = []
+        members.reserveCapacity(12)
+        try skipObject(depth: 1, record: &members)
+        parser.skipWhitespace()
+        if parser.index != parser.bytes.count { throw parser.error("unexpected data after the value") }
+        return members
+    }
+
+    mutating func skipValue(depth: Int, members: inout [JSONMemberLocation]) throws(JSONParseError) {
+        parser.skipWhitespace()
+        guard parser.index < parser.bytes.count else { throw parser.error("unexpected end of input") }
+        switch parser.bytes[parser.index] {
+        case UInt8(ascii: "{"):
+            // Nested names are recorded after the enclosing object's, for the duplicate check, and dropped after.
+            let start = members.count
+            try skipObject(depth: depth + 1, record: &members)
+            members.removeSubrange(start...)
+        case UInt8(ascii: "["): try skipArray(depth: depth + 1, members: &members)
+        case UInt8(ascii: "\""): _ = try skipString()
+        case UInt8(ascii: "t"): try parser.expectLiteral("true")
+        case UInt8(ascii: "f"): try parser.expectLiteral("false")
+        case UInt8(ascii: "n"): try parser.expectLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): _ = try parser.parseNumber()
+        default: throw parser.error("unexpected character")
+        }
+    }
+
+    /// Skips an object, recording its members' locations and rejecting duplicate names.
+    mutating func skipObject(depth: Int, record members: inout [JSONMemberLocation]) throws(JSONParseError) {
+        guard depth <= JSONValue.maximumDepth else { throw parser.error("nesting too deep") }
+        let first = members.count
+        parser.index += 1  // {
+        parser.skipWhitespace()
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+            return
+        }
+        while true {
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "\"") else {
+                throw parser.error("expected a member name")
+            }
+            let keyOffset = parser.index
+            let (key, escaped) = try skipString()
+            for member in members[first...] where isSameName(member.key, member.keyIsEscaped, key, escaped) {
+                throw JSONParseError(reason: "duplicate member name", offset: keyOffset)
+            }
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else {
+                throw parser.error("expected ':'")
+            }
+            parser.index += 1
+            parser.skipWhitespace()
+            let valueStart = parser.index
+            try skipValue(depth: depth, members: &members)
+            members.append(JSONMemberLocation(key: key, keyIsEscaped: escaped, value: valueStart..<parser.index))
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count else { throw parser.error("unexpected end of input") }
+            if parser.bytes[parser.index] == UInt8(ascii: ",") {
+                parser.index += 1
+            } else if parser.bytes[parser.index] == UInt8(ascii: "}") {
+                parser.index += 1
+                return
+            } else {
+                throw parser.error("expected ',' or '}'")
+            }
+        }
+    }
+
+    mutating func skipArray(depth: Int, members: inout [JSONMemberLocation]) throws(JSONParseError) {
+        guard depth <= JSONValue.maximumDepth else { throw parser.error("nesting too deep") }
+        parser.index += 1  // [
+        parser.skipWhitespace()
+        if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "]") {
+            parser.index += 1
+            return
+        }
+        while true {
+            try skipValue(depth: depth, members: &members)
+            parser.skipWhitespace()
+            guard parser.index < parser.bytes.count else { throw parser.error("unexpected end of input") }
+            if parser.bytes[parser.index] == UInt8(ascii: ",") {
+                parser.index += 1
+            } else if parser.bytes[parser.index] == UInt8(ascii: "]") {
+                parser.index += 1
+                return
+            } else {
+                throw parser.error("expected ',' or ']'")
+            }
+        }
+    }
+
+    /// Skips a string, returning the range between its quotes and whether it has escapes. Escaped or
+    /// non-ASCII strings are fully decoded once, which validates them.
+    mutating func skipString() throws(JSONParseError) -> (Range<Int>, Bool) {
+        let start = parser.index + 1
+        var index = start
+        var special: UInt8 = 0
+        let bytes = parser.bytes
+        while index < bytes.count {
+            let byte = bytes[index]
+            // One table lookup tells ordinary ASCII apart from the four kinds of byte that need a look.
+            let kind = JSONObjectScanner.byteKinds[Int(byte)]
+            if kind == 0 {
+                index += 1
+                continue
+            }
+            if kind == 1 { break }  // closing quote
+            if kind == 2 {
+                parser.index = index
+                throw parser.error("unescaped control character in string")
+            }
+            if kind == 3 {
+                special |= 0x01
+                index += 1  // the escaped character cannot end the string
+            }
+            special |= byte & 0x80
+            index += 1
+        }
+        guard index < parser.bytes.count else {
+            parser.index = index
+            throw parser.error("unterminated string")
+        }
+        if special == 0 {
+            parser.index = index + 1
+            return (start..<index, false)
+        }
+        _ = try parser.parseString()  // validates escapes and UTF-8, and moves past the string
+        return (start..<index, special & 0x01 != 0)
+    }
+
+    /// 0: ordinary ASCII; 1: `"`; 2: control character; 3: `\\`; 4: non-ASCII.
+    static let byteKinds: [UInt8] = (0...255).map { byte -> UInt8 in
+        switch byte {
+        case 0x22: return 1
+        case 0..<0x20: return 2
+        case 0x5C: return 3
+        case 0x80...: return 4
+        default: return 0
+        }
+    }
+
+    func isSameName(_ a: Range<Int>, _ aEscaped: Bool, _ b: Range<Int>, _ bEscaped: Bool) -> Bool {
+        if !aEscaped && !bEscaped {
+            guard a.count == b.count else { return false }
+            return memcmpEqual(a, b)
+        }
+        return decodedName(a, aEscaped) == decodedName(b, bEscaped)
+    }
+
+    private func memcmpEqual(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        var i = a.lowerBound, j = b.lowerBound
+        while i < a.upperBound {
+            if parser.bytes[i] != parser.bytes[j] { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
+    /// The decoded text of a name located by `range` (between its quotes).
+    func decodedName(_ range: Range<Int>, _ escaped: Bool) -> String {
+        if !escaped { return String(decoding: UnsafeBufferPointer(rebasing: parser.bytes[range]), as: UTF8.self) }
+        var nested = JSONParser(parser.bytes)
+        nested.index = range.lowerBound - 1
+        return (try? nested.parseString()) ?? ""
+    }
+
+    /// Parses the value located at `range` (a range `scanMembers` reported, so it is known to be valid).
+    static func value(at range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+        var parser = JSONParser(UnsafeBufferPointer(rebasing: bytes[..<range.upperBound]))
+        parser.index = range.lowerBound
+        return try? parser.parseValue(depth: 1)
+    }
+}
