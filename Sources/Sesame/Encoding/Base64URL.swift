@@ -50,6 +50,21 @@ public enum Base64URL {
         return utf8.withUnsafeMutableBufferPointer { decode(UnsafeBufferPointer($0)) }
     }
 
+    /// The number of bytes `count` base64url characters decode to, or `nil` for an impossible length.
+    static func decodedCount(_ count: Int) -> Int? {
+        let remainder = count & 3
+        if remainder == 1 { return nil }
+        return (count / 4) * 3 + (remainder == 0 ? 0 : remainder - 1)
+    }
+
+    /// Decodes strict unpadded base64url from raw bytes, appending to `output`; `false` (and `output`
+    /// unchanged) when the input is not canonical.
+    static func appendDecoded(_ input: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) -> Bool {
+        guard let decoded = decode(input) else { return false }
+        output.append(contentsOf: decoded)
+        return true
+    }
+
     /// Decodes strict unpadded base64url from raw bytes.
     static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         let count = input.count

@@ -88,20 +88,24 @@ public enum JWE {
         guard compact.range(of: 1).isEmpty else { throw TokenError.malformedToken.with(detail: "dir has no encrypted key") }
         guard case .symmetric(let secret) = key.material else { throw TokenError.algorithmMismatch }
         let encryption = key.algorithm
-        let iv = try compact.decoded(2), ciphertext = try compact.decoded(3), tag = try compact.decoded(4)
-        let additionalData = Array(compact.encoded(0))
+        let additionalData = UnsafeRawBufferPointer(compact.encoded(0))
         let plaintext: [UInt8]?
         if encryption == .a256gcm {
-            if iv.count == 12, tag.count == 16, let nonce = try? AES.GCM.Nonce(data: iv),
-                let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: ciphertext, tag: tag),
-                let opened = try? AES.GCM.open(box, using: secret, authenticating: additionalData)
-            {
-                plaintext = Array(opened)
+            // IV, ciphertext and tag decode straight into one buffer: AES-GCM's combined form.
+            var combined: [UInt8] = []
+            let ivBytes = compact.encoded(2).count, tagBytes = compact.encoded(4).count
+            guard Base64URL.decodedCount(ivBytes) == 12, Base64URL.decodedCount(tagBytes) == 16 else { throw TokenError.decryptionFailed }
+            for segment in 2...4 {
+                guard Base64URL.appendDecoded(compact.encoded(segment), to: &combined) else { throw TokenError.invalidBase64URL }
+            }
+            if let box = try? AES.GCM.SealedBox(combined: combined), let opened = try? AES.GCM.open(box, using: secret, authenticating: additionalData) {
+                plaintext = opened.withUnsafeBytes { Array($0) }
             } else {
                 plaintext = nil
             }
         } else {
-            plaintext = AESCBCHMAC.open(ciphertext: ciphertext, tag: tag, key: secret, iv: iv, additionalData: additionalData)
+            let iv = try compact.decoded(2), ciphertext = try compact.decoded(3), tag = try compact.decoded(4)
+            plaintext = AESCBCHMAC.open(ciphertext: ciphertext, tag: tag, key: secret, iv: iv, additionalData: Array(additionalData))
         }
         guard let plaintext else { throw TokenError.decryptionFailed }
         return Decrypted(header: header, plaintext: plaintext, key: key)

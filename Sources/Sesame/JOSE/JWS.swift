@@ -123,26 +123,36 @@ extension JWK {
     /// Whether `signature` is this key's valid signature over `input`. HMAC tags compare in constant time.
     func isValidSignature(_ signature: [UInt8], for input: UnsafeBufferPointer<UInt8>) -> Bool {
         switch (material, algorithm.base) {
+        // Digests are computed through `update(bufferPointer:)` and handed to the digest-taking verifiers, which
+        // keeps swift-crypto's generic `DataProtocol` hashing off the verification path.
         case (.p256(let publicKey, _), .es256):
             guard signature.count == 64, let parsed = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return publicKey.isValidSignature(parsed, for: input)
+            return publicKey.isValidSignature(parsed, for: JWK.digest(SHA256.self, input))
         case (.p384(let publicKey, _), .es384):
             guard signature.count == 96, let parsed = try? P384.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
-            return publicKey.isValidSignature(parsed, for: input)
+            return publicKey.isValidSignature(parsed, for: JWK.digest(SHA384.self, input))
         case (.ed25519(let publicKey, _), .edDSA):
             guard signature.count == 64 else { return false }
             return publicKey.isValidSignature(signature, for: input)
         case (.rsa(let publicKey, _), .rs256):
             guard signature.count == (publicKey.keySizeInBits + 7) / 8 else { return false }
-            return publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: input, padding: .insecurePKCS1v1_5)
+            return publicKey.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: signature), for: JWK.digest(SHA256.self, input), padding: .insecurePKCS1v1_5)
         case (.rsa(let publicKey, _), .ps256):
             guard signature.count == (publicKey.keySizeInBits + 7) / 8 else { return false }
-            return publicKey.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: input, padding: .PSS)
+            return publicKey.isValidSignature(
+                _RSA.Signing.RSASignature(rawRepresentation: signature), for: JWK.digest(SHA256.self, input), padding: .PSS)
         case (.symmetric, _) where hmacState != nil:
             return ConstantTime.equals(hmac(UnsafeRawBufferPointer(input)), signature)
         default:
             return false
         }
+    }
+
+    static func digest<H: HashFunction>(_ hash: H.Type, _ input: UnsafeBufferPointer<UInt8>) -> H.Digest {
+        var hasher = H()
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(input))
+        return hasher.finalize()
     }
 
     /// The HMAC of `input`, continuing from the precomputed keyed state.

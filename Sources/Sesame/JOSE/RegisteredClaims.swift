@@ -47,7 +47,7 @@ public struct RegisteredClaims: Sendable, Hashable {
                 default: continue
                 }
             }
-            guard let value = JSONObjectScanner.value(at: member.value, in: bytes) else { continue }
+            guard let value = member.scalar ?? JSONObjectScanner.value(at: member.value, in: bytes) else { continue }
             try read(name, value)
         }
     }

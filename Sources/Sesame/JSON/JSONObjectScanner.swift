@@ -6,14 +6,16 @@ struct JSONMemberLocation {
     var keyIsEscaped: Bool
     /// The value's text.
     var value: Range<Int>
+    /// The value itself when it is a top-level string, number, Boolean or null (objects and arrays are only located).
+    var scalar: JSONValue?
 }
 
 /// Validates a JSON text that must be one object, as strictly as ``JSONValue/init(parsing:)`` does, and
 /// locates its top-level members without building anything.
 ///
-/// Token payloads are read this way: the registered claims and the session's `type` come straight from the
-/// bytes, and only the parts a caller asks for are materialized. Nested values are validated (grammar,
-/// UTF-8, escapes, nesting depth, duplicate names at every level) but skipped.
+/// Token payloads are read this way: top-level scalars (the registered claims, the session's `type`) are
+/// materialized as they are met, while objects and arrays are only validated (grammar, UTF-8, escapes,
+/// nesting depth, duplicate names at every level) and located, to be parsed if and when a caller asks.
 struct JSONObjectScanner {
     var parser: JSONParser
 
@@ -79,8 +81,13 @@ struct JSONObjectScanner {
             parser.index += 1
             parser.skipWhitespace()
             let valueStart = parser.index
-            try skipValue(depth: depth, members: &members)
-            members.append(JSONMemberLocation(key: key, keyIsEscaped: escaped, value: valueStart..<parser.index))
+            var scalar: JSONValue? = nil
+            if depth == 1, valueStart < parser.bytes.count, parser.bytes[valueStart] != UInt8(ascii: "{"), parser.bytes[valueStart] != UInt8(ascii: "[") {
+                scalar = try parser.parseValue(depth: depth)
+            } else {
+                try skipValue(depth: depth, members: &members)
+            }
+            members.append(JSONMemberLocation(key: key, keyIsEscaped: escaped, value: valueStart..<parser.index, scalar: scalar))
             parser.skipWhitespace()
             guard parser.index < parser.bytes.count else { throw parser.error("unexpected end of input") }
             if parser.bytes[parser.index] == UInt8(ascii: ",") {

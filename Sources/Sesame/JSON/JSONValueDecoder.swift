@@ -130,7 +130,14 @@ extension JSONTreeDecoder {
         let object: JSONObject
         let codingPath: [any CodingKey]
 
-        var allKeys: [Key] { object.members.compactMap { Key(stringValue: $0.key) } }
+        var allKeys: [Key] {
+            var keys: [Key] = []
+            keys.reserveCapacity(object.count)
+            for member in object.members {
+                if let key = Key(stringValue: member.key) { keys.append(key) }
+            }
+            return keys
+        }
 
         func contains(_ key: Key) -> Bool { object[key.stringValue] != nil }
 
