@@ -6,10 +6,17 @@
 public enum Base64URL {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    /// Reverse lookup: 0...63 for alphabet characters, 0xFF otherwise.
-    private static let reverse: [UInt8] = {
-        var table = [UInt8](repeating: 0xFF, count: 256)
-        for (index, character) in alphabet.enumerated() { table[Int(character)] = UInt8(index) }
+    /// Four decoding tables in one (256 entries each): a character's sextet pre-shifted to its place in a
+    /// 24-bit group, so a group is four loads and three ORs. Invalid characters set bit 24.
+    private static let decodingTables: [UInt32] = {
+        var table = [UInt32](repeating: 1 << 24, count: 1024)
+        for (index, character) in alphabet.enumerated() {
+            let sextet = UInt32(index)
+            table[Int(character)] = sextet << 18
+            table[256 + Int(character)] = sextet << 12
+            table[512 + Int(character)] = sextet << 6
+            table[768 + Int(character)] = sextet
+        }
         return table
     }()
 
@@ -67,50 +74,50 @@ public enum Base64URL {
 
     /// Decodes strict unpadded base64url from raw bytes.
     static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let count = input.count
-        let remainder = count & 3
-        if remainder == 1 { return nil }
-        let outputCount = (count / 4) * 3 + (remainder == 0 ? 0 : remainder - 1)
-        var failed = false
+        guard let outputCount = decodedCount(input.count) else { return nil }
+        var valid = false
         let output = [UInt8](unsafeUninitializedCapacity: outputCount) { buffer, initialized in
-            reverse.withUnsafeBufferPointer { table in
-                var inIndex = 0
-                var outIndex = 0
-                var bad: UInt8 = 0
-                let fullEnd = count - remainder
-                while inIndex < fullEnd {
-                    let a = table[Int(input[inIndex])]
-                    let b = table[Int(input[inIndex + 1])]
-                    let c = table[Int(input[inIndex + 2])]
-                    let d = table[Int(input[inIndex + 3])]
-                    bad |= a | b | c | d
-                    buffer[outIndex] = (a << 2) | (b >> 4)
-                    buffer[outIndex + 1] = (b << 4) | (c >> 2)
-                    buffer[outIndex + 2] = (c << 6) | d
-                    inIndex += 4
-                    outIndex += 3
-                }
-                if remainder >= 2 {
-                    let a = table[Int(input[inIndex])]
-                    let b = table[Int(input[inIndex + 1])]
-                    bad |= a | b
-                    buffer[outIndex] = (a << 2) | (b >> 4)
-                    if remainder == 3 {
-                        let c = table[Int(input[inIndex + 2])]
-                        bad |= c
-                        buffer[outIndex + 1] = (b << 4) | (c >> 2)
-                        // Canonical form: the two unused low bits of the last character are zero.
-                        if c & 0x03 != 0 { bad = 0xFF }
-                    } else if b & 0x0F != 0 {
-                        // Canonical form: the four unused low bits of the last character are zero.
-                        bad = 0xFF
-                    }
-                }
-                // Every valid sextet is < 64, so any 0xFF marker sets the high bits.
-                failed = bad & 0xC0 != 0
-            }
+            valid = decode(input, into: buffer)
             initialized = outputCount
         }
-        return failed ? nil : output
+        return valid ? output : nil
+    }
+
+    /// Decodes strict unpadded base64url into `output`, which must hold exactly `decodedCount(input.count)`
+    /// bytes; `false` when the input is not canonical.
+    static func decode(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        let count = input.count
+        let remainder = count & 3
+        guard remainder != 1, output.count == (count / 4) * 3 + (remainder == 0 ? 0 : remainder - 1) else { return false }
+        return decodingTables.withUnsafeBufferPointer { table in
+            var inIndex = 0
+            var outIndex = 0
+            var bad: UInt32 = 0
+            let fullEnd = count - remainder
+            while inIndex < fullEnd {
+                let group = table[Int(input[inIndex])] | table[256 + Int(input[inIndex + 1])]
+                    | table[512 + Int(input[inIndex + 2])] | table[768 + Int(input[inIndex + 3])]
+                bad |= group
+                output[outIndex] = UInt8(truncatingIfNeeded: group >> 16)
+                output[outIndex + 1] = UInt8(truncatingIfNeeded: group >> 8)
+                output[outIndex + 2] = UInt8(truncatingIfNeeded: group)
+                inIndex += 4
+                outIndex += 3
+            }
+            if remainder >= 2 {
+                var group = table[Int(input[inIndex])] | table[256 + Int(input[inIndex + 1])]
+                if remainder == 3 { group |= table[512 + Int(input[inIndex + 2])] }
+                bad |= group
+                output[outIndex] = UInt8(truncatingIfNeeded: group >> 16)
+                if remainder == 3 {
+                    output[outIndex + 1] = UInt8(truncatingIfNeeded: group >> 8)
+                    // Canonical form: the unused low bits of the last character are zero.
+                    if group & 0xFF != 0 { bad |= 1 << 24 }
+                } else if group & 0xFFFF != 0 {
+                    bad |= 1 << 24
+                }
+            }
+            return bad & (1 << 24) == 0
+        }
     }
 }

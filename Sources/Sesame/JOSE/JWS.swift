@@ -74,8 +74,18 @@ public enum JWS {
         }
         // Every segment must be strict base64url, whether or not the signature would catch a change.
         let payload = try compact.decoded(1)
-        let signature = try compact.decoded(2)
-        guard key.isValidSignature(signature, for: compact.signingInput) else { throw TokenError.invalidSignature }
+        let encodedSignature = compact.encoded(2)
+        guard let signatureCount = Base64URL.decodedCount(encodedSignature.count), signatureCount <= 1024 else {
+            throw encodedSignature.count & 3 == 1 ? TokenError.invalidBase64URL : TokenError.invalidSignature
+        }
+        // The signature is only needed for the check: it is decoded into stack memory.
+        let valid = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(signatureCount, 1)) { buffer -> Bool? in
+            let signature = UnsafeMutableBufferPointer(rebasing: buffer[..<signatureCount])
+            guard Base64URL.decode(encodedSignature, into: signature) else { return nil }
+            return key.isValidSignature(UnsafeRawBufferPointer(signature), for: compact.signingInput)
+        }
+        guard let valid else { throw TokenError.invalidBase64URL }
+        guard valid else { throw TokenError.invalidSignature }
         return Verified(header: header, payload: payload, key: key)
     }
 
@@ -121,7 +131,7 @@ extension JWK {
     }
 
     /// Whether `signature` is this key's valid signature over `input`. HMAC tags compare in constant time.
-    func isValidSignature(_ signature: [UInt8], for input: UnsafeBufferPointer<UInt8>) -> Bool {
+    func isValidSignature(_ signature: UnsafeRawBufferPointer, for input: UnsafeBufferPointer<UInt8>) -> Bool {
         switch (material, algorithm.base) {
         // Digests are computed through `update(bufferPointer:)` and handed to the digest-taking verifiers, which
         // keeps swift-crypto's generic `DataProtocol` hashing off the verification path.

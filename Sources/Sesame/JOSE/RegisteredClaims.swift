@@ -21,7 +21,9 @@ public struct RegisteredClaims: Sendable, Hashable {
     /// - Throws: ``TokenError/invalidClaim`` when a registered claim has the wrong JSON type.
     public init(_ payload: JSONObject) throws(TokenError) {
         self.init()
-        for (key, value) in payload.members { try read(key, value) }
+        for (key, value) in payload.members {
+            if let name = Name(rawValue: key) { try read(name, value) }
+        }
     }
 
     /// Reads the registered claims from a scanned payload, parsing only their values.
@@ -29,21 +31,22 @@ public struct RegisteredClaims: Sendable, Hashable {
         self.init()
         let scanner = JSONObjectScanner(bytes)
         for member in members {
-            let name: String
+            let name: Name
             if member.keyIsEscaped {
-                name = scanner.decodedName(member.key, true)
+                guard let decoded = Name(rawValue: scanner.decodedName(member.key, true)) else { continue }
+                name = decoded
             } else {
                 // Every registered claim name is three ASCII letters: match them without making a string.
                 guard member.key.count == 3 else { continue }
                 let start = member.key.lowerBound
                 switch (bytes[start], bytes[start + 1], bytes[start + 2]) {
-                case (0x69, 0x73, 0x73): name = "iss"
-                case (0x73, 0x75, 0x62): name = "sub"
-                case (0x61, 0x75, 0x64): name = "aud"
-                case (0x65, 0x78, 0x70): name = "exp"
-                case (0x6E, 0x62, 0x66): name = "nbf"
-                case (0x69, 0x61, 0x74): name = "iat"
-                case (0x6A, 0x74, 0x69): name = "jti"
+                case (0x69, 0x73, 0x73): name = .iss
+                case (0x73, 0x75, 0x62): name = .sub
+                case (0x61, 0x75, 0x64): name = .aud
+                case (0x65, 0x78, 0x70): name = .exp
+                case (0x6E, 0x62, 0x66): name = .nbf
+                case (0x69, 0x61, 0x74): name = .iat
+                case (0x6A, 0x74, 0x69): name = .jti
                 default: continue
                 }
             }
@@ -52,15 +55,20 @@ public struct RegisteredClaims: Sendable, Hashable {
         }
     }
 
-    private mutating func read(_ key: String, _ value: JSONValue) throws(TokenError) {
-        switch key {
-        case "iss": issuer = try Self.string(value, key)
-        case "sub": subject = try Self.string(value, key)
-        case "jti": tokenID = try Self.string(value, key)
-        case "exp": expiresAt = try Self.date(value, key)
-        case "nbf": notBefore = try Self.date(value, key)
-        case "iat": issuedAt = try Self.date(value, key)
-        case "aud":
+    enum Name: String {
+        case iss, sub, aud, exp, nbf, iat, jti
+    }
+
+    private mutating func read(_ name: Name, _ value: JSONValue) throws(TokenError) {
+        let key = name.rawValue
+        switch name {
+        case .iss: issuer = try Self.string(value, key)
+        case .sub: subject = try Self.string(value, key)
+        case .jti: tokenID = try Self.string(value, key)
+        case .exp: expiresAt = try Self.date(value, key)
+        case .nbf: notBefore = try Self.date(value, key)
+        case .iat: issuedAt = try Self.date(value, key)
+        case .aud:
             switch value {
             case .string(let single): audience = [single]
             case .array(let many):
@@ -68,7 +76,6 @@ public struct RegisteredClaims: Sendable, Hashable {
                 for element in many { audience.append(try Self.string(element, key)) }
             default: throw TokenError.invalidClaim.with(detail: "\"aud\" must be a string or an array of strings")
             }
-        default: break
         }
     }
 

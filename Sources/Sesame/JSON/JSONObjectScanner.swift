@@ -71,8 +71,13 @@ struct JSONObjectScanner {
             }
             let keyOffset = parser.index
             let (key, escaped) = try skipString()
-            for member in members[first...] where isSameName(member.key, member.keyIsEscaped, key, escaped) {
-                throw JSONParseError(reason: "duplicate member name", offset: keyOffset)
+            // Compare names by position only: copying whole members would retain their scalar values.
+            var other = first
+            while other < members.count {
+                if isSameName(members[other].key, members[other].keyIsEscaped, key, escaped) {
+                    throw JSONParseError(reason: "duplicate member name", offset: keyOffset)
+                }
+                other += 1
             }
             parser.skipWhitespace()
             guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else {
