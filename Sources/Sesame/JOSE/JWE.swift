@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import _CryptoExtras
 
 /// JSON Web Encryption (RFC 7516) in the compact serialization, with direct key agreement (`dir`).
@@ -92,12 +93,19 @@ public enum JWE {
         let plaintext: [UInt8]?
         if encryption == .a256gcm {
             // IV, ciphertext and tag decode straight into one buffer: AES-GCM's combined form.
-            var combined: [UInt8] = []
-            let ivBytes = compact.encoded(2).count, tagBytes = compact.encoded(4).count
-            guard Base64URL.decodedCount(ivBytes) == 12, Base64URL.decodedCount(tagBytes) == 16 else { throw TokenError.decryptionFailed }
-            for segment in 2...4 {
-                guard Base64URL.appendDecoded(compact.encoded(segment), to: &combined) else { throw TokenError.invalidBase64URL }
+            guard let ivCount = Base64URL.decodedCount(compact.encoded(2).count),
+                let ciphertextCount = Base64URL.decodedCount(compact.encoded(3).count),
+                let tagCount = Base64URL.decodedCount(compact.encoded(4).count)
+            else { throw TokenError.invalidBase64URL }
+            guard ivCount == 12, tagCount == 16 else { throw TokenError.decryptionFailed }
+            var combined = Data(count: ivCount + ciphertextCount + tagCount)
+            let decoded = combined.withUnsafeMutableBytes { raw in
+                let buffer = raw.bindMemory(to: UInt8.self)
+                return Base64URL.decode(compact.encoded(2), into: UnsafeMutableBufferPointer(rebasing: buffer[0..<ivCount]))
+                    && Base64URL.decode(compact.encoded(3), into: UnsafeMutableBufferPointer(rebasing: buffer[ivCount..<(ivCount + ciphertextCount)]))
+                    && Base64URL.decode(compact.encoded(4), into: UnsafeMutableBufferPointer(rebasing: buffer[(ivCount + ciphertextCount)...]))
             }
+            guard decoded else { throw TokenError.invalidBase64URL }
             if let box = try? AES.GCM.SealedBox(combined: combined), let opened = try? AES.GCM.open(box, using: secret, authenticating: additionalData) {
                 plaintext = opened.withUnsafeBytes { Array($0) }
             } else {

@@ -38,7 +38,7 @@ public enum JWT {
                         : member.key.count == utf8.count && utf8.withUnsafeBufferPointer {
                             memcmp($0.baseAddress!, bytes.baseAddress! + member.key.lowerBound, utf8.count) == 0
                         }
-                    if matches { return member.scalar ?? JSONObjectScanner.value(at: member.value, in: bytes) }
+                    if matches { return member.parsed(in: bytes) }
                 }
                 return nil
             }

@@ -50,8 +50,17 @@ public struct RegisteredClaims: Sendable, Hashable {
                 default: continue
                 }
             }
-            guard let value = member.scalar ?? JSONObjectScanner.value(at: member.value, in: bytes) else { continue }
-            try read(name, value)
+            switch (name, member.kind) {
+            case (.exp, .integer): expiresAt = Double(member.integer)
+            case (.iat, .integer): issuedAt = Double(member.integer)
+            case (.nbf, .integer): notBefore = Double(member.integer)
+            case (.sub, .plainString): subject = member.string(in: bytes)
+            case (.jti, .plainString): tokenID = member.string(in: bytes)
+            case (.iss, .plainString): issuer = member.string(in: bytes)
+            default:
+                guard let value = member.parsed(in: bytes) else { continue }
+                try read(name, value)
+            }
         }
     }
 

@@ -6,16 +6,50 @@ struct JSONMemberLocation {
     var keyIsEscaped: Bool
     /// The value's text.
     var value: Range<Int>
-    /// The value itself when it is a top-level string, number, Boolean or null (objects and arrays are only located).
-    var scalar: JSONValue?
+    /// What the value is, as far as the scan found out without materializing it.
+    var kind: Kind = .other
+    /// The value, when `kind` is `.integer`.
+    var integer: Int64 = 0
+
+    enum Kind: UInt8 {
+        /// A string of ASCII characters without escapes: its text is `value` without the quotes.
+        case plainString
+        /// A string with escapes or non-ASCII characters (already validated).
+        case string
+        /// A number without fraction or exponent that fits in 64 bits: see `integer`.
+        case integer
+        /// Anything else.
+        case other
+    }
+
+    /// The string value, when the member holds a string.
+    func string(in bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        switch kind {
+        case .plainString:
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[(value.lowerBound + 1)..<(value.upperBound - 1)]), as: UTF8.self)
+        case .string:
+            return JSONObjectScanner.value(at: value, in: bytes)?.stringValue
+        default:
+            return nil
+        }
+    }
+
+    /// The value, parsed on its own.
+    func parsed(in bytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+        switch kind {
+        case .integer: return .integer(integer)
+        case .plainString: return string(in: bytes).map(JSONValue.string)
+        default: return JSONObjectScanner.value(at: value, in: bytes)
+        }
+    }
 }
 
 /// Validates a JSON text that must be one object, as strictly as ``JSONValue/init(parsing:)`` does, and
 /// locates its top-level members without building anything.
 ///
-/// Token payloads are read this way: top-level scalars (the registered claims, the session's `type`) are
-/// materialized as they are met, while objects and arrays are only validated (grammar, UTF-8, escapes,
-/// nesting depth, duplicate names at every level) and located, to be parsed if and when a caller asks.
+/// Token payloads are read this way: nothing is materialized while scanning (integers aside, which cost
+/// nothing to keep), every value is validated (grammar, UTF-8, escapes, nesting depth, duplicate names at
+/// every level) and located, and a caller parses only the members it asks for.
 struct JSONObjectScanner {
     var parser: JSONParser
 
@@ -71,7 +105,6 @@ struct JSONObjectScanner {
             }
             let keyOffset = parser.index
             let (key, escaped) = try skipString()
-            // Compare names by position only: copying whole members would retain their scalar values.
             var other = first
             while other < members.count {
                 if isSameName(members[other].key, members[other].keyIsEscaped, key, escaped) {
@@ -86,13 +119,20 @@ struct JSONObjectScanner {
             parser.index += 1
             parser.skipWhitespace()
             let valueStart = parser.index
-            var scalar: JSONValue? = nil
-            if depth == 1, valueStart < parser.bytes.count, parser.bytes[valueStart] != UInt8(ascii: "{"), parser.bytes[valueStart] != UInt8(ascii: "[") {
-                scalar = try parser.parseValue(depth: depth)
+            var location = JSONMemberLocation(key: key, keyIsEscaped: escaped, value: valueStart..<valueStart)
+            if valueStart < parser.bytes.count, parser.bytes[valueStart] == UInt8(ascii: "\"") {
+                let (_, special) = try skipString(reportingNonASCII: true)
+                location.kind = special ? .string : .plainString
+            } else if valueStart < parser.bytes.count, parser.bytes[valueStart] == UInt8(ascii: "-") || (parser.bytes[valueStart] &- UInt8(ascii: "0")) < 10 {
+                if case .integer(let integer) = try parser.parseNumber() {
+                    location.kind = .integer
+                    location.integer = integer
+                }
             } else {
                 try skipValue(depth: depth, members: &members)
             }
-            members.append(JSONMemberLocation(key: key, keyIsEscaped: escaped, value: valueStart..<parser.index, scalar: scalar))
+            location.value = valueStart..<parser.index
+            members.append(location)
             parser.skipWhitespace()
             guard parser.index < parser.bytes.count else { throw parser.error("unexpected end of input") }
             if parser.bytes[parser.index] == UInt8(ascii: ",") {
@@ -131,30 +171,29 @@ struct JSONObjectScanner {
 
     /// Skips a string, returning the range between its quotes and whether it has escapes. Escaped or
     /// non-ASCII strings are fully decoded once, which validates them.
-    mutating func skipString() throws(JSONParseError) -> (Range<Int>, Bool) {
+    mutating func skipString(reportingNonASCII: Bool = false) throws(JSONParseError) -> (Range<Int>, Bool) {
         let start = parser.index + 1
         var index = start
         var special: UInt8 = 0
         let bytes = parser.bytes
-        while index < bytes.count {
+        let kinds = JSONObjectScanner.byteKinds
+        while true {
+            // A tight loop over ordinary ASCII; the four kinds of byte that need a look stop it.
+            while index < bytes.count, kinds[Int(bytes[index])] == 0 { index += 1 }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
-            // One table lookup tells ordinary ASCII apart from the four kinds of byte that need a look.
-            let kind = JSONObjectScanner.byteKinds[Int(byte)]
-            if kind == 0 {
-                index += 1
-                continue
-            }
-            if kind == 1 { break }  // closing quote
-            if kind == 2 {
+            if byte == UInt8(ascii: "\"") { break }
+            if byte < 0x20 {
                 parser.index = index
                 throw parser.error("unescaped control character in string")
             }
-            if kind == 3 {
+            if byte == UInt8(ascii: "\\") {
                 special |= 0x01
-                index += 1  // the escaped character cannot end the string
+                index += 2  // the escaped character cannot end the string
+            } else {
+                special |= 0x80
+                index += 1
             }
-            special |= byte & 0x80
-            index += 1
         }
         guard index < parser.bytes.count else {
             parser.index = index
@@ -165,7 +204,7 @@ struct JSONObjectScanner {
             return (start..<index, false)
         }
         _ = try parser.parseString()  // validates escapes and UTF-8, and moves past the string
-        return (start..<index, special & 0x01 != 0)
+        return (start..<index, reportingNonASCII || special & 0x01 != 0)
     }
 
     /// 0: ordinary ASCII; 1: `"`; 2: control character; 3: `\\`; 4: non-ASCII.

@@ -168,7 +168,11 @@ struct JSONParser {
         let start = index
         // Fast path: no escapes. Pure ASCII needs no UTF-8 validation.
         var highBits: UInt8 = 0
+        let kinds = JSONObjectScanner.byteKinds
         while index < bytes.count {
+            // A tight loop over ordinary ASCII; quotes, backslashes, control characters and non-ASCII stop it.
+            while index < bytes.count, kinds[Int(bytes[index])] == 0 { index += 1 }
+            guard index < bytes.count else { break }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
