@@ -262,6 +262,39 @@ import Testing
         #expect(throws: TokenError.invalidPayload) { try JWT.verify(arrayPayload, keys: keys, validation: Self.validation) }
     }
 
+    @Test func rejectsAmbiguousPayloads() throws {
+        let key = try JWK.generate(.hs256)
+        let keys = try KeySet(activeKey: key)
+        let header = Base64URL.encode(Array(#"{"alg":"HS256"}"#.utf8))
+        func token(_ payload: String) throws -> String {
+            let input = header + "." + Base64URL.encode(Array(payload.utf8))
+            return input + "." + Base64URL.encode(try key.signature(for: Array(input.utf8)))
+        }
+        let exp = Int64(Self.clock.now + 600)
+        // The same claim twice, also when one spelling is escaped: which one would count is ambiguous.
+        let ambiguous = [
+            #"{"exp":\#(exp),"exp":1}"#,
+            #"{"exp":\#(exp),"\u0065xp":1}"#,
+            #"{"exp":\#(exp),"a":{"b":1,"b":2}}"#,
+            #"{"exp":\#(exp),"a":[{"c":1},{"d":2,"d":3}]}"#,
+            #"{"exp":\#(exp)} "x""#,
+            #"{"exp":\#(exp),"s":"\ud800"}"#,
+        ]
+        for payload in ambiguous {
+            #expect(throws: TokenError.invalidPayload, "\(payload)") { try JWT.verify(token(payload), keys: keys, validation: Self.validation) }
+        }
+        // Sibling objects may reuse names, objects with many members work, and escaped names are read.
+        let many = (0..<80).map { "\"m\($0)\":{\"x\":\($0)}" }.joined(separator: ",")
+        let verified = try JWT.verify(
+            token(#"{"\u0065xp":\#(exp),"a":{"b":1},"c":{"b":2},"sub":"caf\u00e9",\#(many)}"#), keys: keys, validation: Self.validation)
+        #expect(verified.claims.expiresAt == Double(exp))
+        #expect(verified.claims.subject == "café")
+        #expect(verified.claim("m79") == ["x": 79])
+        #expect(verified.claim("c") == ["b": 2])
+        #expect(verified.claim("missing") == nil)
+        #expect(verified.payload.count == 84)
+    }
+
     @Test func rejectsUnknownCriticalHeaders() throws {
         let key = try JWK.generate(.es256)
         let keys = try KeySet(activeKey: key)

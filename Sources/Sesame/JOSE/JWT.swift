@@ -12,8 +12,6 @@ public enum JWT {
         public let header: JOSEHeader
         /// The payload's JSON text (validated: it is one JSON object).
         public let payloadBytes: [UInt8]
-        /// Where the payload's top-level members are.
-        let members: [JSONMemberLocation]
         /// The registered claims, read from the payload.
         public let claims: RegisteredClaims
         /// The key that verified or decrypted the token.
@@ -24,23 +22,16 @@ public enum JWT {
             (try? JSONValue(parsing: payloadBytes))?.objectValue ?? JSONObject()
         }
 
-        /// One top-level member of the payload, parsed on its own.
+        /// One top-level member of the payload, parsed on its own (when asked for).
         ///
         /// - Parameter name: The member's name.
         /// - Returns: Its value, or `nil` when the payload has no such member.
         public func claim(_ name: String) -> JSONValue? {
             payloadBytes.withUnsafeBufferPointer { bytes in
-                let scanner = JSONObjectScanner(bytes)
-                let utf8 = Array(name.utf8)
-                for member in members {
-                    let matches = member.keyIsEscaped
-                        ? scanner.decodedName(member.key, true) == name
-                        : member.key.count == utf8.count && utf8.withUnsafeBufferPointer {
-                            memcmp($0.baseAddress!, bytes.baseAddress! + member.key.lowerBound, utf8.count) == 0
-                        }
-                    if matches { return member.parsed(in: bytes) }
+                let found = try? JSONObjectScanner.withMembers(of: bytes) { members throws(TokenError) in
+                    members.first(named: name, in: bytes)?.parsed(in: bytes)
                 }
-                return nil
+                return found ?? nil
             }
         }
     }
@@ -68,6 +59,11 @@ public enum JWT {
     /// - Returns: The header, payload and claims.
     /// - Throws: ``TokenError`` naming the first check that failed.
     public static func verify(_ token: String, keys: KeySet, validation: TokenValidation = TokenValidation()) throws(TokenError) -> Verified {
+        try verify(token, keys: keys, validation: validation, extracting: []).verified
+    }
+
+    /// Verifies a token and, in the same pass over the payload, parses the named top-level members.
+    static func verify(_ token: String, keys: KeySet, validation: TokenValidation, extracting names: [String]) throws(TokenError) -> (verified: Verified, extracted: [JSONValue?]) {
         let (header, payloadBytes, key) = try token.withUTF8Buffer { bytes throws(TokenError) in
             let compact = try CompactToken(bytes, maximumSize: validation.maximumTokenSize)
             if compact.isJWE {
@@ -78,12 +74,13 @@ public enum JWT {
             return (verified.header, verified.payload, verified.key)
         }
         try validation.check(header)
-        let (members, claims) = try payloadBytes.withUnsafeBufferPointer { bytes throws(TokenError) in
-            var scanner = JSONObjectScanner(bytes)
-            guard let members = try? scanner.scanMembers() else { throw TokenError.invalidPayload.with(detail: "not a JSON object") }
-            return (members, try RegisteredClaims(scanned: members, in: bytes))
+        let scanned = try payloadBytes.withUnsafeBufferPointer { bytes throws(TokenError) in
+            try JSONObjectScanner.withMembers(of: bytes) { members throws(TokenError) in
+                (try RegisteredClaims(scanned: members, in: bytes), names.map { members.first(named: $0, in: bytes)?.parsed(in: bytes) })
+            }
         }
+        guard let (claims, extracted) = scanned else { throw TokenError.invalidPayload.with(detail: "not a JSON object") }
         try validation.check(claims, at: validation.now())
-        return Verified(header: header, payloadBytes: payloadBytes, members: members, claims: claims, key: key)
+        return (Verified(header: header, payloadBytes: payloadBytes, claims: claims, key: key), extracted)
     }
 }

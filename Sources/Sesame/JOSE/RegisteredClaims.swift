@@ -27,10 +27,11 @@ public struct RegisteredClaims: Sendable, Hashable {
     }
 
     /// Reads the registered claims from a scanned payload, parsing only their values.
-    init(scanned members: [JSONMemberLocation], in bytes: UnsafeBufferPointer<UInt8>) throws(TokenError) {
+    init(scanned members: JSONMemberList, in bytes: UnsafeBufferPointer<UInt8>) throws(TokenError) {
         self.init()
         let scanner = JSONObjectScanner(bytes)
-        for member in members {
+        for index in 0..<members.count {
+            let member = members[index]
             let name: Name
             if member.keyIsEscaped {
                 guard let decoded = Name(rawValue: scanner.decodedName(member.key, true)) else { continue }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where one member of a JSON object lies in the source text.
 struct JSONMemberLocation {
     /// The name, between its quotes, still escaped.
@@ -44,6 +46,56 @@ struct JSONMemberLocation {
     }
 }
 
+/// The member locations a scan records: in caller-provided (stack) memory first, on the heap past it.
+struct JSONMemberList {
+    private let inline: UnsafeMutableBufferPointer<JSONMemberLocation>
+    private var overflow: [JSONMemberLocation] = []
+    private(set) var count = 0
+
+    init(storage: UnsafeMutableBufferPointer<JSONMemberLocation>) { inline = storage }
+
+    subscript(index: Int) -> JSONMemberLocation {
+        index < inline.count ? inline[index] : overflow[index - inline.count]
+    }
+
+    mutating func append(_ member: JSONMemberLocation) {
+        if count < inline.count {
+            (inline.baseAddress! + count).initialize(to: member)
+        } else {
+            overflow.append(member)
+        }
+        count += 1
+    }
+
+    /// Drops the members from `newCount` on.
+    mutating func truncate(to newCount: Int) {
+        if newCount < inline.count {
+            overflow.removeAll(keepingCapacity: true)
+        } else if newCount - inline.count < overflow.count {
+            overflow.removeSubrange((newCount - inline.count)...)
+        }
+        count = newCount
+    }
+
+    /// The first member whose (unescaped) name is `name`.
+    func first(named name: String, in bytes: UnsafeBufferPointer<UInt8>) -> JSONMemberLocation? {
+        var name = name
+        return name.withUTF8 { utf8 in
+            for index in 0..<count {
+                let member = self[index]
+                if member.keyIsEscaped {
+                    if JSONObjectScanner(bytes).decodedName(member.key, true).utf8.elementsEqual(utf8) { return member }
+                } else if member.key.count == utf8.count,
+                    utf8.count == 0 || memcmp(bytes.baseAddress! + member.key.lowerBound, utf8.baseAddress!, utf8.count) == 0
+                {
+                    return member
+                }
+            }
+            return nil
+        }
+    }
+}
+
 /// Validates a JSON text that must be one object, as strictly as ``JSONValue/init(parsing:)`` does, and
 /// locates its top-level members without building anything.
 ///
@@ -55,21 +107,34 @@ struct JSONObjectScanner {
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { parser = JSONParser(bytes) }
 
+    /// Scans a whole text that must be exactly one valid object, and hands its top-level members to `body`.
+    ///
+    /// The member locations live in stack memory for the duration of `body` (on the heap only for objects with
+    /// very many members), so a scan allocates nothing.
+    ///
+    /// - Returns: `body`'s result, or `nil` when the text is not one valid JSON object.
+    static func withMembers<R>(of bytes: UnsafeBufferPointer<UInt8>, _ body: (JSONMemberList) throws(TokenError) -> R) throws(TokenError) -> R? {
+        try withUnsafeTemporaryAllocation(of: JSONMemberLocation.self, capacity: 32) { storage throws(TokenError) -> R? in
+            var scanner = JSONObjectScanner(bytes)
+            var members = JSONMemberList(storage: storage)
+            guard (try? scanner.scanMembers(into: &members)) != nil else { return nil }
+            return try body(members)
+        }
+    }
+
     /// Scans the whole text; throws unless it is exactly one valid object.
-    mutating func scanMembers() throws(JSONParseError) -> [JSONMemberLocation] {
+    mutating func scanMembers(into members: inout JSONMemberList) throws(JSONParseError) {
         parser.skipWhitespace()
         guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "{") else {
             throw parser.error("expected an object")
         }
-        var members: [JSONMemberLocation] = []
-        members.reserveCapacity(12)
         try skipObject(depth: 1, record: &members)
+        // Only the top level is kept; nested objects' names were dropped as each one ended.
         parser.skipWhitespace()
         if parser.index != parser.bytes.count { throw parser.error("unexpected data after the value") }
-        return members
     }
 
-    mutating func skipValue(depth: Int, members: inout [JSONMemberLocation]) throws(JSONParseError) {
+    mutating func skipValue(depth: Int, members: inout JSONMemberList) throws(JSONParseError) {
         parser.skipWhitespace()
         guard parser.index < parser.bytes.count else { throw parser.error("unexpected end of input") }
         switch parser.bytes[parser.index] {
@@ -77,7 +142,7 @@ struct JSONObjectScanner {
             // Nested names are recorded after the enclosing object's, for the duplicate check, and dropped after.
             let start = members.count
             try skipObject(depth: depth + 1, record: &members)
-            members.removeSubrange(start...)
+            members.truncate(to: start)
         case UInt8(ascii: "["): try skipArray(depth: depth + 1, members: &members)
         case UInt8(ascii: "\""): _ = try skipString()
         case UInt8(ascii: "t"): try parser.expectLiteral("true")
@@ -89,7 +154,7 @@ struct JSONObjectScanner {
     }
 
     /// Skips an object, recording its members' locations and rejecting duplicate names.
-    mutating func skipObject(depth: Int, record members: inout [JSONMemberLocation]) throws(JSONParseError) {
+    mutating func skipObject(depth: Int, record members: inout JSONMemberList) throws(JSONParseError) {
         guard depth <= JSONValue.maximumDepth else { throw parser.error("nesting too deep") }
         let first = members.count
         parser.index += 1  // {
@@ -146,7 +211,7 @@ struct JSONObjectScanner {
         }
     }
 
-    mutating func skipArray(depth: Int, members: inout [JSONMemberLocation]) throws(JSONParseError) {
+    mutating func skipArray(depth: Int, members: inout JSONMemberList) throws(JSONParseError) {
         guard depth <= JSONValue.maximumDepth else { throw parser.error("nesting too deep") }
         parser.index += 1  // [
         parser.skipWhitespace()

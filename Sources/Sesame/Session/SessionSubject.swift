@@ -43,9 +43,12 @@ enum SessionSubjectCoding {
         return (wrapper.members[0].key, properties)
     }
 
-    static func decode<Subject: SessionSubject>(_ type: Subject.Type, from payload: JWT.Verified) throws(TokenError) -> Subject {
-        guard case .string(let name)? = payload.claim("type") else { throw TokenError.unknownSessionType.with(detail: "missing \"type\"") }
-        guard case .object(let properties)? = payload.claim("properties") else {
+    /// The payload members a session is read from, besides the registered claims.
+    static let members = ["type", "properties"]
+
+    static func decode<Subject: SessionSubject>(_ type: Subject.Type, type typeMember: JSONValue?, properties propertiesMember: JSONValue?) throws(TokenError) -> Subject {
+        guard case .string(let name)? = typeMember else { throw TokenError.unknownSessionType.with(detail: "missing \"type\"") }
+        guard case .object(let properties)? = propertiesMember else {
             throw TokenError.invalidSessionProperties.with(detail: "missing \"properties\"")
         }
         do {

@@ -89,10 +89,10 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         return try JWT.issue(payload, key: keys.signingKey())
     }
 
-    /// A new random token ID: 96 bits, base64url.
+    /// A new random token ID: 88 bits, 15 base64url characters (short enough to be stored inline by `String`).
     static func newTokenID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return Base64URL.encode((0..<12).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return Base64URL.encode((0..<11).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
     // MARK: Verifying
@@ -141,13 +141,13 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
 
     /// The full check: signature or decryption, purpose, claims and subject.
     func verifyUncached(_ token: String) throws(TokenError) -> Session<Subject> {
-        let verified = try JWT.verify(token, keys: keys, validation: validation)
+        let (verified, extracted) = try JWT.verify(token, keys: keys, validation: validation, extracting: SessionSubjectCoding.members)
         guard verified.header.type == nil else { throw TokenError.wrongTokenType.with(detail: "not a session token") }
         let claims = verified.claims
         guard let subjectID = claims.subject else { throw TokenError.missingClaim.with(detail: "sub") }
         guard let tokenID = claims.tokenID else { throw TokenError.missingClaim.with(detail: "jti") }
         guard let issuedAt = claims.issuedAt else { throw TokenError.missingClaim.with(detail: "iat") }
-        let subject = try SessionSubjectCoding.decode(Subject.self, from: verified)
+        let subject = try SessionSubjectCoding.decode(Subject.self, type: extracted[0], properties: extracted[1])
         return Session(
             subject: subject,
             subjectID: subjectID,
