@@ -157,6 +157,8 @@ struct JSONObjectScanner {
     mutating func skipObject(depth: Int, record members: inout JSONMemberList) throws(JSONParseError) {
         guard depth <= JSONValue.maximumDepth else { throw parser.error("nesting too deep") }
         let first = members.count
+        var seen: UInt64 = 0
+        var sawEscapedName = false
         parser.index += 1  // {
         parser.skipWhitespace()
         if parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: "}") {
@@ -170,13 +172,20 @@ struct JSONObjectScanner {
             }
             let keyOffset = parser.index
             let (key, escaped) = try skipString()
-            var other = first
-            while other < members.count {
-                if isSameName(members[other].key, members[other].keyIsEscaped, key, escaped) {
-                    throw JSONParseError(reason: "duplicate member name", offset: keyOffset)
+            // A 64-bit filter over the names seen so far (by length and last byte) rules most names out
+            // without comparing; escaped names always take the full comparison.
+            let bit: UInt64 = escaped || key.isEmpty ? 1 : 1 << ((UInt64(key.count) &* 7 &+ UInt64(parser.bytes[key.upperBound - 1])) & 63)
+            if seen & bit != 0 || escaped || sawEscapedName {
+                var other = first
+                while other < members.count {
+                    if isSameName(members[other].key, members[other].keyIsEscaped, key, escaped) {
+                        throw JSONParseError(reason: "duplicate member name", offset: keyOffset)
+                    }
+                    other += 1
                 }
-                other += 1
             }
+            seen |= bit
+            sawEscapedName = sawEscapedName || escaped
             parser.skipWhitespace()
             guard parser.index < parser.bytes.count, parser.bytes[parser.index] == UInt8(ascii: ":") else {
                 throw parser.error("expected ':'")
