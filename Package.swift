@@ -6,14 +6,20 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Sesame", targets: ["Sesame"]),
+        .library(name: "SesameHummingbird", targets: ["SesameHummingbird"]),
         .executable(name: "sesame", targets: ["SesameCLI"]),
+        .executable(name: "sesame-demo", targets: ["SesameDemoServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
+        // The framework-agnostic core: swift-crypto, swift-http-types and swift-log only.
         .target(
             name: "Sesame",
             dependencies: [
@@ -23,13 +29,45 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The thin Hummingbird 2 integration.
+        .target(
+            name: "SesameHummingbird",
+            dependencies: [
+                "Sesame",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            ]
+        ),
         .executableTarget(
             name: "SesameCLI",
             dependencies: ["Sesame"]
         ),
+        .target(
+            name: "SesameDemo",
+            dependencies: [
+                "Sesame", "SesameHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .executableTarget(
+            name: "SesameDemoServer",
+            dependencies: ["SesameDemo", "Sesame", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(
             name: "SesameTests",
             dependencies: ["Sesame"]
+        ),
+        .testTarget(
+            name: "SesameHummingbirdTests",
+            dependencies: [
+                "Sesame",
+                "SesameHummingbird",
+                "SesameDemo",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

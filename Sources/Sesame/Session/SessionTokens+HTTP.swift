@@ -38,7 +38,7 @@ extension SessionTokens {
     public func parameter(_ subject: Subject, redirect: String) throws(TokenError) -> HTTPResponse {
         let token = try create(subject)
         var response = HTTPResponse(status: .found)
-        response.headerFields[.location] = SessionTokens.appendingQueryItem(name: "token", value: token, to: redirect)
+        response.headerFields[.location] = URLEncodedForm.appending(name: "token", value: token, to: redirect)
         response.headerFields[.cacheControl] = "no-store"
         response.headerFields[.referrerPolicy] = "no-referrer"
         return response
@@ -56,15 +56,6 @@ extension SessionTokens {
             response.headerFields.append(HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: secure)))
         }
         return response
-    }
-
-    static func appendingQueryItem(name: String, value: String, to url: String) -> String {
-        let fragmentStart = url.firstIndex(of: "#") ?? url.endIndex
-        let base = url[..<fragmentStart]
-        let fragment = url[fragmentStart...]
-        let separator = base.contains("?") ? (base.hasSuffix("?") || base.hasSuffix("&") ? "" : "&") : "?"
-        let encoded = value.addingPercentEncodingForQuery()
-        return "\(base)\(separator)\(name)=\(encoded)\(fragment)"
     }
 
     // MARK: Requests

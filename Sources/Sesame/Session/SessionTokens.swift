@@ -90,10 +90,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     }
 
     /// A new random token ID: 88 bits, 15 base64url characters (short enough to be stored inline by `String`).
-    static func newTokenID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Base64URL.encode((0..<11).map { _ in UInt8.random(in: 0...255, using: &generator) })
-    }
+    static func newTokenID() -> String { RandomToken.make(byteCount: 11) }
 
     // MARK: Verifying
 

@@ -1,0 +1,60 @@
+import HTTPTypes
+
+/// Why a sign-in flow stopped: a stable code, the HTTP status it answers with, and a description for humans.
+///
+/// Every flow error ends in one place, ``AuthHandler``: a browser navigation is redirected to the error page
+/// with `?error=CODE`; an API client gets `{"error": CODE, "error_description": …}` with the status. Bad
+/// input always yields a 4xx; only a failure of the app's own code is a 500.
+public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The stable error code, for example `invalid_token`.
+    public let code: String
+    /// The HTTP status the error answers with.
+    public let status: HTTPResponse.Status
+    /// A description for humans (never secrets or tokens).
+    public let detail: String?
+    /// Seconds after which a rate-limited client may try again.
+    public let retryAfter: Int?
+
+    /// Creates an error.
+    public init(code: String, status: HTTPResponse.Status, detail: String? = nil, retryAfter: Int? = nil) {
+        self.code = code
+        self.status = status
+        self.detail = detail
+        self.retryAfter = retryAfter
+    }
+
+    /// A copy with a different description.
+    public func with(detail: String) -> AuthError { AuthError(code: code, status: status, detail: detail, retryAfter: retryAfter) }
+
+    public static func == (lhs: AuthError, rhs: AuthError) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
+    public var description: String { detail.map { "\(code): \($0)" } ?? code }
+
+    /// No provider is configured under that name.
+    public static let unknownProvider = AuthError(code: "unknown_provider", status: .notFound, detail: "no such provider")
+    /// No route under the handler's prefix matches.
+    public static let notFound = AuthError(code: "not_found", status: .notFound, detail: "no such route")
+    /// The method is not allowed on that route.
+    public static let methodNotAllowed = AuthError(code: "method_not_allowed", status: .methodNotAllowed, detail: "method not allowed")
+    /// A required parameter is missing or malformed.
+    public static let invalidRequest = AuthError(code: "invalid_request", status: .badRequest, detail: "the request is missing a parameter or has a malformed one")
+    /// The sign-in token is forged, tampered with, malformed or issued for another purpose.
+    public static let invalidToken = AuthError(code: "invalid_token", status: .badRequest, detail: "the sign-in link is not valid")
+    /// The sign-in token has expired.
+    public static let expiredToken = AuthError(code: "expired_token", status: .badRequest, detail: "the sign-in link has expired")
+    /// The sign-in token was already used.
+    public static let usedToken = AuthError(code: "used_token", status: .badRequest, detail: "the sign-in link was already used")
+    /// Too many requests; see ``retryAfter``.
+    public static let rateLimited = AuthError(code: "rate_limited", status: .tooManyRequests, detail: "too many requests; try again later")
+    /// A cross-origin request tried to change state.
+    public static let forbiddenOrigin = AuthError(code: "forbidden_origin", status: .forbidden, detail: "cross-origin requests are not allowed here")
+    /// The request body is larger than the handler accepts.
+    public static let payloadTooLarge = AuthError(code: "payload_too_large", status: .contentTooLarge, detail: "the request body is too large")
+    /// The app (or the identity provider) refused the sign-in.
+    public static let accessDenied = AuthError(code: "access_denied", status: .forbidden, detail: "sign-in was refused")
+    /// A store the flow needs (replay protection, rate limits) is unavailable; the request fails closed.
+    public static let unavailable = AuthError(code: "temporarily_unavailable", status: .serviceUnavailable, detail: "try again later")
+    /// The app's own code failed.
+    public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
+}

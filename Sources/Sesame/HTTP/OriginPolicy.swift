@@ -1,0 +1,39 @@
+import HTTPTypes
+
+/// Checks that a state-changing request comes from an allowed origin.
+///
+/// Browsers send `Origin` on cross-origin requests and on same-origin POSTs, and Fetch Metadata
+/// (`Sec-Fetch-Site`) on every request. A request whose `Sec-Fetch-Site` is `cross-site`, or whose `Origin`
+/// is present and not allowed (including `null`), is refused. Requests without either header come from
+/// non-browser clients, which cookies' `SameSite` and CSRF tokens do not concern.
+public struct OriginPolicy: Sendable, Hashable {
+    /// The allowed origins, as `scheme://host[:port]`.
+    public var allowedOrigins: Set<String>
+
+    /// Creates a policy.
+    ///
+    /// - Parameter allowedOrigins: Allowed origins or URLs (their origins are taken).
+    public init(allowedOrigins: [String]) {
+        self.allowedOrigins = Set(allowedOrigins.compactMap(OriginPolicy.origin(of:)))
+    }
+
+    /// Whether the request may change state.
+    public func allows(_ request: HTTPRequest) -> Bool {
+        if let site = request.headerFields[.secFetchSite]?.lowercased(), site == "cross-site" { return false }
+        guard let origin = request.headerFields[.origin] else { return true }
+        return allowedOrigins.contains(origin.lowercased())
+    }
+
+    /// The origin of an absolute http(s) URL, lowercased, with default ports removed; `nil` otherwise.
+    public static func origin(of url: String) -> String? {
+        let lowered = url.lowercased()
+        let scheme: String
+        if lowered.hasPrefix("https://") { scheme = "https" } else if lowered.hasPrefix("http://") { scheme = "http" } else { return nil }
+        let rest = lowered.dropFirst(scheme.count + 3)
+        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        if scheme == "https", authority.hasSuffix(":443") { authority = authority.dropLast(4) }
+        if scheme == "http", authority.hasSuffix(":80") { authority = authority.dropLast(3) }
+        return "\(scheme)://\(authority)"
+    }
+}

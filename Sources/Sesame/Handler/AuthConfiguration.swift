@@ -1,0 +1,37 @@
+/// Where the auth routes live and how they answer.
+public struct AuthConfiguration: Sendable {
+    /// The app's public origin and path base, for example `https://app.example` (no trailing slash).
+    ///
+    /// Every URL Sesame builds (callbacks, links) starts with it; the request's `Host` is never used.
+    public var baseURL: String
+    /// The path the handler is mounted under (default `/auth`).
+    public var prefix: String
+    /// Where browser navigations go when a flow fails, with `?error=CODE` appended (default: the handler's
+    /// own error page at `{prefix}/error`).
+    public var errorURL: String?
+    /// Origins besides the base URL's that may post to the auth routes (for example a separate frontend).
+    public var trustedOrigins: [String]
+    /// The largest request body accepted, in bytes (default 64 KiB); integrations enforce it.
+    public var maximumBodySize: Int
+
+    /// Creates a configuration.
+    public init(
+        baseURL: String,
+        prefix: String = "/auth",
+        errorURL: String? = nil,
+        trustedOrigins: [String] = [],
+        maximumBodySize: Int = 64 * 1024
+    ) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.prefix = prefix == "/" ? "" : (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)
+        self.errorURL = errorURL
+        self.trustedOrigins = trustedOrigins
+        self.maximumBodySize = maximumBodySize
+    }
+
+    /// The origin (`scheme://host[:port]`) of the base URL.
+    public var origin: String { OriginPolicy.origin(of: baseURL) ?? baseURL }
+
+    /// The absolute URL of a path under the prefix.
+    func url(_ path: String) -> String { baseURL + prefix + path }
+}

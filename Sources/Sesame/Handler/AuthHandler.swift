@@ -1,0 +1,178 @@
+import HTTPTypes
+import Logging
+
+/// The auth routes of an app: SST's `AuthHandler`, framework-agnostic.
+///
+/// ```swift
+/// let auth = AuthHandler(
+///     providers: ["link": LinkProvider { link, claims in try await mailer.send(link, to: claims["email"]) }],
+///     configuration: AuthConfiguration(baseURL: "https://app.example"),
+///     keys: keys
+/// ) { success in
+///     let user = try await users.findOrCreate(email: success.claims["email"]?.stringValue)
+///     return AuthResponse(try sessions.cookie(.user(userID: user.id, tenantID: nil), redirect: "https://app.example/"))
+/// }
+/// ```
+///
+/// Routes, under ``AuthConfiguration/prefix`` (default `/auth`):
+/// - `GET /auth`: the providers and their authorize URLs, as JSON, or as a page for browsers;
+/// - `/auth/{provider}/authorize` and `/auth/{provider}/callback`: the provider's two steps;
+/// - `GET /auth/error?error=CODE`: the page failed browser flows land on.
+///
+/// Errors end here: browser navigations are redirected to the error URL with `?error=CODE`, API clients get
+/// `{"error": CODE, "error_description": …}` with a 4xx status (429 with `Retry-After` when rate-limited).
+/// Only a failure of the app's own code is a 500.
+public struct AuthHandler: Sendable {
+    /// The providers, by the name they are mounted under.
+    public let providers: [String: any AuthProvider]
+    /// The configuration.
+    public let configuration: AuthConfiguration
+    /// The keys providers sign their own tokens with (magic links, flow state).
+    public let keys: KeySet
+    private let onSuccess: @Sendable (AuthSuccess) async throws -> AuthResponse
+    private let logger: Logger
+
+    /// Names that would collide with the handler's own routes.
+    static let reservedNames: Set<String> = ["error", "session", "csrf", "providers", "signin", "signout", "callback", "verify-request"]
+
+    /// Creates a handler.
+    ///
+    /// - Parameters:
+    ///   - providers: The providers, by name (the name is the path segment).
+    ///   - configuration: The base URL, prefix and error page.
+    ///   - keys: Keys for the tokens providers issue to themselves; the session keys are a good choice, since
+    ///     those tokens are typed and never accepted as sessions.
+    ///   - logger: Where flow errors are logged (never with tokens).
+    ///   - onSuccess: The app's step: look the user up and return a response, typically
+    ///     `AuthResponse(try sessions.cookie(…, redirect: …))`.
+    public init(
+        providers: [String: any AuthProvider],
+        configuration: AuthConfiguration,
+        keys: KeySet,
+        logger: Logger = Logger(label: "sesame.auth"),
+        onSuccess: @escaping @Sendable (AuthSuccess) async throws -> AuthResponse
+    ) {
+        precondition(providers.keys.allSatisfy { !AuthHandler.reservedNames.contains($0) && !$0.contains("/") && !$0.isEmpty },
+                     "provider names must be single path segments and not one of \(AuthHandler.reservedNames.sorted())")
+        self.providers = providers
+        self.configuration = configuration
+        self.keys = keys
+        self.logger = logger
+        self.onSuccess = onSuccess
+    }
+
+    /// Answers a request under the prefix. Never throws: every failure becomes an error response.
+    ///
+    /// - Parameter request: The request, with its collected body.
+    /// - Returns: The response.
+    public func handle(_ request: AuthRequest) async -> AuthResponse {
+        do {
+            return try await route(request)
+        } catch let error as AuthError {
+            return errorResponse(error, for: request)
+        } catch {
+            logger.error("Sign-in failed in the app's code", metadata: ["error": .string(String(describing: type(of: error)))])
+            return errorResponse(.serverError, for: request)
+        }
+    }
+
+    private func route(_ request: AuthRequest) async throws -> AuthResponse {
+        let path = request.path
+        guard path == configuration.prefix || path.hasPrefix(configuration.prefix + "/") else { throw AuthError.notFound }
+        let segments = path.dropFirst(configuration.prefix.count).split(separator: "/", omittingEmptySubsequences: true)
+        let method = request.head.method
+        switch segments.count {
+        case 0:
+            guard method == .get || method == .head else { throw AuthError.methodNotAllowed }
+            return index(for: request)
+        case 1 where segments[0] == "error":
+            guard method == .get || method == .head else { throw AuthError.methodNotAllowed }
+            return ErrorPage.response(code: request.query["error"])
+        case 2:
+            guard let provider = providers[String(segments[0])] else { throw AuthError.unknownProvider }
+            let context = self.context(for: String(segments[0]), request: request)
+            switch segments[1] {
+            case "authorize":
+                guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
+                if method == .post { try checkOrigin(request) }
+                return try await provider.authorize(request, context: context)
+            case "callback":
+                guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
+                var response = try await provider.callback(request, context: context)
+                // The callback URL carries a secret (link token, authorization code): keep it out of Referer.
+                response.head.headerFields[.referrerPolicy] = "no-referrer"
+                return response
+            default:
+                throw AuthError.notFound
+            }
+        default:
+            if segments.count >= 1, providers[String(segments[0])] == nil, !AuthHandler.reservedNames.contains(String(segments[0])) {
+                throw AuthError.unknownProvider
+            }
+            throw AuthError.notFound
+        }
+    }
+
+    /// Refuses state-changing requests from other origins.
+    func checkOrigin(_ request: AuthRequest) throws {
+        let policy = OriginPolicy(allowedOrigins: [configuration.baseURL] + configuration.trustedOrigins)
+        guard policy.allows(request.head) else { throw AuthError.forbiddenOrigin }
+    }
+
+    func context(for name: String, request: AuthRequest) -> AuthContext {
+        AuthContext(
+            provider: name,
+            authorizeURL: configuration.url("/\(name)/authorize"),
+            callbackURL: configuration.url("/\(name)/callback"),
+            configuration: configuration,
+            keys: keys,
+            logger: logger,
+            onSuccess: onSuccess)
+    }
+
+    // MARK: Index
+
+    private func index(for request: AuthRequest) -> AuthResponse {
+        let names = providers.keys.sorted()
+        if request.isBrowserNavigation {
+            var items = ""
+            for name in names {
+                let provider = providers[name]!
+                items += "<li><a href=\"\(HTML.escape(configuration.url("/\(name)/authorize")))\">\(HTML.escape(provider.displayName))</a> <small>(\(HTML.escape(provider.type)))</small></li>"
+            }
+            return .html(HTML.page(title: "Sign in", body: "<h1>Sign in</h1><ul>\(items)</ul>"))
+        }
+        var object = JSONObject()
+        for name in names {
+            let provider = providers[name]!
+            object[name] = [
+                "type": .string(provider.type),
+                "name": .string(provider.displayName),
+                "authorize": .string(configuration.url("/\(name)/authorize")),
+                "callback": .string(configuration.url("/\(name)/callback")),
+            ]
+        }
+        return .json(["providers": .object(object)])
+    }
+
+    // MARK: Errors
+
+    /// The one place flow errors are answered.
+    func errorResponse(_ error: AuthError, for request: AuthRequest) -> AuthResponse {
+        var response: AuthResponse
+        if error.status == .tooManyRequests {
+            // Rate limits answer with their status everywhere, so that clients can honour Retry-After.
+            response = request.isBrowserNavigation
+                ? .html(ErrorPage.html(code: error.code), status: error.status)
+                : .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
+        } else if request.isBrowserNavigation {
+            let target = configuration.errorURL ?? configuration.prefix + "/error"
+            response = .redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: target))
+        } else {
+            response = .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
+        }
+        if let retryAfter = error.retryAfter { response.head.headerFields[.retryAfter] = String(retryAfter) }
+        return response
+    }
+}
+

@@ -1,0 +1,200 @@
+import Foundation
+import Logging
+
+/// Sign-in by a link sent to an email address: SST's `LinkAdapter`, without its flaws.
+///
+/// - `GET|POST {prefix}/{name}/authorize?email=…` checks the address and the rate limits, creates a link and
+///   hands it to the app's `onLink` to deliver. Other parameters travel with the link as claims. The response
+///   is the same whether or not the address belongs to anyone, and delivery runs in the background by
+///   default, so neither the answer nor its timing reveals which addresses are known.
+/// - `GET {prefix}/{name}/callback?token=…` redeems the link once and calls the app's `onSuccess` with the
+///   claims (`email` and the extra parameters).
+///
+/// A link token is a JWT typed `sesame-link+jwt`, bound to this provider's callback URL (`aud`), valid for
+/// 10 minutes by default and single-use (``ReplayStore``). Session tokens carry no type and reject typed
+/// tokens, so a link token is never a session and a session token is never a link.
+public struct LinkProvider: AuthProvider {
+    /// Limits, lifetimes and stores of a link provider.
+    public struct Configuration: Sendable {
+        /// How long a link is valid, in seconds (default 10 minutes).
+        public var lifetime: Double
+        /// Link requests allowed per email address (default: 5 at once, then one every 2 minutes).
+        public var perAddress: any RateLimiter
+        /// Link requests allowed per client IP address (default: 20 at once, then one every 15 seconds).
+        public var perClient: any RateLimiter
+        /// Where redeemed links are remembered (default: in memory).
+        public var replay: any ReplayStore
+        /// Whether `onLink` runs after the response is sent (default `true`), so that slow delivery for known
+        /// addresses cannot be told apart from no delivery.
+        public var deliversInBackground: Bool
+        /// Where browsers go after requesting a link (a "check your email" page); `nil` shows a built-in page.
+        public var sentURL: String?
+        /// The most extra parameters a link request may carry as claims (default 16).
+        public var maximumClaims: Int
+
+        /// Creates a configuration.
+        public init(
+            lifetime: Double = 600,
+            perAddress: any RateLimiter = MemoryRateLimiter(capacity: 5, refillInterval: 120),
+            perClient: any RateLimiter = MemoryRateLimiter(capacity: 20, refillInterval: 15),
+            replay: any ReplayStore = MemoryReplayStore(),
+            deliversInBackground: Bool = true,
+            sentURL: String? = nil,
+            maximumClaims: Int = 16
+        ) {
+            self.lifetime = lifetime
+            self.perAddress = perAddress
+            self.perClient = perClient
+            self.replay = replay
+            self.deliversInBackground = deliversInBackground
+            self.sentURL = sentURL
+            self.maximumClaims = maximumClaims
+        }
+    }
+
+    /// The JWT `typ` of link tokens.
+    public static let tokenType = "sesame-link+jwt"
+
+    public let type = "link"
+    public let displayName: String
+    /// The configuration.
+    public let configuration: Configuration
+    private let onLink: @Sendable (_ link: String, _ claims: JSONObject) async throws -> Void
+    private let now: @Sendable () -> Double
+
+    /// Creates a link provider.
+    ///
+    /// - Parameters:
+    ///   - displayName: A name for people (default `Email link`).
+    ///   - configuration: Limits, lifetime and stores.
+    ///   - now: The clock, in seconds since 1970.
+    ///   - onLink: Delivers the link, for example by email. `claims` holds `email` and the extra parameters.
+    public init(
+        displayName: String = "Email link",
+        configuration: Configuration = Configuration(),
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        onLink: @escaping @Sendable (_ link: String, _ claims: JSONObject) async throws -> Void
+    ) {
+        self.displayName = displayName
+        self.configuration = configuration
+        self.now = now
+        self.onLink = onLink
+    }
+
+    // MARK: Authorize
+
+    public func authorize(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
+        let parameters = request.parameters
+        guard let email = parameters["email"].flatMap(LinkProvider.normalizedEmail) else {
+            throw AuthError.invalidRequest.with(detail: "a valid email address is required")
+        }
+        var claims: JSONObject = ["email": .string(email)]
+        for (name, value) in parameters where name != "email" && name != "token" {
+            guard name.utf8.count <= 64, value.utf8.count <= 512, claims.count <= configuration.maximumClaims else {
+                throw AuthError.invalidRequest.with(detail: "too many or too long parameters")
+            }
+            if claims[name] == nil { claims[name] = .string(value) }
+        }
+
+        try await limit(configuration.perAddress, key: "address:\(email.lowercased())")
+        if let client = request.clientAddress { try await limit(configuration.perClient, key: "client:\(client)") }
+
+        let issuedAt = now().rounded(.down)
+        var payload: JSONObject = ["claims": .object(claims)]
+        RegisteredClaims(
+            audience: [context.callbackURL], expiresAt: issuedAt + configuration.lifetime, issuedAt: issuedAt,
+            tokenID: RandomToken.make(byteCount: 16)
+        ).write(to: &payload)
+        let token: String
+        do {
+            token = try JWT.issue(payload, key: context.keys.signingKey(), type: LinkProvider.tokenType)
+        } catch {
+            throw AuthError.serverError.with(detail: "no key to sign links with")
+        }
+        let link = URLEncodedForm.appending(name: "token", value: token, to: context.callbackURL)
+
+        let deliver = onLink
+        let logger = context.logger
+        let provider = context.provider
+        if configuration.deliversInBackground {
+            Task {
+                do { try await deliver(link, claims) } catch {
+                    logger.error("Sign-in link delivery failed", metadata: ["provider": .string(provider), "error": .string(String(describing: Swift.type(of: error)))])
+                }
+            }
+        } else {
+            do { try await deliver(link, claims) } catch {
+                logger.error("Sign-in link delivery failed", metadata: ["provider": .string(provider), "error": .string(String(describing: Swift.type(of: error)))])
+                throw AuthError.unavailable.with(detail: "the link could not be sent")
+            }
+        }
+        return sentResponse(for: request)
+    }
+
+    private func limit(_ limiter: any RateLimiter, key: String) async throws {
+        let retryAfter: Int?
+        do {
+            retryAfter = try await limiter.consume("link:" + key)
+        } catch {
+            throw AuthError.unavailable.with(detail: "rate limits cannot be checked")
+        }
+        if let retryAfter {
+            throw AuthError(code: AuthError.rateLimited.code, status: .tooManyRequests, detail: AuthError.rateLimited.detail, retryAfter: retryAfter)
+        }
+    }
+
+    private func sentResponse(for request: AuthRequest) -> AuthResponse {
+        guard request.isBrowserNavigation else { return .json(["sent": true]) }
+        if let sentURL = configuration.sentURL { return .redirect(to: sentURL, status: .seeOther) }
+        return .html(HTML.page(
+            title: "Check your email",
+            body: "<h1>Check your email</h1><p>If the address can sign in, a sign-in link is on its way. It works once, for \(Int(configuration.lifetime / 60)) minutes.</p>"))
+    }
+
+    // MARK: Callback
+
+    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
+        guard let token = request.parameters["token"], !token.isEmpty else {
+            throw AuthError.invalidRequest.with(detail: "the link has no token")
+        }
+        let validation = TokenValidation(audience: context.callbackURL, type: LinkProvider.tokenType, leeway: 5, now: now)
+        let verified: JWT.Verified
+        do {
+            verified = try JWT.verify(token, keys: context.keys, validation: validation)
+        } catch TokenError.expired {
+            throw AuthError.expiredToken
+        } catch {
+            throw AuthError.invalidToken.with(detail: "the sign-in link is not valid (\(error.code))")
+        }
+        guard let tokenID = verified.claims.tokenID, let expiresAt = verified.claims.expiresAt,
+            case .object(let claims)? = verified.claim("claims"), case .string? = claims["email"]
+        else { throw AuthError.invalidToken }
+
+        let first: Bool
+        do {
+            first = try await configuration.replay.consume(tokenID, expiresAt: Date(timeIntervalSince1970: expiresAt + 5))
+        } catch {
+            throw AuthError.unavailable.with(detail: "used links cannot be checked")
+        }
+        guard first else { throw AuthError.usedToken }
+        return try await context.success(claims: claims, request: request)
+    }
+
+    // MARK: Addresses
+
+    /// The address, trimmed and with its domain lowercased, if it looks like a deliverable email address.
+    static func normalizedEmail(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.utf8.count <= 254, let at = trimmed.lastIndex(of: "@") else { return nil }
+        let local = trimmed[..<at], domain = trimmed[trimmed.index(after: at)...]
+        guard !local.isEmpty, local.utf8.count <= 64, !local.contains("@"), !domain.isEmpty, domain.contains("."),
+            !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..")
+        else { return nil }
+        let forbidden = "<>()[]\\,;:\"".unicodeScalars
+        for scalar in trimmed.unicodeScalars where scalar.value <= 0x20 || scalar.value == 0x7F || forbidden.contains(scalar) {
+            return nil
+        }
+        return "\(local)@\(domain.lowercased())"
+    }
+}
+

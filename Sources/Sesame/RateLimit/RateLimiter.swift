@@ -1,0 +1,61 @@
+import Foundation
+
+/// Counts requests per key and says whether one more is allowed.
+///
+/// Implementations must be atomic per key: two concurrent requests never both take the last token.
+public protocol RateLimiter: Sendable {
+    /// Takes one token from `key`'s bucket.
+    ///
+    /// - Parameter key: What is being limited, for example `email:ada@example.com` or `ip:203.0.113.9`.
+    /// - Returns: `nil` when the request is allowed, else the seconds until a token is available.
+    /// - Throws: When the limiter's store cannot be reached (callers fail closed).
+    func consume(_ key: String) async throws -> Int?
+}
+
+/// A token-bucket ``RateLimiter`` in memory: `capacity` requests at once, refilled at `refillInterval`
+/// seconds per token. Bounded, lock-striped, and per-process.
+public struct MemoryRateLimiter: RateLimiter {
+    private struct Bucket: Sendable {
+        var tokens: Double
+        var updatedAt: Double
+    }
+
+    private let buckets: StripedDictionary<String, Bucket>
+    /// The most requests allowed at once.
+    public let capacity: Double
+    /// Seconds for one token to come back.
+    public let refillInterval: Double
+    private let now: @Sendable () -> Double
+
+    /// Creates a limiter.
+    ///
+    /// - Parameters:
+    ///   - capacity: The burst size.
+    ///   - refillInterval: Seconds per token refilled.
+    ///   - maximumKeys: How many keys are tracked at most (full buckets are forgotten first).
+    ///   - now: The clock, in seconds since 1970.
+    public init(capacity: Int, refillInterval: Double, maximumKeys: Int = 100_000, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+        self.capacity = Double(capacity)
+        self.refillInterval = refillInterval
+        self.buckets = StripedDictionary(capacity: maximumKeys)
+        self.now = now
+    }
+
+    public func consume(_ key: String) async throws -> Int? {
+        let current = now()
+        var retryAfter: Int? = nil
+        let capacity = self.capacity, refillInterval = self.refillInterval
+        buckets.update(key, isStale: { current - $0.updatedAt >= (capacity - $0.tokens) * refillInterval }) { existing in
+            var bucket = existing ?? Bucket(tokens: capacity, updatedAt: current)
+            bucket.tokens = min(capacity, bucket.tokens + (current - bucket.updatedAt) / refillInterval)
+            bucket.updatedAt = current
+            if bucket.tokens >= 1 {
+                bucket.tokens -= 1
+            } else {
+                retryAfter = max(1, Int(((1 - bucket.tokens) * refillInterval).rounded(.up)))
+            }
+            return bucket
+        }
+        return retryAfter
+    }
+}

@@ -1,0 +1,47 @@
+import HTTPTypes
+
+/// What a request's credentials amount to: a session, none, or a rejected token, and what the response must do.
+public struct SessionResolution<Subject: SessionSubject>: Sendable {
+    /// Creates a resolution.
+    public init(session: Session<Subject>?, failure: TokenError?, responseFields: [HTTPField]) {
+        self.session = session
+        self.failure = failure
+        self.responseFields = responseFields
+    }
+
+    /// The verified session, if the request carries a valid one.
+    public let session: Session<Subject>?
+    /// Why the token the request carried was rejected, if it was.
+    public let failure: TokenError?
+    /// `Set-Cookie` fields the response must carry: a rejected session cookie is cleared.
+    public let responseFields: [HTTPField]
+
+    /// Whether the session could not be checked because a store is down (requests that need it get 503).
+    public var isUnavailable: Bool { failure == .revocationUnavailable }
+}
+
+extension SessionTokens {
+    /// Resolves a request's session from its `Bearer` token or session cookie, never throwing.
+    ///
+    /// A malformed, forged, expired or revoked token means "no session"; when it came from the cookie, the
+    /// resolution asks the response to clear the cookie. A revocation store that cannot answer means no
+    /// session either, flagged as ``SessionResolution/isUnavailable`` so guards answer 503 rather than 401.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The resolution.
+    public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
+        let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
+        guard let token = bearer ?? token(from: request) else {
+            return SessionResolution(session: nil, failure: nil, responseFields: [])
+        }
+        do {
+            return SessionResolution(session: try await verify(token), failure: nil, responseFields: [])
+        } catch {
+            let clear = bearer == nil && error != .revocationUnavailable
+            let fields = clear
+                ? [true, false].map { HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: $0)) }
+                : []
+            return SessionResolution(session: nil, failure: error, responseFields: fields)
+        }
+    }
+}

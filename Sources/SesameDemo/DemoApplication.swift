@@ -1,0 +1,227 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Sesame
+import SesameHummingbird
+import Synchronization
+
+/// The demo's session kinds.
+public enum DemoSession: SessionSubject, Equatable {
+    /// A person signed in by email link.
+    case user(email: String)
+}
+
+/// How the demo runs.
+public struct DemoConfiguration: Sendable {
+    /// The address to listen on (default `127.0.0.1`).
+    public var host: String
+    /// The port to listen on (default 8080; 0 picks a free one).
+    public var port: Int
+    /// The public base URL (default `http://127.0.0.1:{port}`).
+    public var baseURL: String
+    /// Development mode shows sign-in links on the page (as well as in the log).
+    public var isDevelopment: Bool
+    /// Whether to add `/bench/plain`, the protected API route's twin without Sesame (for the benchmark).
+    public var includesBenchmarkRoute: Bool
+
+    /// Creates a configuration.
+    public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: String? = nil, isDevelopment: Bool = true, includesBenchmarkRoute: Bool = false) {
+        self.host = host
+        self.port = port
+        self.baseURL = baseURL ?? "http://\(host):\(port)"
+        self.isDevelopment = isDevelopment
+        self.includesBenchmarkRoute = includesBenchmarkRoute
+    }
+}
+
+/// Where the demo "sends" sign-in links: the log, and in development a mailbox the check-email page reads.
+public final class DemoMailbox: Sendable {
+    private let links = Mutex<[String: String]>([:])
+
+    public init() {}
+
+    /// Stores the latest link for a pending sign-in.
+    public func deliver(_ link: String, pending: String) {
+        links.withLock { links in
+            if links.count > 1000 { links.removeAll() }
+            links[pending] = link
+        }
+    }
+
+    /// The latest link for a pending sign-in.
+    public func link(pending: String) -> String? { links.withLock { $0[pending] } }
+}
+
+/// The demo's parts, so tests and benchmarks can build the app around their own keys and clock.
+public struct Demo: Sendable {
+    public let configuration: DemoConfiguration
+    public let sessions: SessionTokens<DemoSession>
+    public let auth: AuthHandler
+    public let mailbox: DemoMailbox
+    let logger: Logger
+
+    /// Assembles the demo.
+    ///
+    /// - Parameters:
+    ///   - configuration: Addresses and mode.
+    ///   - keys: The key set for sessions and links.
+    ///   - link: The link provider's configuration (rate limits, stores).
+    ///   - logger: The demo's logger.
+    public init(configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil, logger: Logger = Logger(label: "sesame.demo")) throws {
+        self.configuration = configuration
+        self.logger = logger
+        let sessions = try SessionTokens<DemoSession>(keys: keys)
+        let mailbox = DemoMailbox()
+        var linkConfiguration = link ?? LinkProvider.Configuration()
+        // The demo's delivery does the same instant work for every address, so it can run before the response
+        // without revealing anything, and the check-email page can show the link right away.
+        linkConfiguration.deliversInBackground = false
+        linkConfiguration.sentURL = "/check-email"
+        let baseURL = configuration.baseURL
+        let isDevelopment = configuration.isDevelopment
+        let provider = LinkProvider(configuration: linkConfiguration) { link, claims in
+            // A link is a credential: only a development server prints it, standing in for an email.
+            guard isDevelopment else {
+                logger.warning("No email delivery is configured; the sign-in link was not sent")
+                return
+            }
+            logger.notice("Development sign-in link for \(claims["email"]?.stringValue ?? "?"): \(link)")
+            if let pending = claims["pending"]?.stringValue { mailbox.deliver(link, pending: pending) }
+        }
+        self.auth = AuthHandler(
+            providers: ["link": provider],
+            configuration: AuthConfiguration(baseURL: baseURL),
+            keys: keys,
+            logger: logger
+        ) { success in
+            guard let email = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
+            let target = success.claims["redirect"]?.stringValue.flatMap(Demo.localPath) ?? "/"
+            return AuthResponse(try sessions.cookie(.user(email: email), redirect: baseURL + target))
+        }
+        self.sessions = sessions
+        self.mailbox = mailbox
+    }
+
+    /// A path on this site, or `nil` for anything that could leave it (`//host`, `/\host`, schemes).
+    static func localPath(_ target: String) -> String? {
+        guard target.hasPrefix("/"), !target.hasPrefix("//"), !target.hasPrefix("/\\"),
+            !target.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" })
+        else { return nil }
+        return target
+    }
+
+    /// The demo's routes.
+    public func router() -> Router<SessionContext<DemoSession>> {
+        let router = Router(context: SessionContext<DemoSession>.self)
+        router.addAuthHandler(auth)
+        if configuration.includesBenchmarkRoute {
+            router.get("/bench/plain") { _, _ in
+                Response.json(["email": "bench@example.com", "session": "none", "expiresAt": 0])
+            }
+        }
+        let site = router.group().add(middleware: SessionMiddleware(sessions: sessions))
+        site.get("/") { request, _ in self.home(request) }
+        site.get("/check-email") { request, _ in self.checkEmail(request) }
+        site.post("/signout") { request, _ in try await self.signOut(request) }
+        site.group()
+            .add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
+            .get("/protected") { _, _ in self.protectedPage() }
+        site.group("api")
+            .add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
+            .get("me") { _, _ in try await DemoAPI.me() }
+        return router
+    }
+
+    /// The demo application, listening on the configured address.
+    public func application() -> some ApplicationProtocol {
+        Application(router: router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port)), logger: logger)
+    }
+
+    // MARK: Pages
+
+    private func home(_ request: Request) -> Response {
+        if let session = Session<DemoSession>.current, case .user(let email) = session.subject {
+            return .html(HTML.page(title: "Sesame demo", body: """
+                <h1>Sesame demo</h1>
+                <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
+                <ul>
+                <li><a href="/protected">A protected page</a></li>
+                <li><a href="/api/me">The JSON API</a> (cookie or <code>Authorization: Bearer</code>)</li>
+                </ul>
+                <form method="post" action="/signout"><button type="submit">Sign out</button></form>
+                """))
+        }
+        let pending = RandomPending.make()
+        let redirect = request.uri.queryParameters["redirect"].map(String.init).flatMap(Demo.localPath) ?? "/"
+        var response = Response.html(HTML.page(title: "Sesame demo", body: """
+            <h1>Sesame demo</h1>
+            <p>Not signed in. Sign in with a link sent to your email address\(configuration.isDevelopment ? " (in development the link is shown on the next page and in the server log)" : "").</p>
+            <form method="post" action="/auth/link/authorize">
+            <label for="email">Email address</label>
+            <input id="email" name="email" type="email" autocomplete="email" required autofocus>
+            <input type="hidden" name="pending" value="\(pending)">
+            <input type="hidden" name="redirect" value="\(HTML.escape(redirect))">
+            <button type="submit">Email me a sign-in link</button>
+            </form>
+            """))
+        response.headers.append(HTTPField(name: .setCookie, value: "demo-pending=\(pending); Path=/; Max-Age=600; HttpOnly; SameSite=Lax"))
+        return response
+    }
+
+    private func checkEmail(_ request: Request) -> Response {
+        var body = "<h1>Check your email</h1><p>If the address can sign in, a link is on its way. It works once, for 10 minutes.</p>"
+        if configuration.isDevelopment, let pending = request.cookies["demo-pending"]?.value, let link = mailbox.link(pending: pending) {
+            body += "<p class=\"muted\">Development mode: <a id=\"link\" href=\"\(HTML.escape(link))\">open your sign-in link</a>.</p>"
+        }
+        body += "<p><a href=\"/\">Back</a></p>"
+        return .html(HTML.page(title: "Check your email", body: body))
+    }
+
+    private func protectedPage() -> Response {
+        guard let session = Session<DemoSession>.current, case .user(let email) = session.subject else { return Response(status: .unauthorized) }
+        return .html(HTML.page(title: "Protected", body: "<h1>Protected</h1><p>Only signed-in people see this, \(HTML.escape(email)).</p><p><a href=\"/\">Home</a></p>"))
+    }
+
+    private func signOut(_ request: Request) async throws -> Response {
+        guard OriginPolicy(allowedOrigins: [configuration.baseURL]).allows(request.head) else {
+            return .json(["error": "forbidden_origin"], status: .forbidden)
+        }
+        if let session = Session<DemoSession>.current { try? await sessions.revoke(session) }
+        var response = Response(AuthResponse(sessions.clearCookie(redirect: "/")))
+        response.status = .seeOther
+        return response
+    }
+}
+
+/// The demo's JSON API.
+enum DemoAPI {
+    /// Reads the session through the task-local, as code deep inside a request (a GraphQL resolver, a service) would.
+    static func me() async throws -> Response {
+        guard let session = Session<DemoSession>.current, case .user(let email) = session.subject else {
+            return .json(["error": "unauthorized"], status: .unauthorized)
+        }
+        return .json([
+            "email": .string(email),
+            "session": .string(session.id),
+            "expiresAt": .integer(Int64(session.expiresAt.timeIntervalSince1970)),
+        ])
+    }
+}
+
+enum RandomPending {
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(UInt8.random(in: 0...255, using: &generator), radix: 16) }.joined()
+    }
+}
+
+extension Response {
+    static func html(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(AuthResponse.html(html, status: status))
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(AuthResponse.json(value, status: status))
+    }
+}
