@@ -42,8 +42,9 @@ public struct MemoryRevocationStore: RevocationStore {
 
     public func revokeAll(subject: String, issuedBefore: Date) async throws {
         let current = now()
-        // Token `iat`s are whole seconds: round up so that tokens issued earlier in the same second go too.
-        let notBefore = issuedBefore.timeIntervalSince1970.rounded(.up)
+        // Token `iat`s are whole seconds: every token of the moment's second goes too (a sign-in in that same
+        // second after the revocation is revoked as well, the safe side of the ambiguity).
+        let notBefore = issuedBefore.timeIntervalSince1970.rounded(.down) + 1
         subjectCutoffs.update(subject, isStale: { $0.forgetAfter <= current }) { existing in
             Cutoff(notBefore: max(existing?.notBefore ?? notBefore, notBefore), forgetAfter: current + retention)
         }

@@ -1,0 +1,80 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import Sesame
+import SesameDemo
+import SesameHummingbird
+import Testing
+
+/// The whole magic-link flow over real HTTP: the demo app on a free loopback port, driven by
+/// AsyncHTTPClient, as a person would click through it.
+@Suite struct LiveTests {
+    @Test func demoMagicLinkFlowOverHTTP() async throws {
+        let port = try await LiveServer.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)), logger: Logger(label: "test"))
+        try await LiveServer.run(demo.application()) { client in
+            // The home page offers the sign-in form and a pending-sign-in cookie.
+            let home = try await client.send(base + "/", headers: [("Accept", "text/html")])
+            #expect(home.status == .ok)
+            #expect(home.text.contains("Email me a sign-in link"))
+            let pendingCookie = try #require(home.cookies.first { $0.hasPrefix("demo-pending=") }.map { String($0.prefix { $0 != ";" }) })
+            let pending = String(pendingCookie.dropFirst("demo-pending=".count))
+
+            // Requesting a link (a same-origin form post) redirects to the check-email page, which shows the
+            // link in development.
+            let sent = try await client.send(
+                base + "/auth/link/authorize", method: .POST,
+                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", pendingCookie), ("Accept", "text/html"), ("Origin", base)],
+                body: "email=ada%40example.com&pending=\(pending)&redirect=%2Fprotected")
+            #expect(sent.status == .seeOther)
+            #expect(sent.headers["location"].first == "/check-email")
+            let check = try await client.send(base + "/check-email", headers: [("Cookie", pendingCookie), ("Accept", "text/html")])
+            let link = try #require(check.text.firstMatch(of: /href="(http[^"]+token=[^"]+)"/).map { String($0.1) })
+            #expect(link.hasPrefix(base + "/auth/link/callback?token="))
+
+            // Following the link signs in: a session cookie and a redirect to where the person was going.
+            let signedIn = try await client.send(link, headers: [("Accept", "text/html")])
+            #expect(signedIn.status == .found)
+            #expect(signedIn.headers["location"].first == base + "/protected")
+            let cookie = try #require(signedIn.sessionCookie)
+            #expect(signedIn.cookies.allSatisfy { !$0.contains("Secure") })  // plain-http loopback development
+
+            // The session reaches the protected page and the JSON API (through the task-local).
+            let page = try await client.send(base + "/protected", headers: [("Cookie", cookie), ("Accept", "text/html")])
+            #expect(page.status == .ok)
+            #expect(page.text.contains("ada@example.com"))
+            let me = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
+            #expect(try JSONValue(parsing: me.text)["email"] == "ada@example.com")
+            let bearer = try await client.send(base + "/api/me", headers: [("Authorization", "Bearer " + cookie.dropFirst("sesame-session=".count))])
+            #expect(bearer.status == .ok)
+
+            // The link works once.
+            let again = try await client.send(link)
+            #expect(try JSONValue(parsing: again.text)["error"] == "used_token")
+
+            // A cross-site sign-out is refused; a same-origin one revokes the session and clears the cookie.
+            let foreign = try await client.send(base + "/signout", method: .POST, headers: [("Cookie", cookie), ("Origin", "https://evil.example")])
+            #expect(foreign.status == .forbidden)
+            let signOut = try await client.send(base + "/signout", method: .POST, headers: [("Cookie", cookie), ("Origin", base)])
+            #expect(signOut.status == .seeOther)
+            #expect(signOut.cookies.contains { $0.hasPrefix("sesame-session=;") })
+            let after = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
+            #expect(after.status == .unauthorized)
+        }
+    }
+
+    @Test func rateLimitsPerClientAddressOverHTTP() async throws {
+        let port = try await LiveServer.freePort()
+        let testApp = try TestApp(perAddress: 100, perClient: 2)
+        let app = Application(router: testApp.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        try await LiveServer.run(app) { client in
+            for (index, email) in ["a@example.com", "b@example.com", "c@example.com"].enumerated() {
+                let response = try await client.send("http://127.0.0.1:\(port)/auth/link/authorize?email=\(email)")
+                #expect(response.status == (index < 2 ? .ok : .tooManyRequests))
+            }
+            #expect(testApp.outbox.all.count == 2)
+        }
+    }
+}
