@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Sesame", targets: ["Sesame"]),
         .library(name: "SesameHummingbird", targets: ["SesameHummingbird"]),
+        .library(name: "SesameDemo", targets: ["SesameDemo"]),
         .executable(name: "sesame", targets: ["SesameCLI"]),
         .executable(name: "sesame-demo", targets: ["SesameDemoServer"]),
     ],

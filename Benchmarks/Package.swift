@@ -3,6 +3,7 @@ import PackageDescription
 
 // Benchmarks live in their own package so that users of Sesame never resolve jwt-kit or other
 // benchmark-only dependencies. Run with: swift run -c release --package-path Benchmarks sesame-benchmarks
+// and, for HTTP throughput with wrk: swift run -c release --package-path Benchmarks sesame-http-benchmark
 let package = Package(
     name: "sesame-benchmarks",
     platforms: [.macOS(.v15)],
@@ -10,8 +11,18 @@ let package = Package(
         .package(name: "sesame", path: ".."),
         .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: ["FullFoundation"]),
     ],
     targets: [
+        .executableTarget(
+            name: "sesame-http-benchmark",
+            dependencies: [
+                .product(name: "Sesame", package: "sesame"),
+                .product(name: "SesameDemo", package: "sesame"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Sources/SesameHTTPBenchmark"
+        ),
         .executableTarget(
             name: "sesame-benchmarks",
             dependencies: [

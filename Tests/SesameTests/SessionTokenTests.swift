@@ -285,6 +285,22 @@ import Testing
         await #expect(throws: TokenError.malformedToken) { try await sessions.session(from: garbage) }
     }
 
+    @Test(arguments: [
+        ("a=1; sesame-session=tok; b=2", "tok"),
+        ("sesame-session=\"tok\"", "tok"),
+        ("\tsesame-session=tok  ;x=y", "tok"),
+        ("flag; sesame-session=tok", "tok"),
+        ("sesame-session=; sesame-session=later", "later"),  // the first non-empty value
+        ("xsesame-session=tok; sesame-sessionx=tok", nil),
+        ("sesame-session", nil),
+        ("", nil),
+    ] as [(String, String?)])
+    func parsesCookieHeaders(_ header: String, _ expected: String?) {
+        var fields = HTTPFields()
+        fields[.cookie] = header
+        #expect(SessionTokens<AppSession>.cookie(named: "sesame-session", in: fields) == expected)
+    }
+
     @Test func clearCookieExpiresBothNames() {
         let response = sessions.clearCookie(redirect: "/")
         let cookies = response.headerFields[values: .setCookie]

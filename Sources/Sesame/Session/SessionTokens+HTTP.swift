@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 
 extension SessionTokens {
@@ -94,16 +95,47 @@ extension SessionTokens {
     }
 
     /// The value of the first cookie named `name` across the request's `Cookie` fields.
+    ///
+    /// Works on the fields' UTF-8 bytes: session cookies are long, and character-by-character `String`
+    /// handling would cost more than verifying a cached session.
     static func cookie(named name: String, in fields: HTTPFields) -> String? {
-        for field in fields[values: .cookie] {
-            for pair in field.split(separator: ";") {
-                let trimmed = pair.drop(while: { $0 == " " })
-                guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
-                var value = trimmed[trimmed.index(after: equals)...]
-                while value.last == " " { value = value.dropLast() }
-                if value.count >= 2, value.first == "\"", value.last == "\"" { value = value.dropFirst().dropLast() }
-                return value.isEmpty ? nil : String(value)
+        guard !name.isEmpty else { return nil }
+        var name = name
+        return name.withUTF8 { name -> String? in
+            for field in fields[values: .cookie] {
+                var field = field
+                if let value = field.withUTF8({ cookie(named: name, in: $0) }) { return value }
             }
+            return nil
+        }
+    }
+
+    static func cookie(named name: UnsafeBufferPointer<UInt8>, in header: UnsafeBufferPointer<UInt8>) -> String? {
+        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), semicolon = UInt8(ascii: ";"), equals = UInt8(ascii: "=")
+        var index = 0
+        while index < header.count {
+            while index < header.count, header[index] == space || header[index] == tab { index += 1 }
+            let nameStart = index
+            while index < header.count, header[index] != equals, header[index] != semicolon { index += 1 }
+            let nameEnd = index
+            var valueStart = index, valueEnd = index
+            if index < header.count, header[index] == equals {
+                valueStart = index + 1
+                index = valueStart
+                while index < header.count, header[index] != semicolon { index += 1 }
+                valueEnd = index
+            }
+            index += 1  // past the semicolon
+            guard nameEnd - nameStart == name.count, valueStart > nameEnd,
+                memcmp(header.baseAddress! + nameStart, name.baseAddress!, name.count) == 0
+            else { continue }
+            while valueEnd > valueStart, header[valueEnd - 1] == space || header[valueEnd - 1] == tab { valueEnd -= 1 }
+            if valueEnd - valueStart >= 2, header[valueStart] == UInt8(ascii: "\""), header[valueEnd - 1] == UInt8(ascii: "\"") {
+                valueStart += 1
+                valueEnd -= 1
+            }
+            guard valueEnd > valueStart else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: header[valueStart..<valueEnd]), as: UTF8.self)
         }
         return nil
     }

@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Sesame
+import SesameDemo
+
+// HTTP throughput of the demo's protected JSON route (`GET /api/me`, Sesame's session middleware and guard,
+// a valid ES256 session cookie) against its twin without Sesame (`GET /bench/plain`), measured with wrk on
+// loopback in one run, interleaved round by round.
+// Usage: swift run -c release --package-path Benchmarks sesame-http-benchmark [seconds-per-round] [rounds] [connections]
+
+let arguments = CommandLine.arguments.dropFirst()
+let seconds = arguments.first.flatMap(Int.init) ?? 10
+let rounds = arguments.dropFirst().first.flatMap(Int.init) ?? 3
+let connections = arguments.dropFirst(2).first.flatMap(Int.init) ?? 64
+
+guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
+    FileHandle.standardError.write(Data("wrk is not installed: apt-get install wrk\n".utf8))
+    exit(2)
+}
+
+func freePort() async throws -> Int {
+    let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+    let port = channel.localAddress!.port!
+    try await channel.close()
+    return port
+}
+
+/// Runs wrk and returns requests per second, after checking that every response was a success.
+func wrk(_ url: String, cookie: String?) throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
+    var args = ["-t", "1", "-c", String(connections), "-d", "\(seconds)s", "--latency", url]
+    if let cookie { args += ["-H", "Cookie: \(cookie)"] }
+    process.arguments = args
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    guard !text.contains("Non-2xx"), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
+        let rate = Double(line.split(separator: " ").last!)
+    else {
+        throw NSError(domain: "wrk", code: 1, userInfo: [NSLocalizedDescriptionKey: "wrk failed or saw errors:\n\(text)"])
+    }
+    return rate
+}
+
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+let port = try await freePort()
+let keys = try KeySet(activeKey: JWK.generate(.es256))
+let demo = try Demo(configuration: DemoConfiguration(port: port, isDevelopment: false, includesBenchmarkRoute: true), keys: keys, logger: logger)
+let token = try demo.sessions.create(.user(email: "bench@example.com"))
+let base = "http://127.0.0.1:\(port)"
+
+try await withThrowingTaskGroup(of: Void.self) { group in
+    group.addTask { try await demo.application().runService() }
+    // Wait until the server accepts connections.
+    for _ in 0..<100 {
+        if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get() {
+            try await channel.close()
+            break
+        }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    var protected: [Double] = [], plain: [Double] = []
+    for _ in 0..<rounds {
+        plain.append(try wrk(base + "/bench/plain", cookie: nil))
+        protected.append(try wrk(base + "/api/me", cookie: "sesame-session=\(token)"))
+    }
+    let p = plain.sorted()[plain.count / 2], s = protected.sorted()[protected.count / 2]
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+        .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+    print("Sesame HTTP benchmark: wrk on loopback, \(connections) connections, \(seconds) s per round, median of \(rounds) interleaved rounds")
+    print("machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))\n")
+    print("| route | requests/s (median) | all rounds |")
+    print("|---|---:|---|")
+    print("| `GET /bench/plain` (no Sesame) | \(Int(p)) | \(plain.map { String(Int($0)) }.joined(separator: ", ")) |")
+    print("| `GET /api/me` (session middleware + guard, ES256 cookie) | \(Int(s)) | \(protected.map { String(Int($0)) }.joined(separator: ", ")) |")
+    print("\nprotected ÷ plain: \(String(format: "%.2f×", s / p))")
+    group.cancelAll()
+}
