@@ -22,16 +22,13 @@ public struct DemoConfiguration: Sendable {
     public var baseURL: String
     /// Development mode shows sign-in links on the page (as well as in the log).
     public var isDevelopment: Bool
-    /// Whether to add `/bench/plain`, the protected API route's twin without Sesame (for the benchmark).
-    public var includesBenchmarkRoute: Bool
 
     /// Creates a configuration.
-    public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: String? = nil, isDevelopment: Bool = true, includesBenchmarkRoute: Bool = false) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: String? = nil, isDevelopment: Bool = true) {
         self.host = host
         self.port = port
         self.baseURL = baseURL ?? "http://\(host):\(port)"
         self.isDevelopment = isDevelopment
-        self.includesBenchmarkRoute = includesBenchmarkRoute
     }
 }
 
@@ -112,13 +109,15 @@ public struct Demo: Sendable {
     }
 
     /// The demo's routes.
-    public func router() -> Router<SessionContext<DemoSession>> {
+    ///
+    /// - Parameter benchmarkSession: When given, adds `/bench/plain`, which renders this session the way
+    ///   `/api/me` renders the request's, but without any Sesame middleware (for the HTTP benchmark).
+    public func router(benchmarkSession: Session<DemoSession>? = nil) -> Router<SessionContext<DemoSession>> {
         let router = Router(context: SessionContext<DemoSession>.self)
         router.addAuthHandler(auth)
-        if configuration.includesBenchmarkRoute {
-            router.get("/bench/plain") { _, _ in
-                Response.json(["email": "bench@example.com", "session": "none", "expiresAt": 0])
-            }
+        if let benchmarkSession {
+            // The protected API route's twin: the same rendering of a (pre-verified) session, without Sesame.
+            router.get("/bench/plain") { _, _ in DemoAPI.render(benchmarkSession) }
         }
         let site = router.group().add(middleware: SessionMiddleware(sessions: sessions))
         site.get("/") { request, _ in self.home(request) }
@@ -134,8 +133,12 @@ public struct Demo: Sendable {
     }
 
     /// The demo application, listening on the configured address.
-    public func application() -> some ApplicationProtocol {
-        Application(router: router(), configuration: .init(address: .hostname(configuration.host, port: configuration.port)), logger: logger)
+    ///
+    /// - Parameter benchmarkSession: See ``router(benchmarkSession:)``.
+    public func application(benchmarkSession: Session<DemoSession>? = nil) -> some ApplicationProtocol {
+        Application(
+            router: router(benchmarkSession: benchmarkSession),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)), logger: logger)
     }
 
     // MARK: Pages
@@ -198,9 +201,15 @@ public struct Demo: Sendable {
 enum DemoAPI {
     /// Reads the session through the task-local, as code deep inside a request (a GraphQL resolver, a service) would.
     static func me() async throws -> Response {
-        guard let session = Session<DemoSession>.current, case .user(let email) = session.subject else {
+        guard let session = Session<DemoSession>.current else {
             return .json(["error": "unauthorized"], status: .unauthorized)
         }
+        return render(session)
+    }
+
+    /// The API's view of a session.
+    static func render(_ session: Session<DemoSession>) -> Response {
+        guard case .user(let email) = session.subject else { return .json(["error": "forbidden"], status: .forbidden) }
         return .json([
             "email": .string(email),
             "session": .string(session.id),

@@ -17,8 +17,11 @@ public struct RequireSessionMiddleware<Context: SessionRequestContext>: RouterMi
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let resolution = SessionResolution<Context.Subject>.current
-            ?? SessionResolution(session: context.identity, failure: nil, responseFields: [])
+        // The context's identity settles the common case; the task-local resolution is only needed to tell
+        // "no session" from "the session store is down" and to clear a rejected cookie.
+        let resolution = context.identity.map { SessionResolution(session: $0, failure: nil, responseFields: []) }
+            ?? SessionResolution<Context.Subject>.current
+            ?? SessionResolution(session: nil, failure: nil, responseFields: [])
         if let refusal = requirement.refusal(for: request.head, resolution: resolution) {
             return Response(refusal)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -7,8 +8,8 @@ import Sesame
 import SesameDemo
 
 // HTTP throughput of the demo's protected JSON route (`GET /api/me`, Sesame's session middleware and guard,
-// a valid ES256 session cookie) against its twin without Sesame (`GET /bench/plain`), measured with wrk on
-// loopback in one run, interleaved round by round.
+// a valid ES256 session cookie) against its twin without Sesame (`GET /bench/plain`, the same rendering of a
+// session verified once at start-up), measured with wrk on loopback in one run, interleaved round by round.
 // Usage: swift run -c release --package-path Benchmarks sesame-http-benchmark [seconds-per-round] [rounds] [connections]
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -53,12 +54,35 @@ var logger = Logger(label: "bench")
 logger.logLevel = .error
 let port = try await freePort()
 let keys = try KeySet(activeKey: JWK.generate(.es256))
-let demo = try Demo(configuration: DemoConfiguration(port: port, isDevelopment: false, includesBenchmarkRoute: true), keys: keys, logger: logger)
+let demo = try Demo(configuration: DemoConfiguration(port: port, isDevelopment: false), keys: keys, logger: logger)
 let token = try demo.sessions.create(.user(email: "bench@example.com"))
+let session = try await demo.sessions.verify(token)
 let base = "http://127.0.0.1:\(port)"
 
+if CommandLine.arguments.contains("--parts") {
+  try await Task.detached {
+    // Per-request costs of Sesame's parts, in one task (off the main actor, like request handlers).
+    var head = HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1", path: "/api/me")
+    head.headerFields[.cookie] = "sesame-session=\(token)"
+    head.headerFields[.userAgent] = "wrk"
+    func time(_ label: String, _ n: Int = 200_000, _ body: () async throws -> Void) async rethrows {
+        let clock = ContinuousClock()
+        let start = clock.now
+        for _ in 0..<n { try await body() }
+        let elapsed = clock.now - start
+        print(label, Double(elapsed.components.attoseconds) / 1e9 / Double(n) + Double(elapsed.components.seconds) * 1e9 / Double(n), "ns")
+    }
+    await time("token(from:)") { _ = demo.sessions.token(from: head) }
+    try await time("verify (cache hit)") { _ = try await demo.sessions.verify(token) }
+    await time("resolve") { _ = await demo.sessions.resolve(head) }
+    let resolution = await demo.sessions.resolve(head)
+    await time("withCurrent + Session.current") { _ = await resolution.withCurrent { @Sendable in Session<DemoSession>.current } }
+  }.value
+  exit(0)
+}
+
 try await withThrowingTaskGroup(of: Void.self) { group in
-    group.addTask { try await demo.application().runService() }
+    group.addTask { try await demo.application(benchmarkSession: session).runService() }
     // Wait until the server accepts connections.
     for _ in 0..<100 {
         if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get() {

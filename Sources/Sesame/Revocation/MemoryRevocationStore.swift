@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An in-process ``RevocationStore``, bounded and lock-striped.
 ///
@@ -9,6 +10,12 @@ public struct MemoryRevocationStore: RevocationStore {
     private let subjectCutoffs: StripedDictionary<String, Cutoff>
     private let retention: Double
     private let now: @Sendable () -> Double
+    /// Whether anything was ever revoked: until then, checks need no lookup at all.
+    private let hasEntries = SharedFlag()
+
+    private final class SharedFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
 
     private struct Cutoff: Sendable {
         var notBefore: Double
@@ -30,6 +37,7 @@ public struct MemoryRevocationStore: RevocationStore {
     }
 
     public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+        guard hasEntries.value.load(ordering: .acquiring) else { return false }
         if let expiry = revokedTokens[tokenID], expiry > now() { return true }
         if let cutoff = subjectCutoffs[subject], issuedAt.timeIntervalSince1970 < cutoff.notBefore { return true }
         return false
@@ -37,6 +45,7 @@ public struct MemoryRevocationStore: RevocationStore {
 
     public func revoke(tokenID: String, expiresAt: Date) async throws {
         let current = now()
+        hasEntries.value.store(true, ordering: .releasing)
         revokedTokens.insert(expiresAt.timeIntervalSince1970, for: tokenID, isStale: { $0 <= current })
     }
 
@@ -45,6 +54,7 @@ public struct MemoryRevocationStore: RevocationStore {
         // Token `iat`s are whole seconds: every token of the moment's second goes too (a sign-in in that same
         // second after the revocation is revoked as well, the safe side of the ambiguity).
         let notBefore = issuedBefore.timeIntervalSince1970.rounded(.down) + 1
+        hasEntries.value.store(true, ordering: .releasing)
         subjectCutoffs.update(subject, isStale: { $0.forgetAfter <= current }) { existing in
             Cutoff(notBefore: max(existing?.notBefore ?? notBefore, notBefore), forgetAfter: current + retention)
         }

@@ -4,8 +4,13 @@
 /// `Session<AppSession>.current` works anywhere below the session middleware: in route handlers, services,
 /// GraphQL resolvers, without passing the session around.
 enum CurrentSession {
-    /// The current request's `SessionResolution<Subject>`.
-    @TaskLocal static var resolution: (any Sendable)?
+    /// The current request's resolution, boxed so that reading it back is a class cast.
+    @TaskLocal static var box: (any AnyObject & Sendable)?
+
+    final class Box<Subject: SessionSubject>: Sendable {
+        let resolution: SessionResolution<Subject>
+        init(_ resolution: SessionResolution<Subject>) { self.resolution = resolution }
+    }
 }
 
 extension Session {
@@ -28,7 +33,7 @@ extension Session {
 extension SessionResolution {
     /// The resolution of the request being handled, or `nil` outside a request.
     public static var current: SessionResolution<Subject>? {
-        CurrentSession.resolution as? SessionResolution<Subject>
+        (CurrentSession.box as? CurrentSession.Box<Subject>)?.resolution
     }
 
     /// Runs `operation` with this resolution (and its session) as the current one.
@@ -36,6 +41,6 @@ extension SessionResolution {
     /// - Parameter operation: The work to run.
     /// - Returns: The operation's result.
     public func withCurrent<Result>(_ operation: () async throws -> Result) async rethrows -> Result {
-        try await CurrentSession.$resolution.withValue(self, operation: operation)
+        try await CurrentSession.$box.withValue(CurrentSession.Box(self), operation: operation)
     }
 }

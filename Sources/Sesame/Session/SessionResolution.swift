@@ -31,7 +31,7 @@ extension SessionTokens {
     /// - Returns: The resolution.
     public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
         let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
-        guard let token = bearer ?? token(from: request) else {
+        guard let token = bearer ?? cookieToken(from: request) else {
             return SessionResolution(session: nil, failure: nil, responseFields: [])
         }
         do {

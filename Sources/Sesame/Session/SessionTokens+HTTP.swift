@@ -70,10 +70,22 @@ extension SessionTokens {
         if let authorization = request.headerFields[.authorization], let token = SessionTokens.bearerToken(authorization) {
             return token
         }
-        for name in configuration.cookie.acceptedNames {
-            if let value = SessionTokens.cookie(named: name, in: request.headerFields) { return value }
+        return cookieToken(from: request)
+    }
+
+    /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
+    func cookieToken(from request: HTTPRequest) -> String? {
+        let names = cookieNames
+        var fallback: String? = nil
+        for field in request.headerFields where field.name == .cookie {
+            var value = field.value
+            let found = value.withUTF8 { header in SessionTokens.bestCookie(names: names, in: header) }
+            if let (value, rank) = found {
+                if rank == 0 { return value }
+                if fallback == nil { fallback = value }
+            }
         }
-        return nil
+        return fallback
     }
 
     /// The verified session of a request, or `nil` when it carries no token.
@@ -100,44 +112,45 @@ extension SessionTokens {
     /// handling would cost more than verifying a cached session.
     static func cookie(named name: String, in fields: HTTPFields) -> String? {
         guard !name.isEmpty else { return nil }
-        var name = name
-        return name.withUTF8 { name -> String? in
-            for field in fields[values: .cookie] {
-                var field = field
-                if let value = field.withUTF8({ cookie(named: name, in: $0) }) { return value }
-            }
-            return nil
-        }
-    }
-
-    static func cookie(named name: UnsafeBufferPointer<UInt8>, in header: UnsafeBufferPointer<UInt8>) -> String? {
-        let space = UInt8(ascii: " "), tab = UInt8(ascii: "\t"), semicolon = UInt8(ascii: ";"), equals = UInt8(ascii: "=")
-        var index = 0
-        while index < header.count {
-            while index < header.count, header[index] == space || header[index] == tab { index += 1 }
-            let nameStart = index
-            while index < header.count, header[index] != equals, header[index] != semicolon { index += 1 }
-            let nameEnd = index
-            var valueStart = index, valueEnd = index
-            if index < header.count, header[index] == equals {
-                valueStart = index + 1
-                index = valueStart
-                while index < header.count, header[index] != semicolon { index += 1 }
-                valueEnd = index
-            }
-            index += 1  // past the semicolon
-            guard nameEnd - nameStart == name.count, valueStart > nameEnd,
-                memcmp(header.baseAddress! + nameStart, name.baseAddress!, name.count) == 0
-            else { continue }
-            while valueEnd > valueStart, header[valueEnd - 1] == space || header[valueEnd - 1] == tab { valueEnd -= 1 }
-            if valueEnd - valueStart >= 2, header[valueStart] == UInt8(ascii: "\""), header[valueEnd - 1] == UInt8(ascii: "\"") {
-                valueStart += 1
-                valueEnd -= 1
-            }
-            guard valueEnd > valueStart else { return nil }
-            return String(decoding: UnsafeBufferPointer(rebasing: header[valueStart..<valueEnd]), as: UTF8.self)
+        let names = [Array(name.utf8)]
+        for field in fields where field.name == .cookie {
+            var value = field.value
+            if let (found, _) = value.withUTF8({ bestCookie(names: names, in: $0) }) { return found }
         }
         return nil
+    }
+
+    /// In one pass over a `Cookie` header, the non-empty value of the most preferred of `names` (earlier is
+    /// preferred) and its rank.
+    static func bestCookie(names: [[UInt8]], in header: UnsafeBufferPointer<UInt8>) -> (String, Int)? {
+        var best: (range: Range<Int>, rank: Int)? = nil
+        var index = 0
+        let base = header.baseAddress
+        while index < header.count, let base {
+            let remaining = header.count - index
+            let end = memchr(base + index, Int32(UInt8(ascii: ";")), remaining).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? header.count
+            var nameStart = index
+            while nameStart < end, header[nameStart] == UInt8(ascii: " ") || header[nameStart] == UInt8(ascii: "\t") { nameStart += 1 }
+            if let equals = memchr(base + nameStart, Int32(UInt8(ascii: "=")), end - nameStart).map({ base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) }) {
+                for rank in names.indices where best.map({ rank < $0.rank }) ?? true {
+                    let matches = names[rank].count == equals - nameStart
+                        && names[rank].withUnsafeBufferPointer { memcmp(base + nameStart, $0.baseAddress!, $0.count) == 0 }
+                    guard matches else { continue }
+                    var valueStart = equals + 1, valueEnd = end
+                    while valueEnd > valueStart, header[valueEnd - 1] == UInt8(ascii: " ") || header[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
+                    if valueEnd - valueStart >= 2, header[valueStart] == UInt8(ascii: "\""), header[valueEnd - 1] == UInt8(ascii: "\"") {
+                        valueStart += 1
+                        valueEnd -= 1
+                    }
+                    if valueEnd > valueStart { best = (valueStart..<valueEnd, rank) }
+                    break
+                }
+            }
+            if best?.rank == 0 { break }
+            index = end + 1
+        }
+        guard let best else { return nil }
+        return (String(decoding: UnsafeBufferPointer(rebasing: header[best.range]), as: UTF8.self), best.rank)
     }
 }
 

@@ -30,6 +30,8 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     let validation: TokenValidation
     let cache: StripedDictionary<SHA256Digest, Session<Subject>>?
     let now: @Sendable () -> Double
+    /// The cookie names a request may carry the session under, as bytes, preferred first.
+    let cookieNames: [[UInt8]]
 
     /// Creates a session token issuer and verifier.
     ///
@@ -63,6 +65,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
             maximumTokenSize: configuration.maximumTokenSize,
             now: now)
         self.cache = configuration.cacheCapacity > 0 ? StripedDictionary(capacity: configuration.cacheCapacity) : nil
+        self.cookieNames = configuration.cookie.acceptedNames.map { Array($0.utf8) }
     }
 
     // MARK: Issuing
@@ -133,7 +136,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// The cache key of a token: its SHA-256, so the cache never holds tokens themselves.
     static func digest(of token: String) -> SHA256Digest {
         var token = token
-        return token.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return token.withUTF8 { JWK.digest(SHA256.self, $0) }
     }
 
     /// The full check: signature or decryption, purpose, claims and subject.
