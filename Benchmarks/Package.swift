@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "SesameDemo", package: "sesame"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/SesameHTTPBenchmark"
         ),

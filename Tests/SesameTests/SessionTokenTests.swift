@@ -184,7 +184,7 @@ import Testing
     @Test func cacheHitsReturnTheSameSessionAndOnlyForTheSameBytes() async throws {
         let token = try sessions.create(.apiKey(keyID: "k"))
         let first = try await sessions.verify(token)
-        #expect(sessions.cache?[SessionTokens<AppSession>.digest(of: token)] != nil)
+        #expect(sessions.cacheStatistics.entries == 1)
         let second = try await sessions.verify(token)
         #expect(first.id == second.id)
         #expect(sessions.cacheStatistics == .init(hits: 1, misses: 1, entries: 1))
@@ -196,6 +196,24 @@ import Testing
         await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(tampered) }
     }
 
+    @Test func cacheEntriesOnlyServeTokensWithTheSameSeal() async throws {
+        let victim = try sessions.create(.user(userID: "victim", tenantID: nil))
+        let victimSession = try await sessions.verify(victim)
+        // A forged token that (by construction here, by a hash collision in an attack) lands on the victim's
+        // entry is still fully verified, because its seal differs.
+        let forged = try Forge.jws(
+            header: Forge.decodeSegment(victim, 0), payload: Forge.decodeSegment(sessions.create(.user(userID: "mallory", tenantID: nil)), 1),
+            key: JWK.generate(.es256))
+        var forgedCopy = forged, victimCopy = victim
+        let forgedKey = forgedCopy.withUTF8 { SessionTokens<AppSession>.cacheKey(of: $0) }
+        let victimKey = victimCopy.withUTF8 { SessionTokens<AppSession>.cacheKey(of: $0) }
+        sessions.cache?.insert(.init(session: victimSession, seal: victimKey.seal), for: forgedKey.key, isStale: { _ in false })
+        await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(forged) }
+        // The same seal under a changed payload is a different token: not served from the cache either.
+        let spliced = Forge.replacingSegment(victim, 1, with: Forge.replacingSegment(forged, 2, with: "").split(separator: ".")[1].description)
+        await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(spliced) }
+    }
+
     @Test func cacheIsBounded() async throws {
         let small = try SessionTokens<AppSession>(keys: sessions.keys, configuration: SessionConfiguration(cacheCapacity: 32), now: clock.function)
         var tokens: [String] = []
@@ -204,7 +222,7 @@ import Testing
             tokens.append(token)
             _ = try await small.verify(token)
         }
-        let cached = tokens.filter { small.cache?[SessionTokens<AppSession>.digest(of: $0)] != nil }.count
+        let cached = small.cacheStatistics.entries
         #expect(cached <= 32)
         #expect(cached > 0)
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -73,12 +74,26 @@ if CommandLine.arguments.contains("--parts") {
         print(label, Double(elapsed.components.attoseconds) / 1e9 / Double(n) + Double(elapsed.components.seconds) * 1e9 / Double(n), "ns")
     }
     await time("token(from:)") { _ = demo.sessions.token(from: head) }
-    try await time("verify (cache hit)") { _ = try await demo.sessions.verify(token) }
+    try await time("verify (cache hit)", CommandLine.arguments.contains("--long") ? 5_000_000 : 200_000) { _ = try await demo.sessions.verify(token) }
     await time("resolve") { _ = await demo.sessions.resolve(head) }
     let resolution = await demo.sessions.resolve(head)
     await time("withCurrent + Session.current") { _ = await resolution.withCurrent { @Sendable in Session<DemoSession>.current } }
+    await time("TaskLocal<Int>.withValue") { await Probe.$value.withValue(1) { @Sendable in _ = Probe.value } }
+    let box = Probe.Box()
+    await time("TaskLocal<AnyObject>.withValue") { await Probe.$object.withValue(box) { @Sendable in _ = Probe.object as? Probe.Box } }
+    await time("Session.current outside") { _ = Session<DemoSession>.current }
+    let tokenBytes = Array(token.utf8)
+    await time("SHA256 of the token") { _ = SHA256.hash(data: tokenBytes) }
+    let revocations = MemoryRevocationStore()
+    try await time("revocation check (empty store)") { _ = try await revocations.isRevoked(tokenID: "abc", subject: "user:x", issuedAt: Date()) }
   }.value
   exit(0)
+}
+
+enum Probe {
+    @TaskLocal static var value: Int?
+    @TaskLocal static var object: (any AnyObject & Sendable)?
+    final class Box: Sendable {}
 }
 
 try await withThrowingTaskGroup(of: Void.self) { group in

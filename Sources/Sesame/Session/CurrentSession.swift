@@ -3,18 +3,21 @@
 /// Integrations run each request's handler inside ``SessionResolution/withCurrent(_:)``, so that
 /// `Session<AppSession>.current` works anywhere below the session middleware: in route handlers, services,
 /// GraphQL resolvers, without passing the session around.
+@usableFromInline
 enum CurrentSession {
     /// The current request's resolution, boxed so that reading it back is a class cast.
-    @TaskLocal static var box: (any AnyObject & Sendable)?
+    @usableFromInline static let box = TaskLocal<(any AnyObject & Sendable)?>(wrappedValue: nil)
 
+    @usableFromInline
     final class Box<Subject: SessionSubject>: Sendable {
-        let resolution: SessionResolution<Subject>
-        init(_ resolution: SessionResolution<Subject>) { self.resolution = resolution }
+        @usableFromInline let resolution: SessionResolution<Subject>
+        @usableFromInline init(_ resolution: SessionResolution<Subject>) { self.resolution = resolution }
     }
 }
 
 extension Session {
     /// The session of the request being handled, or `nil` outside a request or when it has none.
+    @inlinable
     public static var current: Session<Subject>? {
         SessionResolution<Subject>.current?.session
     }
@@ -25,6 +28,7 @@ extension Session {
     ///   - session: The session, or `nil`.
     ///   - operation: The work to run.
     /// - Returns: The operation's result.
+    @inlinable
     public static func withCurrent<Result>(_ session: Session<Subject>?, operation: () async throws -> Result) async rethrows -> Result {
         try await SessionResolution(session: session, failure: nil, responseFields: []).withCurrent(operation)
     }
@@ -32,15 +36,17 @@ extension Session {
 
 extension SessionResolution {
     /// The resolution of the request being handled, or `nil` outside a request.
+    @inlinable
     public static var current: SessionResolution<Subject>? {
-        (CurrentSession.box as? CurrentSession.Box<Subject>)?.resolution
+        (CurrentSession.box.get() as? CurrentSession.Box<Subject>)?.resolution
     }
 
     /// Runs `operation` with this resolution (and its session) as the current one.
     ///
     /// - Parameter operation: The work to run.
     /// - Returns: The operation's result.
+    @inlinable
     public func withCurrent<Result>(_ operation: () async throws -> Result) async rethrows -> Result {
-        try await CurrentSession.$box.withValue(CurrentSession.Box(self), operation: operation)
+        try await CurrentSession.box.withValue(CurrentSession.Box(self), operation: operation)
     }
 }

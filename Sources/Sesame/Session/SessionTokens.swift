@@ -28,7 +28,13 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// Where revocations are recorded and checked; `nil` turns revocation off.
     public let revocations: (any RevocationStore)?
     let validation: TokenValidation
-    let cache: StripedDictionary<SHA256Digest, Session<Subject>>?
+    let cache: StripedDictionary<Int, CachedSession>?
+
+    /// A verified session and the token's signature (or JWE tag) segment, which a hit must match.
+    struct CachedSession: Sendable {
+        let session: Session<Subject>
+        let seal: [UInt8]
+    }
     let now: @Sendable () -> Double
     /// The cookie names a request may carry the session under, as bytes, preferred first.
     let cookieNames: [[UInt8]]
@@ -104,15 +110,16 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// - Throws: ``TokenError``: the JOSE check that failed, an expired or revoked token, a token issued for
     ///   another purpose, an unknown session `type` or malformed `properties`.
     public func verify(_ token: String) async throws(TokenError) -> Session<Subject> {
-        let digest = cache == nil ? nil : SessionTokens.digest(of: token)
+        var token = token
+        let (key, seal) = token.withUTF8 { SessionTokens.cacheKey(of: $0) }
         let session: Session<Subject>
         var verifiedNow = false
-        if let digest, let cached = cache?.lookup(digest) {
-            guard now() - configuration.leeway < cached.expiresAt.timeIntervalSince1970 else {
-                cache?.removeValue(for: digest)
+        if let cache, let cached = cache.lookup(key), cached.seal == seal {
+            guard now() - configuration.leeway < cached.session.expiresAt.timeIntervalSince1970 else {
+                cache.removeValue(for: key)
                 throw TokenError.expired
             }
-            session = cached
+            session = cached.session
         } else {
             session = try verifyUncached(token)
             verifiedNow = true
@@ -126,17 +133,25 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
             }
             if revoked { throw TokenError.revoked }
         }
-        if verifiedNow, let digest, let cache {
+        if verifiedNow, let cache {
             let current = now()
-            cache.insert(session, for: digest, isStale: { $0.expiresAt.timeIntervalSince1970 <= current })
+            cache.insert(CachedSession(session: session, seal: seal), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
         }
         return session
     }
 
-    /// The cache key of a token: its SHA-256, so the cache never holds tokens themselves.
-    static func digest(of token: String) -> SHA256Digest {
-        var token = token
-        return token.withUTF8 { JWK.digest(SHA256.self, $0) }
+    /// The cache key of a token, and its seal.
+    ///
+    /// The key is a hash of the whole token (SipHash with the process's random seed), and an entry is only
+    /// used when the token's last segment (the signature, or a JWE's authentication tag) is also the same.
+    /// Even a deliberate hash collision therefore yields nothing: the seal is unforgeable without the keys, so
+    /// matching it means presenting a seal Sesame verified, whose session the presenter could have had anyway.
+    /// The cache holds no tokens, only these seals.
+    static func cacheKey(of token: UnsafeBufferPointer<UInt8>) -> (key: Int, seal: [UInt8]) {
+        var hasher = Hasher()
+        hasher.combine(bytes: UnsafeRawBufferPointer(token))
+        let sealStart = token.lastIndex(of: UInt8(ascii: ".")).map { $0 + 1 } ?? token.count
+        return (hasher.finalize(), Array(token[sealStart...]))
     }
 
     /// The full check: signature or decryption, purpose, claims and subject.
