@@ -20,6 +20,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Sesame", package: "sesame"),
                 .product(name: "SesameDemo", package: "sesame"),
+                .product(name: "SesameHummingbird", package: "sesame"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

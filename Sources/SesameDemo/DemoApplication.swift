@@ -126,8 +126,9 @@ public struct Demo: Sendable {
         site.group()
             .add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
             .get("/protected") { _, _ in self.protectedPage() }
-        site.group("api")
-            .add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
+        // The API resolves and requires the session in one step.
+        router.group("api")
+            .add(middleware: SessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/")))
             .get("me") { _, _ in try await DemoAPI.me() }
         return router
     }
@@ -198,9 +199,9 @@ public struct Demo: Sendable {
 }
 
 /// The demo's JSON API.
-enum DemoAPI {
+public enum DemoAPI {
     /// Reads the session through the task-local, as code deep inside a request (a GraphQL resolver, a service) would.
-    static func me() async throws -> Response {
+    public static func me() async throws -> Response {
         guard let session = Session<DemoSession>.current else {
             return .json(["error": "unauthorized"], status: .unauthorized)
         }
@@ -208,7 +209,7 @@ enum DemoAPI {
     }
 
     /// The API's view of a session.
-    static func render(_ session: Session<DemoSession>) -> Response {
+    public static func render(_ session: Session<DemoSession>) -> Response {
         guard case .user(let email) = session.subject else { return .json(["error": "forbidden"], status: .forbidden) }
         return .json([
             "email": .string(email),

@@ -96,7 +96,7 @@ struct TestApp {
             let fromTaskLocal = await DeepService.currentSubject()
             return "\(fromContext)|\(fromTaskLocal)"
         }
-        site.group("api").add(middleware: RequireSessionMiddleware()).get("me") { _, context in
+        router.group("api").add(middleware: SessionMiddleware(sessions: sessions, requirement: SessionRequirement())).get("me") { _, context in
             try context.requireIdentity().subjectID
         }
         site.group("users").add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/signin") { session in

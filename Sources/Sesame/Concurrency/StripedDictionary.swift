@@ -6,6 +6,7 @@ import Synchronization
 /// scales across cores without an actor or one global lock. Each shard holds at most `capacity / shards`
 /// entries; when a shard is full, `insert` first drops entries its `isStale` predicate rejects, then evicts
 /// an arbitrary entry.
+@usableFromInline
 final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct State {
         var entries: [Key: Value] = [:]
@@ -44,6 +45,7 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
     }
 
     /// Looks `key` up and counts the outcome as a hit or a miss.
+    @usableFromInline
     func lookup(_ key: Key) -> Value? {
         shard(for: key).state.withLock { state in
             let value = state.entries[key]
@@ -52,6 +54,7 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         }
     }
 
+    @usableFromInline
     func insert(_ value: Value, for key: Key, isStale: (Value) -> Bool) {
         shard(for: key).state.withLock { state in
             if state.entries[key] == nil { state.makeRoom(capacity: shardCapacity, isStale: isStale) }
@@ -68,6 +71,7 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         }
     }
 
+    @usableFromInline
     func removeValue(for key: Key) {
         _ = shard(for: key).state.withLock { $0.entries.removeValue(forKey: key) }
     }

@@ -73,6 +73,7 @@ public struct SessionCookie: Sendable, Hashable {
     }
 
     /// A `Set-Cookie` value that deletes the cookie.
+    @usableFromInline
     func clearCookie(secure: Bool) -> String {
         setCookie("", maxAge: 0, secure: secure)
     }

@@ -29,6 +29,7 @@ extension SessionTokens {
     ///
     /// - Parameter request: The request.
     /// - Returns: The resolution.
+    @inlinable
     public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
         let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
         guard let token = bearer ?? cookieToken(from: request) else {

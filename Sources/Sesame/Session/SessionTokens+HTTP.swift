@@ -74,6 +74,7 @@ extension SessionTokens {
     }
 
     /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
+    @usableFromInline
     func cookieToken(from request: HTTPRequest) -> String? {
         let names = cookieNames
         var fallback: String? = nil
@@ -98,6 +99,7 @@ extension SessionTokens {
         return try await verify(token)
     }
 
+    @usableFromInline
     static func bearerToken(_ authorization: String) -> String? {
         guard let space = authorization.firstIndex(of: " ") else { return nil }
         guard String(authorization[..<space]).caseInsensitiveEquals("bearer") else { return nil }

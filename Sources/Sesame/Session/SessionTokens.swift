@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// Issues and verifies typed, stateless session tokens: SST's `Session`, in Swift.
@@ -28,14 +27,20 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// Where revocations are recorded and checked; `nil` turns revocation off.
     public let revocations: (any RevocationStore)?
     let validation: TokenValidation
-    let cache: StripedDictionary<Int, CachedSession>?
+    @usableFromInline let cache: StripedDictionary<Int, CachedSession>?
 
-    /// A verified session and the token's signature (or JWE tag) segment, which a hit must match.
+    /// A verified session and its token's seal (see ``TokenSeal``), which a hit must match.
+    @usableFromInline
     struct CachedSession: Sendable {
-        let session: Session<Subject>
-        let seal: [UInt8]
+        @usableFromInline let session: Session<Subject>
+        @usableFromInline let seal: [UInt8]
+
+        @usableFromInline init(session: Session<Subject>, seal: [UInt8]) {
+            self.session = session
+            self.seal = seal
+        }
     }
-    let now: @Sendable () -> Double
+    @usableFromInline let now: @Sendable () -> Double
     /// The cookie names a request may carry the session under, as bytes, preferred first.
     let cookieNames: [[UInt8]]
 
@@ -109,12 +114,13 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// - Returns: The session.
     /// - Throws: ``TokenError``: the JOSE check that failed, an expired or revoked token, a token issued for
     ///   another purpose, an unknown session `type` or malformed `properties`.
+    @inlinable
     public func verify(_ token: String) async throws(TokenError) -> Session<Subject> {
-        var token = token
-        let (key, seal) = token.withUTF8 { SessionTokens.cacheKey(of: $0) }
+        let key = TokenSeal.cacheKey(of: token)
+        let hit = cache?.lookup(key).flatMap { TokenSeal.matches($0.seal, token: token) ? $0 : nil }
         let session: Session<Subject>
         var verifiedNow = false
-        if let cache, let cached = cache.lookup(key), cached.seal == seal {
+        if let cache, let cached = hit {
             guard now() - configuration.leeway < cached.session.expiresAt.timeIntervalSince1970 else {
                 cache.removeValue(for: key)
                 throw TokenError.expired
@@ -135,26 +141,13 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         }
         if verifiedNow, let cache {
             let current = now()
-            cache.insert(CachedSession(session: session, seal: seal), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
+            cache.insert(CachedSession(session: session, seal: TokenSeal.seal(of: token)), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
         }
         return session
     }
 
-    /// The cache key of a token, and its seal.
-    ///
-    /// The key is a hash of the whole token (SipHash with the process's random seed), and an entry is only
-    /// used when the token's last segment (the signature, or a JWE's authentication tag) is also the same.
-    /// Even a deliberate hash collision therefore yields nothing: the seal is unforgeable without the keys, so
-    /// matching it means presenting a seal Sesame verified, whose session the presenter could have had anyway.
-    /// The cache holds no tokens, only these seals.
-    static func cacheKey(of token: UnsafeBufferPointer<UInt8>) -> (key: Int, seal: [UInt8]) {
-        var hasher = Hasher()
-        hasher.combine(bytes: UnsafeRawBufferPointer(token))
-        let sealStart = token.lastIndex(of: UInt8(ascii: ".")).map { $0 + 1 } ?? token.count
-        return (hasher.finalize(), Array(token[sealStart...]))
-    }
-
     /// The full check: signature or decryption, purpose, claims and subject.
+    @usableFromInline
     func verifyUncached(_ token: String) throws(TokenError) -> Session<Subject> {
         let (verified, extracted) = try JWT.verify(token, keys: keys, validation: validation, extracting: SessionSubjectCoding.members)
         guard verified.header.type == nil else { throw TokenError.wrongTokenType.with(detail: "not a session token") }
