@@ -54,10 +54,12 @@ struct JSONMemberList {
 
     init(storage: UnsafeMutableBufferPointer<JSONMemberLocation>) { inline = storage }
 
+    @inline(__always)
     subscript(index: Int) -> JSONMemberLocation {
         index < inline.count ? inline[index] : overflow[index - inline.count]
     }
 
+    @inline(__always)
     mutating func append(_ member: JSONMemberLocation) {
         if count < inline.count {
             (inline.baseAddress! + count).initialize(to: member)
