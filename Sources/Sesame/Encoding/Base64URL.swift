@@ -64,14 +64,6 @@ public enum Base64URL {
         return (count / 4) * 3 + (remainder == 0 ? 0 : remainder - 1)
     }
 
-    /// Decodes strict unpadded base64url from raw bytes, appending to `output`; `false` (and `output`
-    /// unchanged) when the input is not canonical.
-    static func appendDecoded(_ input: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) -> Bool {
-        guard let decoded = decode(input) else { return false }
-        output.append(contentsOf: decoded)
-        return true
-    }
-
     /// Decodes strict unpadded base64url from raw bytes.
     static func decode(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard let outputCount = decodedCount(input.count) else { return nil }
