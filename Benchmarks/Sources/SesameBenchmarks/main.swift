@@ -159,7 +159,7 @@ let cpuModel = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
     .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
 print("Sesame session-token verification benchmark")
 print("machine: \(cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))")
-print("measurement: \(secondsPerMeasurement) s per cell, median of \(rounds) interleaved rounds\n")
+print("measurement: \(secondsPerMeasurement) s per cell, \(rounds) rounds in alternating order; throughputs are medians, ratios are medians of per-round ratios\n")
 
 var cases: [Case] = []
 for algorithm in [KeyAlgorithm.es256, .edDSA, .rs256, .hs256, .a256gcm] {
@@ -178,26 +178,34 @@ var es256MissPath: [Int: Double] = [:]
 for benchmarkCase in cases {
     for tasks in concurrencies {
         var rawRuns: [Double] = [], jwtRuns: [Double] = [], sesameRuns: [Double] = [], jwtKitRuns: [Double] = []
-        for _ in 0..<rounds {
+        for round in 0..<rounds {
             let raw = benchmarkCase.raw
-            rawRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { try raw() })
             let sessions = benchmarkCase.sesame, token = benchmarkCase.token, keys = benchmarkCase.keys
-            jwtRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try JWT.verify(token, keys: keys) })
-            sesameRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try await sessions.verify(token) })
-            if let collection = benchmarkCase.jwtKit {
-                jwtKitRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) {
-                    _ = try await collection.verify(token, as: JWTKitSessionPayload.self)
-                })
+            // Alternate the order round by round, so that drift on a shared machine hits every column alike.
+            let columns = benchmarkCase.jwtKit == nil ? [0, 1, 2] : [0, 1, 2, 3]
+            for column in round % 2 == 0 ? columns : columns.reversed() {
+                switch column {
+                case 0: rawRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { try raw() })
+                case 1: jwtRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try JWT.verify(token, keys: keys) })
+                case 2: sesameRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) { _ = try await sessions.verify(token) })
+                default:
+                    let collection = benchmarkCase.jwtKit!
+                    jwtKitRuns.append(try await throughput(tasks: tasks, seconds: secondsPerMeasurement) {
+                        _ = try await collection.verify(token, as: JWTKitSessionPayload.self)
+                    })
+                }
             }
         }
+        // Ratios are taken round by round (each pair measured back to back), then the median of those.
+        func pairedRatio(_ a: [Double], _ b: [Double]) -> Double { median(zip(a, b).map { $0 / $1 }) }
         let raw = median(rawRuns), jwt = median(jwtRuns), sesame = median(sesameRuns)
         if benchmarkCase.name == "ES256" { es256MissPath[tasks] = sesame }
         func ratio(_ value: Double) -> String { String(format: "%.2f×", value) }
         if jwtKitRuns.isEmpty {
-            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(jwt)) | \(format(sesame)) | n/a (no JWE) | \(ratio(jwt / raw)) | \(ratio(sesame / raw)) | n/a | n/a | n/a |")
+            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(jwt)) | \(format(sesame)) | n/a (no JWE) | \(ratio(pairedRatio(jwtRuns, rawRuns))) | \(ratio(pairedRatio(sesameRuns, rawRuns))) | n/a | n/a | n/a |")
         } else {
             let jwtKit = median(jwtKitRuns)
-            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(jwt)) | \(format(sesame)) | \(format(jwtKit)) | \(ratio(jwt / raw)) | \(ratio(sesame / raw)) | \(ratio(jwtKit / raw)) | \(ratio(jwt / jwtKit)) | \(ratio(sesame / jwtKit)) |")
+            print("| \(benchmarkCase.name) | \(tasks) | \(format(raw)) | \(format(jwt)) | \(format(sesame)) | \(format(jwtKit)) | \(ratio(pairedRatio(jwtRuns, rawRuns))) | \(ratio(pairedRatio(sesameRuns, rawRuns))) | \(ratio(pairedRatio(jwtKitRuns, rawRuns))) | \(ratio(pairedRatio(jwtRuns, jwtKitRuns))) | \(ratio(pairedRatio(sesameRuns, jwtKitRuns))) |")
         }
     }
 }

@@ -98,12 +98,12 @@ public enum JWE {
                 let tagCount = Base64URL.decodedCount(compact.encoded(4).count)
             else { throw TokenError.invalidBase64URL }
             guard ivCount == 12, tagCount == 16 else { throw TokenError.decryptionFailed }
-            var combined = Data(count: ivCount + ciphertextCount + tagCount)
-            let decoded = combined.withUnsafeMutableBytes { raw in
-                let buffer = raw.bindMemory(to: UInt8.self)
-                return Base64URL.decode(compact.encoded(2), into: UnsafeMutableBufferPointer(rebasing: buffer[0..<ivCount]))
+            var decoded = false
+            let combined = [UInt8](unsafeUninitializedCapacity: ivCount + ciphertextCount + tagCount) { buffer, initialized in
+                decoded = Base64URL.decode(compact.encoded(2), into: UnsafeMutableBufferPointer(rebasing: buffer[0..<ivCount]))
                     && Base64URL.decode(compact.encoded(3), into: UnsafeMutableBufferPointer(rebasing: buffer[ivCount..<(ivCount + ciphertextCount)]))
                     && Base64URL.decode(compact.encoded(4), into: UnsafeMutableBufferPointer(rebasing: buffer[(ivCount + ciphertextCount)...]))
+                initialized = buffer.count
             }
             guard decoded else { throw TokenError.invalidBase64URL }
             if let box = try? AES.GCM.SealedBox(combined: combined), let opened = try? AES.GCM.open(box, using: secret, authenticating: additionalData) {
