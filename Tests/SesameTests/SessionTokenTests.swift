@@ -316,7 +316,7 @@ import Testing
     func parsesCookieHeaders(_ header: String, _ expected: String?) {
         var fields = HTTPFields()
         fields[.cookie] = header
-        #expect(SessionTokens<AppSession>.cookie(named: "sesame-session", in: fields) == expected)
+        #expect(CookieHeader.value(named: "sesame-session", in: fields) == expected)
     }
 
     @Test func clearCookieExpiresBothNames() {

@@ -14,6 +14,8 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public let detail: String?
     /// Seconds after which a rate-limited client may try again.
     public let retryAfter: Int?
+    /// Header fields the error response must carry anyway (for example clearing a flow cookie).
+    public private(set) var responseFields: [HTTPField] = []
 
     /// Creates an error.
     public init(code: String, status: HTTPResponse.Status, detail: String? = nil, retryAfter: Int? = nil) {
@@ -24,7 +26,18 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A copy with a different description.
-    public func with(detail: String) -> AuthError { AuthError(code: code, status: status, detail: detail, retryAfter: retryAfter) }
+    public func with(detail: String) -> AuthError {
+        var copy = AuthError(code: code, status: status, detail: detail, retryAfter: retryAfter)
+        copy.responseFields = responseFields
+        return copy
+    }
+
+    /// A copy whose response also carries `field`.
+    func clearing(_ field: HTTPField) -> AuthError {
+        var copy = self
+        copy.responseFields.append(field)
+        return copy
+    }
 
     public static func == (lhs: AuthError, rhs: AuthError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
@@ -55,6 +68,14 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let accessDenied = AuthError(code: "access_denied", status: .forbidden, detail: "sign-in was refused")
     /// A store the flow needs (replay protection, rate limits) is unavailable; the request fails closed.
     public static let unavailable = AuthError(code: "temporarily_unavailable", status: .serviceUnavailable, detail: "try again later")
+    /// The OAuth / OpenID Connect callback's state is missing, forged, expired, replayed or another provider's.
+    public static let invalidState = AuthError(code: "invalid_state", status: .badRequest, detail: "the sign-in state is not valid; start again")
+    /// The identity provider could not be reached or answered nonsense while starting a sign-in (Auth.js `OAuthSignin`).
+    public static let oauthSignin = AuthError(code: "oauth_signin", status: .badGateway, detail: "the identity provider cannot be reached")
+    /// The identity provider's callback, code exchange or tokens failed (Auth.js `OAuthCallbackError`).
+    public static let oauthCallback = AuthError(code: "oauth_callback", status: .badGateway, detail: "the identity provider's answer was not valid")
+    /// The ID token failed verification (signature, issuer, audience, expiry or nonce).
+    public static let invalidIDToken = AuthError(code: "invalid_id_token", status: .badRequest, detail: "the identity provider's ID token is not valid")
     /// The app's own code failed.
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }

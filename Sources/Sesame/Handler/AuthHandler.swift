@@ -31,6 +31,10 @@ public struct AuthHandler: Sendable {
     public let keys: KeySet
     private let onSuccess: @Sendable (AuthSuccess) async throws -> AuthResponse
     private let logger: Logger
+    /// The content-encryption key of flow-state cookies, derived from ``keys``.
+    let flowKey: JWK
+    /// Where redeemed flow IDs are remembered.
+    let flowReplay: any ReplayStore
 
     /// Names that would collide with the handler's own routes.
     static let reservedNames: Set<String> = ["error", "session", "csrf", "providers", "signin", "signout", "callback", "verify-request"]
@@ -59,6 +63,8 @@ public struct AuthHandler: Sendable {
         self.keys = keys
         self.logger = logger
         self.onSuccess = onSuccess
+        self.flowKey = FlowState.key(from: keys)
+        self.flowReplay = MemoryReplayStore()
     }
 
     /// Answers a request under the prefix. Never throws: every failure becomes an error response.
@@ -126,6 +132,8 @@ public struct AuthHandler: Sendable {
             callbackURL: configuration.url("/\(name)/callback"),
             configuration: configuration,
             keys: keys,
+            flowKey: flowKey,
+            flowReplay: flowReplay,
             logger: logger,
             onSuccess: onSuccess)
     }
@@ -172,6 +180,7 @@ public struct AuthHandler: Sendable {
             response = .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
         }
         if let retryAfter = error.retryAfter { response.head.headerFields[.retryAfter] = String(retryAfter) }
+        for field in error.responseFields { response.head.headerFields.append(field) }
         return response
     }
 }

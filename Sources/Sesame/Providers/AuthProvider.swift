@@ -77,8 +77,12 @@ public struct AuthContext: Sendable {
     public let callbackURL: String
     /// The handler's configuration.
     public let configuration: AuthConfiguration
-    /// The keys for tokens the provider issues to itself (magic links, flow state).
+    /// The keys for tokens the provider issues to itself (magic links).
     public let keys: KeySet
+    /// The content-encryption key for flow-state cookies (derived from ``keys``).
+    let flowKey: JWK
+    /// Where single-use flow IDs are redeemed.
+    let flowReplay: any ReplayStore
     /// The request's logger.
     public let logger: Logger
     let onSuccess: @Sendable (AuthSuccess) async throws -> AuthResponse
@@ -94,20 +98,44 @@ public struct AuthContext: Sendable {
         try await onSuccess(AuthSuccess(provider: provider, claims: claims, request: request))
     }
 
+    /// Ends a successful OAuth / OpenID Connect sign-in: runs the app's `onSuccess` with the tokens and profile.
+    func success(_ success: AuthSuccess) async throws -> AuthResponse {
+        try await onSuccess(success)
+    }
+
     /// Runs another provider's step as if it were mounted here (for providers that delegate).
     public func delegating(to name: String) -> AuthContext {
         AuthContext(
             provider: name, authorizeURL: authorizeURL, callbackURL: callbackURL, configuration: configuration,
-            keys: keys, logger: logger, onSuccess: onSuccess)
+            keys: keys, flowKey: flowKey, flowReplay: flowReplay, logger: logger, onSuccess: onSuccess)
     }
 }
 
 /// A completed sign-in, as the app's `onSuccess` receives it.
 public struct AuthSuccess: Sendable {
-    /// The provider's name, for example `link`.
+    /// The provider's name, for example `link` or `github`.
     public let provider: String
-    /// What the provider verified about the user.
+    /// What the provider verified about the user: for a magic link, `email` and the link request's extra
+    /// parameters; for OpenID Connect, the ID token's claims; for OAuth 2.0, the user-info response.
     public let claims: JSONObject
     /// The request that completed the sign-in.
     public let request: AuthRequest
+    /// The tokens an OAuth / OpenID Connect provider issued.
+    public let tokens: TokenSet?
+    /// The normalized profile (`id`, `email`, `emailVerified`, `name`, `image`) from an OAuth / OIDC provider.
+    public let profile: Profile?
+    /// The provider's raw profile (user-info response), if it was fetched.
+    public let rawProfile: JSONObject?
+    /// Where the user wanted to go (an allowed `returnTo` of the authorize request), if anywhere.
+    public let returnTo: String?
+
+    init(provider: String, claims: JSONObject, request: AuthRequest, tokens: TokenSet? = nil, profile: Profile? = nil, rawProfile: JSONObject? = nil, returnTo: String? = nil) {
+        self.provider = provider
+        self.claims = claims
+        self.request = request
+        self.tokens = tokens
+        self.profile = profile
+        self.rawProfile = rawProfile
+        self.returnTo = returnTo
+    }
 }

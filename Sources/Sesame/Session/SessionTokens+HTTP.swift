@@ -80,7 +80,7 @@ extension SessionTokens {
         var fallback: String? = nil
         for field in request.headerFields where field.name == .cookie {
             var value = field.value
-            let found = value.withUTF8 { header in SessionTokens.bestCookie(names: names, in: header) }
+            let found = value.withUTF8 { header in CookieHeader.best(names: names, in: header) }
             if let (value, rank) = found {
                 if rank == 0 { return value }
                 if fallback == nil { fallback = value }
@@ -112,48 +112,6 @@ extension SessionTokens {
     ///
     /// Works on the fields' UTF-8 bytes: session cookies are long, and character-by-character `String`
     /// handling would cost more than verifying a cached session.
-    static func cookie(named name: String, in fields: HTTPFields) -> String? {
-        guard !name.isEmpty else { return nil }
-        let names = [Array(name.utf8)]
-        for field in fields where field.name == .cookie {
-            var value = field.value
-            if let (found, _) = value.withUTF8({ bestCookie(names: names, in: $0) }) { return found }
-        }
-        return nil
-    }
-
-    /// In one pass over a `Cookie` header, the non-empty value of the most preferred of `names` (earlier is
-    /// preferred) and its rank.
-    static func bestCookie(names: [[UInt8]], in header: UnsafeBufferPointer<UInt8>) -> (String, Int)? {
-        var best: (range: Range<Int>, rank: Int)? = nil
-        var index = 0
-        let base = header.baseAddress
-        while index < header.count, let base {
-            let remaining = header.count - index
-            let end = memchr(base + index, Int32(UInt8(ascii: ";")), remaining).map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? header.count
-            var nameStart = index
-            while nameStart < end, header[nameStart] == UInt8(ascii: " ") || header[nameStart] == UInt8(ascii: "\t") { nameStart += 1 }
-            if let equals = memchr(base + nameStart, Int32(UInt8(ascii: "=")), end - nameStart).map({ base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) }) {
-                for rank in names.indices where best.map({ rank < $0.rank }) ?? true {
-                    let matches = names[rank].count == equals - nameStart
-                        && names[rank].withUnsafeBufferPointer { memcmp(base + nameStart, $0.baseAddress!, $0.count) == 0 }
-                    guard matches else { continue }
-                    var valueStart = equals + 1, valueEnd = end
-                    while valueEnd > valueStart, header[valueEnd - 1] == UInt8(ascii: " ") || header[valueEnd - 1] == UInt8(ascii: "\t") { valueEnd -= 1 }
-                    if valueEnd - valueStart >= 2, header[valueStart] == UInt8(ascii: "\""), header[valueEnd - 1] == UInt8(ascii: "\"") {
-                        valueStart += 1
-                        valueEnd -= 1
-                    }
-                    if valueEnd > valueStart { best = (valueStart..<valueEnd, rank) }
-                    break
-                }
-            }
-            if best?.rank == 0 { break }
-            index = end + 1
-        }
-        guard let best else { return nil }
-        return (String(decoding: UnsafeBufferPointer(rebasing: header[best.range]), as: UTF8.self), best.rank)
-    }
 }
 
 extension String {

@@ -1,0 +1,114 @@
+import Crypto
+import Foundation
+import HTTPTypes
+
+/// The state of one OAuth / OpenID Connect sign-in between its authorize and callback steps.
+///
+/// It travels in a short-lived cookie, encrypted (JWE `dir` + A256GCM with a key derived from the handler's
+/// keys), typed `sesame-flow+jwt`, bound to the provider's callback URL and named after the provider, so that
+/// a flow started with one provider can never complete at another. The cookie is cleared by the callback, and
+/// its ID is redeemed once, so a replayed callback fails even with a copy of the cookie.
+struct FlowState: Sendable {
+    var provider: String
+    var state: String
+    var verifier: String
+    var nonce: String?
+    var issuer: String?
+    var returnTo: String?
+    var id: String
+
+    static let tokenType = "sesame-flow+jwt"
+    static let lifetime: Double = 600
+
+    /// A new flow: 256-bit state, PKCE verifier and nonce.
+    static func start(provider: String, issuer: String?, returnTo: String?, usesNonce: Bool) -> FlowState {
+        FlowState(
+            provider: provider, state: RandomToken.make(byteCount: 32), verifier: RandomToken.make(byteCount: 32),
+            nonce: usesNonce ? RandomToken.make(byteCount: 32) : nil, issuer: issuer, returnTo: returnTo,
+            id: RandomToken.make(byteCount: 16))
+    }
+
+    /// The PKCE S256 challenge: base64url(SHA-256(verifier)) (RFC 7636 §4.2).
+    var challenge: String { Base64URL.encode(SHA256.hash(data: Array(verifier.utf8))) }
+
+    /// The cookie the flow travels in.
+    static func cookieName(for provider: String) -> String { "sesame-flow-\(provider)" }
+
+    /// The `Set-Cookie` value carrying the flow.
+    func setCookie(context: AuthContext, now: Double, crossSite: Bool) throws(AuthError) -> String {
+        var payload: JSONObject = ["prv": .string(provider), "st": .string(state), "cv": .string(verifier)]
+        if let nonce { payload["nn"] = .string(nonce) }
+        if let issuer { payload["is"] = .string(issuer) }
+        if let returnTo { payload["rt"] = .string(returnTo) }
+        RegisteredClaims(audience: [context.callbackURL], expiresAt: now + FlowState.lifetime, issuedAt: now.rounded(.down), tokenID: id)
+            .write(to: &payload)
+        let token: String
+        do {
+            token = try JWT.issue(payload, key: context.flowKey, type: FlowState.tokenType)
+        } catch {
+            throw AuthError.serverError.with(detail: "the flow state cannot be sealed")
+        }
+        return FlowState.cookie(name: FlowState.cookieName(for: provider), value: token, maxAge: Int(FlowState.lifetime), context: context, crossSite: crossSite)
+    }
+
+    /// The `Set-Cookie` value that removes the flow cookie.
+    static func clearCookie(provider: String, context: AuthContext, crossSite: Bool) -> String {
+        cookie(name: cookieName(for: provider), value: "", maxAge: 0, context: context, crossSite: crossSite)
+    }
+
+    private static func cookie(name: String, value: String, maxAge: Int, context: AuthContext, crossSite: Bool) -> String {
+        let secure = !SessionCookie.isLoopbackHTTP(context.configuration.baseURL)
+        let path = context.configuration.prefix.isEmpty ? "/" : context.configuration.prefix
+        // A provider that posts its response back (form_post) is a cross-site POST: only SameSite=None reaches it.
+        let sameSite = crossSite && secure ? "None" : "Lax"
+        var parts = ["\(name)=\(value)", "Path=\(path)", "Max-Age=\(maxAge)", "HttpOnly", "SameSite=\(sameSite)"]
+        if secure { parts.append("Secure") }
+        return parts.joined(separator: "; ")
+    }
+
+    /// Reads and checks the flow cookie of a callback.
+    ///
+    /// - Throws: ``AuthError/invalidState`` when the cookie is missing, forged, expired, or belongs to another
+    ///   provider or callback.
+    static func read(from request: AuthRequest, context: AuthContext, now: @escaping @Sendable () -> Double) throws(AuthError) -> FlowState {
+        guard let token = CookieHeader.value(named: cookieName(for: context.provider), in: request.head.headerFields) else {
+            throw AuthError.invalidState.with(detail: "no sign-in is in progress in this browser")
+        }
+        let validation = TokenValidation(audience: context.callbackURL, type: tokenType, leeway: 0, now: now)
+        guard let verified = try? JWT.verify(token, keys: KeySet(verificationKeys: [context.flowKey]), validation: validation),
+            case let payload = verified.payload, payload["prv"]?.stringValue == context.provider,
+            let state = payload["st"]?.stringValue, let verifier = payload["cv"]?.stringValue, let id = verified.claims.tokenID
+        else { throw AuthError.invalidState.with(detail: "the sign-in state is not valid") }
+        return FlowState(
+            provider: context.provider, state: state, verifier: verifier, nonce: payload["nn"]?.stringValue,
+            issuer: payload["is"]?.stringValue, returnTo: payload["rt"]?.stringValue, id: id)
+    }
+
+    /// The content-encryption key for flow cookies, derived from the handler's active key (HKDF-SHA-256).
+    static func key(from keys: KeySet) -> JWK {
+        let material: [UInt8]
+        if let active = keys.activeKey, let secret = active.secretBytes {
+            material = secret
+        } else {
+            // A verification-only key set cannot protect flows; a random per-process key still can.
+            material = (0..<32).map { _ in UInt8.random(in: 0...255) }
+        }
+        let derived = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8), info: Array("sesame/flow-state/v1".utf8), outputByteCount: 32)
+        return try! JWK(symmetricKey: derived.withUnsafeBytes { Array($0) }, algorithm: .a256gcm, keyID: "flow")
+    }
+}
+
+extension JWK {
+    /// The key's private or secret bytes, for deriving other keys; `nil` for public keys.
+    var secretBytes: [UInt8]? {
+        switch material {
+        case .p256(_, let privateKey?): return Array(privateKey.rawRepresentation)
+        case .p384(_, let privateKey?): return Array(privateKey.rawRepresentation)
+        case .ed25519(_, let privateKey?): return Array(privateKey.rawRepresentation)
+        case .rsa(_, let privateKey?): return Array(privateKey.derRepresentation)
+        case .symmetric(let key): return key.withUnsafeBytes { Array($0) }
+        default: return nil
+        }
+    }
+}

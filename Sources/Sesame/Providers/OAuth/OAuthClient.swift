@@ -1,0 +1,199 @@
+import Foundation
+import HTTPTypes
+import Logging
+
+/// How a client authenticates at the token endpoint (RFC 6749 §2.3).
+public struct ClientAuthentication: Sendable, Hashable {
+    enum Base: Sendable, Hashable { case basic, post, none }
+    let base: Base
+
+    /// HTTP Basic with the URL-encoded client ID and secret (`client_secret_basic`, the default).
+    public static let basic = ClientAuthentication(base: .basic)
+    /// The client ID and secret in the form body (`client_secret_post`).
+    public static let post = ClientAuthentication(base: .post)
+    /// A public client: only the client ID, in the form body (PKCE protects the code).
+    public static let none = ClientAuthentication(base: .none)
+}
+
+/// A client's credentials at an identity provider.
+public struct ClientCredentials: Sendable {
+    /// The client ID.
+    public var id: String
+    private let secretProvider: (@Sendable () throws -> String)?
+
+    /// Credentials with a fixed secret (or none, for public clients).
+    public init(id: String, secret: String?) {
+        self.id = id
+        self.secretProvider = secret.map { secret in { @Sendable in secret } }
+    }
+
+    /// Credentials whose secret is made per request, for example Apple's client-secret JWT.
+    public init(id: String, secret: @escaping @Sendable () throws -> String) {
+        self.id = id
+        self.secretProvider = secret
+    }
+
+    func secret() throws -> String? { try secretProvider?() }
+}
+
+/// Where an OAuth 2.0 / OpenID Connect provider's endpoints are.
+struct OAuthEndpoints: Sendable {
+    var authorization: String
+    var token: String
+    var userInfo: String?
+    /// The issuer, for OpenID Connect (and the RFC 9207 `iss` check).
+    var issuer: String?
+    /// Whether the provider says it sends `iss` with authorization responses (RFC 9207), which then is required.
+    var sendsIssuerInResponse: Bool
+}
+
+/// The authorization code flow with PKCE, shared by ``OAuth2Provider`` and ``OIDCProvider``.
+///
+/// Authorize: a fresh 256-bit `state`, PKCE verifier (S256 only) and, for OpenID Connect, `nonce`, kept in the
+/// encrypted flow cookie; a redirect to the authorization endpoint. Callback: the provider's error (if any),
+/// the flow cookie (this provider's, unexpired, redeemed once), the `state` (constant-time), the RFC 9207
+/// `iss`, then the code exchange with the verifier and the client's authentication.
+struct OAuthClient: Sendable {
+    var credentials: ClientCredentials
+    var authentication: ClientAuthentication
+    var scopes: [String]
+    var authorizationParameters: [(String, String)]
+    /// `form_post` providers (Apple) post the response back cross-site.
+    var usesFormPost: Bool
+    var http: ProviderHTTPClient
+    var now: @Sendable () -> Double
+
+    // MARK: Authorize
+
+    func authorize(_ request: AuthRequest, context: AuthContext, endpoints: OAuthEndpoints, usesNonce: Bool) throws(AuthError) -> AuthResponse {
+        let returnTo = request.parameters["returnTo"].flatMap { OAuthClient.allowedReturn($0, configuration: context.configuration) }
+        let flow = FlowState.start(provider: context.provider, issuer: endpoints.issuer, returnTo: returnTo, usesNonce: usesNonce)
+        var query: [(String, String)] = [
+            ("response_type", "code"),
+            ("client_id", credentials.id),
+            ("redirect_uri", context.callbackURL),
+            ("state", flow.state),
+            ("code_challenge", flow.challenge),
+            ("code_challenge_method", "S256"),
+        ]
+        if !scopes.isEmpty { query.append(("scope", scopes.joined(separator: " "))) }
+        if let nonce = flow.nonce { query.append(("nonce", nonce)) }
+        if usesFormPost { query.append(("response_mode", "form_post")) }
+        let reserved = Set(query.map(\.0))
+        query += authorizationParameters.filter { !reserved.contains($0.0) }
+        let separator = endpoints.authorization.contains("?") ? "&" : "?"
+        let location = endpoints.authorization + separator + URLEncodedForm(query.map { (name: $0.0, value: $0.1) }).encoded
+        var response = AuthResponse.redirect(to: location)
+        response.head.headerFields.append(HTTPField(name: .setCookie, value: try flow.setCookie(context: context, now: now(), crossSite: usesFormPost)))
+        response.head.headerFields[.referrerPolicy] = "no-referrer"
+        return response
+    }
+
+    /// A `returnTo` that stays on this site: a local path, or a URL on the base URL's or a trusted origin.
+    static func allowedReturn(_ target: String, configuration: AuthConfiguration) -> String? {
+        if target.hasPrefix("/") {
+            guard !target.hasPrefix("//"), !target.hasPrefix("/\\"), !target.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" }) else { return nil }
+            return target
+        }
+        guard let origin = OriginPolicy.origin(of: target) else { return nil }
+        let allowed = OriginPolicy(allowedOrigins: [configuration.baseURL] + configuration.trustedOrigins).allowedOrigins
+        return allowed.contains(origin) ? target : nil
+    }
+
+    // MARK: Callback
+
+    /// Checks the callback and exchanges its code.
+    ///
+    /// - Returns: The flow, the token set and the raw token response.
+    func callback(_ request: AuthRequest, context: AuthContext, endpoints: OAuthEndpoints) async throws(AuthError) -> (FlowState, TokenSet, JSONObject) {
+        let parameters = request.parameters
+        if let error = parameters["error"] {
+            throw error == "access_denied"
+                ? AuthError.accessDenied.with(detail: "the identity provider says the user refused")
+                : AuthError.oauthCallback.with(detail: "the identity provider answered \(error.prefix(64))")
+        }
+        let flow = try FlowState.read(from: request, context: context, now: now)
+        guard let state = parameters["state"], ConstantTime.equals(Array(state.utf8), Array(flow.state.utf8)) else {
+            throw AuthError.invalidState.with(detail: "the state does not match this browser's sign-in")
+        }
+        if let issuer = endpoints.issuer {
+            if let returned = parameters["iss"] {
+                guard returned == issuer else { throw AuthError.oauthCallback.with(detail: "the authorization response names another issuer") }
+            } else if endpoints.sendsIssuerInResponse {
+                throw AuthError.oauthCallback.with(detail: "the authorization response lacks the issuer it promises")
+            }
+        }
+        guard let code = parameters["code"], !code.isEmpty else { throw AuthError.invalidRequest.with(detail: "the callback has no code") }
+        let first: Bool
+        do {
+            first = try await context.flowReplay.consume(flow.id, expiresAt: Date(timeIntervalSince1970: now() + FlowState.lifetime))
+        } catch {
+            throw AuthError.unavailable
+        }
+        guard first else { throw AuthError.invalidState.with(detail: "this sign-in was already completed") }
+        let (tokens, raw) = try await exchange(code: code, verifier: flow.verifier, context: context, endpoints: endpoints)
+        return (flow, tokens, raw)
+    }
+
+    /// The code exchange at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.5).
+    func exchange(code: String, verifier: String, context: AuthContext, endpoints: OAuthEndpoints) async throws(AuthError) -> (TokenSet, JSONObject) {
+        var form: [(name: String, value: String)] = [
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", context.callbackURL), ("code_verifier", verifier),
+        ]
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .accept: "application/json"]
+        let secret: String?
+        do {
+            secret = try credentials.secret()
+        } catch {
+            throw AuthError.serverError.with(detail: "the client secret cannot be made")
+        }
+        switch authentication.base {
+        case .basic:
+            let user = credentials.id.addingPercentEncodingForQuery(), password = (secret ?? "").addingPercentEncodingForQuery()
+            headers[.authorization] = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
+        case .post:
+            form.append(("client_id", credentials.id))
+            if let secret { form.append(("client_secret", secret)) }
+        case .none:
+            form.append(("client_id", credentials.id))
+        }
+        let response: ProviderHTTPClient.Response
+        do {
+            response = try await http.send(.post, endpoints.token, headers: headers, body: Array(URLEncodedForm(form).encoded.utf8))
+        } catch {
+            throw AuthError.oauthCallback.with(detail: "the token endpoint cannot be reached")
+        }
+        guard case .object(let json)? = try? JSONValue(parsing: response.body) else {
+            throw AuthError.oauthCallback.with(detail: "the token endpoint answered \(response.status.code) without a JSON object")
+        }
+        guard response.status.code == 200 else {
+            let error = json["error"]?.stringValue ?? "HTTP \(response.status.code)"
+            throw AuthError.oauthCallback.with(detail: "the token endpoint refused the code: \(error.prefix(64))")
+        }
+        guard let tokens = TokenSet(json: json, now: Date(timeIntervalSince1970: now())) else {
+            throw AuthError.oauthCallback.with(detail: "the token response has no access token")
+        }
+        return (tokens, json)
+    }
+
+    /// Fetches a JSON object with the access token (user-info and similar endpoints).
+    func fetchJSON(_ url: String, tokens: TokenSet, headers extra: HTTPFields = [:]) async throws(AuthError) -> JSONValue {
+        var headers: HTTPFields = [.authorization: "Bearer \(tokens.accessToken)", .accept: "application/json"]
+        for field in extra { headers[field.name] = field.value }
+        let response: ProviderHTTPClient.Response
+        do {
+            response = try await http.send(.get, url, headers: headers)
+        } catch {
+            throw AuthError.oauthCallback.with(detail: "the user-info endpoint cannot be reached")
+        }
+        guard response.status.code == 200, let json = try? JSONValue(parsing: response.body) else {
+            throw AuthError.oauthCallback.with(detail: "the user-info endpoint answered \(response.status.code) without JSON")
+        }
+        return json
+    }
+
+    /// The `Set-Cookie` that removes the flow cookie, for every callback response.
+    func clearFlowCookie(context: AuthContext) -> HTTPField {
+        HTTPField(name: .setCookie, value: FlowState.clearCookie(provider: context.provider, context: context, crossSite: usesFormPost))
+    }
+}
