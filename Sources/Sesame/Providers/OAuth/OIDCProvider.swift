@@ -178,6 +178,7 @@ final class ProviderMetadataCache: Sendable {
         var metadata: Metadata?
         var keys: KeySet?
         var keysFetchedAt: Double = -.infinity
+        var lastForcedRefetch: Double = -.infinity
     }
 
     let issuer: String
@@ -186,7 +187,8 @@ final class ProviderMetadataCache: Sendable {
     private let state = Mutex(State())
     /// How long discovery and keys are trusted before they are fetched again.
     static let lifetime: Double = 3600
-    /// The least time between two JWKS fetches forced by unknown key IDs.
+    /// The least time between two JWKS fetches forced by unknown key IDs (so a flood of forged `kid`s costs
+    /// the provider at most one request a minute).
     static let refetchInterval: Double = 60
 
     init(issuer: String, http: ProviderHTTPClient, now: @escaping @Sendable () -> Double) {
@@ -227,14 +229,17 @@ final class ProviderMetadataCache: Sendable {
 
     /// The provider's signing keys, from the cache or its JWKS.
     ///
-    /// - Parameter refreshing: Fetch again (unless the last fetch was less than a minute ago).
+    /// - Parameter refreshing: Fetch again (unless a forced fetch happened less than a minute ago).
     func keys(refreshing: Bool = false) async throws(AuthError) -> KeySet {
         let current = now()
         let cached = state.withLock { state -> KeySet? in
             guard let keys = state.keys else { return nil }
-            let age = current - state.keysFetchedAt
-            if refreshing ? age < ProviderMetadataCache.refetchInterval : age < ProviderMetadataCache.lifetime { return keys }
-            return nil
+            if refreshing {
+                if current - state.lastForcedRefetch < ProviderMetadataCache.refetchInterval { return keys }
+                state.lastForcedRefetch = current
+                return nil
+            }
+            return current - state.keysFetchedAt < ProviderMetadataCache.lifetime ? keys : nil
         }
         if let cached { return cached }
         let metadata = try await discover()
