@@ -30,9 +30,12 @@ public struct OIDCProvider: AuthProvider {
         public var usesFormPost: Bool
         /// Whether to fetch the user-info endpoint and merge it into the claims (default `false`).
         public var fetchesUserInfo: Bool
-        /// The issuer the ID token must name, when it differs from the discovery issuer (multi-tenant Entra ID
-        /// uses a per-tenant issuer); `nil` uses the discovered one.
+        /// The issuer the ID token must name, when it differs from the configured issuer (multi-tenant Entra ID
+        /// uses a per-tenant issuer); `nil` uses ``issuer``.
         public var expectedIssuer: (@Sendable (_ claims: JSONObject) -> String?)?
+        /// The `issuer` the discovery document must name, when it is a template rather than ``issuer``
+        /// (Entra ID's `common` endpoint says `https://login.microsoftonline.com/{tenantid}/v2.0`).
+        public var discoveryIssuer: String?
         /// Reads the profile from the ID token claims (merged with user-info when fetched).
         public var profile: @Sendable (_ claims: JSONObject) -> Profile?
 
@@ -46,9 +49,12 @@ public struct OIDCProvider: AuthProvider {
             usesFormPost: Bool = false,
             fetchesUserInfo: Bool = false,
             expectedIssuer: (@Sendable (_ claims: JSONObject) -> String?)? = nil,
+            discoveryIssuer: String? = nil,
             profile: @escaping @Sendable (_ claims: JSONObject) -> Profile? = Profile.openIDConnect
         ) {
-            self.issuer = issuer.hasSuffix("/") && issuer.count > 8 ? String(issuer.dropLast()) : issuer
+            // Kept exactly as given: issuers are compared as strings, and some end in "/" (Auth0).
+            self.issuer = issuer
+            self.discoveryIssuer = discoveryIssuer
             self.credentials = credentials
             self.clientAuthentication = clientAuthentication
             self.scopes = scopes
@@ -82,7 +88,7 @@ public struct OIDCProvider: AuthProvider {
         self.client = OAuthClient(
             credentials: configuration.credentials, authentication: configuration.clientAuthentication, scopes: configuration.scopes,
             authorizationParameters: configuration.authorizationParameters, usesFormPost: configuration.usesFormPost, http: http, now: now)
-        self.metadata = ProviderMetadataCache(issuer: configuration.issuer, http: http, now: now)
+        self.metadata = ProviderMetadataCache(issuer: configuration.issuer, discoveryIssuer: configuration.discoveryIssuer, http: http, now: now)
     }
 
     public func authorize(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
@@ -182,6 +188,7 @@ final class ProviderMetadataCache: Sendable {
     }
 
     let issuer: String
+    let discoveryIssuer: String?
     private let http: ProviderHTTPClient
     private let now: @Sendable () -> Double
     private let state = Mutex(State())
@@ -191,8 +198,9 @@ final class ProviderMetadataCache: Sendable {
     /// the provider at most one request a minute).
     static let refetchInterval: Double = 60
 
-    init(issuer: String, http: ProviderHTTPClient, now: @escaping @Sendable () -> Double) {
+    init(issuer: String, discoveryIssuer: String?, http: ProviderHTTPClient, now: @escaping @Sendable () -> Double) {
         self.issuer = issuer
+        self.discoveryIssuer = discoveryIssuer
         self.http = http
         self.now = now
     }
@@ -202,14 +210,15 @@ final class ProviderMetadataCache: Sendable {
         if let cached = state.withLock({ $0.metadata }) { return cached }
         let response: ProviderHTTPClient.Response
         do {
-            response = try await http.send(.get, issuer + "/.well-known/openid-configuration", headers: [.accept: "application/json"])
+            let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
+            response = try await http.send(.get, base + "/.well-known/openid-configuration", headers: [.accept: "application/json"])
         } catch {
             throw AuthError.oauthSignin.with(detail: "the provider's discovery document cannot be fetched")
         }
         guard response.status.code == 200, case .object(let document)? = try? JSONValue(parsing: response.body) else {
             throw AuthError.oauthSignin.with(detail: "the provider's discovery document is not valid")
         }
-        guard document["issuer"]?.stringValue == issuer else {
+        guard document["issuer"]?.stringValue == (discoveryIssuer ?? issuer) else {
             throw AuthError.oauthSignin.with(detail: "the discovery document names another issuer")
         }
         guard let authorization = document["authorization_endpoint"]?.stringValue, let token = document["token_endpoint"]?.stringValue,
@@ -220,7 +229,9 @@ final class ProviderMetadataCache: Sendable {
         }
         let metadata = Metadata(
             endpoints: OAuthEndpoints(
-                authorization: authorization, token: token, userInfo: document["userinfo_endpoint"]?.stringValue, issuer: issuer,
+                authorization: authorization, token: token, userInfo: document["userinfo_endpoint"]?.stringValue,
+                // A templated issuer cannot be checked against the response's `iss`; the ID token's is checked.
+                issuer: discoveryIssuer == nil ? issuer : nil,
                 sendsIssuerInResponse: document["authorization_response_iss_parameter_supported"]?.boolValue ?? false),
             jwksURL: jwks)
         state.withLock { $0.metadata = metadata }
