@@ -8,7 +8,8 @@ public struct AuthRequest: Sendable {
     public var head: HTTPRequest
     /// The body, collected by the integration (which caps its size).
     public var body: [UInt8]
-    /// The client's IP address as the server's socket saw it (proxies are not trusted here).
+    /// The client's IP address: integrations set the socket's peer, and the handler replaces it with the address
+    /// its ``AuthConfiguration/trustedProxies`` forwarded, if any.
     public var clientAddress: String?
 
     /// Creates a request.

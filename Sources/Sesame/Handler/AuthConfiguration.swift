@@ -13,6 +13,8 @@ public struct AuthConfiguration: Sendable {
     public var trustedOrigins: [String]
     /// The largest request body accepted, in bytes (default 64 KiB); integrations enforce it.
     public var maximumBodySize: Int
+    /// The reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the client (default: none).
+    public var trustedProxies: TrustedProxies
 
     /// Creates a configuration.
     public init(
@@ -20,13 +22,15 @@ public struct AuthConfiguration: Sendable {
         prefix: String = "/auth",
         errorURL: String? = nil,
         trustedOrigins: [String] = [],
-        maximumBodySize: Int = 64 * 1024
+        maximumBodySize: Int = 64 * 1024,
+        trustedProxies: TrustedProxies = .none
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.prefix = prefix == "/" ? "" : (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)
         self.errorURL = errorURL
         self.trustedOrigins = trustedOrigins
         self.maximumBodySize = maximumBodySize
+        self.trustedProxies = trustedProxies
     }
 
     /// The origin (`scheme://host[:port]`) of the base URL.

@@ -72,6 +72,8 @@ public struct AuthHandler: Sendable {
     /// - Parameter request: The request, with its collected body.
     /// - Returns: The response.
     public func handle(_ request: AuthRequest) async -> AuthResponse {
+        var request = request
+        request.clientAddress = configuration.trustedProxies.clientAddress(peer: request.clientAddress, fields: request.head.headerFields)
         do {
             return try await route(request)
         } catch let error as AuthError {
