@@ -17,6 +17,8 @@ import Testing
     final class Successes: Sendable {
         let all = Mutex<[AuthSuccess]>([])
         var last: AuthSuccess? { all.withLock { $0.last } }
+        /// The steps the configuration's step observer saw.
+        let steps = Mutex<[FlowStep]>([])
     }
 
     struct Setup {
@@ -39,7 +41,10 @@ import Testing
             credentials: credentials, authorizationURL: idp.issuer + "/authorize", tokenURL: idp.issuer + "/token",
             userInfoURL: idp.issuer + "/userinfo", scopes: ["openid", "email"]))
         let sessions = app.sessions
-        let handler = AuthHandler(providers: ["oidc": oidc, "oauth": oauth], configuration: AuthConfiguration(baseURL: TestApp.baseURL), keys: app.keys) { success in
+        let handler = AuthHandler(providers: ["oidc": oidc, "oauth": oauth], configuration: AuthConfiguration(baseURL: TestApp.baseURL, stepObserver: { step, duration in
+            precondition(duration >= .zero)
+            successes.steps.withLock { $0.append(step) }
+        }), keys: app.keys) { success in
             successes.all.withLock { $0.append(success) }
             guard let email = success.profile?.email, success.profile?.emailVerified == true else { throw AuthError.accessDenied }
             return AuthResponse(try sessions.cookie(.user(email: email), redirect: TestApp.baseURL + (success.returnTo ?? "/")))
@@ -100,6 +105,7 @@ import Testing
                 #expect(success.tokens?.idToken != nil)
                 #expect(success.tokens?.expiresAt != nil)
                 #expect(success.claims["iss"] == .string(setup.idp.issuer))
+                #expect(setup.successes.steps.withLock { $0 } == [.stateCheck, .codeExchange, .idTokenVerification, .signIn])
             }
         }
     }
@@ -114,6 +120,8 @@ import Testing
                 let success = try #require(setup.successes.last)
                 #expect(success.profile?.email == "alice@example.com")
                 #expect(success.rawProfile?["name"] == "Test User")
+                #expect(setup.successes.steps.withLock { $0 } == [.stateCheck, .codeExchange, .userInfo, .signIn])
+                #expect(FlowStep.userInfo.description == "user_info")
             }
         }
     }
@@ -182,6 +190,8 @@ import Testing
                 }
                 // None of these reached the token endpoint.
                 #expect(setup.idp.tokenRequestCount == 0)
+                // The step observer saw five failed state checks and nothing after them.
+                #expect(setup.successes.steps.withLock { $0 } == Array(repeating: .stateCheck, count: 5))
                 // The genuine callback still works.
                 #expect(try await client.execute(uri: started.callbackPath, method: .get, headers: [.cookie: started.flowCookie]).status == .found)
             }

@@ -15,6 +15,9 @@ public struct AuthConfiguration: Sendable {
     public var maximumBodySize: Int
     /// The reverse proxies whose `X-Forwarded-For` (or `Forwarded`) names the client (default: none).
     public var trustedProxies: TrustedProxies
+    /// Called with the duration of each step of a sign-in callback, whether it succeeded or not, for metrics
+    /// (default: none, and then nothing is timed). It runs on the request's task, so it must return quickly.
+    public var stepObserver: (@Sendable (FlowStep, Duration) -> Void)?
 
     /// Creates a configuration.
     public init(
@@ -23,7 +26,8 @@ public struct AuthConfiguration: Sendable {
         errorURL: String? = nil,
         trustedOrigins: [String] = [],
         maximumBodySize: Int = 64 * 1024,
-        trustedProxies: TrustedProxies = .none
+        trustedProxies: TrustedProxies = .none,
+        stepObserver: (@Sendable (FlowStep, Duration) -> Void)? = nil
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.prefix = prefix == "/" ? "" : (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)
@@ -31,6 +35,7 @@ public struct AuthConfiguration: Sendable {
         self.trustedOrigins = trustedOrigins
         self.maximumBodySize = maximumBodySize
         self.trustedProxies = trustedProxies
+        self.stepObserver = stepObserver
     }
 
     /// The origin (`scheme://host[:port]`) of the base URL.

@@ -95,12 +95,21 @@ public struct AuthContext: Sendable {
     ///   - request: The request that completed the sign-in.
     /// - Returns: The app's response.
     public func success(claims: JSONObject, request: AuthRequest) async throws -> AuthResponse {
-        try await onSuccess(AuthSuccess(provider: provider, claims: claims, request: request))
+        try await success(AuthSuccess(provider: provider, claims: claims, request: request))
     }
 
     /// Ends a successful OAuth / OpenID Connect sign-in: runs the app's `onSuccess` with the tokens and profile.
     func success(_ success: AuthSuccess) async throws -> AuthResponse {
-        try await onSuccess(success)
+        try await timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
+    }
+
+    /// Runs one step, reporting its duration to the configuration's step observer when there is one.
+    func timed<Result, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Result) async throws(Failure) -> Result {
+        guard let observer = configuration.stepObserver else { return try await body() }
+        let clock = ContinuousClock()
+        let start = clock.now
+        defer { observer(step, clock.now - start) }
+        return try await body()
     }
 
     /// Runs another provider's step as if it were mounted here (for providers that delegate).

@@ -89,7 +89,10 @@ public struct OAuth2Provider: AuthProvider {
         let clear = client.clearFlowCookie(context: context)
         do {
             let (flow, tokens, _) = try await client.callback(request, context: context, endpoints: endpoints)
-            guard case .object(let userInfo) = try await client.fetchJSON(configuration.userInfoURL, tokens: tokens, headers: configuration.userInfoHeaders) else {
+            let fetched = try await context.timed(.userInfo) { () async throws(AuthError) -> JSONValue in
+                try await client.fetchJSON(configuration.userInfoURL, tokens: tokens, headers: configuration.userInfoHeaders)
+            }
+            guard case .object(let userInfo) = fetched else {
                 throw AuthError.oauthCallback.with(detail: "the user-info response is not an object")
             }
             let fetch = ProviderFetch(client: client, tokens: tokens, headers: configuration.userInfoHeaders)

@@ -112,26 +112,31 @@ struct OAuthClient: Sendable {
                 ? AuthError.accessDenied.with(detail: "the identity provider says the user refused")
                 : AuthError.oauthCallback.with(detail: "the identity provider answered \(error.prefix(64))")
         }
-        let flow = try FlowState.read(from: request, context: context, now: now)
-        guard let state = parameters["state"], ConstantTime.equals(Array(state.utf8), Array(flow.state.utf8)) else {
-            throw AuthError.invalidState.with(detail: "the state does not match this browser's sign-in")
-        }
-        if let issuer = endpoints.issuer {
-            if let returned = parameters["iss"] {
-                guard returned == issuer else { throw AuthError.oauthCallback.with(detail: "the authorization response names another issuer") }
-            } else if endpoints.sendsIssuerInResponse {
-                throw AuthError.oauthCallback.with(detail: "the authorization response lacks the issuer it promises")
+        let (flow, code) = try await context.timed(.stateCheck) { () async throws(AuthError) -> (FlowState, String) in
+            let flow = try FlowState.read(from: request, context: context, now: now)
+            guard let state = parameters["state"], ConstantTime.equals(Array(state.utf8), Array(flow.state.utf8)) else {
+                throw AuthError.invalidState.with(detail: "the state does not match this browser's sign-in")
             }
+            if let issuer = endpoints.issuer {
+                if let returned = parameters["iss"] {
+                    guard returned == issuer else { throw AuthError.oauthCallback.with(detail: "the authorization response names another issuer") }
+                } else if endpoints.sendsIssuerInResponse {
+                    throw AuthError.oauthCallback.with(detail: "the authorization response lacks the issuer it promises")
+                }
+            }
+            guard let code = parameters["code"], !code.isEmpty else { throw AuthError.invalidRequest.with(detail: "the callback has no code") }
+            let first: Bool
+            do {
+                first = try await context.flowReplay.consume(flow.id, expiresAt: Date(timeIntervalSince1970: now() + FlowState.lifetime))
+            } catch {
+                throw AuthError.unavailable
+            }
+            guard first else { throw AuthError.invalidState.with(detail: "this sign-in was already completed") }
+            return (flow, code)
         }
-        guard let code = parameters["code"], !code.isEmpty else { throw AuthError.invalidRequest.with(detail: "the callback has no code") }
-        let first: Bool
-        do {
-            first = try await context.flowReplay.consume(flow.id, expiresAt: Date(timeIntervalSince1970: now() + FlowState.lifetime))
-        } catch {
-            throw AuthError.unavailable
+        let (tokens, raw) = try await context.timed(.codeExchange) { () async throws(AuthError) -> (TokenSet, JSONObject) in
+            try await exchange(code: code, verifier: flow.verifier, context: context, endpoints: endpoints)
         }
-        guard first else { throw AuthError.invalidState.with(detail: "this sign-in was already completed") }
-        let (tokens, raw) = try await exchange(code: code, verifier: flow.verifier, context: context, endpoints: endpoints)
         return (flow, tokens, raw)
     }
 

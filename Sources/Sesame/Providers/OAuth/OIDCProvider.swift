@@ -102,9 +102,13 @@ public struct OIDCProvider: AuthProvider {
             let discovered = try await discoverForCallback()
             let (flow, tokens, _) = try await client.callback(request, context: context, endpoints: discovered.endpoints)
             guard let idToken = tokens.idToken else { throw AuthError.invalidIDToken.with(detail: "the token response has no ID token") }
-            var claims = try await verifyIDToken(idToken, nonce: flow.nonce)
+            var claims = try await context.timed(.idTokenVerification) { () async throws(AuthError) -> JSONObject in
+                try await verifyIDToken(idToken, nonce: flow.nonce)
+            }
             if configuration.fetchesUserInfo, let userInfoURL = discovered.endpoints.userInfo,
-                case .object(let userInfo) = try await client.fetchJSON(userInfoURL, tokens: tokens)
+                case .object(let userInfo) = try await context.timed(.userInfo, { () async throws(AuthError) -> JSONValue in
+                    try await client.fetchJSON(userInfoURL, tokens: tokens)
+                })
             {
                 // OpenID Connect Core §5.3.2: the user-info `sub` must be the ID token's.
                 guard userInfo["sub"] == claims["sub"] else { throw AuthError.oauthCallback.with(detail: "the user-info subject differs from the ID token's") }
