@@ -4,6 +4,7 @@ import PackageDescription
 // Benchmarks live in their own package so that users of Sesame never resolve jwt-kit or other
 // benchmark-only dependencies. Run with: swift run -c release --package-path Benchmarks sesame-benchmarks
 // and, for HTTP throughput with wrk: swift run -c release --package-path Benchmarks sesame-http-benchmark
+// and, for the OAuth/OIDC callback: swift run -c release --package-path Benchmarks sesame-callback-benchmark
 let package = Package(
     name: "sesame-benchmarks",
     platforms: [.macOS(.v15)],
@@ -26,6 +27,16 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/SesameHTTPBenchmark"
+        ),
+        .executableTarget(
+            name: "sesame-callback-benchmark",
+            dependencies: [
+                .product(name: "Sesame", package: "sesame"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Sources/SesameCallbackBenchmark"
         ),
         .executableTarget(
             name: "sesame-benchmarks",
