@@ -57,6 +57,8 @@ public struct Demo: Sendable {
     public let auth: AuthHandler
     public let mailbox: DemoMailbox
     let logger: Logger
+    /// The extra providers' names and display names, for the home page's buttons.
+    let providerButtons: [(name: String, displayName: String)]
 
     /// Assembles the demo.
     ///
@@ -64,8 +66,12 @@ public struct Demo: Sendable {
     ///   - configuration: Addresses and mode.
     ///   - keys: The key set for sessions and links.
     ///   - link: The link provider's configuration (rate limits, stores).
+    ///   - providers: More sign-in providers (OAuth / OpenID Connect), each offered as a button on the home page.
     ///   - logger: The demo's logger.
-    public init(configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil, logger: Logger = Logger(label: "sesame.demo")) throws {
+    public init(
+        configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         let sessions = try SessionTokens<DemoSession>(keys: keys)
@@ -87,15 +93,24 @@ public struct Demo: Sendable {
             if let pending = claims["pending"]?.stringValue { mailbox.deliver(link, pending: pending) }
         }
         self.auth = AuthHandler(
-            providers: ["link": provider],
+            providers: providers.merging(["link": provider]) { _, link in link },
             configuration: AuthConfiguration(baseURL: baseURL),
             keys: keys,
             logger: logger
         ) { success in
-            guard let email = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
-            let target = success.claims["redirect"]?.stringValue.flatMap(Demo.localPath) ?? "/"
+            let email: String
+            if let profile = success.profile {
+                // OAuth / OpenID Connect: only an address the provider verified names the user.
+                guard let verified = profile.email, profile.emailVerified == true else { throw AuthError.accessDenied.with(detail: "the provider has no verified email address for this account") }
+                email = verified
+            } else {
+                guard let linked = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
+                email = linked
+            }
+            let target = (success.returnTo ?? success.claims["redirect"]?.stringValue).flatMap(Demo.localPath) ?? "/"
             return AuthResponse(try sessions.cookie(.user(email: email), redirect: baseURL + target))
         }
+        self.providerButtons = providers.sorted { $0.key < $1.key }.map { (name: $0.key, displayName: $0.value.displayName) }
         self.sessions = sessions
         self.mailbox = mailbox
     }
@@ -168,6 +183,9 @@ public struct Demo: Sendable {
             <input type="hidden" name="redirect" value="\(HTML.escape(redirect))">
             <button type="submit">Email me a sign-in link</button>
             </form>
+            \(providerButtons.map { provider in
+                "<p><a class=\"button\" href=\"/auth/\(HTML.escape(provider.name))/authorize?returnTo=\(HTML.escape(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"))\">Sign in with \(HTML.escape(provider.displayName))</a></p>"
+            }.joined(separator: "\n"))
             """))
         response.headers.append(HTTPField(name: .setCookie, value: "demo-pending=\(pending); Path=/; Max-Age=600; HttpOnly; SameSite=Lax"))
         return response

@@ -2,10 +2,12 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import HummingbirdTesting
 import NIOCore
 import NIOHTTP1
 @testable import Sesame
+import SesameDemo
 import SesameHummingbird
 import Synchronization
 import Testing
@@ -18,7 +20,7 @@ import Testing
     static let redirectURI = "http://127.0.0.1:8080/auth/django/callback"
 
     /// The provider process, for the duration of a test.
-    static func withProvider(_ test: @Sendable (_ issuer: String, _ http: HTTPClient) async throws -> Void) async throws {
+    static func withProvider(redirectURI: String = redirectURI, _ test: @Sendable (_ issuer: String, _ http: HTTPClient) async throws -> Void) async throws {
         let port = try await LiveServer.freePort()
         let data = NSTemporaryDirectory() + "sesame-oidc-" + UUID().uuidString
         let process = Process()
@@ -79,13 +81,13 @@ import Testing
         }
 
         /// Follows the provider's redirects, signing in at its login form when asked, until it redirects to Sesame.
-        func signIn(from location: String, username: String = "ada", password: String = "correct-horse-battery-staple") async throws -> String {
+        func signIn(from location: String, returningTo app: String = "http://127.0.0.1:8080/", username: String = "ada", password: String = "correct-horse-battery-staple") async throws -> String {
             var next = location
             for _ in 0..<6 {
                 let response = try await send(next)
                 #expect(response.status == .found, "unexpected \(response.status) at \(next)")
                 let target = try #require(response.headers["location"].first)
-                if target.hasPrefix("http://127.0.0.1:8080/") { return target }
+                if target.hasPrefix(app) { return target }
                 if target.contains("/accounts/login/") {
                     let page = try await send(target)
                     let token = try #require(page.text.firstMatch(of: /name="csrfmiddlewaretoken" value="([^"]+)"/).map { String($0.1) })
@@ -184,6 +186,36 @@ import Testing
                     #expect(response.json?["error"] == "oauth_signin")
                 }
                 #expect(successes.all.withLock { $0.count } == 1)
+            }
+        }
+    }
+
+    /// The demo, served on a loopback port, signs in at the real provider: a button on its home page, the
+    /// provider's login form, the callback, and the protected page with the new session.
+    @Test func demoSignsInAtARealProviderOverHTTP() async throws {
+        let port = try await LiveServer.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        try await Self.withProvider(redirectURI: base + "/auth/oidc/callback") { issuer, http in
+            let provider = OIDCProvider(displayName: "Django", configuration: .init(
+                issuer: issuer, credentials: ClientCredentials(id: "sesame", secret: "sesame-secret-for-tests")))
+            let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)),
+                                providers: ["oidc": provider], logger: Logger(label: "test"))
+            try await LiveServer.run(demo.application()) { _ in
+                // One cookie jar for both servers, as a browser has: cookies ignore ports.
+                let browser = Browser(http: http, origin: String(issuer.dropLast(2)))
+                let home = try await browser.send(base + "/?redirect=%2Fprotected")
+                let button = try #require(home.text.firstMatch(of: /href="(\/auth\/oidc\/authorize\?returnTo=[^"]*)">Sign in with Django</).map { String($0.1) })
+                let authorize = try await browser.send(base + button)
+                #expect(authorize.status == .found)
+                let back = try await browser.signIn(from: try #require(authorize.headers["location"].first), returningTo: base + "/")
+                #expect(back.hasPrefix(base + "/auth/oidc/callback?code="))
+                let signedIn = try await browser.send(back)
+                #expect(signedIn.status == .found)
+                #expect(signedIn.headers["location"].first == base + "/protected")
+                #expect(signedIn.sessionCookie != nil)
+                let page = try await browser.send(base + "/protected")
+                #expect(page.status == .ok)
+                #expect(page.text.contains("ada@example.com"))
             }
         }
     }

@@ -47,7 +47,7 @@ import Testing
         let issuers: [(OIDCProvider, String)] = [
             (.google(clientID: "id", clientSecret: "s"), "https://accounts.google.com"),
             (.twitch(clientID: "id", clientSecret: "s"), "https://id.twitch.tv/oauth2"),
-            (.microsoftEntraID(tenant: "contoso.onmicrosoft.com", clientID: "id", clientSecret: "s"), "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"),
+            (.microsoftEntraID(tenant: "9188040d-6c67-4c5b-b112-36a304b66dad", clientID: "id", clientSecret: "s"), "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0"),
             (.gitlab(baseURL: "https://git.example.com", clientID: "id", clientSecret: "s"), "https://git.example.com"),
             (.slack(clientID: "id", clientSecret: "s"), "https://slack.com"),
             (.linkedIn(clientID: "id", clientSecret: "s"), "https://www.linkedin.com/oauth"),
@@ -68,7 +68,9 @@ import Testing
         #expect(common.configuration.discoveryIssuer == "https://login.microsoftonline.com/{tenantid}/v2.0")
         #expect(common.configuration.expectedIssuer?(["tid": "1234"]) == "https://login.microsoftonline.com/1234/v2.0")
         #expect(common.configuration.profile(["sub": "s", "preferred_username": "ada@contoso.com"])?.email == "ada@contoso.com")
-        let single = OIDCProvider.microsoftEntraID(tenant: "1234", clientID: "id", clientSecret: "s")
+        // Entra does not verify email addresses, whatever a token claims ("nOAuth").
+        #expect(common.configuration.profile(["sub": "s", "email": "ceo@victim.example", "email_verified": true])?.emailVerified == false)
+        let single = OIDCProvider.microsoftEntraID(tenant: "9188040d-6c67-4c5b-b112-36a304b66dad", clientID: "id", clientSecret: "s")
         #expect(single.configuration.expectedIssuer == nil)
     }
 

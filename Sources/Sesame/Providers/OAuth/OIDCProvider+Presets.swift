@@ -39,17 +39,26 @@ extension OIDCProvider {
             scopes: scopes, usesFormPost: true))
     }
 
-    /// Microsoft Entra ID. `tenant` is a tenant ID or domain, or `common`, `organizations` or `consumers` for
+    /// Microsoft Entra ID. `tenant` is a tenant (directory) ID, or `common`, `organizations` or `consumers` for
     /// multi-tenant apps, whose ID tokens are checked against their own tenant's issuer.
+    ///
+    /// Entra does not verify the `email` claim, so the profile's `emailVerified` is never `true` (the "nOAuth"
+    /// account-takeover); identify Entra users by `profile.id` (their `sub`) or the `oid` claim, not by email.
+    ///
+    /// - Precondition: `tenant` is a GUID or one of the three multi-tenant names (a domain name cannot be
+    ///   checked: Entra's issuer names the GUID).
     public static func microsoftEntraID(tenant: String = "common", clientID: String, clientSecret: String, scopes: [String] = ["openid", "email", "profile"]) -> OIDCProvider {
         let multiTenant = ["common", "organizations", "consumers"].contains(tenant)
+        precondition(multiTenant || UUID(uuidString: tenant) != nil, "the Entra tenant must be its directory ID (a GUID), or common, organizations or consumers")
         let tenantIssuer: @Sendable (JSONObject) -> String? = { claims in
             claims["tid"]?.stringValue.map { "https://login.microsoftonline.com/\($0)/v2.0" }
         }
         let profile: @Sendable (JSONObject) -> Profile? = { claims in
             var claims = claims
             if claims["email"] == nil { claims["email"] = claims["preferred_username"] }
-            return Profile.openIDConnect(claims)
+            var profile = Profile.openIDConnect(claims)
+            profile?.emailVerified = false
+            return profile
         }
         let configuration = Configuration(
             issuer: "https://login.microsoftonline.com/\(tenant)/v2.0", credentials: ClientCredentials(id: clientID, secret: clientSecret),
