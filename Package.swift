@@ -8,6 +8,9 @@ let package = Package(
         .library(name: "Sesame", targets: ["Sesame"]),
         .library(name: "SesameHummingbird", targets: ["SesameHummingbird"]),
         .library(name: "SesameDemo", targets: ["SesameDemo"]),
+        .library(name: "SesameRedis", targets: ["SesameRedis"]),
+        .library(name: "SesamePostgres", targets: ["SesamePostgres"]),
+        .library(name: "SesameSQLite", targets: ["SesameSQLite"]),
         .executable(name: "sesame", targets: ["SesameCLI"]),
         .executable(name: "sesame-demo", targets: ["SesameDemoServer"]),
     ],
@@ -19,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
     ],
     targets: [
         // The framework-agnostic core: swift-crypto, swift-http-types and swift-log, and AsyncHTTPClient (with
@@ -44,6 +49,32 @@ let package = Package(
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
             ]
         ),
+        // Session stores, one module per backend. Redis speaks RESP over SwiftNIO itself (no Redis package).
+        .target(
+            name: "SesameRedis",
+            dependencies: [
+                "Sesame",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SesamePostgres",
+            dependencies: [
+                "Sesame",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "SesameSQLite",
+            dependencies: [
+                "Sesame",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "SesameCLI",
             dependencies: ["Sesame"]
@@ -63,6 +94,11 @@ let package = Package(
         .testTarget(
             name: "SesameTests",
             dependencies: ["Sesame"]
+        ),
+        // One behavioural suite for every store, against the real servers (started by scripts/test).
+        .testTarget(
+            name: "SesameStoreTests",
+            dependencies: ["Sesame", "SesameRedis", "SesamePostgres", "SesameSQLite"]
         ),
         .testTarget(
             name: "SesameHummingbirdTests",

@@ -1,0 +1,1 @@
+// The Postgres session store (work in progress).

@@ -1,0 +1,1 @@
+// The Redis session store (work in progress).

@@ -1,0 +1,165 @@
+import Foundation
+import Sesame
+import Testing
+
+/// The same behaviour from every store: the in-memory one and the real SQLite, PostgreSQL and Redis servers.
+@Suite struct StoreBehaviourTests {
+    static func key() -> String {
+        (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+    }
+
+    static func record(group: String? = nil, value: String = "v", lifetime: TimeInterval = 600) -> SessionRecord {
+        SessionRecord(key: key(), group: group, value: Array(value.utf8), expiresAt: Date().addingTimeInterval(lifetime))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func setGetOverwriteDelete(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let store = fixture.sessions
+            var record = Self.record(value: "first")
+            #expect(try await store.get(record.key) == nil)
+            try await store.set(record)
+            let stored = try #require(try await store.get(record.key))
+            #expect(stored.key == record.key && stored.value == record.value && stored.group == nil)
+            #expect(abs(stored.expiresAt.timeIntervalSince(record.expiresAt)) < 1)
+            record.value = Array("second".utf8)
+            try await store.set(record)
+            #expect(try await store.get(record.key)?.value == Array("second".utf8))
+            try await store.delete(record.key)
+            #expect(try await store.get(record.key) == nil)
+            // Deleting what is not there is not an error.
+            try await store.delete(record.key)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func valuesRoundTripByteForByte(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            var record = Self.record()
+            record.value = Array(0...255) + [UInt8](repeating: 0x7B, count: 64 * 1024)
+            try await fixture.sessions.set(record)
+            #expect(try await fixture.sessions.get(record.key)?.value == record.value)
+            try await fixture.sessions.delete(record.key)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func expiredRecordsAreNeverReturned(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let group = "user:" + UUID().uuidString
+            let expired = Self.record(group: group, lifetime: -1)
+            try await fixture.sessions.set(expired)
+            #expect(try await fixture.sessions.get(expired.key) == nil)
+            #expect(try await fixture.sessions.listGroup(group).isEmpty)
+            // The store itself forgets a record when its time is up (not only on read-time checks).
+            let short = Self.record(group: group, lifetime: 1.2)
+            try await fixture.sessions.set(short)
+            #expect(try await fixture.sessions.get(short.key) != nil)
+            try await Task.sleep(for: .milliseconds(2_500))
+            #expect(try await fixture.sessions.get(short.key) == nil)
+            #expect(try await fixture.sessions.deleteGroup(group) == 0)
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func groupsListMoveAndTerminate(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let store = fixture.sessions
+            let ada = "user:" + UUID().uuidString, bob = "user:" + UUID().uuidString
+            let adas = (0..<3).map { _ in Self.record(group: ada) }
+            let bobs = Self.record(group: bob)
+            let anonymous = Self.record()
+            for record in adas + [bobs, anonymous] { try await store.set(record) }
+            #expect(Set(try await store.listGroup(ada).map(\.key)) == Set(adas.map(\.key)))
+            #expect(try await store.listGroup(bob).map(\.key) == [bobs.key])
+
+            // A record that changes group leaves the old one; a deleted one leaves its group.
+            var moved = adas[0]
+            moved.group = bob
+            try await store.set(moved)
+            try await store.delete(adas[1].key)
+            #expect(try await store.listGroup(ada).map(\.key) == [adas[2].key])
+            #expect(Set(try await store.listGroup(bob).map(\.key)) == [bobs.key, moved.key])
+
+            // Sign out everywhere: the whole group goes, nothing else does.
+            #expect(try await store.deleteGroup(bob) == 2)
+            #expect(try await store.get(bobs.key) == nil)
+            #expect(try await store.get(moved.key) == nil)
+            #expect(try await store.listGroup(bob).isEmpty)
+            #expect(try await store.get(adas[2].key) != nil)
+            #expect(try await store.get(anonymous.key) != nil)
+            #expect(try await store.deleteGroup(bob) == 0)
+            _ = try await store.deleteGroup(ada)
+            try await store.delete(anonymous.key)
+        }
+    }
+
+    /// Concurrent terminations of one group remove each session exactly once, and every session is gone.
+    @Test(arguments: StoreKind.allCases)
+    func groupTerminationIsAtomic(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let store = fixture.sessions
+            let group = "user:" + UUID().uuidString
+            let records = (0..<40).map { _ in Self.record(group: group) }
+            for record in records { try await store.set(record) }
+            let removed = try await withThrowingTaskGroup(of: Int.self) { tasks in
+                for _ in 0..<8 { tasks.addTask { try await store.deleteGroup(group) } }
+                return try await tasks.reduce(0, +)
+            }
+            #expect(removed == records.count)
+            for record in records { #expect(try await store.get(record.key) == nil) }
+        }
+    }
+
+    /// A single-use ID is redeemed exactly once, however many requests race for it.
+    @Test(arguments: StoreKind.allCases)
+    func replayConsumptionIsAtomic(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let replay = fixture.replay
+            let id = UUID().uuidString
+            let expiresAt = Date().addingTimeInterval(600)
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { tasks in
+                for _ in 0..<32 { tasks.addTask { try await replay.consume(id, expiresAt: expiresAt) } }
+                return try await tasks.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(wins == 1)
+            #expect(try await replay.consume(UUID().uuidString, expiresAt: expiresAt))
+        }
+    }
+
+    /// A burst of `capacity` is allowed, never more, even when the requests race.
+    @Test(arguments: StoreKind.allCases)
+    func rateLimitCountersAreAtomic(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let limiter = try await fixture.limiter(5, 3600)
+            let key = "email:" + UUID().uuidString
+            let allowed = try await withThrowingTaskGroup(of: Bool.self) { tasks in
+                for _ in 0..<20 { tasks.addTask { try await limiter.consume(key) == nil } }
+                return try await tasks.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(allowed == 5)
+            let retryAfter = try #require(try await limiter.consume(key))
+            #expect((1...3600).contains(retryAfter))
+            // Other keys have their own buckets.
+            #expect(try await limiter.consume("email:" + UUID().uuidString) == nil)
+        }
+    }
+
+    /// Token revocation: one `jti` denied, and every token of a subject issued before a moment.
+    @Test(arguments: StoreKind.allCases)
+    func revocationIsStored(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let revocation = fixture.revocation
+            let subject = "user:" + UUID().uuidString, jti = UUID().uuidString
+            let issued = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) - 10)
+            #expect(try await revocation.isRevoked(tokenID: jti, subject: subject, issuedAt: issued) == false)
+            try await revocation.revoke(tokenID: jti, expiresAt: Date().addingTimeInterval(600))
+            #expect(try await revocation.isRevoked(tokenID: jti, subject: subject, issuedAt: issued))
+            #expect(try await revocation.isRevoked(tokenID: UUID().uuidString, subject: subject, issuedAt: issued) == false)
+            try await revocation.revokeAll(subject: subject, issuedBefore: issued.addingTimeInterval(5))
+            #expect(try await revocation.isRevoked(tokenID: UUID().uuidString, subject: subject, issuedAt: issued))
+            #expect(try await revocation.isRevoked(tokenID: UUID().uuidString, subject: subject, issuedAt: issued.addingTimeInterval(6)) == false)
+            #expect(try await revocation.isRevoked(tokenID: UUID().uuidString, subject: "user:other", issuedAt: issued) == false)
+        }
+    }
+}
