@@ -7,7 +7,7 @@ import Synchronization
 /// index's lock, which makes group changes and ``deleteGroup(_:)`` atomic. When full, a shard drops its expired
 /// records first and then an arbitrary one (that session ends early). For more than one server process, use a
 /// shared store (Redis, PostgreSQL).
-public struct MemorySessionStore: SessionStore {
+public final class MemorySessionStore: SessionStore {
     private let records: StripedDictionary<String, SessionRecord>
     private let groups = Mutex<[String: Set<String>]>([:])
     private let now: @Sendable () -> Date
