@@ -50,3 +50,11 @@ extension Response {
             body: response.body.isEmpty ? ResponseBody() : ResponseBody(byteBuffer: ByteBuffer(bytes: response.body)))
     }
 }
+
+/// An `AuthError` thrown from a route handler (for example `SessionData.set` while the store is down) answers
+/// with its status and `{"error", "error_description"}`, not a 500.
+extension AuthError: HTTPResponseError {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        Response(jsonResponse)
+    }
+}

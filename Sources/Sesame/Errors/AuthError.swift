@@ -25,6 +25,16 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
         self.retryAfter = retryAfter
     }
 
+    /// The JSON error response for API clients: `{"error", "error_description"}` with the error's status.
+    public var jsonResponse: AuthResponse {
+        var body: JSONObject = ["error": .string(code)]
+        if let detail { body["error_description"] = .string(detail) }
+        var response = AuthResponse.json(.object(body), status: status)
+        if let retryAfter { response.head.headerFields[.retryAfter] = String(retryAfter) }
+        for field in responseFields { response.head.headerFields.append(field) }
+        return response
+    }
+
     /// A copy with a different description.
     public func with(detail: String) -> AuthError {
         var copy = AuthError(code: code, status: status, detail: detail, retryAfter: retryAfter)

@@ -35,6 +35,7 @@ public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
         case invalidSessionProperties = "invalid_session_properties"
         case revoked = "token_revoked"
         case revocationUnavailable = "revocation_unavailable"
+        case sessionStoreUnavailable = "session_store_unavailable"
         case invalidKey = "invalid_key"
         case keyNotConfigured = "key_not_configured"
     }
@@ -107,6 +108,8 @@ public struct TokenError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let revoked = TokenError(.revoked)
     /// The revocation store could not be consulted; the token is not accepted (fail closed).
     public static let revocationUnavailable = TokenError(.revocationUnavailable)
+    /// The session store could not be read or written; the request gets no session (fail closed).
+    public static let sessionStoreUnavailable = TokenError(.sessionStoreUnavailable)
     /// Key material is malformed, too weak, or not usable for the requested algorithm.
     public static let invalidKey = TokenError(.invalidKey)
     /// No usable key is configured for the requested operation.

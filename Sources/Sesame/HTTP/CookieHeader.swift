@@ -18,6 +18,21 @@ enum CookieHeader {
         return nil
     }
 
+    /// The value of the most preferred of `names` over all of a request's `Cookie` fields: the first name wins
+    /// wherever each appears.
+    static func best(names: [[UInt8]], in fields: HTTPFields) -> String? {
+        var fallback: String? = nil
+        for field in fields where field.name == .cookie {
+            var value = field.value
+            let found = value.withUTF8 { header in best(names: names, in: header) }
+            if let (value, rank) = found {
+                if rank == 0 { return value }
+                if fallback == nil { fallback = value }
+            }
+        }
+        return fallback
+    }
+
     /// In one pass over a `Cookie` header, the non-empty value of the most preferred of `names` (earlier is
     /// preferred) and its rank.
     static func best(names: [[UInt8]], in header: UnsafeBufferPointer<UInt8>) -> (String, Int)? {

@@ -31,7 +31,11 @@ public struct SessionRequirement<Subject: SessionSubject>: Sendable {
             return .json(["error": "forbidden", "error_description": "this session may not use this route"], status: .forbidden)
         }
         if resolution.isUnavailable {
-            return .json(["error": "temporarily_unavailable", "error_description": "sessions cannot be checked right now"], status: .serviceUnavailable)
+            var response = AuthResponse.json(
+                ["error": "temporarily_unavailable", "error_description": "sessions cannot be checked right now", "reason": .string(resolution.failure?.code ?? "unavailable")],
+                status: .serviceUnavailable)
+            response.head.headerFields[.retryAfter] = "5"
+            return response
         }
         let navigation = AuthRequest(head: request)
         var response: AuthResponse

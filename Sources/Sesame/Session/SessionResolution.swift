@@ -7,6 +7,14 @@ public struct SessionResolution<Subject: SessionSubject>: Sendable {
         self.session = session
         self.failure = failure
         self.responseFields = responseFields
+        self.state = nil
+    }
+
+    init(session: Session<Subject>?, failure: TokenError?, responseFields: [HTTPField], state: (any AnyObject & Sendable)?) {
+        self.session = session
+        self.failure = failure
+        self.responseFields = responseFields
+        self.state = state
     }
 
     /// The verified session, if the request carries a valid one.
@@ -15,9 +23,11 @@ public struct SessionResolution<Subject: SessionSubject>: Sendable {
     public let failure: TokenError?
     /// `Set-Cookie` fields the response must carry: a rejected session cookie is cleared.
     public let responseFields: [HTTPField]
+    /// The strategy's per-request state (a store-backed session's data and change tracking), if any.
+    @usableFromInline let state: (any AnyObject & Sendable)?
 
     /// Whether the session could not be checked because a store is down (requests that need it get 503).
-    public var isUnavailable: Bool { failure == .revocationUnavailable }
+    public var isUnavailable: Bool { failure == .revocationUnavailable || failure == .sessionStoreUnavailable }
 }
 
 extension SessionTokens {

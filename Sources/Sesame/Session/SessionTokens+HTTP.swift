@@ -76,17 +76,7 @@ extension SessionTokens {
     /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
     @usableFromInline
     func cookieToken(from request: HTTPRequest) -> String? {
-        let names = cookieNames
-        var fallback: String? = nil
-        for field in request.headerFields where field.name == .cookie {
-            var value = field.value
-            let found = value.withUTF8 { header in CookieHeader.best(names: names, in: header) }
-            if let (value, rank) = found {
-                if rank == 0 { return value }
-                if fallback == nil { fallback = value }
-            }
-        }
-        return fallback
+        CookieHeader.best(names: cookieNames, in: request.headerFields)
     }
 
     /// The verified session of a request, or `nil` when it carries no token.

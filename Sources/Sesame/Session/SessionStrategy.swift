@@ -1,0 +1,63 @@
+import HTTPTypes
+
+/// Where sessions live: in self-contained tokens (``SessionTokens``) or in a store (``StoredSessions``).
+///
+/// Both serve the same middleware, the same `Session.current` and the same sign-in flows, so an app switches
+/// strategy by changing the one line that creates its sessions.
+public protocol SessionStrategy<Subject>: Sendable {
+    /// The app's session kinds.
+    associatedtype Subject: SessionSubject
+
+    /// Resolves a request's session at the start of the request, never throwing: a bad credential is "no
+    /// session" (and a bad cookie is cleared), a store that cannot answer is flagged as unavailable.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The resolution, which the integration makes current for the request's handler.
+    func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject>
+
+    /// Saves what the handler changed, after it ran.
+    ///
+    /// - Parameter resolution: The resolution ``resolve(_:)`` returned for this request.
+    /// - Returns: Header fields the response must carry (a new or refreshed session cookie).
+    /// - Throws: ``AuthError/unavailable`` when the store cannot save; the integration answers 503 instead.
+    func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField]
+
+    /// Signs a subject in: a new session (with a new ID, replacing any the request carried) and a redirect
+    /// that sets its cookie.
+    ///
+    /// - Parameters:
+    ///   - subject: Whom the session is about.
+    ///   - request: The request that completed the sign-in (its pre-authentication session is ended).
+    ///   - redirect: Where to send the browser.
+    /// - Returns: The redirect with its `Set-Cookie`.
+    func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse
+
+    /// Signs the request's session out: it ends (revoked or deleted) and its cookie is cleared.
+    ///
+    /// - Parameters:
+    ///   - request: The request carrying the session.
+    ///   - redirect: Where to send the browser.
+    /// - Returns: The redirect (303) clearing the cookie.
+    func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse
+}
+
+extension SessionTokens: SessionStrategy {
+    /// Stateless sessions have nothing to save.
+    @inlinable
+    public func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField] { [] }
+
+    /// Issues a session token in the cookie (see ``cookie(_:redirect:)``); a token is new on every sign-in.
+    public func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse {
+        try cookie(subject, redirect: redirect)
+    }
+
+    /// Revokes the request's session when it has one and a revocation store is configured, and clears the cookie.
+    public func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse {
+        if revocations != nil, let session = try? await session(from: request) {
+            try await revoke(session)
+        }
+        var response = clearCookie(redirect: redirect)
+        response.status = .seeOther
+        return response
+    }
+}

@@ -1,0 +1,80 @@
+import Crypto
+import Foundation
+
+/// Signs and checks the cookie of a store-backed session: `base64url(secret).base64url(HMAC-SHA-256(key, secret))`.
+///
+/// The secret is 256 random bits; the store knows only its SHA-256 (``storeKey(for:)``). A cookie whose MAC
+/// does not verify under any of the keys is refused before the store is asked anything. The first key signs;
+/// all of them verify, so keys rotate by putting the new one first and keeping the old one until its cookies
+/// have expired.
+public struct SessionCookieSigner: Sendable {
+    private let keys: [SymmetricKey]
+
+    /// The number of random bytes in a session secret.
+    static let secretByteCount = 32
+
+    /// Creates a signer from raw keys.
+    ///
+    /// - Parameter secrets: The keys, newest first.
+    /// - Precondition: At least one key, each at least 32 bytes.
+    public init(secrets: [[UInt8]]) {
+        precondition(!secrets.isEmpty && secrets.allSatisfy { $0.count >= 32 }, "session cookie keys must be at least 32 bytes")
+        keys = secrets.map { SymmetricKey(data: $0) }
+    }
+
+    /// Creates a signer whose keys are derived (HKDF-SHA-256) from a key set's private and secret keys, the
+    /// active key's first.
+    ///
+    /// - Parameter keys: The app's key set.
+    /// - Precondition: The set holds at least one private or secret key.
+    public init(keys: KeySet) {
+        let ordered = (keys.activeKey.map { [$0] } ?? []) + keys.keys.filter { $0.keyID != keys.activeKey?.keyID }
+        let secrets = ordered.compactMap(\.secretBytes).map { material in
+            HKDF<SHA256>.deriveKey(
+                inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8),
+                info: Array("sesame/session-cookie/v1".utf8), outputByteCount: 32
+            ).withUnsafeBytes { Array($0) }
+        }
+        self.init(secrets: secrets)
+    }
+
+    /// A new random session secret.
+    static func newSecret() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<secretByteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    /// The key a store files a session under: the lowercase hex SHA-256 of its secret.
+    static func storeKey(for secret: [UInt8]) -> String {
+        let hexDigits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(64)
+        for byte in SHA256.hash(data: secret) {
+            text.append(hexDigits[Int(byte >> 4)])
+            text.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// The cookie value for a secret, signed with the newest key.
+    func cookieValue(for secret: [UInt8]) -> String {
+        Base64URL.encode(secret) + "." + Base64URL.encode(HMAC<SHA256>.authenticationCode(for: secret, using: keys[0]))
+    }
+
+    /// The secret in a cookie value, or `nil` when the value is malformed or its MAC verifies under no key.
+    func secret(fromCookie value: String) -> [UInt8]? {
+        // 43 + 1 + 43 characters; anything else is not ours.
+        guard value.utf8.count == 87 else { return nil }
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let secret = Base64URL.decode(parts[0]), secret.count == Self.secretByteCount,
+            let mac = Base64URL.decode(parts[1]), mac.count == 32
+        else { return nil }
+        var valid = false
+        for key in keys {
+            // Every key is tried, so the time taken does not say which one matched.
+            let expected = HMAC<SHA256>.authenticationCode(for: secret, using: key)
+            if ConstantTime.equals(Array(expected), mac) { valid = true }
+        }
+        return valid ? secret : nil
+    }
+}
