@@ -1,11 +1,21 @@
 import Foundation
 import Sesame
+import SesameSQLite
 import Testing
 
 extension StoreFixture {
-    /// Placeholder until the SQLite store lands: the suite records a failure for this store.
+    /// A fresh SQLite file in a temporary directory, removed by `close`.
     static func sqlite() async throws -> StoreFixture {
-        Issue.record("the SQLite store is not written yet")
-        throw CancellationError()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-sqlite-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let storage = SQLiteStorage(path: directory.appendingPathComponent("sessions.sqlite").path)
+        return StoreFixture(
+            sessions: SQLiteSessionStore(storage: storage), replay: SQLiteReplayStore(storage: storage),
+            limiter: { capacity, interval in SQLiteRateLimiter(storage: storage, capacity: capacity, refillInterval: interval) },
+            revocation: SQLiteRevocationStore(storage: storage),
+            close: {
+                try await storage.close()
+                try? FileManager.default.removeItem(at: directory)
+            })
     }
 }

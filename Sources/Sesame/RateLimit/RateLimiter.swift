@@ -47,8 +47,9 @@ public struct MemoryRateLimiter: RateLimiter {
         let capacity = self.capacity, refillInterval = self.refillInterval
         buckets.update(key, isStale: { current - $0.updatedAt >= (capacity - $0.tokens) * refillInterval }) { existing in
             var bucket = existing ?? Bucket(tokens: capacity, updatedAt: current)
-            bucket.tokens = min(capacity, bucket.tokens + (current - bucket.updatedAt) / refillInterval)
-            bucket.updatedAt = current
+            // Concurrent callers may arrive out of clock order: time never runs backwards for a bucket.
+            bucket.tokens = min(capacity, bucket.tokens + max(0, current - bucket.updatedAt) / refillInterval)
+            bucket.updatedAt = max(bucket.updatedAt, current)
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
             } else {

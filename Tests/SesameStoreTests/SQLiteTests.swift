@@ -1,0 +1,65 @@
+import Foundation
+import Sesame
+import SesameSQLite
+import Testing
+
+/// What only SQLite has: a file that outlives the app, and a database that may not open.
+@Suite struct SQLiteTests {
+    static func directory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-sqlite-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// A committed session survives the app: the storage is closed and a new one opens the same file.
+    @Test func sessionsSurviveARestartOfTheApp() async throws {
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("sessions.sqlite").path
+        let record = StoreBehaviourTests.record(group: "user:ada", value: "cart")
+        let first = SQLiteStorage(path: path)
+        try await SQLiteSessionStore(storage: first).set(record)
+        try await first.close()
+
+        let second = SQLiteStorage(path: path)
+        let reopened = try #require(try await SQLiteSessionStore(storage: second).get(record.key))
+        #expect(reopened.value == record.value && reopened.group == "user:ada")
+        try await second.close()
+    }
+
+    /// A database that cannot be opened makes operations fail with `unavailable`; once it can, the same
+    /// storage recovers by itself.
+    @Test func anUnopenableDatabaseIsUnavailableAndRecovers() async throws {
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let missing = directory.appendingPathComponent("not-yet")
+        let storage = SQLiteStorage(path: missing.appendingPathComponent("sessions.sqlite").path)
+        let store = SQLiteSessionStore(storage: storage)
+        await #expect(throws: SessionStoreError.self) { try await store.get(StoreBehaviourTests.key()) }
+        do {
+            _ = try await store.get(StoreBehaviourTests.key())
+        } catch let error as SessionStoreError {
+            guard case .unavailable = error else { Issue.record("expected unavailable, got \(error)"); return }
+        }
+        try FileManager.default.createDirectory(at: missing, withIntermediateDirectories: true)
+        let record = StoreBehaviourTests.record()
+        try await store.set(record)
+        #expect(try await store.get(record.key) != nil)
+        try await storage.close()
+    }
+
+    /// Expired rows are deleted, not only hidden.
+    @Test func cleanupRemovesExpiredRows() async throws {
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let storage = SQLiteStorage(path: directory.appendingPathComponent("sessions.sqlite").path)
+        let store = SQLiteSessionStore(storage: storage)
+        for _ in 0..<3 { try await store.set(StoreBehaviourTests.record(lifetime: -5)) }
+        let live = StoreBehaviourTests.record()
+        try await store.set(live)
+        #expect(try await storage.deleteExpired() == 3)
+        #expect(try await storage.deleteExpired() == 0)
+        #expect(try await store.get(live.key) != nil)
+        try await storage.close()
+    }
+}
