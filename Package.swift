@@ -89,7 +89,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "SesameDemoServer",
-            dependencies: ["SesameDemo", "Sesame", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["SesameDemo", "Sesame", "SesameSQLite", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(
             name: "SesameTests",
@@ -106,6 +106,7 @@ let package = Package(
                 "Sesame",
                 "SesameHummingbird",
                 "SesameDemo",
+                "SesameSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -5,6 +5,7 @@ import PackageDescription
 // benchmark-only dependencies. Run with: swift run -c release --package-path Benchmarks sesame-benchmarks
 // and, for HTTP throughput with wrk: swift run -c release --package-path Benchmarks sesame-http-benchmark
 // and, for the OAuth/OIDC callback: swift run -c release --package-path Benchmarks sesame-callback-benchmark
+// and, for session stores: swift run -c release --package-path Benchmarks sesame-store-benchmark
 let package = Package(
     name: "sesame-benchmarks",
     platforms: [.macOS(.v15)],
@@ -14,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         .executableTarget(
@@ -37,6 +39,17 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/SesameCallbackBenchmark"
+        ),
+        .executableTarget(
+            name: "sesame-store-benchmark",
+            dependencies: [
+                .product(name: "Sesame", package: "sesame"),
+                .product(name: "SesameSQLite", package: "sesame"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Sources/SesameStoreBenchmark"
         ),
         .executableTarget(
             name: "sesame-benchmarks",

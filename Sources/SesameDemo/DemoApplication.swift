@@ -50,10 +50,17 @@ public final class DemoMailbox: Sendable {
     public func link(pending: String) -> String? { links.withLock { $0[pending] } }
 }
 
-/// The demo's parts, so tests and benchmarks can build the app around their own keys and clock.
-public struct Demo: Sendable {
+/// What the demo keeps in a store-backed session besides the signed-in person: the last page they asked for.
+public struct DemoData: Codable, Sendable, Equatable {
+    /// How many times the home page was shown in this session.
+    public var visits: Int
+}
+
+/// The demo's parts, so tests and benchmarks can build the app around their own keys, clock and session
+/// strategy: stateless tokens (the default) or a store.
+public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject == DemoSession {
     public let configuration: DemoConfiguration
-    public let sessions: SessionTokens<DemoSession>
+    public let sessions: Sessions
     public let auth: AuthHandler
     public let mailbox: DemoMailbox
     let logger: Logger
@@ -68,13 +75,13 @@ public struct Demo: Sendable {
     ///   - link: The link provider's configuration (rate limits, stores).
     ///   - providers: More sign-in providers (OAuth / OpenID Connect), each offered as a button on the home page.
     ///   - logger: The demo's logger.
+    ///   - sessions: The session strategy.
     public init(
-        configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
+        configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
         providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
     ) throws {
         self.configuration = configuration
         self.logger = logger
-        let sessions = try SessionTokens<DemoSession>(keys: keys)
         let mailbox = DemoMailbox()
         var linkConfiguration = link ?? LinkProvider.Configuration()
         // The demo's delivery does the same instant work for every address, so it can run before the response
@@ -108,11 +115,23 @@ public struct Demo: Sendable {
                 email = linked
             }
             let target = (success.returnTo ?? success.claims["redirect"]?.stringValue).flatMap(Demo.localPath) ?? "/"
-            return AuthResponse(try sessions.cookie(.user(email: email), redirect: baseURL + target))
+            return AuthResponse(try await sessions.signIn(.user(email: email), request: success.request.head, redirect: baseURL + target))
         }
         self.providerButtons = providers.sorted { $0.key < $1.key }.map { (name: $0.key, displayName: $0.value.displayName) }
         self.sessions = sessions
         self.mailbox = mailbox
+    }
+
+    /// The record of what the demo shows on its home page for store-backed sessions.
+    /// Counts a home page visit in the session's data; `nil` with stateless sessions, which have no data.
+    static func countVisit() -> Int? {
+        let visits = (SessionData<DemoData>.current?.visits ?? 0) + 1
+        do {
+            try SessionData<DemoData>.set(DemoData(visits: visits))
+        } catch {
+            return nil
+        }
+        return visits
     }
 
     /// A path on this site, or `nil` for anything that could leave it (`//host`, `/\host`, schemes).
@@ -163,7 +182,7 @@ public struct Demo: Sendable {
         if let session = Session<DemoSession>.current, case .user(let email) = session.subject {
             return .html(HTML.page(title: "Sesame demo", body: """
                 <h1>Sesame demo</h1>
-                <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
+                <p>Signed in as <strong>\(HTML.escape(email))</strong>.\(Demo.countVisit().map { " Home page visits in this session (kept in the session store): \($0)." } ?? "")</p>
                 <ul>
                 <li><a href="/protected">A protected page</a></li>
                 <li><a href="/api/me">The JSON API</a> (cookie or <code>Authorization: Bearer</code>)</li>
@@ -209,10 +228,7 @@ public struct Demo: Sendable {
         guard OriginPolicy(allowedOrigins: [configuration.baseURL]).allows(request.head) else {
             return .json(["error": "forbidden_origin"], status: .forbidden)
         }
-        if let session = Session<DemoSession>.current { try? await sessions.revoke(session) }
-        var response = Response(AuthResponse(sessions.clearCookie(redirect: "/")))
-        response.status = .seeOther
-        return response
+        return Response(AuthResponse(try await sessions.signOut(request.head, redirect: "/")))
     }
 }
 
@@ -251,5 +267,19 @@ extension Response {
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(AuthResponse.json(value, status: status))
+    }
+}
+
+extension Demo where Sessions == SessionTokens<DemoSession> {
+    /// Assembles the demo with stateless session tokens signed by `keys`.
+    ///
+    /// - Parameters: See ``init(configuration:keys:sessions:link:providers:logger:)``.
+    public init(
+        configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
+    ) throws {
+        try self.init(
+            configuration: configuration, keys: keys, sessions: try SessionTokens<DemoSession>(keys: keys), link: link,
+            providers: providers, logger: logger)
     }
 }

@@ -18,19 +18,23 @@ enum LiveServer {
     }
 
     /// Runs `app` (listening on `port`) for the duration of `test`.
-    static func run<App: ApplicationProtocol>(_ app: App, test: @Sendable (HTTPClient) async throws -> Void) async throws {
+    @discardableResult
+    static func run<App: ApplicationProtocol, Result: Sendable>(_ app: App, test: @Sendable (HTTPClient) async throws -> Result) async throws -> Result {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+        let result: Result
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            result = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await app.runService() }
-                try await test(client)
+                let result = try await test(client)
                 group.cancelAll()
+                return result
             }
         } catch {
             try await client.shutdown()
             throw error
         }
         try await client.shutdown()
+        return result
     }
 }
 

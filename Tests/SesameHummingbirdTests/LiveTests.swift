@@ -5,6 +5,7 @@ import Logging
 import Sesame
 import SesameDemo
 import SesameHummingbird
+import SesameSQLite
 import Testing
 
 /// The whole magic-link flow over real HTTP: the demo app on a free loopback port, driven by
@@ -15,29 +16,7 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)), logger: Logger(label: "test"))
         try await LiveServer.run(demo.application()) { client in
-            // The home page offers the sign-in form and a pending-sign-in cookie.
-            let home = try await client.send(base + "/", headers: [("Accept", "text/html")])
-            #expect(home.status == .ok)
-            #expect(home.text.contains("Email me a sign-in link"))
-            let pendingCookie = try #require(home.cookies.first { $0.hasPrefix("demo-pending=") }.map { String($0.prefix { $0 != ";" }) })
-            let pending = String(pendingCookie.dropFirst("demo-pending=".count))
-
-            // Requesting a link (a same-origin form post) redirects to the check-email page, which shows the
-            // link in development.
-            let sent = try await client.send(
-                base + "/auth/link/authorize", method: .POST,
-                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", pendingCookie), ("Accept", "text/html"), ("Origin", base)],
-                body: "email=ada%40example.com&pending=\(pending)&redirect=%2Fprotected")
-            #expect(sent.status == .seeOther)
-            #expect(sent.headers["location"].first == "/check-email")
-            let check = try await client.send(base + "/check-email", headers: [("Cookie", pendingCookie), ("Accept", "text/html")])
-            let link = try #require(check.text.firstMatch(of: /href="(http[^"]+token=[^"]+)"/).map { String($0.1) })
-            #expect(link.hasPrefix(base + "/auth/link/callback?token="))
-
-            // Following the link signs in: a session cookie and a redirect to where the person was going.
-            let signedIn = try await client.send(link, headers: [("Accept", "text/html")])
-            #expect(signedIn.status == .found)
-            #expect(signedIn.headers["location"].first == base + "/protected")
+            let (signedIn, link) = try await Self.signInByLink(client: client, base: base)
             let cookie = try #require(signedIn.sessionCookie)
             #expect(signedIn.cookies.allSatisfy { !$0.contains("Secure") })  // plain-http loopback development
 
@@ -63,6 +42,80 @@ import Testing
             let after = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
             #expect(after.status == .unauthorized)
         }
+    }
+
+    /// Signs in through the demo's pages by magic link: the home page's form, the check-email page that shows
+    /// the link in development, and the link itself. Returns the link's response (a redirect with the cookie)
+    /// and the link.
+    static func signInByLink(client: HTTPClient, base: String, redirect: String = "/protected") async throws -> (LiveResponse, String) {
+        // The home page offers the sign-in form and a pending-sign-in cookie.
+        let home = try await client.send(base + "/", headers: [("Accept", "text/html")])
+        #expect(home.status == .ok)
+        #expect(home.text.contains("Email me a sign-in link"))
+        let pendingCookie = try #require(home.cookies.first { $0.hasPrefix("demo-pending=") }.map { String($0.prefix { $0 != ";" }) })
+        let pending = String(pendingCookie.dropFirst("demo-pending=".count))
+
+        // Requesting a link (a same-origin form post) redirects to the check-email page, which shows the
+        // link in development.
+        let sent = try await client.send(
+            base + "/auth/link/authorize", method: .POST,
+            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", pendingCookie), ("Accept", "text/html"), ("Origin", base)],
+            body: "email=ada%40example.com&pending=\(pending)&redirect=\(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
+        #expect(sent.status == .seeOther)
+        #expect(sent.headers["location"].first == "/check-email")
+        let check = try await client.send(base + "/check-email", headers: [("Cookie", pendingCookie), ("Accept", "text/html")])
+        let link = try #require(check.text.firstMatch(of: /href="(http[^"]+token=[^"]+)"/).map { String($0.1) })
+        #expect(link.hasPrefix(base + "/auth/link/callback?token="))
+
+        // Following the link signs in: a session cookie and a redirect to where the person was going.
+        let signedIn = try await client.send(link, headers: [("Accept", "text/html")])
+        #expect(signedIn.status == .found)
+        #expect(signedIn.headers["location"].first == base + redirect)
+        return (signedIn, link)
+    }
+
+    /// The demo with store-backed sessions in SQLite: the same sign-in, data kept in the session (a visit
+    /// counter), a session that survives a restart of the app, and sign-out deleting it.
+    @Test func demoWithSQLiteSessionsOverHTTP() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-demo-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let path = directory.appendingPathComponent("sessions.sqlite").path
+        func demo(port: Int) throws -> (Demo<StoredSessions<DemoSession, DemoData>>, SQLiteStorage) {
+            let storage = SQLiteStorage(path: path)
+            let sessions = StoredSessions<DemoSession, DemoData>(store: SQLiteSessionStore(storage: storage), signer: SessionCookieSigner(keys: keys))
+            return (try Demo(configuration: DemoConfiguration(port: port), keys: keys, sessions: sessions, logger: Logger(label: "test")), storage)
+        }
+
+        let port = try await LiveServer.freePort()
+        let base = "http://127.0.0.1:\(port)"
+        let (first, firstStorage) = try demo(port: port)
+        let cookie = try await LiveServer.run(first.application()) { client in
+            let (signedIn, _) = try await Self.signInByLink(client: client, base: base)
+            let cookie = try #require(signedIn.cookies.first { $0.hasPrefix("sesame-sid=") }.map { String($0.prefix { $0 != ";" }) })
+            #expect(!signedIn.cookies.contains { $0.hasPrefix("sesame-session=") && !$0.hasPrefix("sesame-session=;") })
+            let page = try await client.send(base + "/protected", headers: [("Cookie", cookie), ("Accept", "text/html")])
+            #expect(page.text.contains("ada@example.com"))
+            // The home page counts visits in the session's data.
+            #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("visits in this session (kept in the session store): 1."))
+            #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("visits in this session (kept in the session store): 2."))
+            return cookie
+        }
+        try await firstStorage.close()
+
+        // A new app process on the same database: the session and its data are still there.
+        let (second, secondStorage) = try demo(port: port)
+        try await LiveServer.run(second.application()) { client in
+            let me = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
+            #expect(try JSONValue(parsing: me.text)["email"] == "ada@example.com")
+            #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("session store): 3."))
+            let signOut = try await client.send(base + "/signout", method: .POST, headers: [("Cookie", cookie), ("Origin", base)])
+            #expect(signOut.status == .seeOther)
+            #expect(signOut.cookies.contains { $0.hasPrefix("sesame-sid=;") })
+            #expect(try await client.send(base + "/api/me", headers: [("Cookie", cookie)]).status == .unauthorized)
+        }
+        try await secondStorage.close()
     }
 
     @Test func rateLimitsPerClientAddressOverHTTP() async throws {
