@@ -46,13 +46,16 @@ public struct AuthHandler: Sendable {
     ///   - configuration: The base URL, prefix and error page.
     ///   - keys: Keys for the tokens providers issue to themselves; the session keys are a good choice, since
     ///     those tokens are typed and never accepted as sessions.
+    ///   - replay: Where OAuth / OpenID Connect flows are redeemed once (default: in memory; with several app
+    ///     processes, a shared store such as `RedisReplayStore` or `PostgresReplayStore`).
     ///   - logger: Where flow errors are logged (never with tokens).
     ///   - onSuccess: The app's step: look the user up and return a response, typically
-    ///     `AuthResponse(try sessions.cookie(…, redirect: …))`.
+    ///     `AuthResponse(try await sessions.signIn(…, request: success.request.head, redirect: …))`.
     public init(
         providers: [String: any AuthProvider],
         configuration: AuthConfiguration,
         keys: KeySet,
+        replay: any ReplayStore = MemoryReplayStore(),
         logger: Logger = Logger(label: "sesame.auth"),
         onSuccess: @escaping @Sendable (AuthSuccess) async throws -> AuthResponse
     ) {
@@ -64,7 +67,7 @@ public struct AuthHandler: Sendable {
         self.logger = logger
         self.onSuccess = onSuccess
         self.flowKey = FlowState.key(from: keys)
-        self.flowReplay = MemoryReplayStore()
+        self.flowReplay = replay
     }
 
     /// Answers a request under the prefix. Never throws: every failure becomes an error response.

@@ -68,14 +68,11 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         }
         let loaded = StoredSessionState<Data>.Loaded(key: key, secret: secret, value: value, encodedData: value.encodedData)
         var session: Session<Subject>? = nil
-        if let subjectValue = value.subject, let subjectID = value.subjectID {
-            guard let subject = try? SessionSubjectCoding.decode(Subject.self, type: subjectValue["type"], properties: subjectValue["properties"]) else {
+        if value.subject != nil {
+            guard let signedIn = self.session(value, key: key) else {
                 return SessionResolution(session: nil, failure: .unknownSessionType, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
             }
-            session = Session(
-                subject: subject, subjectID: subjectID, id: String(key.prefix(32)),
-                issuedAt: Date(timeIntervalSince1970: value.authenticatedAt ?? value.createdAt),
-                expiresAt: Date(timeIntervalSince1970: value.expiry(configuration)), issuer: nil, audience: [])
+            session = signedIn
         }
         return SessionResolution(session: session, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: loaded, secureCookie: secure))
     }
@@ -172,18 +169,24 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     /// - Parameter subjectID: The subject's ``SessionSubject/subjectIdentifier``.
     /// - Returns: Their sessions, most recently signed in first.
     public func sessions(subjectID: String) async throws -> [Session<Subject>] {
-        try await store.listGroup(subjectID).compactMap { record -> Session<Subject>? in
-            guard let value = try? StoredSessionValue<Data>(decoding: record.value), let subjectValue = value.subject,
-                let subject = try? SessionSubjectCoding.decode(Subject.self, type: subjectValue["type"], properties: subjectValue["properties"])
-            else { return nil }
-            return Session(
-                subject: subject, subjectID: subjectID, id: String(record.key.prefix(32)),
-                issuedAt: Date(timeIntervalSince1970: value.authenticatedAt ?? value.createdAt),
-                expiresAt: Date(timeIntervalSince1970: value.expiry(configuration)), issuer: nil, audience: [])
+        try await store.listGroup(subjectID).compactMap { record in
+            (try? StoredSessionValue<Data>(decoding: record.value)).flatMap { session($0, key: record.key) }
         }.sorted { $0.issuedAt > $1.issuedAt }
     }
 
     // MARK: Helpers
+
+    /// The signed-in session a stored value describes; its ID is the first half of the store key (enough to
+    /// find it again, never the secret).
+    private func session(_ value: StoredSessionValue<Data>, key: String) -> Session<Subject>? {
+        guard let subjectValue = value.subject, let subjectID = value.subjectID,
+            let subject = try? SessionSubjectCoding.decode(Subject.self, type: subjectValue["type"], properties: subjectValue["properties"])
+        else { return nil }
+        return Session(
+            subject: subject, subjectID: subjectID, id: String(key.prefix(32)),
+            issuedAt: Date(timeIntervalSince1970: value.authenticatedAt ?? value.createdAt),
+            expiresAt: Date(timeIntervalSince1970: value.expiry(configuration)), issuer: nil, audience: [])
+    }
 
     /// The valid session a request's cookie names, if any.
     private func previousSession(of request: HTTPRequest) async throws -> (key: String, value: StoredSessionValue<Data>)? {
