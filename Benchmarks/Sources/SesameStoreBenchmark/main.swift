@@ -11,7 +11,8 @@ import Synchronization
 //             SessionStorage.loadWithTTL (what its SessionMiddleware runs per request) over MemoryPersistDriver;
 //   sqlite    StoredSessions.resolve over SQLiteSessionStore (a file in a temporary directory).
 // A resolution is a whole read-only request's session work: cookie parsing, MAC check, store read, decoding the
-// subject. Every store call is counted, so the table also shows store reads and writes per request.
+// subject. 1,000 signed-in sessions take turns, as returning browsers would. Every store call is counted, so the
+// table also shows store reads and writes per request.
 // Usage: swift run -c release --package-path Benchmarks sesame-store-benchmark [seconds-per-measurement] [rounds]
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Double($0) }
@@ -88,13 +89,23 @@ struct Candidate: Sendable {
 }
 
 var candidates: [Candidate] = []
+let sessionCount = 1000
+
+/// A request index that moves on with every call, shared by all tasks (a relaxed counter: contention-free enough).
+final class Turns: Sendable {
+    let next = Atomic(0)
+    func take() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue % sessionCount }
+}
+
 func sesameCandidate(_ name: String, store: any SessionStore) async throws -> Candidate {
     let counter = CountingStore(store)
     let sessions = StoredSessions<BenchSession, BenchData>(store: counter, signer: signer)
-    let request = try await signedInRequest(sessions)
+    var requests: [HTTPRequest] = []
+    for _ in 0..<sessionCount { requests.append(try await signedInRequest(sessions)) }
     counter.reset()
-    return Candidate(name: name, counter: counter) {
-        let resolution = await sessions.resolve(request)
+    let turns = Turns()
+    return Candidate(name: name, counter: counter) { [requests] in
+        let resolution = await sessions.resolve(requests[turns.take()])
         guard case .user? = resolution.session?.subject else { fatalError("\(name): the session did not resolve") }
         _ = try await sessions.commit(resolution)
     }
@@ -104,12 +115,16 @@ candidates.append(try await sesameCandidate("Sesame memory", store: MemorySessio
 // hummingbird-auth: the same work its SessionMiddleware does before the handler runs.
 let persist = MemoryPersistDriver()
 let hummingbirdStorage = SessionStorage<HummingbirdSession>(persist)
-let hummingbirdCookie = try await hummingbirdStorage.save(session: HummingbirdSession(userID: "248289761001"), expiresIn: .seconds(6 * 3600))
-var hummingbirdHead = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api/me")
-hummingbirdHead.headerFields[.cookie] = "\(hummingbirdCookie.name)=\(hummingbirdCookie.value)"
-let hummingbirdRequest = Request(head: hummingbirdHead, body: RequestBody(buffer: ByteBuffer()))
-candidates.append(Candidate(name: "hummingbird-auth memory", counter: nil) {
-    guard try await hummingbirdStorage.loadWithTTL(request: hummingbirdRequest)?.session.userID == "248289761001" else {
+var hummingbirdRequests: [Request] = []
+for _ in 0..<sessionCount {
+    let cookie = try await hummingbirdStorage.save(session: HummingbirdSession(userID: "248289761001"), expiresIn: .seconds(6 * 3600))
+    var head = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api/me")
+    head.headerFields[.cookie] = "\(cookie.name)=\(cookie.value)"
+    hummingbirdRequests.append(Request(head: head, body: RequestBody(buffer: ByteBuffer())))
+}
+let hummingbirdTurns = Turns()
+candidates.append(Candidate(name: "hummingbird-auth memory", counter: nil) { [hummingbirdRequests] in
+    guard try await hummingbirdStorage.loadWithTTL(request: hummingbirdRequests[hummingbirdTurns.take()])?.session.userID == "248289761001" else {
         fatalError("hummingbird-auth: the session did not load")
     }
 })

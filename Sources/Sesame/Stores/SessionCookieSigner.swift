@@ -8,7 +8,7 @@ import Foundation
 /// all of them verify, so keys rotate by putting the new one first and keeping the old one until its cookies
 /// have expired.
 public struct SessionCookieSigner: Sendable {
-    private let keys: [SymmetricKey]
+    private let keys: [PrecomputedHMAC<SHA256>]
 
     /// The number of random bytes in a session secret.
     static let secretByteCount = 32
@@ -19,7 +19,7 @@ public struct SessionCookieSigner: Sendable {
     /// - Precondition: At least one key, each at least 32 bytes.
     public init(secrets: [[UInt8]]) {
         precondition(!secrets.isEmpty && secrets.allSatisfy { $0.count >= 32 }, "session cookie keys must be at least 32 bytes")
-        keys = secrets.map { SymmetricKey(data: $0) }
+        keys = secrets.map { PrecomputedHMAC<SHA256>(key: SymmetricKey(data: $0)) }
     }
 
     /// Creates a signer whose keys are derived (HKDF-SHA-256) from a key set's private and secret keys, the
@@ -58,7 +58,7 @@ public struct SessionCookieSigner: Sendable {
 
     /// The cookie value for a secret, signed with the newest key.
     func cookieValue(for secret: [UInt8]) -> String {
-        Base64URL.encode(secret) + "." + Base64URL.encode(HMAC<SHA256>.authenticationCode(for: secret, using: keys[0]))
+        Base64URL.encode(secret) + "." + Base64URL.encode(secret.withUnsafeBytes { keys[0].authenticationCode(for: $0) })
     }
 
     /// The secret in a cookie value, or `nil` when the value is malformed or its MAC verifies under no key.
@@ -70,10 +70,11 @@ public struct SessionCookieSigner: Sendable {
             let mac = Base64URL.decode(parts[1]), mac.count == 32
         else { return nil }
         var valid = false
-        for key in keys {
-            // Every key is tried, so the time taken does not say which one matched.
-            let expected = HMAC<SHA256>.authenticationCode(for: secret, using: key)
-            if ConstantTime.equals(Array(expected), mac) { valid = true }
+        secret.withUnsafeBytes { message in
+            for key in keys {
+                // Every key is tried, so the time taken does not say which one matched.
+                if ConstantTime.equals(key.authenticationCode(for: message), mac) { valid = true }
+            }
         }
         return valid ? secret : nil
     }

@@ -25,6 +25,23 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     let signer: SessionCookieSigner
     let cookieNames: [[UInt8]]
     let now: @Sendable () -> Date
+    /// Decoded records by store key, reused while the stored bytes are the same (no JSON or `Codable` work for
+    /// a session that has not changed).
+    let decoded: StripedDictionary<String, DecodedRecord>
+    /// Cookie values whose MAC verified, with their secret and store key: a returning browser costs one
+    /// dictionary lookup instead of an HMAC and a SHA-256. Only an exact, previously verified value hits.
+    let verifiedCookies: StripedDictionary<String, VerifiedCookie>
+
+    struct VerifiedCookie: Sendable {
+        let secret: [UInt8]
+        let key: String
+    }
+
+    struct DecodedRecord: Sendable {
+        let bytes: [UInt8]
+        let value: StoredSessionValue<Data>
+        let session: Session<Subject>?
+    }
 
     /// Creates store-backed sessions.
     ///
@@ -42,6 +59,8 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         self.configuration = configuration
         self.cookieNames = configuration.cookie.acceptedNames.map { Array($0.utf8) }
         self.now = now
+        self.decoded = StripedDictionary(capacity: 65_536)
+        self.verifiedCookies = StripedDictionary(capacity: 65_536)
     }
 
     // MARK: Resolve
@@ -52,28 +71,25 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
             return SessionResolution(session: nil, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
         }
         // The MAC first: a forged or malformed cookie never reaches the store.
-        guard let secret = signer.secret(fromCookie: cookie) else {
+        guard let verified = verify(cookie) else {
             return SessionResolution(session: nil, failure: .invalidSignature, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
         }
-        let key = SessionCookieSigner.storeKey(for: secret)
+        let secret = verified.secret, key = verified.key
         let record: SessionRecord?
         do {
             record = try await store.get(key)
         } catch {
             return SessionResolution(session: nil, failure: .sessionStoreUnavailable, responseFields: [], state: StoredSessionState<Data>(unavailable: ()))
         }
-        let current = now().timeIntervalSince1970
-        guard let record, let value = try? StoredSessionValue<Data>(decoding: record.value), value.expiry(configuration) > current else {
+        guard let record, let entry = decode(record) else {
+            return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
+        }
+        let value = entry.value
+        guard value.expiry(configuration) > now().timeIntervalSince1970, value.subject == nil || entry.session != nil else {
             return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
         }
         let loaded = StoredSessionState<Data>.Loaded(key: key, secret: secret, value: value, encodedData: value.encodedData)
-        var session: Session<Subject>? = nil
-        if value.subject != nil {
-            guard let signedIn = self.session(value, key: key) else {
-                return SessionResolution(session: nil, failure: .unknownSessionType, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
-            }
-            session = signedIn
-        }
+        let session = entry.session
         return SessionResolution(session: session, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: loaded, secureCookie: secure))
     }
 
@@ -175,6 +191,25 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     }
 
     // MARK: Helpers
+
+    /// The secret and store key of a cookie value whose MAC verifies.
+    private func verify(_ cookie: String) -> VerifiedCookie? {
+        if let cached = verifiedCookies[cookie] { return cached }
+        guard let secret = signer.secret(fromCookie: cookie) else { return nil }
+        let verified = VerifiedCookie(secret: secret, key: SessionCookieSigner.storeKey(for: secret))
+        verifiedCookies.insert(verified, for: cookie) { _ in false }
+        return verified
+    }
+
+    /// A record's decoded value and session, from the cache while its bytes are unchanged.
+    private func decode(_ record: SessionRecord) -> DecodedRecord? {
+        if let cached = decoded[record.key], cached.bytes == record.value { return cached }
+        guard let value = try? StoredSessionValue<Data>(decoding: record.value) else { return nil }
+        let entry = DecodedRecord(bytes: record.value, value: value, session: session(value, key: record.key))
+        let current = now().timeIntervalSince1970, configuration = self.configuration
+        decoded.insert(entry, for: record.key) { $0.value.expiry(configuration) <= current }
+        return entry
+    }
 
     /// The signed-in session a stored value describes; its ID is the first half of the store key (enough to
     /// find it again, never the secret).
