@@ -91,13 +91,7 @@ struct OAuthClient: Sendable {
 
     /// A `returnTo` that stays on this site: a local path, or a URL on the base URL's or a trusted origin.
     static func allowedReturn(_ target: String, configuration: AuthConfiguration) -> String? {
-        if target.hasPrefix("/") {
-            guard !target.hasPrefix("//"), !target.hasPrefix("/\\"), !target.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "\\" }) else { return nil }
-            return target
-        }
-        guard let origin = OriginPolicy.origin(of: target) else { return nil }
-        let allowed = OriginPolicy(allowedOrigins: [configuration.baseURL] + configuration.trustedOrigins).allowedOrigins
-        return allowed.contains(origin) ? target : nil
+        RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins).allowed(target)
     }
 
     // MARK: Callback
