@@ -1,0 +1,70 @@
+import Crypto
+import HTTPTypes
+
+/// Auth.js-style double-submit CSRF protection, with a signed cookie: the cookie holds
+/// `token|base64url(HMAC-SHA-256(key, token))`, and a state-changing form must send the same `token` as `csrfToken`.
+///
+/// Auth.js stores `token|SHA-256(token + secret)` and compares with `===`; Sesame uses an HMAC and a constant-time
+/// comparison. A cookie whose MAC does not verify is ignored (and replaced), so a subdomain that can write
+/// cookies cannot plant a token of its choosing. On https the cookie carries the `__Host-` prefix.
+public struct CSRFProtection: Sendable {
+    private let mac: PrecomputedHMAC<SHA256>
+    /// The cookie's options (default name `sesame-csrf`, `HttpOnly`, `SameSite=Lax`).
+    public let cookie: SessionCookie
+    private let cookieNames: [[UInt8]]
+
+    /// Creates CSRF protection with a key derived (HKDF-SHA-256) from the app's active key.
+    ///
+    /// - Parameters:
+    ///   - keys: The app's key set; its active key must be a private or secret key.
+    ///   - cookie: The cookie's options.
+    public init(keys: KeySet, cookie: SessionCookie = SessionCookie(name: "sesame-csrf")) {
+        guard let material = keys.activeKey?.secretBytes else { preconditionFailure("CSRF protection needs a private or secret active key") }
+        let key = HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8), info: Array("sesame/csrf/v1".utf8), outputByteCount: 32)
+        self.init(key: key, cookie: cookie)
+    }
+
+    init(key: SymmetricKey, cookie: SessionCookie) {
+        self.mac = PrecomputedHMAC<SHA256>(key: key)
+        self.cookie = cookie
+        self.cookieNames = cookie.acceptedNames.map { Array($0.utf8) }
+    }
+
+    /// The request's CSRF token: the one in its valid cookie, or a new one and the `Set-Cookie` that stores it.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - secure: Whether a new cookie is `Secure` (and `__Host-` prefixed).
+    /// - Returns: The token to put in forms (and return from `GET /auth/csrf`), and a cookie to set if new.
+    public func token(for request: HTTPRequest, secure: Bool) -> (token: String, setCookie: String?) {
+        if let token = validToken(in: request) { return (token, nil) }
+        let token = RandomToken.make(byteCount: 32)
+        let value = token + "|" + signature(of: token)
+        return (token, cookie.setCookie(value, maxAge: 60 * 60 * 24 * 30, secure: secure))
+    }
+
+    /// Whether a submitted token matches the request's valid CSRF cookie (constant-time).
+    ///
+    /// - Parameters:
+    ///   - request: The request, carrying the cookie.
+    ///   - submitted: The `csrfToken` form field or header value.
+    public func verify(_ request: HTTPRequest, submitted: String?) -> Bool {
+        guard let submitted, let token = validToken(in: request) else { return false }
+        return ConstantTime.equals(Array(submitted.utf8), Array(token.utf8))
+    }
+
+    /// The token of the request's CSRF cookie when its MAC verifies.
+    private func validToken(in request: HTTPRequest) -> String? {
+        guard let value = CookieHeader.best(names: cookieNames, in: request.headerFields) else { return nil }
+        let parts = value.split(separator: "|", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].utf8.count == 43, Base64URL.decode(parts[0])?.count == 32 else { return nil }
+        let token = String(parts[0])
+        guard ConstantTime.equals(Array(parts[1].utf8), Array(signature(of: token).utf8)) else { return nil }
+        return token
+    }
+
+    private func signature(of token: String) -> String {
+        Base64URL.encode(Array(token.utf8).withUnsafeBytes { mac.authenticationCode(for: $0) })
+    }
+}
