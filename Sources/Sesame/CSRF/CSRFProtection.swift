@@ -16,10 +16,10 @@ public struct CSRFProtection: Sendable {
     /// Creates CSRF protection with a key derived (HKDF-SHA-256) from the app's active key.
     ///
     /// - Parameters:
-    ///   - keys: The app's key set; its active key must be a private or secret key.
+    ///   - keys: The app's key set (a verification-only set gets a random per-process key instead).
     ///   - cookie: The cookie's options.
     public init(keys: KeySet, cookie: SessionCookie = SessionCookie(name: "sesame-csrf")) {
-        guard let material = keys.activeKey?.secretBytes else { preconditionFailure("CSRF protection needs a private or secret active key") }
+        let material = keys.activeKey?.secretBytes ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
         let key = HKDF<SHA256>.deriveKey(
             inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8), info: Array("sesame/csrf/v1".utf8), outputByteCount: 32)
         self.init(key: key, cookie: cookie)

@@ -72,6 +72,8 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let rateLimited = AuthError(code: "rate_limited", status: .tooManyRequests, detail: "too many requests; try again later")
     /// A cross-origin request tried to change state.
     public static let forbiddenOrigin = AuthError(code: "forbidden_origin", status: .forbidden, detail: "cross-origin requests are not allowed here")
+    /// A state-changing Auth.js action without a valid double-submit CSRF token.
+    public static let invalidCSRFToken = AuthError(code: "invalid_csrf_token", status: .forbidden, detail: "the CSRF token is missing or does not match")
     /// The request body is larger than the handler accepts.
     public static let payloadTooLarge = AuthError(code: "payload_too_large", status: .contentTooLarge, detail: "the request body is too large")
     /// The app (or the identity provider) refused the sign-in.

@@ -24,6 +24,17 @@ public struct OriginPolicy: Sendable, Hashable {
         return allowedOrigins.contains(origin.lowercased())
     }
 
+    /// Whether a state-changing request that may carry cookies comes from an allowed origin, strictly: a
+    /// cross-site `Sec-Fetch-Site`, a foreign or `null` `Origin`, or neither `Origin` nor an allowed `Referer`
+    /// is refused (the Auth.js actions require this on every non-GET request that carries cookies).
+    public func allowsStrictly(_ request: HTTPRequest) -> Bool {
+        guard allows(request) else { return false }
+        if request.headerFields[.origin] != nil { return true }
+        guard request.headerFields[.cookie] != nil else { return true }
+        guard let referer = request.headerFields[.referer], let origin = OriginPolicy.origin(of: referer) else { return false }
+        return allowedOrigins.contains(origin)
+    }
+
     /// The origin of an absolute http(s) URL, lowercased, with default ports removed; `nil` otherwise.
     public static func origin(of url: String) -> String? {
         let lowered = url.lowercased()

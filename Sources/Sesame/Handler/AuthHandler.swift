@@ -30,11 +30,19 @@ public struct AuthHandler: Sendable {
     /// The keys providers sign their own tokens with (magic links, flow state).
     public let keys: KeySet
     private let onSuccess: @Sendable (AuthSuccess) async throws -> AuthResponse
-    private let logger: Logger
+    let logger: Logger
     /// The content-encryption key of flow-state cookies, derived from ``keys``.
     let flowKey: JWK
     /// Where redeemed flow IDs are remembered.
     let flowReplay: any ReplayStore
+    /// The app's sessions, for the Auth.js `session` and `signout` actions.
+    let sessions: SessionAccess?
+    /// The app's hooks.
+    let callbacks: AuthCallbacks
+    /// The Auth.js actions' double-submit CSRF tokens.
+    let csrf: CSRFProtection
+    /// How the built-in pages look, and which the app replaces.
+    let pages: AuthPages
 
     /// Names that would collide with the handler's own routes.
     static let reservedNames: Set<String> = ["error", "session", "csrf", "providers", "signin", "signout", "callback", "verify-request"]
@@ -48,7 +56,10 @@ public struct AuthHandler: Sendable {
     ///     those tokens are typed and never accepted as sessions.
     ///   - replay: Where OAuth / OpenID Connect flows are redeemed once (default: in memory; with several app
     ///     processes, a shared store such as `RedisReplayStore` or `PostgresReplayStore`).
-    ///   - logger: Where flow errors are logged (never with tokens).
+    ///   - sessions: The app's sessions, for the Auth.js actions `GET|POST /session` and `POST /signout`.
+    ///   - callbacks: The `signIn`, `redirect` and `event` callbacks.
+    ///   - pages: The built-in pages' theme, and the app's own pages that replace them.
+    ///   - logger: Where flow errors and events are logged (never with tokens).
     ///   - onSuccess: The app's step: look the user up and return a response, typically
     ///     `AuthResponse(try await sessions.signIn(…, request: success.request.head, redirect: …))`.
     public init(
@@ -56,6 +67,9 @@ public struct AuthHandler: Sendable {
         configuration: AuthConfiguration,
         keys: KeySet,
         replay: any ReplayStore = MemoryReplayStore(),
+        sessions: SessionAccess? = nil,
+        callbacks: AuthCallbacks = AuthCallbacks(),
+        pages: AuthPages = AuthPages(),
         logger: Logger = Logger(label: "sesame.auth"),
         onSuccess: @escaping @Sendable (AuthSuccess) async throws -> AuthResponse
     ) {
@@ -65,7 +79,27 @@ public struct AuthHandler: Sendable {
         self.configuration = configuration
         self.keys = keys
         self.logger = logger
-        self.onSuccess = onSuccess
+        self.sessions = sessions
+        self.callbacks = callbacks
+        self.pages = pages
+        self.csrf = CSRFProtection(keys: keys)
+        let policy = RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins)
+        // The signIn callback and the signIn event wrap the app's onSuccess.
+        self.onSuccess = { success in
+            switch try await callbacks.signIn(success) {
+            case .allow:
+                let response = try await onSuccess(success)
+                let event = AuthEvent(name: "signIn", provider: success.provider, subjectID: success.profile?.id)
+                logger.info("Signed in", metadata: event.metadata)
+                await callbacks.event(event)
+                return response
+            case .deny:
+                throw AuthError.accessDenied.with(detail: "the signIn callback refused this sign-in")
+            case .redirect(let target):
+                guard let allowed = callbacks.redirect(target, policy) else { throw AuthError.accessDenied }
+                return .redirect(to: allowed, status: .found)
+            }
+        }
         self.flowKey = FlowState.key(from: keys)
         self.flowReplay = replay
     }
@@ -78,7 +112,7 @@ public struct AuthHandler: Sendable {
         var request = request
         request.clientAddress = configuration.trustedProxies.clientAddress(peer: request.clientAddress, fields: request.head.headerFields)
         do {
-            return try await route(request)
+            return returningRedirect(try await route(request), for: request)
         } catch let error as AuthError {
             return errorResponse(error, for: request)
         } catch {
@@ -98,7 +132,19 @@ public struct AuthHandler: Sendable {
             return index(for: request)
         case 1 where segments[0] == "error":
             guard method == .get || method == .head else { throw AuthError.methodNotAllowed }
-            return ErrorPage.response(code: request.query["error"])
+            return pages.error(code: request.query["error"], configuration: configuration)
+        case 1 where AuthHandler.reservedNames.contains(String(segments[0])):
+            return try await action(String(segments[0]), request: request)
+        case 2 where segments[0] == "signin":
+            guard method == .post else { throw AuthError.methodNotAllowed }
+            return try await startSignIn(String(segments[1]), request: request)
+        case 2 where segments[0] == "callback":
+            // Auth.js's callback path, the same handling as `/{provider}/callback`.
+            guard let provider = providers[String(segments[1])] else { throw AuthError.unknownProvider }
+            guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
+            var response = try await provider.callback(request, context: context(for: String(segments[1]), request: request))
+            response.head.headerFields[.referrerPolicy] = "no-referrer"
+            return response
         case 2:
             guard let provider = providers[String(segments[0])] else { throw AuthError.unknownProvider }
             let context = self.context(for: String(segments[0]), request: request)

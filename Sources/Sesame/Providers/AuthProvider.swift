@@ -95,7 +95,11 @@ public struct AuthContext: Sendable {
     ///   - request: The request that completed the sign-in.
     /// - Returns: The app's response.
     public func success(claims: JSONObject, request: AuthRequest) async throws -> AuthResponse {
-        try await success(AuthSuccess(provider: provider, claims: claims, request: request))
+        // A `returnTo` the sign-in request carried (checked again: claims may come from anywhere).
+        let returnTo = claims["returnTo"]?.stringValue.flatMap {
+            RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins).allowed($0)
+        }
+        return try await success(AuthSuccess(provider: provider, claims: claims, request: request, returnTo: returnTo))
     }
 
     /// Ends a successful OAuth / OpenID Connect sign-in: runs the app's `onSuccess` with the tokens and profile.

@@ -127,3 +127,7 @@ public struct ProviderFetch: Sendable {
         try await client.fetchJSON(url, tokens: tokens, headers: headers)
     }
 }
+
+extension OAuth2Provider: RedirectingProvider {
+    var authorizationOrigin: String? { OriginPolicy.origin(of: configuration.authorizationURL) }
+}

@@ -286,3 +286,8 @@ final class ProviderMetadataCache: Sendable {
         return keySet
     }
 }
+
+extension OIDCProvider: RedirectingProvider {
+    /// The issuer's origin (where discovery usually puts the authorization endpoint).
+    var authorizationOrigin: String? { OriginPolicy.origin(of: configuration.issuer) }
+}

@@ -1,0 +1,170 @@
+import HTTPTypes
+
+/// The Auth.js REST actions, under the same prefix as the provider routes: `providers`, `csrf`, `session`,
+/// `signin`, `signin/{provider}`, `callback/{provider}`, `signout`, `verify-request` and `error`.
+///
+/// State-changing actions (`POST signin/{provider}`, `POST signout`, `POST session`) need the double-submit CSRF
+/// token (`csrfToken`, from `GET csrf` or the built-in pages) and pass the strict origin check (Origin or
+/// Referer, and Fetch Metadata). With `X-Auth-Return-Redirect: 1`, a redirect is answered as `{"url": …}`.
+extension AuthHandler {
+    func action(_ name: String, request: AuthRequest) async throws -> AuthResponse {
+        let method = request.head.method
+        switch (name, method) {
+        case ("providers", .get), ("providers", .head):
+            return providersResponse()
+        case ("csrf", .get), ("csrf", .head):
+            let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
+            var response = AuthResponse.json(["csrfToken": .string(token)])
+            if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
+            return response
+        case ("session", .get), ("session", .head):
+            return try await sessionResponse(request)
+        case ("session", .post):
+            try checkStateChange(request, token: request.parameters["csrfToken"] ?? request.jsonBody?["csrfToken"]?.stringValue)
+            return try await sessionResponse(request)
+        case ("signin", .get), ("signin", .head):
+            if let custom = pages.signInURL { return .redirect(to: custom) }
+            let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
+            var response = pages.signIn(
+                providers: providers.sorted { $0.key < $1.key }.map { (name: $0.key, provider: $0.value) }, csrfToken: token,
+                callbackURL: request.query["callbackUrl"].flatMap { callbacks.redirect($0, redirectPolicy) }, error: request.query["error"],
+                configuration: configuration)
+            if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
+            response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
+            return response
+        case ("signout", .get), ("signout", .head):
+            if let custom = pages.signOutURL { return .redirect(to: custom) }
+            let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
+            var response = pages.signOut(csrfToken: token, callbackURL: request.query["callbackUrl"].flatMap { callbacks.redirect($0, redirectPolicy) }, configuration: configuration)
+            if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
+            return response
+        case ("signout", .post):
+            try checkStateChange(request, token: request.parameters["csrfToken"])
+            return try await signOut(request)
+        case ("verify-request", .get), ("verify-request", .head):
+            if let custom = pages.verifyRequestURL { return .redirect(to: custom) }
+            return pages.verifyRequest(configuration: configuration)
+        case ("providers", _), ("csrf", _), ("session", _), ("signin", _), ("signout", _), ("verify-request", _):
+            throw AuthError.methodNotAllowed
+        default:
+            throw AuthError.notFound
+        }
+    }
+
+    /// `POST signin/{provider}`: starts that provider's flow, with `callbackUrl` (if allowed) as where to go after.
+    func startSignIn(_ name: String, request: AuthRequest) async throws -> AuthResponse {
+        guard let provider = providers[name] else { throw AuthError.unknownProvider }
+        let form = request.parameters
+        try checkStateChange(request, token: form["csrfToken"])
+        // The provider sees the form without the CSRF token, and the allowed callbackUrl as `returnTo`.
+        var forwarded = form.pairs.filter { $0.name != "csrfToken" && $0.name != "callbackUrl" && $0.name != "returnTo" }
+        if let target = form["callbackUrl"].flatMap({ callbacks.redirect($0, redirectPolicy) }) { forwarded.append((name: "returnTo", value: target)) }
+        var head = request.head
+        head.headerFields[.contentType] = "application/x-www-form-urlencoded"
+        let inner = AuthRequest(head: head, body: Array(URLEncodedForm(forwarded).encoded.utf8), clientAddress: request.clientAddress)
+        var response = try await provider.authorize(inner, context: context(for: name, request: inner))
+        // A link was sent: browsers go to the verify-request page, as in Auth.js.
+        if provider.type == "link", response.head.status == .ok, request.isBrowserNavigation {
+            let target = pages.verifyRequestURL ?? configuration.url("/verify-request")
+            var redirect = AuthResponse.redirect(to: target, status: .seeOther)
+            redirect.head.headerFields.append(contentsOf: response.head.headerFields[fields: .setCookie])
+            response = redirect
+        }
+        return response
+    }
+
+    /// `POST signout`: ends the session (cookie cleared, store entry deleted or token revoked).
+    func signOut(_ request: AuthRequest) async throws -> AuthResponse {
+        guard let sessions else { throw AuthError.notFound.with(detail: "no sessions are configured for sign-out") }
+        let resolved = await sessions.resolve(request.head)
+        let target = request.parameters["callbackUrl"].flatMap { callbacks.redirect($0, redirectPolicy) } ?? configuration.baseURL + "/"
+        let response: HTTPResponse
+        do {
+            response = try await sessions.signOut(request.head, target)
+        } catch {
+            throw AuthError.unavailable.with(detail: "the session could not be ended")
+        }
+        let event = AuthEvent(name: "signOut", subjectID: resolved.subjectID)
+        logger.info("Signed out", metadata: event.metadata)
+        await callbacks.event(event)
+        return AuthResponse(response)
+    }
+
+    /// `GET|POST session`: the client-safe session, or `null`.
+    func sessionResponse(_ request: AuthRequest) async throws -> AuthResponse {
+        guard let sessions else { return .json(.null) }
+        let resolved = await sessions.resolve(request.head)
+        if resolved.isUnavailable { throw AuthError.unavailable.with(detail: "sessions cannot be checked right now") }
+        var response = AuthResponse.json(resolved.session.map(JSONValue.object) ?? .null)
+        for field in resolved.responseFields { response.head.headerFields.append(field) }
+        if resolved.session != nil {
+            let event = AuthEvent(name: "session", subjectID: resolved.subjectID)
+            logger.debug("Session read", metadata: event.metadata)
+            await callbacks.event(event)
+        }
+        return response
+    }
+
+    /// `GET providers`: Auth.js's `{id: {id, name, type, signinUrl, callbackUrl}}`.
+    func providersResponse() -> AuthResponse {
+        var object = JSONObject()
+        for (name, provider) in providers.sorted(by: { $0.key < $1.key }) {
+            object[name] = [
+                "id": .string(name), "name": .string(provider.displayName), "type": .string(provider.type == "link" ? "email" : provider.type),
+                "signinUrl": .string(configuration.url("/signin/\(name)")), "callbackUrl": .string(configuration.url("/\(name)/callback")),
+            ]
+        }
+        return .json(.object(object))
+    }
+
+    /// Refuses a state-changing request without a valid CSRF token, or from another origin.
+    func checkStateChange(_ request: AuthRequest, token: String?) throws {
+        let policy = OriginPolicy(allowedOrigins: [configuration.baseURL] + configuration.trustedOrigins)
+        guard policy.allowsStrictly(request.head) else { throw AuthError.forbiddenOrigin }
+        guard csrf.verify(request.head, submitted: token) else { throw AuthError.invalidCSRFToken }
+    }
+
+    /// With `X-Auth-Return-Redirect: 1`, a redirect becomes `{"url": …}` (its cookies kept), as in Auth.js.
+    func returningRedirect(_ response: AuthResponse, for request: AuthRequest) -> AuthResponse {
+        guard request.head.headerFields[.xAuthReturnRedirect] == "1", let location = response.head.headerFields[.location],
+            (300..<400).contains(response.head.status.code)
+        else { return response }
+        var json = AuthResponse.json(["url": .string(location)])
+        json.head.headerFields.append(contentsOf: response.head.headerFields[fields: .setCookie])
+        return json
+    }
+
+    var redirectPolicy: RedirectPolicy { RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins) }
+
+    /// Whether cookies this handler sets are `Secure` (everywhere but plain-http loopback development).
+    var isSecure: Bool { !SessionCookie.isLoopbackHTTP(configuration.baseURL) }
+
+    /// The origins the sign-in page's forms may lead to (the providers' authorization servers).
+    var formActionOrigins: [String] { providers.values.compactMap { ($0 as? any RedirectingProvider)?.authorizationOrigin } }
+}
+
+/// A provider whose authorize step redirects the browser to another origin (for the sign-in page's CSP).
+protocol RedirectingProvider {
+    /// The origin of the authorization endpoint.
+    var authorizationOrigin: String? { get }
+}
+
+extension HTTPField.Name {
+    /// `X-Auth-Return-Redirect` (Auth.js).
+    static let xAuthReturnRedirect = HTTPField.Name("X-Auth-Return-Redirect")!
+}
+
+extension HTTPFields {
+    /// The fields with a given name.
+    subscript(fields name: HTTPField.Name) -> [HTTPField] {
+        filter { $0.name == name }
+    }
+}
+
+extension AuthRequest {
+    /// The body as a JSON object, for `application/json` requests.
+    var jsonBody: JSONObject? {
+        guard head.headerFields[.contentType]?.lowercased().hasPrefix("application/json") == true else { return nil }
+        return (try? JSONValue(parsing: body))?.objectValue
+    }
+}

@@ -1,0 +1,123 @@
+/// The built-in pages (sign-in, sign-out, verify-request, error): server-rendered, working without JavaScript,
+/// light and dark, themable, each replaceable by the app's own URL.
+public struct AuthPages: Sendable {
+    /// The brand colour of buttons and links, as a CSS colour (default a blue with AA contrast on white).
+    public var brandColor: String
+    /// A logo shown above each page's heading (an `https:` or `data:` URL), if any.
+    public var logoURL: String?
+    /// The sign-in page's heading and title.
+    public var signInTitle: String
+    /// A button's text for a provider; `%@` is replaced by the provider's name.
+    public var buttonText: String
+    /// The app's own sign-in page, used instead of the built-in one.
+    public var signInURL: String?
+    /// The app's own sign-out page.
+    public var signOutURL: String?
+    /// The app's own "check your email" page.
+    public var verifyRequestURL: String?
+
+    /// Creates the pages' settings.
+    public init(
+        brandColor: String = "#1f5fbf", logoURL: String? = nil, signInTitle: String = "Sign in", buttonText: String = "Sign in with %@",
+        signInURL: String? = nil, signOutURL: String? = nil, verifyRequestURL: String? = nil
+    ) {
+        self.brandColor = brandColor
+        self.logoURL = logoURL
+        self.signInTitle = signInTitle
+        self.buttonText = buttonText
+        self.signInURL = signInURL
+        self.signOutURL = signOutURL
+        self.verifyRequestURL = verifyRequestURL
+    }
+
+    /// The strict policy of every page; the sign-in page's forms may also lead to the providers' origins.
+    static func contentSecurityPolicy(formActions: [String] = []) -> String {
+        let actions = (["'self'"] + formActions.sorted()).joined(separator: " ")
+        return "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action \(actions); frame-ancestors 'none'; base-uri 'none'"
+    }
+
+    /// The sign-in page: a button per provider, the email form for magic links.
+    func signIn(
+        providers: [(name: String, provider: any AuthProvider)], csrfToken: String, callbackURL: String?, error: String?,
+        configuration: AuthConfiguration
+    ) -> AuthResponse {
+        var body = header(signInTitle)
+        if let error {
+            body += "<p class=\"error\" role=\"alert\">\(HTML.escape(ErrorPage.messages[error] ?? "Sign-in did not complete. Try again."))</p>"
+        }
+        let hidden = "<input type=\"hidden\" name=\"csrfToken\" value=\"\(HTML.escape(csrfToken))\">"
+            + (callbackURL.map { "<input type=\"hidden\" name=\"callbackUrl\" value=\"\(HTML.escape($0))\">" } ?? "")
+        for (name, provider) in providers {
+            let action = HTML.escape(configuration.url("/signin/\(name)"))
+            if provider.type == "link" {
+                body += """
+                    <form method="post" action="\(action)" class="provider">\(hidden)
+                    <label for="email-\(HTML.escape(name))">Email address</label>
+                    <input id="email-\(HTML.escape(name))" name="email" type="email" autocomplete="email" required>
+                    <button type="submit">\(HTML.escape(buttonText.replacingOccurrences(of: "%@", with: provider.displayName)))</button>
+                    </form>
+                    """
+            } else {
+                body += """
+                    <form method="post" action="\(action)" class="provider">\(hidden)
+                    <button type="submit">\(HTML.escape(buttonText.replacingOccurrences(of: "%@", with: provider.displayName)))</button>
+                    </form>
+                    """
+            }
+        }
+        return page(signInTitle, body)
+    }
+
+    /// The sign-out confirmation: one button, posting the CSRF token.
+    func signOut(csrfToken: String, callbackURL: String?, configuration: AuthConfiguration) -> AuthResponse {
+        let body = header("Sign out") + """
+            <p>Are you sure you want to sign out?</p>
+            <form method="post" action="\(HTML.escape(configuration.url("/signout")))">
+            <input type="hidden" name="csrfToken" value="\(HTML.escape(csrfToken))">
+            \(callbackURL.map { "<input type=\"hidden\" name=\"callbackUrl\" value=\"\(HTML.escape($0))\">" } ?? "")
+            <button type="submit">Sign out</button>
+            </form>
+            """
+        return page("Sign out", body)
+    }
+
+    /// "Check your email", after a magic link was requested.
+    func verifyRequest(configuration: AuthConfiguration) -> AuthResponse {
+        page("Check your email", header("Check your email") + """
+            <p>A sign-in link has been sent to your email address, if it can sign in. It works once, for a few minutes.</p>
+            <p><a href="\(HTML.escape(configuration.baseURL + "/"))">Back to the site</a></p>
+            """)
+    }
+
+    /// The error page (`?error=CODE`): known codes are explained, unknown ones are not reflected.
+    func error(code: String?, configuration: AuthConfiguration) -> AuthResponse {
+        let known = code.flatMap { ErrorPage.messages[$0] }
+        var body = header("Sign-in error") + "<p role=\"alert\">\(HTML.escape(known ?? "Sign-in did not complete."))</p>"
+        if known != nil, let code { body += "<p class=\"muted\">Error code: <code>\(HTML.escape(code))</code></p>" }
+        body += "<p><a href=\"\(HTML.escape(configuration.url("/signin")))\">Try again</a></p>"
+        return page("Sign-in error", body)
+    }
+
+    private func header(_ title: String) -> String {
+        (logoURL.map { "<img class=\"logo\" src=\"\(HTML.escape($0))\" alt=\"\" width=\"48\" height=\"48\">" } ?? "") + "<h1>\(HTML.escape(title))</h1>"
+    }
+
+    private func page(_ title: String, _ body: String) -> AuthResponse {
+        // The brand colour is interpolated into CSS: only plain colour syntax is accepted.
+        let safeColor = brandColor.allSatisfy { $0.isLetter || $0.isNumber || "#(),.% ".contains($0) } ? brandColor : "#1f5fbf"
+        let style = """
+            <style>
+            :root { --brand: \(safeColor); }
+            main { max-width: 24rem; margin: 0 auto; }
+            .logo { display: block; margin: 0 auto 1rem; }
+            h1 { text-align: center; }
+            form.provider { margin: 1.5rem 0; }
+            form button { width: 100%; background: var(--brand); color: #fff; border: 0; border-radius: .375rem; padding: .75rem 1rem; cursor: pointer; }
+            form button:focus-visible, input:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+            .error { border-left: 4px solid #c62828; padding: .5rem 1rem; }
+            @media (prefers-color-scheme: dark) { form button { color: #fff; filter: brightness(1.1); } }
+            </style>
+            """
+        return .html(HTML.page(title: title, body: style + "<main>" + body + "</main>"))
+    }
+}
