@@ -103,6 +103,12 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             providers: providers.merging(["link": provider]) { _, link in link },
             configuration: AuthConfiguration(baseURL: baseURL),
             keys: keys,
+            // The Auth.js actions (`/auth/session`, `/auth/signout`) and the built-in pages use the same sessions.
+            sessions: SessionAccess(sessions) { session in
+                guard case .user(let email) = session.subject else { return nil }
+                return ["email": .string(email), "name": .string(String(email.prefix { $0 != "@" }))]
+            },
+            pages: AuthPages(brandColor: "#6b3fa0"),
             logger: logger
         ) { success in
             let email: String
@@ -185,6 +191,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 <li><a href="/api/me">The JSON API</a> (cookie or <code>Authorization: Bearer</code>)</li>
                 </ul>
                 <form method="post" action="/signout"><button type="submit">Sign out</button></form>
+                <p><a href="/auth/signout?callbackUrl=%2F">Sign out with the built-in page</a> · <a href="/auth/session">the session as Auth.js clients see it</a></p>
                 """))
         }
         let pending = RandomPending.make()
@@ -199,6 +206,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <input type="hidden" name="redirect" value="\(HTML.escape(redirect))">
             <button type="submit">Email me a sign-in link</button>
             </form>
+            <p>Or use Sesame's <a href="/auth/signin?callbackUrl=%2Fprotected">built-in sign-in page</a>.</p>
             \(providerButtons.map { provider in
                 "<p><a class=\"button\" href=\"/auth/\(HTML.escape(provider.name))/authorize?returnTo=\(HTML.escape(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"))\">Sign in with \(HTML.escape(provider.displayName))</a></p>"
             }.joined(separator: "\n"))

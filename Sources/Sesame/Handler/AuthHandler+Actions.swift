@@ -64,7 +64,7 @@ extension AuthHandler {
         let inner = AuthRequest(head: head, body: Array(URLEncodedForm(forwarded).encoded.utf8), clientAddress: request.clientAddress)
         var response = try await provider.authorize(inner, context: context(for: name, request: inner))
         // A link was sent: browsers go to the verify-request page, as in Auth.js.
-        if provider.type == "link", response.head.status == .ok, request.isBrowserNavigation {
+        if provider.type == "link", response.head.status.code < 400, request.isBrowserNavigation {
             let target = pages.verifyRequestURL ?? configuration.url("/verify-request")
             var redirect = AuthResponse.redirect(to: target, status: .seeOther)
             redirect.head.headerFields.append(contentsOf: response.head.headerFields[fields: .setCookie])
