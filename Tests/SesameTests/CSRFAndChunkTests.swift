@@ -86,3 +86,30 @@ import Testing
         #expect(grown.contains { $0.hasPrefix("__Host-s=;") && $0.contains("Max-Age=0") })
     }
 }
+
+/// Session tokens too large for one cookie travel in chunks and come back whole.
+@Suite struct ChunkedSessionCookieTests {
+    @Test func largeSessionsAreChunkedAndResolved() async throws {
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let sessions = try SessionTokens<AppSession>(keys: keys)
+        let subject = AppSession.user(userID: String(repeating: "u", count: 5_000), tenantID: "acme")
+        let response = try await sessions.signIn(subject, request: nil, redirect: "https://app.example/")
+        let cookies = response.headerFields[values: .setCookie]
+        #expect(cookies.count == 2)
+        #expect(cookies.allSatisfy { $0.count <= 4_000 })
+        #expect(cookies.map { String($0.prefix { $0 != "=" }) } == ["__Host-sesame-session.0", "__Host-sesame-session.1"])
+
+        var request = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+        request.headerFields[.cookie] = cookies.map { String($0.prefix { $0 != ";" }) }.joined(separator: "; ")
+        let resolution = await sessions.resolve(request)
+        #expect(resolution.session?.subject == subject)
+
+        // Signing in again with a small session clears the chunks; signing out clears them too.
+        let small = try await sessions.signIn(.apiKey(keyID: "k"), request: request, redirect: "https://app.example/")
+        let replaced = small.headerFields[values: .setCookie]
+        #expect(replaced.contains { $0.hasPrefix("__Host-sesame-session=ey") })
+        #expect(replaced.filter { $0.contains("Max-Age=0") }.count == 2)
+        let out = try await sessions.signOut(request, redirect: "/")
+        #expect(out.headerFields[values: .setCookie].contains { $0.hasPrefix("__Host-sesame-session.1=;") })
+    }
+}

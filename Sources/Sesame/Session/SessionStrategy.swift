@@ -48,7 +48,7 @@ extension SessionTokens: SessionStrategy {
 
     /// Issues a session token in the cookie (see ``cookie(_:redirect:)``); a token is new on every sign-in.
     public func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse {
-        try cookie(subject, redirect: redirect)
+        try cookie(subject, redirect: redirect, replacing: request)
     }
 
     /// Revokes the request's session when it has one and a revocation store is configured, and clears the cookie.
@@ -58,6 +58,11 @@ extension SessionTokens: SessionStrategy {
         }
         var response = clearCookie(redirect: redirect)
         response.status = .seeOther
+        // A token that was split into chunks leaves with all of them.
+        let secure = configuration.cookie.isSecure(redirect: redirect)
+        for value in ChunkedCookie(cookie: configuration.cookie).setCookies("", maxAge: 0, secure: secure, replacing: request).dropFirst() {
+            response.headerFields.append(HTTPField(name: .setCookie, value: value))
+        }
         return response
     }
 }

@@ -16,11 +16,19 @@ extension SessionTokens {
     /// - Returns: The redirect response.
     /// - Throws: ``TokenError`` if the token cannot be created.
     public func cookie(_ subject: Subject, redirect: String) throws(TokenError) -> HTTPResponse {
+        try cookie(subject, redirect: redirect, replacing: nil)
+    }
+
+    /// As ``cookie(_:redirect:)``; a token larger than one cookie is split into `name.0`, `name.1`, … and
+    /// the cookies of the other shape that `request` carried are cleared.
+    func cookie(_ subject: Subject, redirect: String, replacing request: HTTPRequest?) throws(TokenError) -> HTTPResponse {
         let token = try create(subject)
         let secure = configuration.cookie.isSecure(redirect: redirect)
         var response = HTTPResponse(status: .found)
         response.headerFields[.location] = redirect
-        response.headerFields[.setCookie] = configuration.cookie.setCookie(token, maxAge: Int(configuration.lifetime), secure: secure)
+        for value in ChunkedCookie(cookie: configuration.cookie).setCookies(token, maxAge: Int(configuration.lifetime), secure: secure, replacing: request) {
+            response.headerFields.append(HTTPField(name: .setCookie, value: value))
+        }
         response.headerFields[.cacheControl] = "no-store"
         return response
     }
@@ -76,7 +84,8 @@ extension SessionTokens {
     /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
     @usableFromInline
     func cookieToken(from request: HTTPRequest) -> String? {
-        CookieHeader.best(names: cookieNames, in: request.headerFields)
+        // Chunks are looked for only when the whole cookie is absent, so the usual case costs one pass.
+        CookieHeader.best(names: cookieNames, in: request.headerFields) ?? ChunkedCookie(cookie: configuration.cookie).value(in: request)
     }
 
     /// The verified session of a request, or `nil` when it carries no token.
