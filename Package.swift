@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Sesame", targets: ["Sesame"]),
         .library(name: "SesameHummingbird", targets: ["SesameHummingbird"]),
+        .library(name: "SesameVapor", targets: ["SesameVapor"]),
         .library(name: "SesameDemo", targets: ["SesameDemo"]),
         .library(name: "SesameRedis", targets: ["SesameRedis"]),
         .library(name: "SesamePostgres", targets: ["SesamePostgres"]),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.100.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),
     ],
     targets: [
         // The framework-agnostic core: swift-crypto, swift-http-types and swift-log, and AsyncHTTPClient (with
@@ -47,6 +49,15 @@ let package = Package(
                 "Sesame",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            ]
+        ),
+        // The thin Vapor 4 integration.
+        .target(
+            name: "SesameVapor",
+            dependencies: [
+                "Sesame",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         // Session stores, one module per backend. Redis speaks RESP over SwiftNIO itself (no Redis package).
@@ -94,6 +105,14 @@ let package = Package(
         .testTarget(
             name: "SesameTests",
             dependencies: ["Sesame"]
+        ),
+        .testTarget(
+            name: "SesameVaporTests",
+            dependencies: [
+                "Sesame", "SesameVapor",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "VaporTesting", package: "vapor"),
+            ]
         ),
         // One behavioural suite for every store, against the real servers (started by scripts/test).
         .testTarget(

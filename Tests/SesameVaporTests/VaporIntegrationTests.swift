@@ -1,0 +1,160 @@
+import Foundation
+import Sesame
+import SesameVapor
+import Synchronization
+import Testing
+import Vapor
+import VaporTesting
+
+/// The Vapor integration: the same behaviours as the Hummingbird tests, through Vapor's router and VaporTesting.
+@Suite struct VaporIntegrationTests {
+    enum AppSession: SessionSubject, Equatable {
+        case user(email: String)
+    }
+
+    struct Cart: Codable, Sendable, Equatable {
+        var items: [String]
+    }
+
+    static let baseURL = "http://127.0.0.1:8080"
+
+    /// Links the link provider "sent".
+    final class Outbox: Sendable {
+        let links = Mutex<[String]>([])
+    }
+
+    /// An app with a magic-link provider, stateless sessions on `/api`, and store-backed sessions on `/cart`.
+    static func configure(_ app: Application, outbox: Outbox, store: MemorySessionStore) throws {
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let sessions = try SessionTokens<AppSession>(keys: keys)
+        let link = LinkProvider(configuration: LinkProvider.Configuration(deliversInBackground: false)) { link, _ in
+            outbox.links.withLock { $0.append(link) }
+        }
+        let auth = AuthHandler(
+            providers: ["link": link], configuration: AuthConfiguration(baseURL: baseURL), keys: keys,
+            sessions: SessionAccess(sessions) { session in
+                guard case .user(let email) = session.subject else { return nil }
+                return ["email": .string(email)]
+            }
+        ) { success in
+            guard let email = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
+            return AuthResponse(try await sessions.signIn(.user(email: email), request: success.request.head, redirect: baseURL + "/"))
+        }
+        app.addAuthHandler(auth)
+
+        let api = app.grouped(SesameSessionMiddleware(sessions: sessions))
+        api.get("whoami") { request async -> String in
+            // `req.auth` and the task-local agree.
+            let fromAuth = request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none"
+            let fromTaskLocal = Sesame.Session<AppSession>.current?.subjectID ?? "none"
+            return "\(fromAuth)|\(fromTaskLocal)"
+        }
+        api.grouped(Sesame.Session<AppSession>.guardMiddleware()).get("guarded") { _ in "guarded" }
+        api.grouped(Sesame.Session<AppSession>.redirectMiddleware(path: "/login")).get("redirected") { _ in "redirected" }
+        api.grouped(SessionRequirementMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
+
+        let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys))
+        let cart = app.grouped(SesameSessionMiddleware(sessions: stored))
+        // Task-locals (`Session.current`, `SessionData.current`) reach async route handlers: Vapor runs synchronous
+        // ones on the event loop, outside the request's task.
+        cart.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
+        cart.post("cart") { request async throws -> String in
+            let item = request.query[String.self, at: "item"] ?? "?"
+            try SessionData<Cart>.update { cart in cart = Cart(items: (cart?.items ?? []) + [item]) }
+            return "added"
+        }
+    }
+
+    static func withConfiguredApp(_ test: (Application, Outbox, MemorySessionStore) async throws -> Void) async throws {
+        let outbox = Outbox(), store = MemorySessionStore()
+        try await withApp(configure: { app in try configure(app, outbox: outbox, store: store) }) { app in
+            try await test(app, outbox, store)
+        }
+    }
+
+    /// The cookie a response sets under `name` (or its `__Host-` form), as `name=value`.
+    static func cookie(_ response: TestingHTTPResponse, named name: String) -> String? {
+        response.headers[.setCookie].first { value in
+            [name, "__Host-" + name].contains { value.hasPrefix($0 + "=") && !value.hasPrefix($0 + "=;") }
+        }.map { String($0.prefix { $0 != ";" }) }
+    }
+
+    static func path(_ url: String) -> String { String(url.dropFirst(baseURL.count)) }
+
+    @Test func magicLinkSignInAndGuards() async throws {
+        try await Self.withConfiguredApp { app, outbox, _ in
+            let tester = try app.testing()
+            // Without a session: Vapor's guard says 401, its redirect middleware redirects, Sesame's requirement
+            // answers APIs with 401 JSON.
+            #expect(try await tester.sendRequest(.GET, "whoami").body.string == "none|none")
+            #expect(try await tester.sendRequest(.GET, "guarded").status == .unauthorized)
+            let redirected = try await tester.sendRequest(.GET, "redirected")
+            #expect(redirected.status == .seeOther && redirected.headers.first(name: .location) == "/login")
+            #expect(try await tester.sendRequest(.GET, "required").status == .unauthorized)
+
+            // Request a link (same-origin POST), follow it, get a session.
+            let sent = try await tester.sendRequest(.POST, "auth/link/authorize", headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": Self.baseURL], body: ByteBuffer(string: "email=ada%40example.com"))
+            #expect(sent.status == .ok)
+            let link = try #require(outbox.links.withLock { $0.last })
+            let signedIn = try await tester.sendRequest(.GET, Self.path(link))
+            #expect(signedIn.status == .found)
+            let cookie = try #require(Self.cookie(signedIn, named: "sesame-session"))
+            let headers: HTTPHeaders = ["Cookie": cookie]
+            let subject = AppSession.user(email: "ada@example.com").subjectIdentifier
+            #expect(try await tester.sendRequest(.GET, "whoami", headers: headers).body.string == "\(subject)|\(subject)")
+            #expect(try await tester.sendRequest(.GET, "guarded", headers: headers).body.string == "guarded")
+            #expect(try await tester.sendRequest(.GET, "required", headers: headers).body.string == "required")
+
+            // The link works once; a cross-site POST is refused.
+            #expect(try await tester.sendRequest(.GET, Self.path(link)).status == .badRequest)
+            let foreign = try await tester.sendRequest(.POST, "auth/link/authorize", headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"], body: ByteBuffer(string: "email=ada%40example.com"))
+            #expect(foreign.status == .forbidden)
+            // A forged session cookie is "no session" and is cleared.
+            let forged = try await tester.sendRequest(.GET, "whoami", headers: ["Cookie": cookie + "x"])
+            #expect(forged.body.string == "none|none")
+            #expect(forged.headers[.setCookie].contains { $0.hasPrefix("sesame-session=;") })
+        }
+    }
+
+    @Test func authJSActionsOnVapor() async throws {
+        try await Self.withConfiguredApp { app, outbox, _ in
+            let tester = try app.testing()
+            let csrf = try await tester.sendRequest(.GET, "auth/csrf")
+            let token = try #require(try csrf.content.decode([String: String].self)["csrfToken"])
+            let csrfCookie = try #require(Self.cookie(csrf, named: "sesame-csrf"))
+            let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded", "Origin": Self.baseURL, "Cookie": csrfCookie]
+            // Without the token: 403; with it: a link.
+            #expect(try await tester.sendRequest(.POST, "auth/signin/link", headers: form, body: ByteBuffer(string: "email=ada%40example.com")).status == .forbidden)
+            #expect(try await tester.sendRequest(.POST, "auth/signin/link", headers: form, body: ByteBuffer(string: "email=ada%40example.com&csrfToken=\(token)")).status == .ok)
+            let signedIn = try await tester.sendRequest(.GET, Self.path(try #require(outbox.links.withLock { $0.last })))
+            let cookie = try #require(Self.cookie(signedIn, named: "sesame-session"))
+            let session = try await tester.sendRequest(.GET, "auth/session", headers: ["Cookie": cookie])
+            #expect(session.body.string.contains("ada@example.com"))
+            var out = form
+            out.replaceOrAdd(name: "Cookie", value: cookie + "; " + csrfCookie)
+            let signOut = try await tester.sendRequest(.POST, "auth/signout", headers: out, body: ByteBuffer(string: "csrfToken=\(token)"))
+            #expect(signOut.status == .seeOther)
+            #expect(try await tester.sendRequest(.GET, "auth/session", headers: ["Cookie": cookie]).body.string == "null")
+            // Bodies over the limit are refused before the handler.
+            let large = try await tester.sendRequest(.POST, "auth/signin/link", headers: form, body: ByteBuffer(string: String(repeating: "a", count: 70_000)))
+            #expect(large.status == .payloadTooLarge)
+            #expect(large.body.string.contains("payload_too_large"))
+        }
+    }
+
+    @Test func storedSessionsReplaceVaporSessions() async throws {
+        try await Self.withConfiguredApp { app, _, store in
+            let tester = try app.testing()
+            #expect(try await tester.sendRequest(.GET, "cart").body.string == "")
+            let added = try await tester.sendRequest(.POST, "cart?item=tea")
+            let cookie = try #require(Self.cookie(added, named: "sesame-sid"))
+            let more = try await tester.sendRequest(.POST, "cart?item=jam", headers: ["Cookie": cookie])
+            #expect(more.status == .ok, "\(more.body.string) \(cookie)")
+            let read = try await tester.sendRequest(.GET, "cart", headers: ["Cookie": cookie])
+            #expect(read.body.string == "tea,jam", "\(read.headers)")
+            // The store holds one session, under a hash, not the cookie's secret.
+            let secret = String(cookie.drop { $0 != "=" }.dropFirst().prefix { $0 != "." })
+            #expect(try await store.get(secret) == nil)
+        }
+    }
+}
