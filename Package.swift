@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SesameSQLite", targets: ["SesameSQLite"]),
         .executable(name: "sesame", targets: ["SesameCLI"]),
         .executable(name: "sesame-demo", targets: ["SesameDemoServer"]),
+        .executable(name: "sesame-demo-vapor", targets: ["SesameDemoVaporServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
@@ -93,23 +94,37 @@ let package = Package(
         .target(
             name: "SesameDemo",
             dependencies: [
-                "Sesame", "SesameHummingbird",
+                "Sesame", "SesameHummingbird", "SesameSQLite",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .executableTarget(
             name: "SesameDemoServer",
-            dependencies: ["SesameDemo", "Sesame", "SesameSQLite", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: ["SesameDemo", "Sesame", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
+        .target(
+            name: "SesameDemoVapor",
+            dependencies: ["SesameDemo", "Sesame", "SesameVapor", .product(name: "Vapor", package: "vapor")]
+        ),
+        .executableTarget(
+            name: "SesameDemoVaporServer",
+            dependencies: ["SesameDemo", "SesameDemoVapor", "Sesame", .product(name: "Vapor", package: "vapor")]
         ),
         .testTarget(
             name: "SesameTests",
             dependencies: ["Sesame"]
         ),
+        // What the Hummingbird and Vapor tests share: loopback HTTP helpers and the demo's flows.
+        .target(
+            name: "SesameTestSupport",
+            dependencies: ["Sesame", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Tests/SesameTestSupport"
+        ),
         .testTarget(
             name: "SesameVaporTests",
             dependencies: [
-                "Sesame", "SesameVapor",
+                "Sesame", "SesameVapor", "SesameDemo", "SesameDemoVapor", "SesameTestSupport",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "VaporTesting", package: "vapor"),
             ]
@@ -126,6 +141,7 @@ let package = Package(
                 "SesameHummingbird",
                 "SesameDemo",
                 "SesameSQLite",
+                "SesameTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -157,12 +157,12 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             router.get("/bench/plain") { _, _ in DemoAPI.render(benchmarkSession) }
         }
         let site = router.group().add(middleware: SessionMiddleware(sessions: sessions))
-        site.get("/") { request, _ in self.home(request) }
-        site.get("/check-email") { request, _ in self.checkEmail(request) }
-        site.post("/signout") { request, _ in try await self.signOut(request) }
+        site.get("/") { request, _ in Response(self.home(request.head)) }
+        site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
+        site.post("/signout") { request, _ in Response(try await self.signOut(request.head)) }
         site.group()
             .add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
-            .get("/protected") { _, _ in self.protectedPage() }
+            .get("/protected") { _, _ in Response(self.protectedPage()) }
         // The API resolves and requires the session in one step.
         router.group("api")
             .add(middleware: SessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/")))
@@ -179,9 +179,10 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)), logger: logger)
     }
 
-    // MARK: Pages
+    // MARK: Pages (framework-agnostic: the Hummingbird and Vapor demos serve the same ones)
 
-    private func home(_ request: Request) -> Response {
+    /// The home page: who is signed in, or the sign-in form.
+    public func home(_ request: HTTPRequest) -> AuthResponse {
         if let session = Session<DemoSession>.current, case .user(let email) = session.subject {
             return .html(HTML.page(title: "Sesame demo", body: """
                 <h1>Sesame demo</h1>
@@ -195,8 +196,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 """))
         }
         let pending = RandomPending.make()
-        let redirect = request.uri.queryParameters["redirect"].map(String.init).flatMap(Demo.localPath) ?? "/"
-        var response = Response.html(HTML.page(title: "Sesame demo", body: """
+        let redirect = AuthRequest(head: request).query["redirect"].flatMap(Demo.localPath) ?? "/"
+        var response = AuthResponse.html(HTML.page(title: "Sesame demo", body: """
             <h1>Sesame demo</h1>
             <p>Not signed in. Sign in with a link sent to your email address\(configuration.isDevelopment ? " (in development the link is shown on the next page and in the server log)" : "").</p>
             <form method="post" action="/auth/link/authorize">
@@ -211,29 +212,32 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 "<p><a class=\"button\" href=\"/auth/\(HTML.escape(provider.name))/authorize?returnTo=\(HTML.escape(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"))\">Sign in with \(HTML.escape(provider.displayName))</a></p>"
             }.joined(separator: "\n"))
             """))
-        response.headers.append(HTTPField(name: .setCookie, value: "demo-pending=\(pending); Path=/; Max-Age=600; HttpOnly; SameSite=Lax"))
+        response.head.headerFields.append(HTTPField(name: .setCookie, value: "demo-pending=\(pending); Path=/; Max-Age=600; HttpOnly; SameSite=Lax"))
         return response
     }
 
-    private func checkEmail(_ request: Request) -> Response {
+    /// After a link was requested: in development, the link itself.
+    public func checkEmail(_ request: HTTPRequest) -> AuthResponse {
         var body = "<h1>Check your email</h1><p>If the address can sign in, a link is on its way. It works once, for 10 minutes.</p>"
-        if configuration.isDevelopment, let pending = request.cookies["demo-pending"]?.value, let link = mailbox.link(pending: pending) {
+        if configuration.isDevelopment, let pending = AuthRequest(head: request).cookie(named: "demo-pending"), let link = mailbox.link(pending: pending) {
             body += "<p class=\"muted\">Development mode: <a id=\"link\" href=\"\(HTML.escape(link))\">open your sign-in link</a>.</p>"
         }
         body += "<p><a href=\"/\">Back</a></p>"
         return .html(HTML.page(title: "Check your email", body: body))
     }
 
-    private func protectedPage() -> Response {
-        guard let session = Session<DemoSession>.current, case .user(let email) = session.subject else { return Response(status: .unauthorized) }
+    /// A page only signed-in people see.
+    public func protectedPage() -> AuthResponse {
+        guard let session = Session<DemoSession>.current, case .user(let email) = session.subject else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
         return .html(HTML.page(title: "Protected", body: "<h1>Protected</h1><p>Only signed-in people see this, \(HTML.escape(email)).</p><p><a href=\"/\">Home</a></p>"))
     }
 
-    private func signOut(_ request: Request) async throws -> Response {
-        guard OriginPolicy(allowedOrigins: [configuration.baseURL]).allows(request.head) else {
+    /// A same-origin sign-out form post.
+    public func signOut(_ request: HTTPRequest) async throws -> AuthResponse {
+        guard OriginPolicy(allowedOrigins: [configuration.baseURL]).allows(request) else {
             return .json(["error": "forbidden_origin"], status: .forbidden)
         }
-        return Response(AuthResponse(try await sessions.signOut(request.head, redirect: "/")))
+        return AuthResponse(try await sessions.signOut(request, redirect: "/"))
     }
 }
 
@@ -241,14 +245,24 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
 public enum DemoAPI {
     /// Reads the session through the task-local, as code deep inside a request (a GraphQL resolver, a service) would.
     public static func me() async throws -> Response {
+        Response(meResponse())
+    }
+
+    /// The same, framework-agnostic.
+    public static func meResponse() -> AuthResponse {
         guard let session = Session<DemoSession>.current else {
             return .json(["error": "unauthorized"], status: .unauthorized)
         }
-        return render(session)
+        return json(session)
     }
 
     /// The API's view of a session.
     public static func render(_ session: Session<DemoSession>) -> Response {
+        Response(json(session))
+    }
+
+    /// The API's view of a session, framework-agnostic.
+    public static func json(_ session: Session<DemoSession>) -> AuthResponse {
         guard case .user(let email) = session.subject else { return .json(["error": "forbidden"], status: .forbidden) }
         return .json([
             "email": .string(email),

@@ -10,6 +10,7 @@ import NIOHTTP1
 import SesameDemo
 import SesameHummingbird
 import Synchronization
+import SesameTestSupport
 import Testing
 
 /// The whole OpenID Connect flow against a real provider nobody on the team wrote: django-oauth-toolkit, started

@@ -6,6 +6,7 @@ import Sesame
 import SesameDemo
 import SesameHummingbird
 import SesameSQLite
+import SesameTestSupport
 import Testing
 
 /// The whole magic-link flow over real HTTP: the demo app on a free loopback port, driven by
@@ -16,62 +17,8 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)), logger: Logger(label: "test"))
         try await LiveServer.run(demo.application()) { client in
-            let (signedIn, link) = try await Self.signInByLink(client: client, base: base)
-            let cookie = try #require(signedIn.sessionCookie)
-            #expect(signedIn.cookies.allSatisfy { !$0.contains("Secure") })  // plain-http loopback development
-
-            // The session reaches the protected page and the JSON API (through the task-local).
-            let page = try await client.send(base + "/protected", headers: [("Cookie", cookie), ("Accept", "text/html")])
-            #expect(page.status == .ok)
-            #expect(page.text.contains("ada@example.com"))
-            let me = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
-            #expect(try JSONValue(parsing: me.text)["email"] == "ada@example.com")
-            let bearer = try await client.send(base + "/api/me", headers: [("Authorization", "Bearer " + cookie.dropFirst("sesame-session=".count))])
-            #expect(bearer.status == .ok)
-
-            // The link works once.
-            let again = try await client.send(link)
-            #expect(try JSONValue(parsing: again.text)["error"] == "used_token")
-
-            // A cross-site sign-out is refused; a same-origin one revokes the session and clears the cookie.
-            let foreign = try await client.send(base + "/signout", method: .POST, headers: [("Cookie", cookie), ("Origin", "https://evil.example")])
-            #expect(foreign.status == .forbidden)
-            let signOut = try await client.send(base + "/signout", method: .POST, headers: [("Cookie", cookie), ("Origin", base)])
-            #expect(signOut.status == .seeOther)
-            #expect(signOut.cookies.contains { $0.hasPrefix("sesame-session=;") })
-            let after = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
-            #expect(after.status == .unauthorized)
+            try await DemoFlows.magicLinkFlow(client: client, base: base)
         }
-    }
-
-    /// Signs in through the demo's pages by magic link: the home page's form, the check-email page that shows
-    /// the link in development, and the link itself. Returns the link's response (a redirect with the cookie)
-    /// and the link.
-    static func signInByLink(client: HTTPClient, base: String, redirect: String = "/protected") async throws -> (LiveResponse, String) {
-        // The home page offers the sign-in form and a pending-sign-in cookie.
-        let home = try await client.send(base + "/", headers: [("Accept", "text/html")])
-        #expect(home.status == .ok)
-        #expect(home.text.contains("Email me a sign-in link"))
-        let pendingCookie = try #require(home.cookies.first { $0.hasPrefix("demo-pending=") }.map { String($0.prefix { $0 != ";" }) })
-        let pending = String(pendingCookie.dropFirst("demo-pending=".count))
-
-        // Requesting a link (a same-origin form post) redirects to the check-email page, which shows the
-        // link in development.
-        let sent = try await client.send(
-            base + "/auth/link/authorize", method: .POST,
-            headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", pendingCookie), ("Accept", "text/html"), ("Origin", base)],
-            body: "email=ada%40example.com&pending=\(pending)&redirect=\(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)")
-        #expect(sent.status == .seeOther)
-        #expect(sent.headers["location"].first == "/check-email")
-        let check = try await client.send(base + "/check-email", headers: [("Cookie", pendingCookie), ("Accept", "text/html")])
-        let link = try #require(check.text.firstMatch(of: /href="(http[^"]+token=[^"]+)"/).map { String($0.1) })
-        #expect(link.hasPrefix(base + "/auth/link/callback?token="))
-
-        // Following the link signs in: a session cookie and a redirect to where the person was going.
-        let signedIn = try await client.send(link, headers: [("Accept", "text/html")])
-        #expect(signedIn.status == .found)
-        #expect(signedIn.headers["location"].first == base + redirect)
-        return (signedIn, link)
     }
 
     /// The demo with store-backed sessions in SQLite: the same sign-in, data kept in the session (a visit
@@ -92,7 +39,7 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         let (first, firstStorage) = try demo(port: port)
         let cookie = try await LiveServer.run(first.application()) { client in
-            let (signedIn, _) = try await Self.signInByLink(client: client, base: base)
+            let (signedIn, _) = try await DemoFlows.signInByLink(client: client, base: base)
             let cookie = try #require(signedIn.cookies.first { $0.hasPrefix("sesame-sid=") }.map { String($0.prefix { $0 != ";" }) })
             #expect(!signedIn.cookies.contains { $0.hasPrefix("sesame-session=") && !$0.hasPrefix("sesame-session=;") })
             let page = try await client.send(base + "/protected", headers: [("Cookie", cookie), ("Accept", "text/html")])

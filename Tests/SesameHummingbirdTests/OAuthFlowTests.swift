@@ -7,6 +7,7 @@ import NIOCore
 @testable import Sesame
 import SesameHummingbird
 import Synchronization
+import SesameTestSupport
 import Testing
 
 /// The OAuth 2.0 and OpenID Connect flows end to end: the app (router test mode) talks over real HTTP to an

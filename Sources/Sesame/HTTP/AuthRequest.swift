@@ -40,6 +40,11 @@ public struct AuthRequest: Sendable {
         return URLEncodedForm(parsing: String(decoding: body, as: UTF8.self))
     }
 
+    /// The value of the cookie named `name`, if the request carries it (non-empty).
+    public func cookie(named name: String) -> String? {
+        CookieHeader.value(named: name, in: head.headerFields)
+    }
+
     /// The query and form parameters together (the form's values win).
     public var parameters: URLEncodedForm { query.merging(form) }
 

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import Sesame
+import SesameSQLite
+
+/// Runs an assembled demo on some web framework (Hummingbird for `sesame-demo`, Vapor for `sesame-demo-vapor`).
+public protocol DemoRunner {
+    /// Serves the demo until the process is stopped.
+    func run<Sessions: SessionStrategy>(_ demo: Demo<Sessions>) async throws where Sessions.Subject == DemoSession
+}
+
+/// The demo as configured by its environment, the same for both frameworks.
+///
+/// PORT (default 8080); SESAME_ENV=production (requires SESAME_SIGNING_KEY and hides sign-in links from pages);
+/// SESAME_SIGNING_KEY / SESAME_VERIFICATION_KEYS (see `sesame keys generate`). Optional OAuth / OpenID Connect
+/// sign-in: SESAME_OIDC_ISSUER + SESAME_OIDC_CLIENT_ID + SESAME_OIDC_CLIENT_SECRET (any OpenID Connect provider),
+/// SESAME_GITHUB_CLIENT_ID + _SECRET, SESAME_GOOGLE_CLIENT_ID + _SECRET (register the callback
+/// http://127.0.0.1:PORT/auth/{oidc,github,google}/callback). Sessions: stateless tokens by default;
+/// SESAME_SESSION_STORE=memory or sqlite (file .sesame/sessions.sqlite, or SESAME_SQLITE_PATH) uses a store.
+public enum DemoEnvironment {
+    /// Why the demo cannot start.
+    public struct StartError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads the environment, assembles the demo and hands it to `runner`.
+    ///
+    /// - Parameters:
+    ///   - runner: The framework's part.
+    ///   - environment: The process environment.
+    ///   - logger: The demo's logger.
+    public static func start(_ runner: some DemoRunner, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws {
+        let isProduction = environment["SESAME_ENV"] == "production"
+        let port = environment["PORT"].flatMap(Int.init) ?? 8080
+        let keys = try KeySet.load(mode: isProduction ? .production : .development(), logger: logger)
+        var providers: [String: any AuthProvider] = [:]
+        if let issuer = environment["SESAME_OIDC_ISSUER"], let id = environment["SESAME_OIDC_CLIENT_ID"], let secret = environment["SESAME_OIDC_CLIENT_SECRET"] {
+            providers["oidc"] = OIDCProvider(displayName: environment["SESAME_OIDC_NAME"] ?? "OpenID Connect", configuration: .init(
+                issuer: issuer, credentials: ClientCredentials(id: id, secret: secret)))
+        }
+        if let id = environment["SESAME_GITHUB_CLIENT_ID"], let secret = environment["SESAME_GITHUB_CLIENT_SECRET"] {
+            providers["github"] = OAuth2Provider.github(clientID: id, clientSecret: secret)
+        }
+        if let id = environment["SESAME_GOOGLE_CLIENT_ID"], let secret = environment["SESAME_GOOGLE_CLIENT_SECRET"] {
+            providers["google"] = OIDCProvider.google(clientID: id, clientSecret: secret)
+        }
+        let configuration = DemoConfiguration(port: port, isDevelopment: !isProduction)
+        let store: (any SessionStore)?
+        switch environment["SESAME_SESSION_STORE"] {
+        case "memory":
+            store = MemorySessionStore()
+        case "sqlite":
+            try FileManager.default.createDirectory(atPath: ".sesame", withIntermediateDirectories: true)
+            store = SQLiteSessionStore(storage: SQLiteStorage(path: environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"))
+        case nil, "", "stateless":
+            store = nil
+        case let other?:
+            throw StartError(description: "unknown SESAME_SESSION_STORE \(other) (memory, sqlite or stateless)")
+        }
+        logger.notice("Sesame demo: open \(configuration.baseURL)/ (sessions: \(environment["SESAME_SESSION_STORE"] ?? "stateless"))")
+        if let store {
+            let sessions = StoredSessions<DemoSession, DemoData>(store: store, signer: SessionCookieSigner(keys: keys))
+            try await runner.run(Demo(configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger))
+        } else {
+            try await runner.run(Demo(configuration: configuration, keys: keys, providers: providers, logger: logger))
+        }
+    }
+}
