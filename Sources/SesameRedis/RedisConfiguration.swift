@@ -26,6 +26,7 @@ public struct RedisConfiguration: Sendable, Equatable {
         /// What is wrong with the URL (the password is never included).
         public var reason: String
 
+        /// The reason, prefixed with what failed.
         public var description: String { "invalid Redis URL: \(reason)" }
     }
 

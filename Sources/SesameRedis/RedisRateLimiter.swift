@@ -35,6 +35,11 @@ public struct RedisRateLimiter: RateLimiter {
         self.now = now
     }
 
+    /// Takes one token from `key`'s bucket, atomically in Redis.
+    ///
+    /// - Parameter key: What is being limited, for example `ip:203.0.113.9`.
+    /// - Returns: `nil` when the request is allowed, else the whole seconds until a token is available.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func consume(_ key: String) async throws -> Int? {
         let reply = try await client.evaluate(
             Self.consumeScript, keys: [prefix + key],

@@ -20,6 +20,13 @@ public struct RedisReplayStore: ReplayStore {
         self.now = now
     }
 
+    /// Marks a token ID as used, with `SET NX PXAT`.
+    ///
+    /// - Parameters:
+    ///   - id: The token's ID (`jti`).
+    ///   - expiresAt: When the token expires; Redis forgets the ID then.
+    /// - Returns: `true` the first time, `false` for every later use.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func consume(_ id: String, expiresAt: Date) async throws -> Bool {
         let expiry = RedisSessionStore.milliseconds(expiresAt)
         // An expired ID needs no remembering (and Redis refuses expiry times in the past): as in memory, its

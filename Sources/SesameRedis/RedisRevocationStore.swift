@@ -33,6 +33,14 @@ public struct RedisRevocationStore: RevocationStore {
         self.now = now
     }
 
+    /// Whether a token is revoked, by its ID or by its subject's "not before" moment (one `MGET`).
+    ///
+    /// - Parameters:
+    ///   - tokenID: The token's `jti`.
+    ///   - subject: The token's `sub`.
+    ///   - issuedAt: The token's `iat`.
+    /// - Returns: `true` if the token must not be accepted.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
         let reply = try await client.send(RedisCommand("MGET", tokenPrefix + tokenID, subjectPrefix + subject))
         guard case .array(let values) = reply, values.count == 2 else {
@@ -46,6 +54,12 @@ public struct RedisRevocationStore: RevocationStore {
         return issuedAt.timeIntervalSince1970 < Double(notBefore)
     }
 
+    /// Revokes one token until it would have expired anyway (nothing to do for an expired token).
+    ///
+    /// - Parameters:
+    ///   - tokenID: The token's `jti`.
+    ///   - expiresAt: The token's `exp`; Redis forgets the entry then.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func revoke(tokenID: String, expiresAt: Date) async throws {
         let expiry = RedisSessionStore.milliseconds(expiresAt)
         // A token that has expired needs no deny-list entry (and Redis refuses expiry times in the past).
@@ -54,6 +68,13 @@ public struct RedisRevocationStore: RevocationStore {
         guard case .simpleString("OK") = reply else { throw SessionStoreError.invalidResponse("SET answered \(reply)") }
     }
 
+    /// Revokes every token of a subject issued before a moment or within its second; a later moment than
+    /// the stored one replaces it, an earlier one does not.
+    ///
+    /// - Parameters:
+    ///   - subject: The tokens' `sub`.
+    ///   - issuedBefore: Tokens whose `iat` falls before this moment, or in the same second, are revoked.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func revokeAll(subject: String, issuedBefore: Date) async throws {
         // Token `iat`s are whole seconds: every token of the moment's second goes too.
         let notBefore = Int64(issuedBefore.timeIntervalSince1970.rounded(.down)) + 1

@@ -27,6 +27,11 @@ public struct RedisSessionStore: SessionStore {
         self.now = now
     }
 
+    /// The record under `key`, or `nil` when there is none or it has expired: one `HMGET`.
+    ///
+    /// - Parameter key: The store key (the hex SHA-256 of the session secret).
+    /// - Returns: The unexpired record, or `nil`.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func get(_ key: String) async throws -> SessionRecord? {
         let reply = try await client.send(RedisCommand("HMGET", sessionPrefix + key, "v", "g", "e"))
         guard case .array(let fields) = reply, fields.count == 3 else {
@@ -42,6 +47,11 @@ public struct RedisSessionStore: SessionStore {
             expiresAt: Date(timeIntervalSince1970: Double(expiry) / 1000))
     }
 
+    /// Inserts or replaces a record, expiring it at its ``Sesame/SessionRecord/expiresAt`` and moving it
+    /// between groups as needed (one script, atomic); an already expired record is removed instead.
+    ///
+    /// - Parameter record: The record.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func set(_ record: SessionRecord) async throws {
         _ = try await client.evaluate(
             Self.setScript, keys: [sessionPrefix + record.key],
@@ -52,10 +62,19 @@ public struct RedisSessionStore: SessionStore {
             ])
     }
 
+    /// Removes the record under `key` and its group membership; nothing happens when there is none.
+    ///
+    /// - Parameter key: The store key.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func delete(_ key: String) async throws {
         _ = try await client.evaluate(Self.deleteScript, keys: [sessionPrefix + key], arguments: [key, groupPrefix])
     }
 
+    /// Removes every record of a group at once, atomically ("sign out everywhere").
+    ///
+    /// - Parameter group: The group, usually a subject ID.
+    /// - Returns: How many unexpired records were removed; of concurrent calls, each record counts in one.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func deleteGroup(_ group: String) async throws -> Int {
         let reply = try await client.evaluate(
             Self.deleteGroupScript, keys: [groupPrefix + group],
@@ -66,6 +85,12 @@ public struct RedisSessionStore: SessionStore {
         return Int(removed)
     }
 
+    /// The unexpired records of a group, in no particular order; members that expired are dropped from the
+    /// group on the way.
+    ///
+    /// - Parameter group: The group.
+    /// - Returns: The group's live records.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
     public func listGroup(_ group: String) async throws -> [SessionRecord] {
         let reply = try await client.evaluate(
             Self.listGroupScript, keys: [groupPrefix + group],

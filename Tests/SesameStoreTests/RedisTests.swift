@@ -184,6 +184,29 @@ struct RedisTests {
         }
     }
 
+    /// Reading a session is one command (`HMGET`): the server counts exactly one per `get`, and nothing else.
+    @Test func aSessionReadIsOneCommand() async throws {
+        try await RedisServerProcess.with { server in
+            let client = RedisClient(configuration: server.configuration())
+            let sessions = RedisSessionStore(client: client, keyPrefix: "read:")
+            let record = Self.record(group: "user:ada")
+            try await sessions.set(record)
+            _ = try await client.send(RedisCommand("CONFIG", "RESETSTAT"))
+            for _ in 0..<10 { #expect(try await sessions.get(record.key)?.value == record.value) }
+            #expect(try await sessions.get(StoreBehaviourTests.key()) == nil)
+            let stats = try #require(try await client.send(RedisCommand("INFO", "commandstats")).string)
+            let calls = Dictionary(uniqueKeysWithValues: stats.split(whereSeparator: \.isNewline).compactMap { line -> (String, Int)? in
+                guard line.hasPrefix("cmdstat_"), let colon = line.firstIndex(of: ":"),
+                    let callsField = line[colon...].split(separator: ",").first,
+                    let count = Int(callsField.dropFirst("calls=".count + 1))
+                else { return nil }
+                return (String(line[line.index(line.startIndex, offsetBy: 8)..<colon]), count)
+            })
+            #expect(calls.filter { !$0.key.hasPrefix("config") } == ["hmget": 11])
+            await client.shutdown()
+        }
+    }
+
     /// URLs name host, port, credentials and database; others are rejected.
     @Test func configurationFromURLs() throws {
         let full = try RedisConfiguration(url: "redis://ada:p%40ss@127.0.0.1:6380/3")
