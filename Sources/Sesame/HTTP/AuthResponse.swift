@@ -30,7 +30,9 @@ public struct AuthResponse: Sendable {
         return AuthResponse(head: head, body: value.jsonBytes)
     }
 
-    /// An HTML page with a strict Content-Security-Policy (no scripts, inline styles only) and no referrer.
+    /// An HTML page with a strict Content-Security-Policy (no scripts, inline styles only) and a referrer for its
+    /// own origin only (`same-origin`): with `no-referrer`, browsers send `Origin: null` on the page's form posts,
+    /// which the origin checks refuse.
     ///
     /// - Parameters:
     ///   - html: The document.
@@ -40,7 +42,7 @@ public struct AuthResponse: Sendable {
         head.headerFields[.contentType] = "text/html; charset=utf-8"
         head.headerFields[.cacheControl] = "no-store"
         head.headerFields[.contentSecurityPolicy] = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-        head.headerFields[.referrerPolicy] = "no-referrer"
+        head.headerFields[.referrerPolicy] = "same-origin"
         head.headerFields[.xContentTypeOptions] = "nosniff"
         return AuthResponse(head: head, body: Array(html.utf8))
     }

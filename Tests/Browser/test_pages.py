@@ -1,0 +1,412 @@
+"""Real-browser tests of Sesame's built-in pages (sign-in, verify-request, sign-out, error) in headless Chromium.
+
+The demo is not built here: `scripts/browser-test` builds it, and the `demo` fixture starts the binary named by
+SESAME_DEMO_BINARY (default .build/debug/sesame-demo). Screenshots of the pages go to docs/screenshots/.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+REPO = Path(__file__).resolve().parents[2]
+LINK_LINE = re.compile(r"Development sign-in link for (\S+): (\S+)")
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+class Demo:
+    """A running `sesame-demo`: its base URL and everything it has printed so far."""
+
+    def __init__(self, process, base_url, workdir):
+        self.process = process
+        self.base_url = base_url
+        self.workdir = workdir
+        self.lines = []
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for raw in self.process.stdout:
+            with self._lock:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+
+    def output(self):
+        with self._lock:
+            return "\n".join(self.lines)
+
+    def url(self, path):
+        return self.base_url + path
+
+    def links_for(self, email):
+        """The sign-in links the demo printed for `email`, oldest first."""
+        with self._lock:
+            return [m.group(2) for line in self.lines if (m := LINK_LINE.search(line)) and m.group(1) == email]
+
+    def wait_for_link(self, email, after=0, timeout=15):
+        """The first link for `email` beyond the `after` ones already seen, waiting for the log line."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            links = self.links_for(email)
+            if len(links) > after:
+                return links[after]
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"no sign-in link for {email} in the demo's output:\n{self.output()}")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def demo():
+    """Starts the prebuilt demo (env SESAME_DEMO_BINARY, default .build/debug/sesame-demo) on a free loopback
+    port, in a temporary directory (its development keys go to .sesame/ there), and stops it afterwards."""
+    binary = Path(os.environ.get("SESAME_DEMO_BINARY", ".build/debug/sesame-demo"))
+    if not binary.is_absolute():
+        binary = (Path.cwd() / binary) if (Path.cwd() / binary).exists() else (REPO / binary)
+    if not binary.exists():
+        pytest.fail(f"{binary} does not exist: build it first (swift build --product sesame-demo)")
+    workdir = tempfile.mkdtemp(prefix="sesame-browser-")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SESAME_")}
+    env["PORT"] = str(port)
+    process = subprocess.Popen(
+        [str(binary)], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    server = Demo(process, f"http://127.0.0.1:{port}", workdir)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the demo exited with {process.returncode}:\n{server.output()}")
+            try:
+                with urllib.request.urlopen(server.url("/auth/providers"), timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the demo did not answer on {server.base_url} within 60 s:\n{server.output()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def chromium_paths():
+    binary = os.environ.get("CHROMIUM_BINARY") or shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
+    if not binary or not driver:
+        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
+    return binary, driver
+
+
+@pytest.fixture(params=["light", "dark"])
+def browser(request):
+    """Headless Chromium (1000x800), once with a light and once with a dark preferred colour scheme."""
+    scheme = request.param
+    binary, driver_path = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,800",
+                     "--hide-scrollbars", "--force-device-scale-factor=1"]:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    try:
+        driver.set_window_size(1000, 800)
+        # The emulated media feature stays for the tab's later navigations.
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+        driver.scheme = scheme
+        yield driver
+    finally:
+        driver.quit()
+
+
+# MARK: Helpers
+
+
+def wait(driver, timeout=15):
+    return WebDriverWait(driver, timeout)
+
+
+def path_of(url):
+    return urllib.parse.urlsplit(url).path
+
+
+def wait_for_path(driver, path):
+    """Waits until the browser is on `path`; the failure names where it is instead and what it shows."""
+    try:
+        wait(driver).until(lambda d: path_of(d.current_url) == path)
+    except TimeoutException:
+        raise AssertionError(
+            f"expected {path}, the browser is on {driver.current_url}: {driver.find_element(By.TAG_NAME, 'body').text!r}") from None
+
+
+def sign_in(driver, demo, email):
+    """Signs in through the built-in pages: the sign-in form, verify-request, the link from the demo's log.
+    Returns the link."""
+    seen = len(demo.links_for(email))
+    driver.get(demo.url("/auth/signin?callbackUrl=%2Fprotected"))
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Sign in"
+    label = driver.find_element(By.XPATH, "//label[normalize-space()='Email address']")
+    field = driver.find_element(By.ID, label.get_attribute("for"))
+    assert field.get_attribute("type") == "email"
+    field.send_keys(email)
+    field.find_element(By.XPATH, "ancestor::form//button[@type='submit']").click()
+    wait_for_path(driver, "/auth/verify-request")
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Check your email"
+    link = demo.wait_for_link(email, after=seen)
+    assert link.startswith(demo.base_url + "/"), link
+    driver.get(link)
+    wait_for_path(driver, "/protected")
+    return link
+
+
+def session_json(driver, demo):
+    """`/auth/session` as the browser (with its cookies) sees it."""
+    driver.get(demo.url("/auth/session"))
+    return json.loads(driver.find_element(By.TAG_NAME, "body").text)
+
+
+# Colours and contrast (WCAG 2.x relative luminance), from getComputedStyle.
+
+RGB = re.compile(r"rgba?\(\s*([\d.]+)[,\s]+([\d.]+)[,\s]+([\d.]+)(?:\s*[,/]\s*([\d.]+%?))?\s*\)")
+
+
+def parse_color(text):
+    match = RGB.fullmatch(text.strip())
+    assert match, f"unexpected computed colour {text!r}"
+    r, g, b = (float(match.group(i)) for i in (1, 2, 3))
+    alpha = match.group(4)
+    a = 1.0 if alpha is None else (float(alpha[:-1]) / 100 if alpha.endswith("%") else float(alpha))
+    return (r, g, b, a)
+
+
+def over(top, bottom):
+    """`top` composited over the opaque `bottom`."""
+    a = top[3]
+    return tuple(top[i] * a + bottom[i] * (1 - a) for i in range(3)) + (1.0,)
+
+
+def brightness(color, factor):
+    """CSS `filter: brightness(factor)` on an sRGB colour (a linear multiplier on each component, clamped)."""
+    return tuple(min(255.0, c * factor) for c in color[:3]) + (color[3],)
+
+
+def luminance(color):
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in color[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(first, second):
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+STYLES_JS = """
+const element = arguments[0];
+const layers = [];
+let filter = 'none';
+for (let node = element; node; node = node.parentElement) {
+    const style = getComputedStyle(node);
+    layers.push(style.backgroundColor);
+    if (style.filter !== 'none') filter = filter === 'none' ? style.filter : filter + ' ' + style.filter;
+}
+return {color: getComputedStyle(element).color, layers: layers, filter: filter,
+        canvas: getComputedStyle(document.documentElement).backgroundColor};
+"""
+
+
+def effective_colors(driver, element):
+    """The text colour and the opaque background behind it, with `filter: brightness()` applied to both."""
+    styles = driver.execute_script(STYLES_JS, element)
+    background = (255.0, 255.0, 255.0, 1.0) if driver.scheme == "light" else (18.0, 18.0, 18.0, 1.0)
+    for layer in reversed(styles["layers"]):  # from the root down to the element
+        background = over(parse_color(layer), background)
+    text = over(parse_color(styles["color"]), background)
+    for factor in re.findall(r"brightness\(([\d.]+)\)", styles["filter"]):
+        text, background = brightness(text, float(factor)), brightness(background, float(factor))
+    rest = re.sub(r"brightness\([\d.]+\)", "", styles["filter"]).replace("none", "").strip()
+    assert not rest, f"unhandled filter {styles['filter']}"
+    return text, background
+
+
+def save_screenshot(driver, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{driver.scheme}.png"
+    assert driver.save_screenshot(str(path)), path
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# MARK: (a)–(c) Signing in and out through the built-in pages
+
+
+def test_sign_in_by_magic_link(browser, demo):
+    email = f"ada-{browser.scheme}@example.com"
+    link = sign_in(browser, demo, email)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Protected"
+    assert email in browser.find_element(By.TAG_NAME, "body").text
+
+    # A link works once: opened again (without the session cookie), it ends on the error page, signed out.
+    browser.delete_all_cookies()
+    browser.get(link)
+    wait_for_path(browser, "/auth/error")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Sign-in error"
+    assert session_json(browser, demo) is None
+
+
+def test_session_shows_the_signed_in_user(browser, demo):
+    assert session_json(browser, demo) is None
+    email = f"grace-{browser.scheme}@example.com"
+    sign_in(browser, demo, email)
+    session = session_json(browser, demo)
+    assert session["user"]["email"] == email
+    assert session["user"]["name"] == email.split("@")[0]
+    assert session["expires"]
+
+
+def test_sign_out_through_the_built_in_page(browser, demo):
+    email = f"alan-{browser.scheme}@example.com"
+    sign_in(browser, demo, email)
+    assert session_json(browser, demo)["user"]["email"] == email
+
+    browser.get(demo.url("/auth/signout?callbackUrl=%2F"))
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Sign out"
+    button = browser.find_element(By.XPATH, "//form//button[@type='submit']")
+    assert button.text == "Sign out"
+    button.click()
+    wait_for_path(browser, "/")
+    assert "Not signed in" in browser.find_element(By.TAG_NAME, "body").text
+
+    assert session_json(browser, demo) is None
+    browser.get(demo.url("/protected"))
+    wait_for_path(browser, "/")
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(browser.current_url).query)
+    assert query.get("redirect") == ["/protected"]
+    assert browser.find_element(By.ID, "email").get_attribute("type") == "email"  # the demo's sign-in form
+    assert email not in browser.find_element(By.TAG_NAME, "body").text
+
+
+# MARK: (d) Accessibility basics, and the screenshots
+
+PAGES = {
+    "signin": "/auth/signin?callbackUrl=%2Fprotected",
+    "verify-request": "/auth/verify-request",
+    "signout": "/auth/signout?callbackUrl=%2F",
+    "error": "/auth/error?error=AccessDenied",
+}
+HEADINGS = {"signin": "Sign in", "verify-request": "Check your email", "signout": "Sign out", "error": "Sign-in error"}
+
+
+def focusable(driver):
+    """The visible links, inputs and buttons, in document order."""
+    return [e for e in driver.find_elements(By.CSS_SELECTOR, "a[href], input:not([type=hidden]), button, select, textarea") if e.is_displayed()]
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_accessibility_basics(browser, demo, page):
+    browser.get(demo.url(PAGES[page]))
+    wait(browser).until(EC.presence_of_element_located((By.TAG_NAME, "main")))
+
+    # The emulated colour scheme is in effect, and the page follows it.
+    assert browser.execute_script(f"return matchMedia('(prefers-color-scheme: {browser.scheme})').matches")
+    canvas = effective_colors(browser, browser.find_element(By.TAG_NAME, "body"))[1]
+    assert (luminance(canvas) > 0.8) if browser.scheme == "light" else (luminance(canvas) < 0.05), canvas
+
+    # Exactly one h1, with the page's heading.
+    headings = browser.find_elements(By.TAG_NAME, "h1")
+    assert [h.text for h in headings] == [HEADINGS[page]]
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+
+    # Every input a person fills in has a visible <label for> naming it.
+    inputs = browser.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select, textarea")
+    for field in inputs:
+        field_id = field.get_attribute("id")
+        assert field_id, field.get_attribute("outerHTML")
+        labels = browser.find_elements(By.CSS_SELECTOR, f"label[for='{field_id}']")
+        assert len(labels) == 1 and labels[0].is_displayed() and labels[0].text.strip(), field.get_attribute("outerHTML")
+    if page == "signin":
+        assert [f.get_attribute("type") for f in inputs] == ["email"]
+
+    # Keyboard: Tab moves through the inputs, buttons and links in document order (email field, then its button).
+    order = focusable(browser)
+    if page == "signin":
+        assert [e.tag_name for e in order[:2]] == ["input", "button"]
+    if page == "signout":
+        assert [e.tag_name for e in order] == ["button"]
+    assert order, "nothing on the page can be reached by keyboard"
+    # Focus starts at the document after loading.
+    for expected in order:
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        assert browser.switch_to.active_element == expected, (
+            f"Tab focused {browser.switch_to.active_element.get_attribute('outerHTML')}, "
+            f"expected {expected.get_attribute('outerHTML')}")
+        if expected.tag_name == "button":
+            # The focus is visible: an outline at least 2px wide.
+            outline = browser.execute_script("const s = getComputedStyle(arguments[0]); return [s.outlineStyle, parseFloat(s.outlineWidth)]", expected)
+            assert outline[0] != "none" and outline[1] >= 2, outline
+
+    # Contrast: button text on its background, and the text and links, at least 4.5:1 (WCAG AA).
+    buttons = browser.find_elements(By.TAG_NAME, "button")
+    assert bool(buttons) == (page in ("signin", "signout"))
+    for element in buttons + browser.find_elements(By.CSS_SELECTOR, "main p, main a, main label, main h1"):
+        text, background = effective_colors(browser, element)
+        ratio = contrast(text, background)
+        assert ratio >= 4.5, f"{element.tag_name} {element.text!r}: {ratio:.2f}:1 ({text} on {background}, {browser.scheme})"
+
+    browser.execute_script("document.activeElement.blur()")
+    save_screenshot(browser, page)
+
+
+# MARK: (e) The pages' Content-Security-Policy
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_pages_send_a_strict_content_security_policy(demo, page):
+    with urllib.request.urlopen(demo.url(PAGES[page]), timeout=10) as response:
+        assert response.status == 200
+        assert response.headers.get_content_type() == "text/html"
+        csp = response.headers["Content-Security-Policy"]
+        body = response.read().decode()
+    assert csp, "no Content-Security-Policy"
+    directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}
+    assert directives["default-src"] == ["'none'"], csp
+    assert "script-src" not in directives, csp
+    assert directives["frame-ancestors"] == ["'none'"], csp
+    assert "<script" not in body.lower()
