@@ -3,13 +3,22 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 import Sesame
+import PostgresNIO
+import SesamePostgres
+import SesameRedis
 import SesameSQLite
 import Synchronization
 
 // Session resolution per second, per store, at concurrency 1, 16 and 64, side by side in one run:
 //   memory    Sesame's StoredSessions.resolve over MemorySessionStore, against hummingbird-auth 2.5's
 //             SessionStorage.loadWithTTL (what its SessionMiddleware runs per request) over MemoryPersistDriver;
-//   sqlite    StoredSessions.resolve over SQLiteSessionStore (a file in a temporary directory).
+//   sqlite    StoredSessions.resolve over SQLiteSessionStore (a file in a temporary directory);
+//   postgres  StoredSessions.resolve over PostgresSessionStore, against `pgbench -S` (its read-only
+//             select-by-primary-key transaction) at the same concurrency on the same server: the limit.
+//   redis     StoredSessions.resolve over RedisSessionStore (Sesame's own RESP client, 4 pipelined connections),
+//             against `redis-benchmark -t get` at the same concurrency on the same server: the limit.
+// The Redis server comes from SESAME_BENCH_REDIS_URL, the PostgreSQL server from SESAME_BENCH_POSTGRES_URL (for example from `scripts/services/postgres start`);
+// without one, its rows are skipped.
 // A resolution is a whole read-only request's session work: cookie parsing, MAC check, store read, decoding the
 // subject. 1,000 signed-in sessions take turns, as returning browsers would. Every store call is counted, so the
 // table also shows store reads and writes per request.
@@ -132,6 +141,63 @@ candidates.append(Candidate(name: "hummingbird-auth memory", counter: nil) { [hu
 let sqlite = SQLiteStorage(path: directory.appendingPathComponent("sessions.sqlite").path)
 candidates.append(try await sesameCandidate("Sesame SQLite", store: SQLiteSessionStore(storage: sqlite)))
 
+/// External load generators measured at the same concurrencies (name → concurrency → operations per second).
+var limits: [String: (Int) throws -> Double] = [:]
+
+/// Runs a command and returns its standard output.
+///
+/// Children of this process inherit a blocked signal mask, and pgbench's `-T` timer is a signal: a tiny Python
+/// shim clears the mask before it executes the command.
+func run(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
+    process.arguments = ["python3", "-c", unblock] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self)
+}
+
+var postgresClientTask: Task<Void, Never>? = nil
+if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], let components = URLComponents(string: url) {
+    let client = PostgresClient(configuration: try PostgresStoreClient.configuration(url: url, maximumConnections: 32))
+    postgresClientTask = Task { await client.run() }
+    let store = PostgresSessionStore(client: client, namespace: try PostgresTableNamespace(prefix: "bench_"))
+    try await store.migrate()
+    candidates.append(try await sesameCandidate("Sesame PostgreSQL", store: store))
+    let connection = ["-h", components.host ?? "127.0.0.1", "-p", String(components.port ?? 5432), "-U", components.user ?? "postgres"]
+    let database = String(components.path.dropFirst())
+    _ = try run(["pgbench", "-i", "-q", "-s", "1"] + connection + [database])
+    limits["pgbench -S"] = { concurrency in
+        let output = try run(["pgbench", "-S", "-n", "-c", String(concurrency), "-j", String(min(concurrency, 2)), "-T", String(Int(seconds))] + connection + [database])
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
+            let tps = Double(line.dropFirst("tps = ".count).prefix { $0 != " " })
+        else { fatalError("pgbench printed no tps line: \(output)") }
+        return tps
+    }
+}
+
+var redisClient: RedisClient? = nil
+if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_REDIS_URL"], let components = URLComponents(string: url) {
+    let client = RedisClient(configuration: try RedisConfiguration(url: url))
+    redisClient = client
+    candidates.append(try await sesameCandidate("Sesame Redis", store: RedisSessionStore(client: client, keyPrefix: "bench:")))
+    let connection = ["-h", components.host ?? "127.0.0.1", "-p", String(components.port ?? 6379)]
+    limits["redis-benchmark -t get"] = { concurrency in
+        let requests = Int(seconds * 40_000)
+        let output = try run(["redis-benchmark", "-t", "get", "-c", String(concurrency), "-n", String(requests), "-q", "--csv"] + connection)
+        // CSV: "test","rps",…
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("\"GET\"") }) else { fatalError("redis-benchmark printed no GET line: \(output)") }
+        let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        guard fields.count > 1, let rps = Double(fields[1]) else { fatalError("redis-benchmark: \(line)") }
+        return rps
+    }
+}
+
 print("session resolutions per second (median of \(rounds) rounds × \(seconds) s, alternating order)")
 var results: [String: [Int: [Double]]] = [:]
 for round in 0..<rounds {
@@ -140,6 +206,9 @@ for round in 0..<rounds {
         for candidate in ordered {
             let rate = try await throughput(concurrency: concurrency, seconds: seconds, candidate.operation)
             results[candidate.name, default: [:]][concurrency, default: []].append(rate)
+        }
+        for (name, limit) in limits.sorted(by: { $0.key < $1.key }) {
+            results[name, default: [:]][concurrency, default: []].append(try limit(concurrency))
         }
     }
 }
@@ -156,9 +225,19 @@ for candidate in candidates {
     }
     table += "| \(candidate.name) | " + rates.map { String(format: "%.0f", $0) }.joined(separator: " | ") + " | \(operations) |\n"
 }
+for name in limits.keys.sorted() {
+    let rates = concurrencies.map { median(results[name]![$0]!) }
+    table += "| \(name) (the limit) | " + rates.map { String(format: "%.0f", $0) }.joined(separator: " | ") + " | 1 read (the server's own tool) |\n"
+}
 print(table)
 let ratios = concurrencies.map { concurrency in
     median(results["Sesame memory"]![concurrency]!) / median(results["hummingbird-auth memory"]![concurrency]!)
 }
 print("Sesame memory ÷ hummingbird-auth memory: " + zip(concurrencies, ratios).map { String(format: "c=%d %.2f×", $0, $1) }.joined(separator: ", "))
+for (store, limit) in [("Sesame PostgreSQL", "pgbench -S"), ("Sesame Redis", "redis-benchmark -t get")] where results[store] != nil && results[limit] != nil {
+    let ratios = concurrencies.map { median(results[store]![$0]!) / median(results[limit]![$0]!) }
+    print("\(store) ÷ \(limit): " + zip(concurrencies, ratios).map { String(format: "c=%d %.2f×", $0, $1) }.joined(separator: ", "))
+}
 try await sqlite.close()
+postgresClientTask?.cancel()
+await redisClient?.shutdown()
