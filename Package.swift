@@ -132,7 +132,7 @@ let package = Package(
         // One behavioural suite for every store, against the real servers (started by scripts/test).
         .testTarget(
             name: "SesameStoreTests",
-            dependencies: ["Sesame", "SesameRedis", "SesamePostgres", "SesameSQLite"]
+            dependencies: ["Sesame", "SesameRedis", "SesamePostgres", "SesameSQLite", "SesameTestSupport"]
         ),
         .testTarget(
             name: "SesameHummingbirdTests",

@@ -6,6 +6,7 @@ import PackageDescription
 // and, for HTTP throughput with wrk: swift run -c release --package-path Benchmarks sesame-http-benchmark
 // and, for the OAuth/OIDC callback: swift run -c release --package-path Benchmarks sesame-callback-benchmark
 // and, for session stores: swift run -c release --package-path Benchmarks sesame-store-benchmark
+// and, for Vapor: swift run -c release --package-path Benchmarks sesame-vapor-benchmark
 let package = Package(
     name: "sesame-benchmarks",
     platforms: [.macOS(.v15)],
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),
     ],
     targets: [
         .executableTarget(
@@ -54,6 +56,16 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Sources/SesameStoreBenchmark"
+        ),
+        .executableTarget(
+            name: "sesame-vapor-benchmark",
+            dependencies: [
+                .product(name: "Sesame", package: "sesame"),
+                .product(name: "SesameDemo", package: "sesame"),
+                .product(name: "SesameVapor", package: "sesame"),
+                .product(name: "Vapor", package: "vapor"),
+            ],
+            path: "Sources/SesameVaporBenchmark"
         ),
         .executableTarget(
             name: "sesame-benchmarks",

@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import Sesame
 import SesamePostgres
+import SesameTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -316,7 +317,7 @@ struct PostgresTestServer: Sendable {
     static func with(_ body: (PostgresTestServer) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("sesame-postgres-" + UUID().uuidString.prefix(8))
-        let port = try freePort()
+        let port = try await LivePorts.free()
         let url = try await run(["start", directory.path, String(port)])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let server = PostgresTestServer(directory: directory, port: port, url: url)
@@ -398,29 +399,5 @@ struct PostgresTestServer: Sendable {
         let status: Int32
         let stderr: String
         var description: String { "scripts/services/postgres \(arguments.joined(separator: " ")) exited \(status): \(stderr)" }
-    }
-
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
-    private static func freePort() throws -> Int {
-        #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 }
-        }
-        let named = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound, named else { throw POSIXError(.EADDRINUSE) }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Sesame
 @testable import SesameRedis
+import SesameTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -259,7 +260,7 @@ struct RedisServerProcess: Sendable {
     static func with(password: String? = nil, _ body: (RedisServerProcess) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("sesame-redis-\(UUID().uuidString)").path
-        let server = RedisServerProcess(directory: directory, port: try freePort(), password: password)
+        let server = RedisServerProcess(directory: directory, port: try await LivePorts.free(), password: password)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try server.start()
         do {
@@ -306,29 +307,5 @@ struct RedisServerProcess: Sendable {
         guard process.terminationStatus == 0 else {
             throw SessionStoreError.unavailable("scripts/services/redis \(arguments.first ?? "") failed (\(process.terminationStatus))")
         }
-    }
-
-    /// A TCP port on 127.0.0.1 that nothing listens on (the kernel's pick for port 0).
-    private static func freePort() throws -> Int {
-        #if canImport(Glibc)
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        #else
-        let descriptor = socket(AF_INET, SOCK_STREAM, 0)
-        #endif
-        guard descriptor >= 0 else { throw SessionStoreError.unavailable("socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
-        }
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        guard bound == 0, named == 0 else { throw SessionStoreError.unavailable("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -4,16 +4,23 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// Real servers on loopback for the integration tests of both frameworks.
 public enum LivePorts {
-    /// A loopback port that was free a moment ago.
+    /// The next port to try: below Linux's ephemeral range (32768 and up), which outgoing connections (to the
+    /// test provider, Redis, PostgreSQL) draw from, and never the same twice in one test process.
+    private static let next = Atomic(20_000 + Int.random(in: 0..<10_000))
+
+    /// A loopback port that was free a moment ago and that no other test of this process has been given.
     public static func free() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close()
-        return port
+        while true {
+            let port = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: port).get() {
+                try await channel.close()
+                return port
+            }
+        }
     }
 }
 
