@@ -70,7 +70,10 @@ vaporSessions.get("vapor", "me") { request async -> Response in
     return Response(AuthResponse.json(["email": .string(email), "session": .string(request.session.id?.string ?? ""), "expiresAt": .integer(Int64(session.expiresAt.timeIntervalSince1970))]))
 }
 let port = 18_000 + Int.random(in: 0..<1000)
-try await app.server.start(address: .hostname("127.0.0.1", port: port))
+/// Starts and stops Vapor's HTTP server (its async API, from a nonisolated context).
+nonisolated func start(_ app: Application, port: Int) async throws { try await app.server.start(address: .hostname("127.0.0.1", port: port)) }
+nonisolated func stop(_ app: Application) async { await app.server.shutdown() }
+try await start(app, port: port)
 let base = "http://127.0.0.1:\(port)"
 
 // A Vapor session cookie, from Vapor's own login route.
@@ -84,7 +87,7 @@ for _ in 0..<rounds {
     sesame.append(try wrk(base + "/api/me", cookie: "sesame-session=\(token)"))
     vapor.append(try wrk(base + "/vapor/me", cookie: vaporCookie))
 }
-await app.server.shutdown()
+await stop(app)
 try await app.asyncShutdown()
 
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
