@@ -28,10 +28,14 @@ import Testing
             let github = OAuth2Provider.github(clientID: "id", clientSecret: "secret")
             handler = AuthHandler(
                 providers: ["link": link, "github": github], configuration: AuthConfiguration(baseURL: TestApp.baseURL), keys: app.keys,
-                sessions: SessionAccess(sessions) { session in
+                sessions: SessionAccess(sessions, user: { session in
                     guard case .user(let email) = session.subject else { return nil }
                     return ["email": .string(email), "name": .string(String(email.prefix { $0 != "@" }))]
-                },
+                }, update: { session, data in
+                    // Auth.js's `update(data)`: here, a new display address, validated like any input.
+                    guard let email = data["email"]?.stringValue, email.hasSuffix("@example.com") else { throw AuthError.invalidRequest }
+                    return .user(email: email)
+                }),
                 callbacks: AuthCallbacks(signIn: signIn, event: { event in events.all.withLock { $0.append(event) } })
             ) { success in
                 guard let email = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
@@ -168,6 +172,16 @@ import Testing
             // POST session is CSRF-checked too.
             #expect(try await Self.post(client, "/auth/session", form: [], cookie: cookies).status == .forbidden)
             #expect(try await Self.post(client, "/auth/session", form: [("csrfToken", csrfToken)], cookie: cookies).json?["user"]?["email"] == "ada@example.com")
+            // Auth.js's update(data): a new session (new cookie) with the new subject; bad data is refused.
+            var update: HTTPFields = [.contentType: "application/json", .cookie: cookies, .origin: Self.origin]
+            let updated = try await client.execute(uri: "/auth/session", method: .post, headers: update, body: ByteBuffer(string: #"{"csrfToken":"\#(csrfToken)","data":{"email":"ada.l@example.com"}}"#))
+            #expect(updated.json?["user"]?["email"] == "ada.l@example.com")
+            let renewed = try #require(updated.sessionCookie)
+            #expect(renewed != sessionCookie)
+            let refused = try await client.execute(uri: "/auth/session", method: .post, headers: update, body: ByteBuffer(string: #"{"csrfToken":"\#(csrfToken)","data":{"email":"eve@evil.example"}}"#))
+            #expect(refused.status == .badRequest)
+            update[.cookie] = renewed + "; " + csrfCookie
+            #expect(try await client.execute(uri: "/auth/session", method: .get, headers: [.cookie: renewed]).json?["user"]?["email"] == "ada.l@example.com")
             // Sign-out without the token is refused; with it, the session ends.
             #expect(try await Self.post(client, "/auth/signout", form: [], cookie: cookies).status == .forbidden)
             let out = try await Self.post(client, "/auth/signout", form: [("csrfToken", csrfToken), ("callbackUrl", "/bye")], cookie: cookies)

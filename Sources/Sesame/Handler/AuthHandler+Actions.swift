@@ -21,6 +21,21 @@ extension AuthHandler {
             return try await sessionResponse(request)
         case ("session", .post):
             try checkStateChange(request, token: request.parameters["csrfToken"] ?? request.jsonBody?["csrfToken"]?.stringValue)
+            if let sessions, let data = request.jsonBody?["data"] {
+                let updated: (fields: [HTTPField], session: JSONObject?)?
+                do {
+                    updated = try await sessions.update(request.head, data)
+                } catch let error as AuthError {
+                    throw error
+                } catch {
+                    throw AuthError.invalidRequest.with(detail: "the session update was refused")
+                }
+                if let updated {
+                    var response = AuthResponse.json(updated.session.map(JSONValue.object) ?? .null)
+                    response.head.headerFields.append(contentsOf: updated.fields)
+                    return response
+                }
+            }
             return try await sessionResponse(request)
         case ("signin", .get), ("signin", .head):
             if let custom = pages.signInURL { return .redirect(to: custom) }

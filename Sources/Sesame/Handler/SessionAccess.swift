@@ -13,6 +13,8 @@ import HTTPTypes
 public struct SessionAccess: Sendable {
     let resolve: @Sendable (HTTPRequest) async -> Resolved
     let signOut: @Sendable (HTTPRequest, String) async throws -> HTTPResponse
+    /// `POST session` with `data`: the new session's cookie fields and client-safe JSON, or `nil` to keep it.
+    let update: @Sendable (HTTPRequest, JSONValue) async throws -> (fields: [HTTPField], session: JSONObject?)?
 
     struct Resolved: Sendable {
         /// The client-safe session, `nil` without one.
@@ -26,11 +28,16 @@ public struct SessionAccess: Sendable {
     ///
     /// - Parameters:
     ///   - strategy: The app's sessions (tokens or a store).
+    ///   - update: Auth.js's `update(data)`: given the session and the `data` the client posted to
+    ///     `POST /session`, the subject the session should have now (it is signed in again, with a new session
+    ///     ID), or `nil` to leave it as it is. Validate `data` here: it comes from the client. The default
+    ///     changes nothing.
     ///   - user: The `session` callback: what the client may see of the signed-in user (Auth.js's
     ///     `{name, email, image}`), or `nil` to show no session. The default shows nothing but that a session exists.
     public init<Strategy: SessionStrategy>(
         _ strategy: Strategy,
-        user: @escaping @Sendable (Session<Strategy.Subject>) async throws -> JSONObject? = { _ in [:] }
+        user: @escaping @Sendable (Session<Strategy.Subject>) async throws -> JSONObject? = { _ in [:] },
+        update: @escaping @Sendable (Session<Strategy.Subject>, JSONValue) async throws -> Strategy.Subject? = { _, _ in nil }
     ) {
         resolve = { request in
             let resolution = await strategy.resolve(request)
@@ -41,5 +48,15 @@ public struct SessionAccess: Sendable {
             return Resolved(session: client, subjectID: session.subjectID, responseFields: resolution.responseFields, isUnavailable: false)
         }
         signOut = { request, redirect in try await strategy.signOut(request, redirect: redirect) }
+        self.update = { request, data in
+            guard let session = await strategy.resolve(request).session, let subject = try await update(session, data) else { return nil }
+            let signedIn = try await strategy.signIn(subject, request: request, redirect: "/")
+            let fields: [HTTPField] = signedIn.headerFields.filter { $0.name == .setCookie }
+            // What the client sees now: the new session, read back through its own cookie.
+            var next = request
+            next.headerFields[.cookie] = fields.map { String($0.value.prefix { $0 != ";" }) }.filter { !$0.hasSuffix("=") }.joined(separator: "; ")
+            guard let renewed = await strategy.resolve(next).session, let shown = try await user(renewed) else { return (fields, nil) }
+            return (fields, ["user": .object(shown), "expires": .string(renewed.expiresAt.formatted(.iso8601))])
+        }
     }
 }
