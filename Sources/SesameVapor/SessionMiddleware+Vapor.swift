@@ -29,7 +29,7 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: AsyncMiddlewar
     }
 
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let head = try AuthRequest(request).head
+        let head = HTTPRequest(sessionHeadOf: request)
         let resolution = await sessions.resolve(head)
         if let requirement, let refusal = requirement.refusal(for: head, resolution: resolution) {
             return Response(refusal)
@@ -66,7 +66,7 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: AsyncMiddle
 
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let resolution = SessionResolution<Subject>.current ?? SessionResolution(session: nil, failure: nil, responseFields: [])
-        if let refusal = requirement.refusal(for: try AuthRequest(request).head, resolution: resolution) {
+        if let refusal = requirement.refusal(for: HTTPRequest(sessionHeadOf: request), resolution: resolution) {
             return Response(refusal)
         }
         return try await next.respond(to: request)
@@ -76,3 +76,15 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: AsyncMiddle
 /// A Sesame session is what `req.auth` holds: `req.auth.get(Session<AppSession>.self)`, and Vapor's
 /// `guardMiddleware()` and `redirectMiddleware(path:)` work with it.
 extension Sesame.Session: Authenticatable {}
+
+extension HTTPRequest {
+    /// The part of a Vapor request that session resolution and requirements read: method, path and the few
+    /// header fields involved (converting every header per request would cost more than resolving the session).
+    init(sessionHeadOf request: Request) {
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: request.url.string)
+        for name in ["cookie", "authorization", "accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"] {
+            guard let fieldName = HTTPField.Name(name) else { continue }
+            for value in request.headers[name] { headerFields.append(HTTPField(name: fieldName, value: value)) }
+        }
+    }
+}
