@@ -120,7 +120,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 guard let linked = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
                 email = linked
             }
-            let target = (success.returnTo ?? success.claims["redirect"]?.stringValue).flatMap(Demo.localPath) ?? "/"
+            let target = (success.returnTo ?? success.claims["redirect"]?.stringValue).flatMap(RedirectPolicy.localPath) ?? "/"
             return AuthResponse(try await sessions.signIn(.user(email: email), request: success.request.head, redirect: baseURL + target))
         }
         self.providerButtons = providers.sorted { $0.key < $1.key }.map { (name: $0.key, displayName: $0.value.displayName) }
@@ -138,11 +138,6 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             return nil
         }
         return visits
-    }
-
-    /// A path on this site, or `nil` for anything that could leave it (`//host`, `/\host`, schemes).
-    static func localPath(_ target: String) -> String? {
-        target.hasPrefix("/") ? RedirectPolicy(baseURL: "http://localhost").allowed(target) : nil
     }
 
     /// The demo's routes.
@@ -196,7 +191,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 """))
         }
         let pending = RandomPending.make()
-        let redirect = AuthRequest(head: request).query["redirect"].flatMap(Demo.localPath) ?? "/"
+        let redirect = AuthRequest(head: request).query["redirect"].flatMap(RedirectPolicy.localPath) ?? "/"
         var response = AuthResponse.html(HTML.page(title: "Sesame demo", body: """
             <h1>Sesame demo</h1>
             <p>Not signed in. Sign in with a link sent to your email address\(configuration.isDevelopment ? " (in development the link is shown on the next page and in the server log)" : "").</p>
@@ -234,7 +229,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
 
     /// A same-origin sign-out form post.
     public func signOut(_ request: HTTPRequest) async throws -> AuthResponse {
-        guard OriginPolicy(allowedOrigins: [configuration.baseURL]).allows(request) else {
+        guard auth.configuration.originPolicy.allows(request) else {
             return .json(["error": "forbidden_origin"], status: .forbidden)
         }
         return AuthResponse(try await sessions.signOut(request, redirect: "/"))

@@ -19,10 +19,7 @@ public struct CSRFProtection: Sendable {
     ///   - keys: The app's key set (a verification-only set gets a random per-process key instead).
     ///   - cookie: The cookie's options.
     public init(keys: KeySet, cookie: SessionCookie = SessionCookie(name: "sesame-csrf")) {
-        let material = keys.activeKey?.secretBytes ?? (0..<32).map { _ in UInt8.random(in: 0...255) }
-        let key = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8), info: Array("sesame/csrf/v1".utf8), outputByteCount: 32)
-        self.init(key: key, cookie: cookie)
+        self.init(key: SymmetricKey(data: keys.derivedKey(purpose: "sesame/csrf/v1")), cookie: cookie)
     }
 
     init(key: SymmetricKey, cookie: SessionCookie) {

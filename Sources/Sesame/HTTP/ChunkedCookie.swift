@@ -42,16 +42,28 @@ public struct ChunkedCookie: Sendable {
             var offset = 0
             while offset < characters.count {
                 let chunk = String(decoding: characters[offset..<min(offset + chunkSize, characters.count)], as: UTF8.self)
-                result.append(chunkCookie(named: "\(name).\(index)", value: chunk, maxAge: maxAge, secure: secure))
+                result.append(cookie.setCookie(named: "\(name).\(index)", chunk, maxAge: maxAge, secure: secure))
                 written.insert("\(name).\(index)")
                 index += 1
                 offset += chunkSize
             }
         }
         for stale in present.sorted() where !written.contains(stale) {
-            result.append(chunkCookie(named: stale, value: "", maxAge: 0, secure: secure))
+            result.append(cookie.setCookie(named: stale, "", maxAge: 0, secure: secure))
         }
         return result
+    }
+
+    /// The `Set-Cookie` values that clear the chunks (`name.N`) a request carries, for a sign-out.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - secure: Whether the cookie is `Secure` (and so under its `__Host-` name).
+    public func clearingChunks(in request: HTTPRequest, secure: Bool) -> [String] {
+        let name = cookie.effectiveName(secure: secure)
+        return presentNames(in: request, base: name).subtracting([name]).sorted().map {
+            cookie.setCookie(named: $0, "", maxAge: 0, secure: secure)
+        }
     }
 
     /// The value a request carries, whole or reassembled from consecutive chunks.
@@ -79,13 +91,5 @@ public struct ChunkedCookie: Sendable {
             names.insert("\(name).\(index)")
         }
         return names
-    }
-
-    /// A `Set-Cookie` for one chunk, with the cookie's attributes under an explicit name.
-    private func chunkCookie(named name: String, value: String, maxAge: Int, secure: Bool) -> String {
-        var parts = ["\(name)=\(value)", "Path=\(cookie.path)", "Max-Age=\(maxAge)", "HttpOnly", "SameSite=\(cookie.sameSite)"]
-        if secure { parts.append("Secure") }
-        if let domain = cookie.domain { parts.append("Domain=\(domain)") }
-        return parts.joined(separator: "; ")
     }
 }

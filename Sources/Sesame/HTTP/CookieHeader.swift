@@ -9,13 +9,7 @@ import HTTPTypes
 enum CookieHeader {
     /// The value of the first (non-empty) cookie named `name` across the `Cookie` fields.
     static func value(named name: String, in fields: HTTPFields) -> String? {
-        guard !name.isEmpty else { return nil }
-        let names = [Array(name.utf8)]
-        for field in fields where field.name == .cookie {
-            var value = field.value
-            if let (found, _) = value.withUTF8({ best(names: names, in: $0) }) { return found }
-        }
-        return nil
+        name.isEmpty ? nil : best(names: [Array(name.utf8)], in: fields)
     }
 
     /// The value of the most preferred of `names` over all of a request's `Cookie` fields: the first name wins

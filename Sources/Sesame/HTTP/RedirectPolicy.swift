@@ -23,11 +23,18 @@ public struct RedirectPolicy: Sendable {
     /// - Parameter target: A path (`/dashboard?tab=1`) or an absolute URL.
     /// - Returns: The target unchanged when allowed.
     public func allowed(_ target: String) -> String? {
-        guard !target.isEmpty, !target.unicodeScalars.contains(where: Self.isForbidden) else { return nil }
-        if target.hasPrefix("/") {
-            return target.hasPrefix("//") ? nil : target
-        }
-        guard let origin = OriginPolicy.origin(of: target), allowedOrigins.contains(origin) else { return nil }
+        if target.hasPrefix("/") { return Self.localPath(target) }
+        guard !target.unicodeScalars.contains(where: Self.isForbidden), let origin = OriginPolicy.origin(of: target),
+            allowedOrigins.contains(origin)
+        else { return nil }
+        return target
+    }
+
+    /// The target if it is a plain path on this site (the relative half of ``allowed(_:)``), else `nil`.
+    ///
+    /// - Parameter target: A path such as `/dashboard?tab=1`.
+    public static func localPath(_ target: String) -> String? {
+        guard target.hasPrefix("/"), !target.hasPrefix("//"), !target.unicodeScalars.contains(where: isForbidden) else { return nil }
         return target
     }
 

@@ -41,6 +41,12 @@ public struct AuthConfiguration: Sendable {
     /// The origin (`scheme://host[:port]`) of the base URL.
     public var origin: String { OriginPolicy.origin(of: baseURL) ?? baseURL }
 
+    /// Who may post to the auth routes: the base URL's origin and the trusted origins.
+    public var originPolicy: OriginPolicy { OriginPolicy(allowedOrigins: [baseURL] + trustedOrigins) }
+
+    /// Where browsers may be sent: this site's paths, the base URL's origin and the trusted origins.
+    public var redirectPolicy: RedirectPolicy { RedirectPolicy(baseURL: baseURL, trustedOrigins: trustedOrigins) }
+
     /// The absolute URL of a path under the prefix.
     func url(_ path: String) -> String { baseURL + prefix + path }
 }

@@ -42,7 +42,7 @@ extension AuthHandler {
             let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
             var response = pages.signIn(
                 providers: providers.sorted { $0.key < $1.key }.map { (name: $0.key, provider: $0.value) }, csrfToken: token,
-                callbackURL: request.query["callbackUrl"].flatMap { callbacks.redirect($0, redirectPolicy) }, error: request.query["error"],
+                callbackURL: allowedCallbackURL(request.query["callbackUrl"]), error: request.query["error"],
                 configuration: configuration)
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
@@ -50,7 +50,7 @@ extension AuthHandler {
         case ("signout", .get), ("signout", .head):
             if let custom = pages.signOutURL { return .redirect(to: custom) }
             let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
-            var response = pages.signOut(csrfToken: token, callbackURL: request.query["callbackUrl"].flatMap { callbacks.redirect($0, redirectPolicy) }, configuration: configuration)
+            var response = pages.signOut(csrfToken: token, callbackURL: allowedCallbackURL(request.query["callbackUrl"]), configuration: configuration)
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             return response
         case ("signout", .post):
@@ -73,7 +73,7 @@ extension AuthHandler {
         try checkStateChange(request, token: form["csrfToken"])
         // The provider sees the form without the CSRF token, and the allowed callbackUrl as `returnTo`.
         var forwarded = form.pairs.filter { $0.name != "csrfToken" && $0.name != "callbackUrl" && $0.name != "returnTo" }
-        if let target = form["callbackUrl"].flatMap({ callbacks.redirect($0, redirectPolicy) }) { forwarded.append((name: "returnTo", value: target)) }
+        if let target = allowedCallbackURL(form["callbackUrl"]) { forwarded.append((name: "returnTo", value: target)) }
         var head = request.head
         head.headerFields[.contentType] = "application/x-www-form-urlencoded"
         let inner = AuthRequest(head: head, body: Array(URLEncodedForm(forwarded).encoded.utf8), clientAddress: request.clientAddress)
@@ -92,7 +92,7 @@ extension AuthHandler {
     func signOut(_ request: AuthRequest) async throws -> AuthResponse {
         guard let sessions else { throw AuthError.notFound.with(detail: "no sessions are configured for sign-out") }
         let resolved = await sessions.resolve(request.head)
-        let target = request.parameters["callbackUrl"].flatMap { callbacks.redirect($0, redirectPolicy) } ?? configuration.baseURL + "/"
+        let target = allowedCallbackURL(request.parameters["callbackUrl"]) ?? configuration.baseURL + "/"
         let response: HTTPResponse
         do {
             response = try await sessions.signOut(request.head, target)
@@ -134,8 +134,7 @@ extension AuthHandler {
 
     /// Refuses a state-changing request without a valid CSRF token, or from another origin.
     func checkStateChange(_ request: AuthRequest, token: String?) throws {
-        let policy = OriginPolicy(allowedOrigins: [configuration.baseURL] + configuration.trustedOrigins)
-        guard policy.allowsStrictly(request.head) else { throw AuthError.forbiddenOrigin }
+        guard configuration.originPolicy.allowsStrictly(request.head) else { throw AuthError.forbiddenOrigin }
         guard csrf.verify(request.head, submitted: token) else { throw AuthError.invalidCSRFToken }
     }
 
@@ -149,7 +148,10 @@ extension AuthHandler {
         return json
     }
 
-    var redirectPolicy: RedirectPolicy { RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins) }
+    /// A `callbackUrl` the `redirect` callback allows, or `nil`.
+    func allowedCallbackURL(_ target: String?) -> String? {
+        target.flatMap { callbacks.redirect($0, configuration.redirectPolicy) }
+    }
 
     /// Whether cookies this handler sets are `Secure` (everywhere but plain-http loopback development).
     var isSecure: Bool { !SessionCookie.isLoopbackHTTP(configuration.baseURL) }
@@ -167,13 +169,6 @@ protocol RedirectingProvider {
 extension HTTPField.Name {
     /// `X-Auth-Return-Redirect` (Auth.js).
     static let xAuthReturnRedirect = HTTPField.Name("X-Auth-Return-Redirect")!
-}
-
-extension HTTPFields {
-    /// The fields with a given name.
-    subscript(fields name: HTTPField.Name) -> [HTTPField] {
-        filter { $0.name == name }
-    }
 }
 
 extension AuthRequest {

@@ -83,7 +83,7 @@ public struct AuthHandler: Sendable {
         self.callbacks = callbacks
         self.pages = pages
         self.csrf = CSRFProtection(keys: keys)
-        let policy = RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins)
+        let policy = configuration.redirectPolicy
         // The signIn callback and the signIn event wrap the app's onSuccess.
         self.onSuccess = { success in
             switch try await callbacks.signIn(success) {
@@ -172,8 +172,7 @@ public struct AuthHandler: Sendable {
 
     /// Refuses state-changing requests from other origins.
     func checkOrigin(_ request: AuthRequest) throws {
-        let policy = OriginPolicy(allowedOrigins: [configuration.baseURL] + configuration.trustedOrigins)
-        guard policy.allows(request.head) else { throw AuthError.forbiddenOrigin }
+        guard configuration.originPolicy.allows(request.head) else { throw AuthError.forbiddenOrigin }
     }
 
     func context(for name: String, request: AuthRequest) -> AuthContext {

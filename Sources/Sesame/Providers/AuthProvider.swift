@@ -96,9 +96,7 @@ public struct AuthContext: Sendable {
     /// - Returns: The app's response.
     public func success(claims: JSONObject, request: AuthRequest) async throws -> AuthResponse {
         // A `returnTo` the sign-in request carried (checked again: claims may come from anywhere).
-        let returnTo = claims["returnTo"]?.stringValue.flatMap {
-            RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins).allowed($0)
-        }
+        let returnTo = claims["returnTo"]?.stringValue.flatMap(configuration.redirectPolicy.allowed)
         return try await success(AuthSuccess(provider: provider, claims: claims, request: request, returnTo: returnTo))
     }
 

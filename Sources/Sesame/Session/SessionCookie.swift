@@ -66,7 +66,12 @@ public struct SessionCookie: Sendable, Hashable {
 
     /// A `Set-Cookie` value that stores `value` for `maxAge` seconds.
     func setCookie(_ value: String, maxAge: Int, secure: Bool) -> String {
-        var parts = ["\(effectiveName(secure: secure))=\(value)", "Path=\(path)", "Max-Age=\(maxAge)", "HttpOnly", "SameSite=\(sameSite)"]
+        setCookie(named: effectiveName(secure: secure), value, maxAge: maxAge, secure: secure)
+    }
+
+    /// A `Set-Cookie` value with these attributes under an explicit name (a chunk's `name.N`).
+    func setCookie(named name: String, _ value: String, maxAge: Int, secure: Bool) -> String {
+        var parts = ["\(name)=\(value)", "Path=\(path)", "Max-Age=\(maxAge)", "HttpOnly", "SameSite=\(sameSite)"]
         if secure { parts.append("Secure") }
         if let domain { parts.append("Domain=\(domain)") }
         return parts.joined(separator: "; ")

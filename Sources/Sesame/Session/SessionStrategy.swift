@@ -60,7 +60,7 @@ extension SessionTokens: SessionStrategy {
         response.status = .seeOther
         // A token that was split into chunks leaves with all of them.
         let secure = configuration.cookie.isSecure(redirect: redirect)
-        for value in ChunkedCookie(cookie: configuration.cookie).setCookies("", maxAge: 0, secure: secure, replacing: request).dropFirst() {
+        for value in ChunkedCookie(cookie: configuration.cookie).clearingChunks(in: request, secure: secure) {
             response.headerFields.append(HTTPField(name: .setCookie, value: value))
         }
         return response

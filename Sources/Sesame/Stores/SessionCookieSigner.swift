@@ -28,21 +28,11 @@ public struct SessionCookieSigner: Sendable {
     /// - Parameter keys: The app's key set.
     /// - Precondition: The set holds at least one private or secret key.
     public init(keys: KeySet) {
-        let ordered = (keys.activeKey.map { [$0] } ?? []) + keys.keys.filter { $0.keyID != keys.activeKey?.keyID }
-        let secrets = ordered.compactMap(\.secretBytes).map { material in
-            HKDF<SHA256>.deriveKey(
-                inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8),
-                info: Array("sesame/session-cookie/v1".utf8), outputByteCount: 32
-            ).withUnsafeBytes { Array($0) }
-        }
-        self.init(secrets: secrets)
+        self.init(secrets: keys.derivedKeys(purpose: "sesame/session-cookie/v1"))
     }
 
     /// A new random session secret.
-    static func newSecret() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<secretByteCount).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
+    static func newSecret() -> [UInt8] { RandomToken.bytes(secretByteCount) }
 
     /// The key a store files a session under: the lowercase hex SHA-256 of its secret.
     static func storeKey(for secret: [UInt8]) -> String {

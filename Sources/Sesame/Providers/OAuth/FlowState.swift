@@ -86,29 +86,6 @@ struct FlowState: Sendable {
 
     /// The content-encryption key for flow cookies, derived from the handler's active key (HKDF-SHA-256).
     static func key(from keys: KeySet) -> JWK {
-        let material: [UInt8]
-        if let active = keys.activeKey, let secret = active.secretBytes {
-            material = secret
-        } else {
-            // A verification-only key set cannot protect flows; a random per-process key still can.
-            material = (0..<32).map { _ in UInt8.random(in: 0...255) }
-        }
-        let derived = HKDF<SHA256>.deriveKey(
-            inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8), info: Array("sesame/flow-state/v1".utf8), outputByteCount: 32)
-        return try! JWK(symmetricKey: derived.withUnsafeBytes { Array($0) }, algorithm: .a256gcm, keyID: "flow")
-    }
-}
-
-extension JWK {
-    /// The key's private or secret bytes, for deriving other keys; `nil` for public keys.
-    var secretBytes: [UInt8]? {
-        switch material {
-        case .p256(_, let privateKey?): return Array(privateKey.rawRepresentation)
-        case .p384(_, let privateKey?): return Array(privateKey.rawRepresentation)
-        case .ed25519(_, let privateKey?): return Array(privateKey.rawRepresentation)
-        case .rsa(_, let privateKey?): return Array(privateKey.derRepresentation)
-        case .symmetric(let key): return key.withUnsafeBytes { Array($0) }
-        default: return nil
-        }
+        try! JWK(symmetricKey: keys.derivedKey(purpose: "sesame/flow-state/v1"), algorithm: .a256gcm, keyID: "flow")
     }
 }

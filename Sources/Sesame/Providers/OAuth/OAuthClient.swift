@@ -66,7 +66,7 @@ struct OAuthClient: Sendable {
     // MARK: Authorize
 
     func authorize(_ request: AuthRequest, context: AuthContext, endpoints: OAuthEndpoints, usesNonce: Bool) throws(AuthError) -> AuthResponse {
-        let returnTo = request.parameters["returnTo"].flatMap { OAuthClient.allowedReturn($0, configuration: context.configuration) }
+        let returnTo = request.parameters["returnTo"].flatMap(context.configuration.redirectPolicy.allowed)
         let flow = FlowState.start(provider: context.provider, issuer: endpoints.issuer, returnTo: returnTo, usesNonce: usesNonce)
         var query: [(String, String)] = [
             ("response_type", "code"),
@@ -87,11 +87,6 @@ struct OAuthClient: Sendable {
         response.head.headerFields.append(HTTPField(name: .setCookie, value: try flow.setCookie(context: context, now: now(), crossSite: usesFormPost)))
         response.head.headerFields[.referrerPolicy] = "no-referrer"
         return response
-    }
-
-    /// A `returnTo` that stays on this site: a local path, or a URL on the base URL's or a trusted origin.
-    static func allowedReturn(_ target: String, configuration: AuthConfiguration) -> String? {
-        RedirectPolicy(baseURL: configuration.baseURL, trustedOrigins: configuration.trustedOrigins).allowed(target)
     }
 
     // MARK: Callback

@@ -136,20 +136,14 @@ public struct OIDCProvider: AuthProvider {
 
     /// Verifies an ID token and returns its claims.
     func verifyIDToken(_ idToken: String, nonce: String?) async throws(AuthError) -> JSONObject {
-        var verified: JWT.Verified
+        let verified: JWT.Verified
         let validation = TokenValidation(audience: configuration.credentials.id, leeway: 60, now: now)
         do {
-            verified = try JWT.verify(idToken, keys: try await metadata.keys(), validation: validation)
-        } catch let error as TokenError where error == .unknownKeyID {
-            // The provider may have rotated its keys: refetch the JWKS once (rate-limited) and try again.
             do {
+                verified = try JWT.verify(idToken, keys: try await metadata.keys(), validation: validation)
+            } catch let error as TokenError where error == .unknownKeyID {
+                // The provider may have rotated its keys: refetch the JWKS once (rate-limited) and try again.
                 verified = try JWT.verify(idToken, keys: try await metadata.keys(refreshing: true), validation: validation)
-            } catch let error as TokenError {
-                throw AuthError.invalidIDToken.with(detail: "the ID token is not valid (\(error.code))")
-            } catch let error as AuthError {
-                throw error
-            } catch {
-                throw AuthError.invalidIDToken
             }
         } catch let error as TokenError {
             throw AuthError.invalidIDToken.with(detail: "the ID token is not valid (\(error.code))")
