@@ -9,10 +9,14 @@ import Vapor
 /// `Sesame.Session<AppSession>.redirectMiddleware(path: "/login")`, or ``SessionRequirementMiddleware`` for Sesame's
 /// browser-or-API answer. With ``StoredSessions``, it replaces Vapor's `SessionsMiddleware`.
 ///
+/// When the strategy can resolve without waiting (``SessionTokens`` with no revocation store or an in-memory
+/// one), the session is resolved on the event loop and the chain goes on there, with no task started for the
+/// middleware; otherwise (a store to ask) the middleware runs in a task.
+///
 /// The task-locals (`Session.current`, `SessionData.current`) reach `async` route handlers and everything they
-/// call; Vapor runs synchronous route closures on the event loop, outside the request's task, so there use
-/// `req.auth.get(Sesame.Session<AppSession>.self)` or make the closure `async`.
-public struct SesameSessionMiddleware<Strategy: SessionStrategy>: AsyncMiddleware {
+/// call. Vapor may call a synchronous route closure after it has collected the body, outside the middleware's
+/// scope: there use `req.auth.get(Sesame.Session<AppSession>.self)`, or make the closure `async`.
+public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     /// The session strategy.
     public let sessions: Strategy
     /// What the routes below require, if anything.
@@ -28,34 +32,70 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: AsyncMiddlewar
         self.requirement = requirement
     }
 
-    public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    // Inlinable, so that the app's module specializes it for its strategy and subject.
+    @inlinable
+    public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let head = HTTPRequest(sessionHeadOf: request)
-        let resolution = await sessions.resolve(head)
+        if let resolution = sessions.resolveWithoutWaiting(head) {
+            return respond(to: request, head: head, resolution: resolution, next: next)
+        }
+        let promise = request.eventLoop.makePromise(of: Response.self)
+        promise.completeWithTask {
+            try await respond(to: request, head: head, resolution: await sessions.resolve(head), next: next).get()
+        }
+        return promise.futureResult
+    }
+
+    /// The rest of the request once the session is resolved: requirement, the chain with the session current,
+    /// then the commit.
+    @inlinable
+    func respond(
+        to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder
+    ) -> EventLoopFuture<Response> {
         if let requirement, let refusal = requirement.refusal(for: head, resolution: resolution) {
-            return Response(refusal)
+            return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         if let session = resolution.session { request.auth.login(session) }
-        let response: Response
-        do {
-            response = try await resolution.withCurrent { try await next.respond(to: request) }
-        } catch let error as AuthError {
-            // For example `SessionData.set` while the store is down: its status and JSON, not a 500.
-            return Response(error.jsonResponse)
+        let sessions = sessions
+        let handled = resolution.withCurrent { next.respond(to: request) }
+        let promise = request.eventLoop.makePromise(of: Response.self)
+        handled.whenComplete { result in
+            switch result {
+            case .success(let response):
+                if let saved = sessions.commitWithoutWaiting(resolution) {
+                    promise.succeed(response.adding(resolution.responseFields + saved))
+                    return
+                }
+                promise.completeWithTask {
+                    do throws(AuthError) {
+                        return response.adding(resolution.responseFields + (try await sessions.commit(resolution)))
+                    } catch {
+                        return Response(error.jsonResponse)
+                    }
+                }
+            case .failure(let error as AuthError):
+                // For example `SessionData.set` while the store is down: its status and JSON, not a 500.
+                promise.succeed(Response(error.jsonResponse))
+            case .failure(let error):
+                promise.fail(error)
+            }
         }
-        let saved: [HTTPField]
-        do throws(AuthError) {
-            saved = try await sessions.commit(resolution)
-        } catch {
-            return Response(error.jsonResponse)
-        }
-        for field in resolution.responseFields + saved { response.headers.add(name: field.name.rawName, value: field.value) }
-        return response
+        return promise.futureResult
+    }
+}
+
+extension Response {
+    /// The response with `fields` added.
+    @usableFromInline
+    func adding(_ fields: [HTTPField]) -> Response {
+        for field in fields { headers.add(name: field.name.rawName, value: field.value) }
+        return self
     }
 }
 
 /// Refuses requests whose session (resolved by ``SesameSessionMiddleware``) does not meet a requirement:
 /// browsers are redirected to sign in, API clients get 401 JSON, and 503 when the store is down.
-public struct SessionRequirementMiddleware<Subject: SessionSubject>: AsyncMiddleware {
+public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware {
     /// The requirement.
     public let requirement: SessionRequirement<Subject>
 
@@ -64,12 +104,12 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: AsyncMiddle
         self.requirement = requirement
     }
 
-    public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let resolution = SessionResolution<Subject>.current ?? SessionResolution(session: nil, failure: nil, responseFields: [])
         if let refusal = requirement.refusal(for: HTTPRequest(sessionHeadOf: request), resolution: resolution) {
-            return Response(refusal)
+            return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
-        return try await next.respond(to: request)
+        return next.respond(to: request)
     }
 }
 
@@ -78,13 +118,31 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: AsyncMiddle
 extension Sesame.Session: Authenticatable {}
 
 extension HTTPRequest {
+    /// The header fields that session resolution and requirements read, by their lowercase names.
+    @usableFromInline
+    static let sessionFields: [(lowercased: String, name: HTTPField.Name)] =
+        ["cookie", "authorization", "accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"].map { ($0, HTTPField.Name($0)!) }
+
     /// The part of a Vapor request that session resolution and requirements read: method, path and the few
-    /// header fields involved (converting every header per request would cost more than resolving the session).
+    /// header fields involved, in one pass over the headers (converting every header per request would cost
+    /// more than resolving the session).
+    @usableFromInline
     init(sessionHeadOf request: Request) {
         self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: request.url.string)
-        for name in ["cookie", "authorization", "accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"] {
-            guard let fieldName = HTTPField.Name(name) else { continue }
-            for value in request.headers[name] { headerFields.append(HTTPField(name: fieldName, value: value)) }
+        for (name, value) in request.headers {
+            guard let field = Self.sessionFields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
+            headerFields.append(HTTPField(name: field.name, value: value))
         }
+    }
+
+    /// Whether a header name equals a lowercase one, ignoring ASCII case.
+    @usableFromInline
+    static func name(_ name: String, equals lowercased: String) -> Bool {
+        guard name.utf8.count == lowercased.utf8.count else { return false }
+        for (byte, expected) in zip(name.utf8, lowercased.utf8) {
+            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+            if folded != expected { return false }
+        }
+        return true
     }
 }

@@ -51,8 +51,10 @@ extension HTTPClient {
                 return LiveResponse(status: HTTPResponse.Status(code: Int(response.status.code)), headers: response.headers, text: String(buffer: body))
             } catch {
                 attempt += 1
-                // Only connection failures while the server starts are retried.
-                guard attempt < 50, "\(error)".contains("refused") else { throw error }
+                // Only connection failures while the server starts are retried: refused, or (for a GET, which
+                // is safe to repeat) reset by a listener on the same port that is still closing.
+                let retryable = "\(error)".contains("refused") || (method == .GET && "\(error)".contains("reset by peer"))
+                guard attempt < 50, retryable else { throw error }
                 try await _Concurrency.Task.sleep(for: .milliseconds(100))
             }
         }

@@ -167,6 +167,29 @@ import Testing
         #expect(try await sessions.verify(sessions.create(.user(userID: "1", tenantID: nil))).subjectID == "user:userID:1")
     }
 
+    @Test func verifiesWithoutWaitingWhenTheRevocationStoreAnswersFromMemory() async throws {
+        let token = try sessions.create(.user(userID: "1", tenantID: nil))
+        let session = try #require(try sessions.verifyWithoutWaiting(token))
+        #expect(session.subjectID == "user:userID:1")
+        try await sessions.revoke(session)
+        #expect(throws: TokenError.revoked) { try sessions.verifyWithoutWaiting(token) }
+        #expect(throws: TokenError.invalidSignature) { try sessions.verifyWithoutWaiting(String(token.dropLast(2)) + "AA") }
+        // A store on a server has to be awaited: no answer without waiting, the same answer from `verify`.
+        let failing = try SessionTokens<AppSession>(keys: sessions.keys, revocations: FailingStore(), now: clock.function)
+        let other = try failing.create(.apiKey(keyID: "k"))
+        #expect(try failing.verifyWithoutWaiting(other) == nil)
+        await #expect(throws: TokenError.revocationUnavailable) { try await failing.verify(other) }
+        // Resolution follows: a cookie session resolves at once, a revoked one is cleared at once, the store
+        // that must be awaited gives no resolution.
+        var request = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+        request.headerFields[.authorization] = "Bearer " + token
+        let resolution = try #require(sessions.resolveWithoutWaiting(request))
+        #expect(resolution.session == nil && resolution.failure == .revoked)
+        request.headerFields[.authorization] = "Bearer " + other
+        #expect(failing.resolveWithoutWaiting(request) == nil)
+        #expect(sessions.commitWithoutWaiting(resolution) == [])
+    }
+
     struct FailingStore: RevocationStore {
         struct Down: Error {}
         func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool { throw Down() }

@@ -23,10 +23,22 @@ import VaporTesting
         let links = Mutex<[String]>([])
     }
 
-    /// An app with a magic-link provider, stateless sessions on `/api`, and store-backed sessions on `/cart`.
+    /// A revocation store that can only answer asynchronously (as one on a server would), over an in-memory one.
+    struct AsynchronousRevocations: RevocationStore {
+        let inner = MemoryRevocationStore()
+        func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+            try await inner.isRevoked(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
+        }
+        func revoke(tokenID: String, expiresAt: Date) async throws { try await inner.revoke(tokenID: tokenID, expiresAt: expiresAt) }
+        func revokeAll(subject: String, issuedBefore: Date) async throws { try await inner.revokeAll(subject: subject, issuedBefore: issuedBefore) }
+    }
+
+    /// An app with a magic-link provider, stateless sessions on `/api` (resolved on the event loop), the same
+    /// tokens on `/waiting` behind a revocation store that must be awaited, and store-backed sessions on `/cart`.
     static func configure(_ app: Application, outbox: Outbox, store: MemorySessionStore) throws {
         let keys = try KeySet(activeKey: JWK.generate(.es256))
         let sessions = try SessionTokens<AppSession>(keys: keys)
+        let waitingSessions = try SessionTokens<AppSession>(keys: keys, revocations: AsynchronousRevocations())
         let link = LinkProvider(configuration: LinkProvider.Configuration(deliversInBackground: false)) { link, _ in
             outbox.links.withLock { $0.append(link) }
         }
@@ -49,14 +61,26 @@ import VaporTesting
             let fromTaskLocal = Sesame.Session<AppSession>.current?.subjectID ?? "none"
             return "\(fromAuth)|\(fromTaskLocal)"
         }
+        // A synchronous route closure may run after Vapor collected the body, outside the middleware's scope:
+        // it reads `req.auth`.
+        api.get("whoami-sync") { request -> String in
+            request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none"
+        }
+        let waiting = app.grouped("waiting").grouped(SesameSessionMiddleware(sessions: waitingSessions))
+        waiting.get("whoami") { request async -> String in
+            "\(request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none")|\(Sesame.Session<AppSession>.current?.subjectID ?? "none")"
+        }
+        waiting.get("whoami-sync") { request -> String in
+            request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none"
+        }
+        waiting.grouped(SessionRequirementMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
         api.grouped(Sesame.Session<AppSession>.guardMiddleware()).get("guarded") { _ in "guarded" }
         api.grouped(Sesame.Session<AppSession>.redirectMiddleware(path: "/login")).get("redirected") { _ in "redirected" }
         api.grouped(SessionRequirementMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
 
         let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys))
         let cart = app.grouped(SesameSessionMiddleware(sessions: stored))
-        // Task-locals (`Session.current`, `SessionData.current`) reach async route handlers: Vapor runs synchronous
-        // ones on the event loop, outside the request's task.
+        // Task-locals (`Session.current`, `SessionData.current`) reach async route handlers.
         cart.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
         cart.post("cart") { request async throws -> String in
             let item = request.query[String.self, at: "item"] ?? "?"
@@ -102,6 +126,13 @@ import VaporTesting
             let headers: HTTPHeaders = ["Cookie": cookie]
             let subject = AppSession.user(email: "ada@example.com").subjectIdentifier
             #expect(try await tester.sendRequest(.GET, "whoami", headers: headers).body.string == "\(subject)|\(subject)")
+            #expect(try await tester.sendRequest(.GET, "whoami-sync", headers: headers).body.string == subject)
+            // Where the revocation store must be awaited, the middleware resolves in a task: same answers.
+            #expect(try await tester.sendRequest(.GET, "waiting/whoami", headers: headers).body.string == "\(subject)|\(subject)")
+            #expect(try await tester.sendRequest(.GET, "waiting/whoami-sync", headers: headers).body.string == subject)
+            #expect(try await tester.sendRequest(.GET, "waiting/required", headers: headers).body.string == "required")
+            #expect(try await tester.sendRequest(.GET, "waiting/required").status == .unauthorized)
+            #expect(try await tester.sendRequest(.GET, "whoami-sync").body.string == "none")
             #expect(try await tester.sendRequest(.GET, "guarded", headers: headers).body.string == "guarded")
             #expect(try await tester.sendRequest(.GET, "required", headers: headers).body.string == "required")
 

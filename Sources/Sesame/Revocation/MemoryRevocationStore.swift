@@ -37,6 +37,21 @@ public struct MemoryRevocationStore: RevocationStore {
     }
 
     public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+        isRevokedNow(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
+    }
+
+    /// Answers from memory, always.
+    ///
+    /// - Parameters:
+    ///   - tokenID: The token's `jti`.
+    ///   - subject: The token's `sub`.
+    ///   - issuedAt: The token's `iat`.
+    /// - Returns: Whether the token is revoked (never `nil`).
+    public func isRevokedWithoutWaiting(tokenID: String, subject: String, issuedAt: Date) -> Bool? {
+        isRevokedNow(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
+    }
+
+    private func isRevokedNow(tokenID: String, subject: String, issuedAt: Date) -> Bool {
         guard hasEntries.value.load(ordering: .acquiring) else { return false }
         if let expiry = revokedTokens[tokenID], expiry > now() { return true }
         if let cutoff = subjectCutoffs[subject], issuedAt.timeIntervalSince1970 < cutoff.notBefore { return true }

@@ -16,6 +16,19 @@ public protocol RevocationStore: Sendable {
     /// - Returns: `true` if the token must not be accepted.
     func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool
 
+    /// Whether a token is revoked, answered at once from memory, or `nil` when only ``isRevoked(tokenID:subject:issuedAt:)``
+    /// can tell (the default: a store that asks a server).
+    ///
+    /// A store that can answer here lets integrations that are not async at heart (Vapor's middleware chain)
+    /// resolve sessions without starting a task.
+    ///
+    /// - Parameters:
+    ///   - tokenID: The token's `jti`.
+    ///   - subject: The token's `sub`.
+    ///   - issuedAt: The token's `iat`.
+    /// - Returns: `true` if the token must not be accepted, `false` if it may be, `nil` if the store must be asked.
+    func isRevokedWithoutWaiting(tokenID: String, subject: String, issuedAt: Date) -> Bool?
+
     /// Revokes one token until it would have expired anyway.
     ///
     /// - Parameters:
@@ -29,4 +42,9 @@ public protocol RevocationStore: Sendable {
     ///   - subject: The tokens' `sub`.
     ///   - issuedBefore: Tokens whose `iat` falls before this moment, or in the same second, are revoked.
     func revokeAll(subject: String, issuedBefore: Date) async throws
+}
+
+extension RevocationStore {
+    /// `nil`: the store must be asked with ``isRevoked(tokenID:subject:issuedAt:)``.
+    public func isRevokedWithoutWaiting(tokenID: String, subject: String, issuedAt: Date) -> Bool? { nil }
 }

@@ -49,4 +49,16 @@ extension SessionResolution {
     public func withCurrent<Result>(_ operation: () async throws -> Result) async rethrows -> Result {
         try await CurrentSession.box.withValue(CurrentSession.Box(self), operation: operation)
     }
+
+    /// Runs synchronous `operation` with this resolution (and its session) as the current one.
+    ///
+    /// Tasks that `operation` starts (`Task { … }`) see it too: they copy the task-locals bound here.
+    ///
+    /// - Parameter operation: The work to run.
+    /// - Returns: What `operation` returns.
+    /// - Throws: What `operation` throws.
+    @inlinable
+    public func withCurrent<Result>(_ operation: () throws -> Result) rethrows -> Result {
+        try CurrentSession.box.withValue(CurrentSession.Box(self), operation: operation)
+    }
 }

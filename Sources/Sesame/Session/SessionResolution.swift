@@ -48,11 +48,37 @@ extension SessionTokens {
         do {
             return SessionResolution(session: try await verify(token), failure: nil, responseFields: [])
         } catch {
-            let clear = bearer == nil && error != .revocationUnavailable
-            let fields = clear
-                ? [true, false].map { HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: $0)) }
-                : []
-            return SessionResolution(session: nil, failure: error, responseFields: fields)
+            return rejection(error, fromCookie: bearer == nil)
         }
+    }
+
+    /// Resolves a request's session as ``resolve(_:)`` does, but only when no store must be waited for: with
+    /// no revocation store, or one that answers from memory.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The resolution, or `nil` when only ``resolve(_:)`` can tell.
+    @inlinable
+    public func resolveWithoutWaiting(_ request: HTTPRequest) -> SessionResolution<Subject>? {
+        let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
+        guard let token = bearer ?? cookieToken(from: request) else {
+            return SessionResolution(session: nil, failure: nil, responseFields: [])
+        }
+        do {
+            guard let session = try verifyWithoutWaiting(token) else { return nil }
+            return SessionResolution(session: session, failure: nil, responseFields: [])
+        } catch {
+            return rejection(error, fromCookie: bearer == nil)
+        }
+    }
+
+    /// The resolution of a rejected token: no session, and a rejected cookie is cleared (unless the revocation
+    /// store was only unreachable).
+    @usableFromInline
+    func rejection(_ error: TokenError, fromCookie: Bool) -> SessionResolution<Subject> {
+        let clear = fromCookie && error != .revocationUnavailable
+        let fields = clear
+            ? [true, false].map { HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: $0)) }
+            : []
+        return SessionResolution(session: nil, failure: error, responseFields: fields)
     }
 }

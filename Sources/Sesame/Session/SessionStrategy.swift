@@ -15,12 +15,25 @@ public protocol SessionStrategy<Subject>: Sendable {
     /// - Returns: The resolution, which the integration makes current for the request's handler.
     func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject>
 
+    /// Resolves a request's session as ``resolve(_:)`` does when that needs no waiting (no store to ask), or
+    /// returns `nil`. Integrations built on futures (Vapor) use it to skip starting a task per request.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The resolution, or `nil` when only ``resolve(_:)`` can tell (the default).
+    func resolveWithoutWaiting(_ request: HTTPRequest) -> SessionResolution<Subject>?
+
     /// Saves what the handler changed, after it ran.
     ///
     /// - Parameter resolution: The resolution ``resolve(_:)`` returned for this request.
     /// - Returns: Header fields the response must carry (a new or refreshed session cookie).
     /// - Throws: ``AuthError/unavailable`` when the store cannot save; the integration answers 503 instead.
     func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField]
+
+    /// The header fields ``commit(_:)`` would return, when saving needs no waiting, or `nil`.
+    ///
+    /// - Parameter resolution: The resolution for this request.
+    /// - Returns: The fields, or `nil` when only ``commit(_:)`` can save (the default).
+    func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]?
 
     /// Signs a subject in: a new session (with a new ID, replacing any the request carried) and a redirect
     /// that sets its cookie.
@@ -41,10 +54,22 @@ public protocol SessionStrategy<Subject>: Sendable {
     func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse
 }
 
+extension SessionStrategy {
+    /// `nil`: the strategy resolves with ``resolve(_:)`` only.
+    public func resolveWithoutWaiting(_ request: HTTPRequest) -> SessionResolution<Subject>? { nil }
+
+    /// `nil`: the strategy saves with ``commit(_:)`` only.
+    public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? { nil }
+}
+
 extension SessionTokens: SessionStrategy {
     /// Stateless sessions have nothing to save.
     @inlinable
     public func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField] { [] }
+
+    /// Stateless sessions have nothing to save, at once.
+    @inlinable
+    public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? { [] }
 
     /// Issues a session token in the cookie (see ``cookie(_:redirect:)``); a token is new on every sign-in.
     public func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse {

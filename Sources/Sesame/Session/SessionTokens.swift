@@ -116,30 +116,52 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     ///   another purpose, an unknown session `type` or malformed `properties`.
     @inlinable
     public func verify(_ token: String) async throws(TokenError) -> Session<Subject> {
+        let session = try signatureChecked(token)
+        if let revocations {
+            var revoked = revocations.isRevokedWithoutWaiting(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
+            if revoked == nil {
+                do {
+                    revoked = try await revocations.isRevoked(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
+                } catch {
+                    throw TokenError.revocationUnavailable
+                }
+            }
+            if revoked == true { throw TokenError.revoked }
+        }
+        return session
+    }
+
+    /// Verifies a session token without waiting, or returns `nil` when the revocation store has to be asked
+    /// (then call ``verify(_:)``, which finds the signature check cached).
+    ///
+    /// - Parameter token: The compact token from a cookie, a `Bearer` header or a query parameter.
+    /// - Returns: The session, or `nil` when only ``verify(_:)`` can tell.
+    /// - Throws: ``TokenError``, as ``verify(_:)``.
+    @inlinable
+    public func verifyWithoutWaiting(_ token: String) throws(TokenError) -> Session<Subject>? {
+        let session = try signatureChecked(token)
+        if let revocations {
+            guard let revoked = revocations.isRevokedWithoutWaiting(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
+            else { return nil }
+            if revoked { throw TokenError.revoked }
+        }
+        return session
+    }
+
+    /// Everything but revocation: the cached result when this exact token was verified before and has not
+    /// expired, else the full check (remembered in the cache; revocation is checked on every use, hit or not).
+    @inlinable
+    func signatureChecked(_ token: String) throws(TokenError) -> Session<Subject> {
         let key = TokenSeal.cacheKey(of: token)
-        let hit = cache?.lookup(key).flatMap { TokenSeal.matches($0.seal, token: token) ? $0 : nil }
-        let session: Session<Subject>
-        var verifiedNow = false
-        if let cache, let cached = hit {
+        if let cache, let cached = cache.lookup(key).flatMap({ TokenSeal.matches($0.seal, token: token) ? $0 : nil }) {
             guard now() - configuration.leeway < cached.session.expiresAt.timeIntervalSince1970 else {
                 cache.removeValue(for: key)
                 throw TokenError.expired
             }
-            session = cached.session
-        } else {
-            session = try verifyUncached(token)
-            verifiedNow = true
+            return cached.session
         }
-        if let revocations {
-            let revoked: Bool
-            do {
-                revoked = try await revocations.isRevoked(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
-            } catch {
-                throw TokenError.revocationUnavailable
-            }
-            if revoked { throw TokenError.revoked }
-        }
-        if verifiedNow, let cache {
+        let session = try verifyUncached(token)
+        if let cache {
             let current = now()
             cache.insert(CachedSession(session: session, seal: TokenSeal.seal(of: token)), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
         }

@@ -96,10 +96,40 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     // MARK: Commit
 
     public func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField] {
-        guard let state = resolution.state as? StoredSessionState<Data>, !state.isUnavailable else { return [] }
+        switch pendingWrite(resolution) {
+        case nil:
+            return []
+        case .update(var value, let key)?:
+            value.touchedAt = now().timeIntervalSince1970
+            try await save(value, key: key)
+            return []
+        case .begin(let encoded, let secure)?:
+            // No session yet: the handler stored data, so an anonymous session begins.
+            let current = now().timeIntervalSince1970
+            let secret = SessionCookieSigner.newSecret()
+            let value = StoredSessionValue<Data>(subject: nil, subjectID: nil, encodedData: encoded, createdAt: current, authenticatedAt: nil, touchedAt: current)
+            try await save(value, key: SessionCookieSigner.storeKey(for: secret))
+            return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value, secure: secure))]
+        }
+    }
+
+    /// `[]` when the request changed nothing that must be saved (the common read-only request), else `nil`.
+    public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? {
+        pendingWrite(resolution) == nil ? [] : nil
+    }
+
+    /// What a commit must write, if anything.
+    private enum PendingWrite {
+        /// The loaded session changed, or its sliding expiry is due to move.
+        case update(StoredSessionValue<Data>, key: String)
+        /// There was no session and the handler stored data.
+        case begin([UInt8], secure: Bool)
+    }
+
+    private func pendingWrite(_ resolution: SessionResolution<Subject>) -> PendingWrite? {
+        guard let state = resolution.state as? StoredSessionState<Data>, !state.isUnavailable else { return nil }
         let change = state.change()
-        guard !change.ended else { return [] }
-        let current = now().timeIntervalSince1970
+        guard !change.ended else { return nil }
         if let loaded = state.loaded {
             var value = loaded.value
             var dirty = false
@@ -108,20 +138,13 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
                 dirty = true
             }
             // A sliding expiry moves at most once per refresh interval.
-            if configuration.idleTimeout != nil, value.subject != nil, current - value.touchedAt >= configuration.refreshInterval {
+            if configuration.idleTimeout != nil, value.subject != nil, now().timeIntervalSince1970 - value.touchedAt >= configuration.refreshInterval {
                 dirty = true
             }
-            guard dirty else { return [] }
-            value.touchedAt = current
-            try await save(value, key: loaded.key)
-            return []
+            return dirty ? .update(value, key: loaded.key) : nil
         }
-        // No session yet: the handler stored data, so an anonymous session begins.
-        guard change.touched, let encoded = change.encodedData else { return [] }
-        let secret = SessionCookieSigner.newSecret()
-        let value = StoredSessionValue<Data>(subject: nil, subjectID: nil, encodedData: encoded, createdAt: current, authenticatedAt: nil, touchedAt: current)
-        try await save(value, key: SessionCookieSigner.storeKey(for: secret))
-        return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value, secure: state.secureCookie))]
+        guard change.touched, let encoded = change.encodedData else { return nil }
+        return .begin(encoded, secure: state.secureCookie)
     }
 
     // MARK: Sign in and out
