@@ -37,6 +37,7 @@ public struct PostgresSessionStore: SessionStore {
 
     private let connection: PostgresStoreConnection
     private let table: String
+    private let lookups: LookupBatcher<SessionRecord>
 
     /// Creates a store over a client; call ``migrate()`` once before first use.
     ///
@@ -45,14 +46,26 @@ public struct PostgresSessionStore: SessionStore {
     ///   - namespace: The schema and table prefix (default: `sesame_sessions` in the current schema).
     ///   - operationTimeout: The longest any operation may take, including waiting for a connection, before it
     ///     throws ``SessionStoreError/unavailable(_:)`` (default 5 seconds).
+    ///   - concurrentLookups: How many ``get(_:)`` queries may run at once; lookups that arrive while all are
+    ///     busy share the next query (default: twice the processor count).
     ///   - logger: Where PostgresNIO logs the store's queries (at debug and trace levels).
     public init(
         client: PostgresClient, namespace: PostgresTableNamespace = .default, operationTimeout: Duration = .seconds(5),
+        concurrentLookups: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
         logger: Logger = Logger(label: "sesame.postgres.sessions")
     ) {
-        connection = PostgresStoreConnection(
+        let connection = PostgresStoreConnection(
             client: client, namespace: namespace, operationTimeout: operationTimeout, logger: logger)
-        table = namespace.table("sessions")
+        let table = namespace.table("sessions")
+        self.connection = connection
+        self.table = table
+        lookups = LookupBatcher(maximumQueries: concurrentLookups) { keys in
+            let query: PostgresQuery = """
+                SELECT key, grp, value, expires_at FROM \(unescaped: table) WHERE key = ANY(\(keys)) AND expires_at > now()
+                """
+            let records = try await connection.rows(query, Self.decodeRecord)
+            return Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        }
     }
 
     /// Creates the schema (when the namespace names one), the sessions table and its indexes, when missing.
@@ -76,16 +89,14 @@ public struct PostgresSessionStore: SessionStore {
         ])
     }
 
-    /// The unexpired record under `key`, in one query.
+    /// The unexpired record under `key`: one query, shared with the lookups of other requests that arrive
+    /// while every lookup query is busy.
     ///
     /// - Parameter key: The record's key.
     /// - Returns: The record, or `nil` when there is none or it has expired.
     /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
     public func get(_ key: String) async throws -> SessionRecord? {
-        let query: PostgresQuery = """
-            SELECT key, grp, value, expires_at FROM \(unescaped: table) WHERE key = \(key) AND expires_at > now()
-            """
-        return try await connection.rows(query, Self.decodeRecord).first
+        try await lookups.value(for: key)
     }
 
     /// Inserts or replaces a record (one upsert; its group is replaced with it).

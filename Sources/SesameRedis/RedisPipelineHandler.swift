@@ -27,6 +27,8 @@ final class RedisPipelineHandler: ChannelDuplexHandler {
     }
 
     private var pending = CircularBuffer<Pending>()
+    /// Whether a flush is already queued on the event loop for the commands written since the last one.
+    private var flushQueued = false
     /// Set once the connection has failed: later commands fail at once.
     private var failure: SessionStoreError?
     private var timer: Scheduled<Void>?
@@ -51,6 +53,18 @@ final class RedisPipelineHandler: ChannelDuplexHandler {
         pending.append(Pending(reply: request.reply, deadline: request.deadline))
         context.write(wrapOutboundOut(request.bytes), promise: promise)
         armTimer(context: context)
+    }
+
+    /// Flushes once for every command written in the same event-loop turn: commands from concurrent requests
+    /// arrive as separate tasks on the event loop, and a flush queued behind them sends them in one write (and
+    /// Redis reads them in one read).
+    func flush(context: ChannelHandlerContext) {
+        guard !flushQueued else { return }
+        flushQueued = true
+        context.eventLoop.assumeIsolated().execute { [self] in
+            flushQueued = false
+            self.context?.flush()
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

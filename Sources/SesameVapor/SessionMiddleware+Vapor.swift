@@ -52,7 +52,8 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     func respond(
         to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder
     ) -> EventLoopFuture<Response> {
-        if let requirement, let refusal = requirement.refusal(for: head, resolution: resolution) {
+        // A refusal may redirect back to the request's path; only then is Vapor's (costly) URL string built.
+        if let requirement, let refusal = requirement.refusal(for: resolution.session == nil ? HTTPRequest(sessionHeadOf: request, path: true) : head, resolution: resolution) {
             return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         if let session = resolution.session { request.auth.login(session) }
@@ -106,7 +107,7 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware 
 
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let resolution = SessionResolution<Subject>.current ?? SessionResolution(session: nil, failure: nil, responseFields: [])
-        if let refusal = requirement.refusal(for: HTTPRequest(sessionHeadOf: request), resolution: resolution) {
+        if let refusal = requirement.refusal(for: HTTPRequest(sessionHeadOf: request, path: resolution.session == nil), resolution: resolution) {
             return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         return next.respond(to: request)
@@ -123,12 +124,17 @@ extension HTTPRequest {
     static let sessionFields: [(lowercased: String, name: HTTPField.Name)] =
         ["cookie", "authorization", "accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"].map { ($0, HTTPField.Name($0)!) }
 
-    /// The part of a Vapor request that session resolution and requirements read: method, path and the few
-    /// header fields involved, in one pass over the headers (converting every header per request would cost
-    /// more than resolving the session).
+    /// The part of a Vapor request that session resolution and requirements read: the method, the few header
+    /// fields involved (in one pass over the headers: converting every header per request would cost more than
+    /// resolving the session), and the path only when asked (Vapor builds it from Foundation's `URLComponents`,
+    /// which costs more than the whole resolution; only a refusal's redirect needs it).
+    ///
+    /// - Parameters:
+    ///   - request: The Vapor request.
+    ///   - path: Whether to carry the request's path and query (else `/`).
     @usableFromInline
-    init(sessionHeadOf request: Request) {
-        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: request.url.string)
+    init(sessionHeadOf request: Request, path: Bool = false) {
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: path ? request.url.string : "/")
         for (name, value) in request.headers {
             guard let field = Self.sessionFields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
             headerFields.append(HTTPField(name: field.name, value: value))

@@ -32,6 +32,27 @@ import Testing
         }
     }
 
+    /// Many lookups at once (PostgreSQL answers them in shared queries): each gets its own record, or none.
+    @Test(arguments: StoreKind.allCases)
+    func concurrentLookupsEachGetTheirOwnRecord(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let store = fixture.sessions
+            let records = (0..<50).map { Self.record(value: "value-\($0)") }
+            for record in records { try await store.set(record) }
+            let missing = (0..<50).map { _ in Self.key() }
+            let lookups = (records.map { ($0.key, Optional($0.value)) } + missing.map { ($0, [UInt8]?.none) }).shuffled()
+            let answers = try await withThrowingTaskGroup(of: (String, [UInt8]?, [UInt8]?).self) { group in
+                for _ in 0..<3 {
+                    for (key, expected) in lookups { group.addTask { (key, expected, try await store.get(key)?.value) } }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(answers.count == 300)
+            for (key, expected, answer) in answers { #expect(answer == expected, "\(key.prefix(8))") }
+            for record in records { try await store.delete(record.key) }
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func valuesRoundTripByteForByte(_ kind: StoreKind) async throws {
         try await StoreFixture.with(kind) { fixture in

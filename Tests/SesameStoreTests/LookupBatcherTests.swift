@@ -1,0 +1,66 @@
+import Synchronization
+import Testing
+
+@testable import SesamePostgres
+
+/// Concurrent session lookups share PostgreSQL queries without mixing up their answers.
+@Suite struct LookupBatcherTests {
+    /// Counts the queries and the keys each asked for; the first `holdFirst` queries wait until `release` is set.
+    final class FakeTable: Sendable {
+        let queries = Mutex<[[String]]>([])
+        let release = Atomic(false)
+        let holdFirst: Int
+        let failing: Bool
+        init(holdFirst: Int, failing: Bool = false) {
+            self.holdFirst = holdFirst
+            self.failing = failing
+        }
+
+        struct Down: Error {}
+
+        func fetch(_ keys: [String]) async throws -> [String: String] {
+            let index = queries.withLock { $0.append(keys); return $0.count - 1 }
+            if index < holdFirst { while !release.load(ordering: .acquiring) { await Task.yield() } }
+            if failing { throw Down() }
+            // Even keys exist; odd ones do not.
+            return Dictionary(uniqueKeysWithValues: keys.filter { Int($0)!.isMultiple(of: 2) }.map { ($0, "value-" + $0) })
+        }
+    }
+
+    @Test func lookupsQueuedBehindBusyQueriesShareTheNextOneAndGetTheirOwnAnswers() async throws {
+        let table = FakeTable(holdFirst: 2)
+        let batcher = LookupBatcher<String>(maximumQueries: 2, maximumBatch: 64) { try await table.fetch($0) }
+        let callers = 100
+        let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for index in 0..<callers { group.addTask { (index, try await batcher.value(for: String(index))) } }
+            // Two lookups hold both query slots; the other 98 queue, then the slots free up.
+            while batcher.waitingCount < callers - 2 { await Task.yield() }
+            table.release.store(true, ordering: .releasing)
+            return try await group.reduce(into: [Int: String?]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(answers.count == callers)
+        for (index, answer) in answers {
+            #expect(answer == (index.isMultiple(of: 2) ? "value-\(index)" : nil), "lookup \(index)")
+        }
+        // 2 single lookups, then the 98 queued ones in queries of at most 64 keys: 2 + 2 queries, not 100.
+        let queries = table.queries.withLock { $0 }
+        #expect(queries.count == 4)
+        #expect(queries.map(\.count).sorted() == [1, 1, 34, 64])
+        #expect(Set(queries.joined()).count == callers)
+    }
+
+    @Test func aFailedQueryFailsEveryLookupItServedAndTheNextOnesStillRun() async throws {
+        let table = FakeTable(holdFirst: 1, failing: true)
+        let batcher = LookupBatcher<String>(maximumQueries: 1) { try await table.fetch($0) }
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<20 { group.addTask { (try? await batcher.value(for: String(index))) == nil } }
+            while batcher.waitingCount < 19 { await Task.yield() }
+            table.release.store(true, ordering: .releasing)
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes == Array(repeating: true, count: 20))
+        #expect(table.queries.withLock { $0.count } == 2)
+        // The slot was handed back: a later lookup runs (and fails) on its own.
+        await #expect(throws: FakeTable.Down.self) { _ = try await batcher.value(for: "2") }
+    }
+}
