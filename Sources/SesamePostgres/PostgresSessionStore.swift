@@ -47,11 +47,12 @@ public struct PostgresSessionStore: SessionStore {
     ///   - operationTimeout: The longest any operation may take, including waiting for a connection, before it
     ///     throws ``SessionStoreError/unavailable(_:)`` (default 5 seconds).
     ///   - concurrentLookups: How many ``get(_:)`` queries may run at once; lookups that arrive while all are
-    ///     busy share the next query (default: twice the processor count).
+    ///     busy share the next query (default: half the processor count, at least 1: each query in flight holds
+    ///     a connection, a server process and client CPU, so under load fewer, larger queries serve more).
     ///   - logger: Where PostgresNIO logs the store's queries (at debug and trace levels).
     public init(
         client: PostgresClient, namespace: PostgresTableNamespace = .default, operationTimeout: Duration = .seconds(5),
-        concurrentLookups: Int = 2 * ProcessInfo.processInfo.activeProcessorCount,
+        concurrentLookups: Int = max(1, ProcessInfo.processInfo.activeProcessorCount / 2),
         logger: Logger = Logger(label: "sesame.postgres.sessions")
     ) {
         let connection = PostgresStoreConnection(

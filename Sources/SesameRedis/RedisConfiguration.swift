@@ -38,13 +38,14 @@ public struct RedisConfiguration: Sendable, Equatable {
     ///   - username: The ACL user, or `nil` for the default user.
     ///   - password: The password, or `nil` when the server needs none.
     ///   - database: The logical database (default 0).
-    ///   - poolSize: How many connections to keep (default 4, at least 1).
+    ///   - poolSize: How many connections to keep (default: one per processor, at least 2; each pipelines, so
+    ///     more connections than event loops only split the batches Redis reads and writes at once).
     ///   - connectTimeout: How long connecting may take (default 2 seconds).
     ///   - commandTimeout: How long a reply may take (default 2 seconds).
     ///   - maximumReplySize: The largest reply accepted, in bytes (default 64 MiB).
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,
-        database: Int = 0, poolSize: Int = 4, connectTimeout: Duration = .seconds(2),
+        database: Int = 0, poolSize: Int = max(2, ProcessInfo.processInfo.activeProcessorCount), connectTimeout: Duration = .seconds(2),
         commandTimeout: Duration = .seconds(2), maximumReplySize: Int = 64 << 20
     ) {
         self.host = host

@@ -22,26 +22,40 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     /// What the routes below require, if anything.
     public let requirement: SessionRequirement<Strategy.Subject>?
 
+    /// The request handling, made where the middleware is created (see ``init(sessions:requirement:)``).
+    @usableFromInline let handle: @Sendable (Request, any Responder) -> EventLoopFuture<Response>
+
     /// Creates the middleware.
     ///
     /// - Parameters:
     ///   - sessions: `SessionTokens` or `StoredSessions`.
     ///   - requirement: A requirement to enforce (default: none, the session is optional).
+    @inlinable
     public init(sessions: Strategy, requirement: SessionRequirement<Strategy.Subject>? = nil) {
         self.sessions = sessions
         self.requirement = requirement
+        // Vapor calls `respond` through the `Middleware` protocol, which would run this generic code
+        // unspecialized; a closure formed here, in the app's module, runs code specialized for its strategy.
+        handle = { request, next in Self.respond(to: request, chainingTo: next, sessions: sessions, requirement: requirement) }
     }
 
-    // Inlinable, so that the app's module specializes it for its strategy and subject.
-    @inlinable
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        handle(request, next)
+    }
+
+    /// Resolves the session (on the event loop when the strategy needs no waiting, else in a task) and goes on.
+    @inlinable
+    static func respond(
+        to request: Request, chainingTo next: any Responder, sessions: Strategy, requirement: SessionRequirement<Strategy.Subject>?
+    ) -> EventLoopFuture<Response> {
         let head = HTTPRequest(sessionHeadOf: request)
         if let resolution = sessions.resolveWithoutWaiting(head) {
-            return respond(to: request, head: head, resolution: resolution, next: next)
+            return respond(to: request, head: head, resolution: resolution, next: next, sessions: sessions, requirement: requirement)
         }
         let promise = request.eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
-            try await respond(to: request, head: head, resolution: await sessions.resolve(head), next: next).get()
+            let resolution = await sessions.resolve(head)
+            return try await respond(to: request, head: head, resolution: resolution, next: next, sessions: sessions, requirement: requirement).get()
         }
         return promise.futureResult
     }
@@ -49,15 +63,15 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     /// The rest of the request once the session is resolved: requirement, the chain with the session current,
     /// then the commit.
     @inlinable
-    func respond(
-        to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder
+    static func respond(
+        to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder,
+        sessions: Strategy, requirement: SessionRequirement<Strategy.Subject>?
     ) -> EventLoopFuture<Response> {
         // A refusal may redirect back to the request's path; only then is Vapor's (costly) URL string built.
         if let requirement, let refusal = requirement.refusal(for: resolution.session == nil ? HTTPRequest(sessionHeadOf: request, path: true) : head, resolution: resolution) {
             return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         if let session = resolution.session { request.auth.login(session) }
-        let sessions = sessions
         let handled = resolution.withCurrent { next.respond(to: request) }
         let promise = request.eventLoop.makePromise(of: Response.self)
         handled.whenComplete { result in
