@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import HummingbirdAuth
 import Sesame
 import PostgresNIO
@@ -17,6 +18,8 @@ import Synchronization
 //             select-by-primary-key transaction) at the same concurrency on the same server: the limit.
 //   redis     StoredSessions.resolve over RedisSessionStore (Sesame's own RESP client, 4 pipelined connections),
 //             against `redis-benchmark -t get` at the same concurrency on the same server: the limit.
+// For PostgreSQL and Redis, the client library alone (pgbench's query through postgres-nio's PostgresClient, a GET
+// through Sesame's RESP client) runs too, to show how much of the gap to the server's tool is the client's.
 // The Redis server comes from SESAME_BENCH_REDIS_URL, the PostgreSQL server from SESAME_BENCH_POSTGRES_URL (for example from `scripts/services/postgres start`);
 // without one, its rows are skipped.
 // A resolution is a whole read-only request's session work: cookie parsing, MAC check, store read, decoding the
@@ -27,7 +30,7 @@ import Synchronization
 let arguments = CommandLine.arguments.dropFirst().compactMap { Double($0) }
 let seconds = arguments.first ?? 3
 let rounds = Int(arguments.dropFirst().first ?? 3)
-let concurrencies = [1, 16, 64]
+let concurrencies = ProcessInfo.processInfo.environment["SESAME_BENCH_CONCURRENCY"].map { $0.split(separator: ",").compactMap { Int($0) } } ?? [1, 16, 64]
 
 enum BenchSession: SessionSubject {
     case user(userID: String)
@@ -166,12 +169,29 @@ var postgresClientTask: Task<Void, Never>? = nil
 if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], let components = URLComponents(string: url) {
     let client = PostgresClient(configuration: try PostgresStoreClient.configuration(url: url, maximumConnections: 32))
     postgresClientTask = Task { await client.run() }
-    let store = PostgresSessionStore(client: client, namespace: try PostgresTableNamespace(prefix: "bench_"))
+    let namespace = try PostgresTableNamespace(prefix: "bench_")
+    // SESAME_BENCH_PG_LOOKUPS sets the store's concurrentLookups (default: the store's default).
+    let store = ProcessInfo.processInfo.environment["SESAME_BENCH_PG_LOOKUPS"].flatMap(Int.init).map {
+        PostgresSessionStore(client: client, namespace: namespace, concurrentLookups: $0)
+    } ?? PostgresSessionStore(client: client, namespace: namespace)
     try await store.migrate()
     candidates.append(try await sesameCandidate("Sesame PostgreSQL", store: store))
     let connection = ["-h", components.host ?? "127.0.0.1", "-p", String(components.port ?? 5432), "-U", components.user ?? "postgres"]
     let database = String(components.path.dropFirst())
     _ = try run(["pgbench", "-i", "-q", "-s", "1"] + connection + [database])
+    // The client library's own floor: pgbench -S's query, through the same PostgresClient, with no session work.
+    candidates.append(Candidate(name: "postgres-nio query alone", counter: nil) {
+        for try await _ in try await client.query("SELECT abalance FROM pgbench_accounts WHERE aid = 1") {}
+    })
+    // And without the pool: one PostgresConnection that every task shares (postgres-nio queues its queries).
+    let direct = try await PostgresConnection.connect(
+        configuration: PostgresConnection.Configuration(
+            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: String(components.path.dropFirst()), tls: .disable),
+        id: 1, logger: Logger(label: "bench"))
+    candidates.append(Candidate(name: "postgres-nio, one connection, no pool", counter: nil) {
+        for try await _ in try await direct.query("SELECT abalance FROM pgbench_accounts WHERE aid = 1", logger: Logger(label: "bench")) {}
+    })
     limits["pgbench -S"] = { concurrency in
         let output = try run(["pgbench", "-S", "-n", "-c", String(concurrency), "-j", String(min(concurrency, 2)), "-T", String(Int(seconds))] + connection + [database])
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
@@ -183,9 +203,13 @@ if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], l
 
 var redisClient: RedisClient? = nil
 if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_REDIS_URL"], let components = URLComponents(string: url) {
-    let client = RedisClient(configuration: try RedisConfiguration(url: url))
+    var configuration = try RedisConfiguration(url: url)
+    if let size = ProcessInfo.processInfo.environment["SESAME_BENCH_REDIS_POOL"].flatMap(Int.init) { configuration.poolSize = size }
+    let client = RedisClient(configuration: configuration)
     redisClient = client
     candidates.append(try await sesameCandidate("Sesame Redis", store: RedisSessionStore(client: client, keyPrefix: "bench:")))
+    // The client's own floor: one GET through the same RESP client, with no session work.
+    candidates.append(Candidate(name: "Sesame RESP client GET alone", counter: nil) { _ = try await client.send(RedisCommand("GET", "bench:none")) })
     let connection = ["-h", components.host ?? "127.0.0.1", "-p", String(components.port ?? 6379)]
     limits["redis-benchmark -t get"] = { concurrency in
         let requests = Int(seconds * 40_000)
@@ -198,6 +222,12 @@ if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_REDIS_URL"], let 
     }
 }
 
+
+// SESAME_BENCH_ONLY=Redis (a substring of the names) keeps only the matching rows, for profiling one store.
+if let only = ProcessInfo.processInfo.environment["SESAME_BENCH_ONLY"] {
+    candidates.removeAll { !$0.name.contains(only) }
+    limits = limits.filter { $0.key.contains(only.lowercased()) }
+}
 print("session resolutions per second (median of \(rounds) rounds × \(seconds) s, alternating order)")
 var results: [String: [Int: [Double]]] = [:]
 for round in 0..<rounds {
@@ -230,10 +260,12 @@ for name in limits.keys.sorted() {
     table += "| \(name) (the limit) | " + rates.map { String(format: "%.0f", $0) }.joined(separator: " | ") + " | 1 read (the server's own tool) |\n"
 }
 print(table)
-let ratios = concurrencies.map { concurrency in
-    median(results["Sesame memory"]![concurrency]!) / median(results["hummingbird-auth memory"]![concurrency]!)
+if results["Sesame memory"] != nil, results["hummingbird-auth memory"] != nil {
+    let ratios = concurrencies.map { concurrency in
+        median(results["Sesame memory"]![concurrency]!) / median(results["hummingbird-auth memory"]![concurrency]!)
+    }
+    print("Sesame memory ÷ hummingbird-auth memory: " + zip(concurrencies, ratios).map { String(format: "c=%d %.2f×", $0, $1) }.joined(separator: ", "))
 }
-print("Sesame memory ÷ hummingbird-auth memory: " + zip(concurrencies, ratios).map { String(format: "c=%d %.2f×", $0, $1) }.joined(separator: ", "))
 for (store, limit) in [("Sesame PostgreSQL", "pgbench -S"), ("Sesame Redis", "redis-benchmark -t get")] where results[store] != nil && results[limit] != nil {
     let ratios = concurrencies.map { median(results[store]![$0]!) / median(results[limit]![$0]!) }
     print("\(store) ÷ \(limit): " + zip(concurrencies, ratios).map { String(format: "c=%d %.2f×", $0, $1) }.joined(separator: ", "))

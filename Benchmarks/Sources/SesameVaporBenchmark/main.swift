@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import HTTPTypes
 import Sesame
 import SesameDemo
 import SesameVapor
@@ -10,7 +11,11 @@ import Vapor
 //   Sesame          SesameSessionMiddleware with a requirement (ES256 session cookie, verified-token cache,
 //                   revocation check, req.auth, task-local), the route reading Session.current;
 //   Vapor sessions  Vapor's own SessionsMiddleware with its memory driver, the route reading req.session.data.
-// Every route gets the same request shape (one cookie). Targets: Sesame ≥ 0.9× plain, ≥ 1.0× Vapor sessions.
+// Every route gets the same request shape (one cookie; with SESAME_BENCH_SESSIONS=N, N signed-in sessions take
+// turns, as many browsers would), after a 2 s warm-up of each. Targets: Sesame ≥ 0.9× plain,
+// ≥ 1.0× Vapor sessions.
+// With SESAME_BENCH_STAGES=1 it measures instead where the difference from plain goes, adding the middleware's
+// work in stages (each a route of its own, order alternating by round), as ratios of plain in the same round.
 // Usage: swift run -c release --package-path Benchmarks sesame-vapor-benchmark [seconds-per-round] [rounds] [connections]
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -36,9 +41,30 @@ func run(_ path: String, _ arguments: [String]) throws -> String {
     return String(decoding: data, as: UTF8.self)
 }
 
-/// Requests per second from wrk, after checking that every response was a success.
-func wrk(_ url: String, cookie: String) throws -> Double {
-    let text = try run("/usr/bin/wrk", ["-t", "1", "-c", String(connections), "-d", "\(seconds)s", "-H", "Cookie: \(cookie)", url])
+/// Requests per second from wrk, after checking that every response was a success. With several cookies, a
+/// Lua script sends them in turn (as many signed-in browsers would).
+func wrk(_ url: String, cookies: [String], duration: Int = seconds) throws -> Double {
+    var arguments = ["-t", "1", "-c", String(connections), "-d", "\(duration)s"]
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-vapor-bench-" + UUID().uuidString)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    if cookies.count == 1 {
+        arguments += ["-H", "Cookie: \(cookies[0])"]
+    } else {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let list = directory.appendingPathComponent("cookies.txt"), script = directory.appendingPathComponent("cookies.lua")
+        try cookies.joined(separator: "\n").write(to: list, atomically: true, encoding: .utf8)
+        try """
+            local cookies = {}
+            for line in io.lines("\(list.path)") do cookies[#cookies + 1] = line end
+            local turn = 0
+            request = function()
+                turn = turn % #cookies + 1
+                return wrk.format("GET", nil, { ["Cookie"] = cookies[turn] })
+            end
+            """.write(to: script, atomically: true, encoding: .utf8)
+        arguments += ["-s", script.path]
+    }
+    let text = try run("/usr/bin/wrk", arguments + [url])
     guard !text.contains("Non-2xx"), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
         let rate = Double(line.split(separator: " ").last!)
     else { fatalError("wrk failed or saw errors:\n\(text)") }
@@ -51,6 +77,13 @@ let keys = try KeySet(activeKey: JWK.generate(.es256))
 let demo = try Demo(configuration: DemoConfiguration(port: 0, isDevelopment: false), keys: keys, logger: logger)
 let token = try demo.sessions.create(.user(email: "bench@example.com"))
 let session = try await demo.sessions.verify(token)
+// SESAME_BENCH_SESSIONS signed-in sessions take turns (default 1: one cookie on every request; with more, a wrk Lua
+// script rotates them, which costs wrk some speed).
+let sessionCount = max(1, ProcessInfo.processInfo.environment["SESAME_BENCH_SESSIONS"].flatMap(Int.init) ?? 1)
+var sesameCookies = ["sesame-session=\(token)"]
+for index in 1..<sessionCount {
+    sesameCookies.append("sesame-session=" + (try demo.sessions.create(.user(email: "bench\(index)@example.com"))))
+}
 
 let app = try await Application.make(.production)
 app.logger.logLevel = .error
@@ -59,6 +92,28 @@ app.sessions.use(.memory)
 app.get("bench", "plain") { _ async in Response(DemoAPI.json(session)) }
 app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement()))
     .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
+/// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus the header conversion and
+/// resolution; plus `req.auth.login` (the route then reads `Session.current`).
+struct StageMiddleware: Middleware {
+    enum Stage { case current, resolve, login }
+    let stage: Stage
+    let sessions: SessionTokens<DemoSession>
+    let session: Sesame.Session<DemoSession>
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        guard stage != .current else {
+            return SessionResolution(session: session, failure: nil, responseFields: []).withCurrent { next.respond(to: request) }
+        }
+        var head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
+        // Appended: swift-http-types' `headerFields[.cookie] = …` setter splits cookies and costs ~11 µs.
+        for value in request.headers["cookie"] { head.headerFields.append(HTTPField(name: .cookie, value: value)) }
+        guard let resolution = sessions.resolveWithoutWaiting(head), let resolved = resolution.session else { fatalError("no session") }
+        if stage == .login { request.auth.login(resolved) }
+        return resolution.withCurrent { next.respond(to: request) }
+    }
+}
+app.grouped(StageMiddleware(stage: .current, sessions: demo.sessions, session: session)).get("stage", "current") { _ async in Response(DemoAPI.json(session)) }
+app.grouped(StageMiddleware(stage: .resolve, sessions: demo.sessions, session: session)).get("stage", "resolve") { _ async in Response(DemoAPI.json(session)) }
+app.grouped(StageMiddleware(stage: .login, sessions: demo.sessions, session: session)).get("stage", "login") { _ async in Response(DemoAPI.meResponse()) }
 let vaporSessions = app.grouped(app.sessions.middleware)
 vaporSessions.get("vapor", "login") { request async -> String in
     request.session.data["email"] = "bench@example.com"
@@ -76,26 +131,63 @@ nonisolated func stop(_ app: Application) async { await app.server.shutdown() }
 try await start(app, port: port)
 let base = "http://127.0.0.1:\(port)"
 
-// A Vapor session cookie, from Vapor's own login route.
-let login = try run("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null", base + "/vapor/login"])
-guard let setCookie = login.split(separator: "\r\n").first(where: { $0.lowercased().hasPrefix("set-cookie:") }) else { fatalError("no Vapor session cookie:\n\(login)") }
-let vaporCookie = String(setCookie.dropFirst("set-cookie:".count).drop { $0 == " " }.prefix { $0 != ";" })
+// As many Vapor session cookies, from Vapor's own login route (one curl for all of them).
+let logins = try run("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null"] + Array(repeating: base + "/vapor/login", count: sessionCount))
+let vaporCookies = logins.split(separator: "\r\n").filter { $0.lowercased().hasPrefix("set-cookie:") }.map {
+    String($0.dropFirst("set-cookie:".count).drop { $0 == " " }.prefix { $0 != ";" })
+}
+guard vaporCookies.count == sessionCount else { fatalError("\(vaporCookies.count) Vapor session cookies for \(sessionCount) logins") }
+
+// A short warm-up of each route, not counted.
+for (path, cookies) in [("/bench/plain", sesameCookies), ("/api/me", sesameCookies), ("/vapor/me", vaporCookies)] {
+    _ = try wrk(base + path, cookies: cookies, duration: 2)
+}
+
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
+    let stages = [
+        ("/bench/plain", "plain"), ("/stage/current", "+ task-local `Session.current` around the chain"),
+        ("/stage/resolve", "+ header conversion and resolution (cached ES256 token, revocation check)"),
+        ("/stage/login", "+ `req.auth.login`, the route reading `Session.current`"),
+        ("/api/me", "`SesameSessionMiddleware` + requirement (all of it)"),
+    ]
+    var ratios: [String: [Double]] = [:]
+    for round in 0..<rounds {
+        var rates: [String: Double] = [:]
+        for (path, _) in round.isMultiple(of: 2) ? stages : stages.reversed() {
+            rates[path] = try wrk(base + path, cookies: sesameCookies)
+        }
+        for (path, _) in stages { ratios[path, default: []].append(rates[path]! / rates["/bench/plain"]!) }
+    }
+    print("Where the difference from plain goes: \(connections) connections, \(sessionCount) sessions in turn, \(seconds) s per route and round, \(rounds) rounds\n")
+    print("| route | ÷ plain, median | all rounds |")
+    print("|---|---:|---|")
+    for (path, label) in stages {
+        print("| \(label) | \(String(format: "%.2f×", median(ratios[path]!))) | \(ratios[path]!.map { String(format: "%.2f", $0) }.joined(separator: ", ")) |")
+    }
+    await stop(app)
+    try await app.asyncShutdown()
+    exit(0)
+}
 
 var plain: [Double] = [], sesame: [Double] = [], vapor: [Double] = []
 for _ in 0..<rounds {
-    plain.append(try wrk(base + "/bench/plain", cookie: "sesame-session=\(token)"))
-    sesame.append(try wrk(base + "/api/me", cookie: "sesame-session=\(token)"))
-    vapor.append(try wrk(base + "/vapor/me", cookie: vaporCookie))
+    plain.append(try wrk(base + "/bench/plain", cookies: sesameCookies))
+    sesame.append(try wrk(base + "/api/me", cookies: sesameCookies))
+    vapor.append(try wrk(base + "/vapor/me", cookies: vaporCookies))
 }
 await stop(app)
 try await app.asyncShutdown()
 
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 let p = median(plain), s = median(sesame), v = median(vapor)
-print("Sesame on Vapor: wrk on loopback, \(connections) connections, \(seconds) s per round, median of \(rounds) interleaved rounds\n")
+print("Sesame on Vapor: wrk on loopback, \(connections) connections, \(sessionCount) sessions in turn, \(seconds) s per round, median of \(rounds) interleaved rounds\n")
 print("| route | requests/s (median) | all rounds |")
 print("|---|---:|---|")
 print("| `GET /bench/plain` (no session middleware, same request) | \(Int(p)) | \(plain.map { String(Int($0)) }.joined(separator: ", ")) |")
 print("| `GET /api/me` (SesameSessionMiddleware + requirement, ES256 cookie) | \(Int(s)) | \(sesame.map { String(Int($0)) }.joined(separator: ", ")) |")
 print("| `GET /vapor/me` (Vapor SessionsMiddleware, memory driver) | \(Int(v)) | \(vapor.map { String(Int($0)) }.joined(separator: ", ")) |")
-print(String(format: "\nSesame ÷ plain: %.2f×; Sesame ÷ Vapor sessions: %.2f×", s / p, s / v))
+print(String(format: "\nSesame ÷ plain: %.2f×; Sesame ÷ Vapor sessions: %.2f× (ratios of the medians)", s / p, s / v))
+// The machine's speed drifts between rounds; the ratio within each round (measured back to back) drifts less.
+let roundRatios = zip(sesame, plain).map { $0 / $1 }
+print(String(format: "Sesame ÷ plain within each round: median %.2f× (", median(roundRatios)) + roundRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
