@@ -92,10 +92,11 @@ app.sessions.use(.memory)
 app.get("bench", "plain") { _ async in Response(DemoAPI.json(session)) }
 app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement()))
     .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
-/// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus the header conversion and
-/// resolution; plus `req.auth.login` (the route then reads `Session.current`).
+/// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus the header conversion; plus
+/// finding the token; plus verifying it; the same through `resolveWithoutWaiting`; plus `req.auth.login` (the
+/// route then reads `Session.current`).
 struct StageMiddleware: Middleware {
-    enum Stage { case current, resolve, login }
+    enum Stage { case current, head, token, verify, resolve, login }
     let stage: Stage
     let sessions: SessionTokens<DemoSession>
     let session: Sesame.Session<DemoSession>
@@ -106,12 +107,27 @@ struct StageMiddleware: Middleware {
         var head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
         // Appended: swift-http-types' `headerFields[.cookie] = …` setter splits cookies and costs ~11 µs.
         for value in request.headers["cookie"] { head.headerFields.append(HTTPField(name: .cookie, value: value)) }
+        if stage == .head {
+            guard !head.headerFields.isEmpty else { fatalError() }
+            return SessionResolution(session: session, failure: nil, responseFields: []).withCurrent { next.respond(to: request) }
+        }
+        if stage == .token {
+            guard sessions.token(from: head) != nil else { fatalError() }
+            return SessionResolution(session: session, failure: nil, responseFields: []).withCurrent { next.respond(to: request) }
+        }
+        if stage == .verify {
+            guard let verified = try? sessions.verifyWithoutWaiting(sessions.token(from: head)!) else { fatalError() }
+            return SessionResolution(session: verified, failure: nil, responseFields: []).withCurrent { next.respond(to: request) }
+        }
         guard let resolution = sessions.resolveWithoutWaiting(head), let resolved = resolution.session else { fatalError("no session") }
         if stage == .login { request.auth.login(resolved) }
         return resolution.withCurrent { next.respond(to: request) }
     }
 }
 app.grouped(StageMiddleware(stage: .current, sessions: demo.sessions, session: session)).get("stage", "current") { _ async in Response(DemoAPI.json(session)) }
+app.grouped(StageMiddleware(stage: .head, sessions: demo.sessions, session: session)).get("stage", "head") { _ async in Response(DemoAPI.json(session)) }
+app.grouped(StageMiddleware(stage: .token, sessions: demo.sessions, session: session)).get("stage", "token") { _ async in Response(DemoAPI.json(session)) }
+app.grouped(StageMiddleware(stage: .verify, sessions: demo.sessions, session: session)).get("stage", "verify") { _ async in Response(DemoAPI.json(session)) }
 app.grouped(StageMiddleware(stage: .resolve, sessions: demo.sessions, session: session)).get("stage", "resolve") { _ async in Response(DemoAPI.json(session)) }
 app.grouped(StageMiddleware(stage: .login, sessions: demo.sessions, session: session)).get("stage", "login") { _ async in Response(DemoAPI.meResponse()) }
 let vaporSessions = app.grouped(app.sessions.middleware)
@@ -148,7 +164,10 @@ func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
     let stages = [
         ("/bench/plain", "plain"), ("/stage/current", "+ task-local `Session.current` around the chain"),
-        ("/stage/resolve", "+ header conversion and resolution (cached ES256 token, revocation check)"),
+        ("/stage/head", "+ the headers sessions read, converted to an `HTTPRequest`"),
+        ("/stage/token", "+ finding the token in the cookie"),
+        ("/stage/verify", "+ verifying it (verified-token cache hit, revocation check)"),
+        ("/stage/resolve", "+ the same through `resolveWithoutWaiting` (the resolution the middleware uses)"),
         ("/stage/login", "+ `req.auth.login`, the route reading `Session.current`"),
         ("/api/me", "`SesameSessionMiddleware` + requirement (all of it)"),
     ]
