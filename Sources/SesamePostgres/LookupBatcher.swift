@@ -16,10 +16,11 @@ final class LookupBatcher<Value: Sendable>: Sendable {
         let continuation: CheckedContinuation<Outcome, any Error>
     }
 
-    /// What a queued lookup is woken with: its value, or the job of running the next query.
+    /// What a queued lookup is woken with: its value, or the job of running the next query for itself and the
+    /// other lookups queued with it.
     private enum Outcome: Sendable {
         case value(Value?)
-        case lead([Waiter])
+        case lead(others: [Waiter])
     }
 
     private struct State {
@@ -58,17 +59,7 @@ final class LookupBatcher<Value: Sendable>: Sendable {
             state.queriesInFlight += 1
             return true
         }
-        if runsNow {
-            let values: [String: Value]
-            do {
-                values = try await fetch([key])
-            } catch {
-                handOver()
-                throw error
-            }
-            handOver()
-            return values[key]
-        }
+        if runsNow { return try await run(leaderKey: key, others: []) }
         let outcome = try await withCheckedThrowingContinuation { continuation in
             // Queued only while every query slot is busy; otherwise the slot is ours after all.
             let queued = state.withLock { state in
@@ -79,23 +70,21 @@ final class LookupBatcher<Value: Sendable>: Sendable {
                 state.waiting.append(Waiter(key: key, continuation: continuation))
                 return true
             }
-            if !queued { continuation.resume(returning: .lead([Waiter(key: key, continuation: continuation)])) }
+            if !queued { continuation.resume(returning: .lead(others: [])) }
         }
         switch outcome {
         case .value(let value):
             return value
-        case .lead(let batch):
-            return try await run(batch, leaderKey: key)
+        case .lead(let others):
+            return try await run(leaderKey: key, others: others)
         }
     }
 
-    /// Runs one query for `batch` (whose first waiter is the caller, already woken), answers the others, and
-    /// hands the query slot on.
-    private func run(_ batch: [Waiter], leaderKey: String) async throws -> Value? {
-        let others = batch.dropFirst()
+    /// Runs one query for the caller's key and the waiting `others`, answers them, and hands the query slot on.
+    private func run(leaderKey: String, others: [Waiter]) async throws -> Value? {
         let values: [String: Value]
         do {
-            values = try await fetch(Array(Set(batch.map(\.key))))
+            values = try await fetch(Array(Set([leaderKey] + others.map(\.key))))
         } catch {
             for waiter in others { waiter.continuation.resume(throwing: error) }
             handOver()
@@ -120,6 +109,6 @@ final class LookupBatcher<Value: Sendable>: Sendable {
             return batch
         }
         guard let next, let leader = next.first else { return }
-        leader.continuation.resume(returning: .lead(next))
+        leader.continuation.resume(returning: .lead(others: Array(next.dropFirst())))
     }
 }
