@@ -22,9 +22,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
+        // What the executables share: argument parsing, running wrk and other tools, medians.
+        .target(name: "BenchmarkSupport", path: "Sources/BenchmarkSupport"),
         .executableTarget(
             name: "sesame-http-benchmark",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Sesame", package: "sesame"),
                 .product(name: "SesameDemo", package: "sesame"),
                 .product(name: "SesameHummingbird", package: "sesame"),
@@ -47,6 +50,7 @@ let package = Package(
         .executableTarget(
             name: "sesame-store-benchmark",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Sesame", package: "sesame"),
                 .product(name: "SesameSQLite", package: "sesame"),
                 .product(name: "SesamePostgres", package: "sesame"),
@@ -62,6 +66,7 @@ let package = Package(
         .executableTarget(
             name: "sesame-vapor-benchmark",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Sesame", package: "sesame"),
                 .product(name: "SesameDemo", package: "sesame"),
                 .product(name: "SesameVapor", package: "sesame"),
@@ -72,6 +77,7 @@ let package = Package(
         .executableTarget(
             name: "sesame-benchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Sesame", package: "sesame"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),

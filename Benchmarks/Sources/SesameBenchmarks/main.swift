@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Crypto
 import Foundation
 import JWTKit
@@ -73,10 +74,6 @@ func throughput(tasks: Int, seconds: Double, _ body: @escaping @Sendable () asyn
     return Double(total) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
 }
 
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted[sorted.count / 2]
-}
 
 func format(_ value: Double) -> String {
     if value >= 100_000 { return String(format: "%.0fk", value / 1000) }

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Crypto
 import Foundation
 import HTTPTypes
@@ -14,15 +15,9 @@ import SesameHummingbird
 // session verified once at start-up), measured with wrk on loopback in one run, interleaved round by round.
 // Usage: swift run -c release --package-path Benchmarks sesame-http-benchmark [seconds-per-round] [rounds] [connections]
 
-let arguments = CommandLine.arguments.dropFirst()
-let seconds = arguments.first.flatMap(Int.init) ?? 10
-let rounds = arguments.dropFirst().first.flatMap(Int.init) ?? 3
-let connections = arguments.dropFirst(2).first.flatMap(Int.init) ?? 64
-
-guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
-    FileHandle.standardError.write(Data("wrk is not installed: apt-get install wrk\n".utf8))
-    exit(2)
-}
+let load = LoadArguments()
+let seconds = load.seconds, rounds = load.rounds, connections = load.connections
+requireWrk()
 
 func freePort() async throws -> Int {
     let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
@@ -33,23 +28,7 @@ func freePort() async throws -> Int {
 
 /// Runs wrk and returns requests per second, after checking that every response was a success.
 func wrk(_ url: String, cookie: String?) throws -> Double {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/wrk")
-    var args = ["-t", "1", "-c", String(connections), "-d", "\(seconds)s", "--latency", url]
-    if let cookie { args += ["-H", "Cookie: \(cookie)"] }
-    process.arguments = args
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard !text.contains("Non-2xx"), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
-        let rate = Double(line.split(separator: " ").last!)
-    else {
-        throw NSError(domain: "wrk", code: 1, userInfo: [NSLocalizedDescriptionKey: "wrk failed or saw errors:\n\(text)"])
-    }
-    return rate
+    try wrkRate(url, connections: connections, seconds: seconds, options: ["--latency"] + (cookie.map { ["-H", "Cookie: \($0)"] } ?? []))
 }
 
 var logger = Logger(label: "bench")

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -87,8 +88,6 @@ func signedInRequest(_ sessions: StoredSessions<BenchSession, BenchData>) async 
     return request
 }
 
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
 let signer = SessionCookieSigner(secrets: [Array(repeating: 42, count: 32)])
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-store-bench-" + UUID().uuidString)
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -147,24 +146,6 @@ candidates.append(try await sesameCandidate("Sesame SQLite", store: SQLiteSessio
 /// External load generators measured at the same concurrencies (name → concurrency → operations per second).
 var limits: [String: (Int) throws -> Double] = [:]
 
-/// Runs a command and returns its standard output.
-///
-/// Children of this process inherit a blocked signal mask, and pgbench's `-T` timer is a signal: a tiny Python
-/// shim clears the mask before it executes the command.
-func run(_ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    let unblock = "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execvp(sys.argv[1], sys.argv[1:])"
-    process.arguments = ["python3", "-c", unblock] + arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
-
 var postgresClientTask: Task<Void, Never>? = nil
 if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], let components = URLComponents(string: url) {
     let client = PostgresClient(configuration: try PostgresStoreClient.configuration(url: url, maximumConnections: 32))
@@ -178,7 +159,7 @@ if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], l
     candidates.append(try await sesameCandidate("Sesame PostgreSQL", store: store))
     let connection = ["-h", components.host ?? "127.0.0.1", "-p", String(components.port ?? 5432), "-U", components.user ?? "postgres"]
     let database = String(components.path.dropFirst())
-    _ = try run(["pgbench", "-i", "-q", "-s", "1"] + connection + [database])
+    _ = try runCommand(["pgbench", "-i", "-q", "-s", "1"] + connection + [database])
     // The client library's own floor: pgbench -S's query, through the same PostgresClient, with no session work.
     candidates.append(Candidate(name: "postgres-nio query alone", counter: nil) {
         for try await _ in try await client.query("SELECT abalance FROM pgbench_accounts WHERE aid = 1") {}
@@ -193,7 +174,7 @@ if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], l
         for try await _ in try await direct.query("SELECT abalance FROM pgbench_accounts WHERE aid = 1", logger: Logger(label: "bench")) {}
     })
     limits["pgbench -S"] = { concurrency in
-        let output = try run(["pgbench", "-S", "-n", "-c", String(concurrency), "-j", String(min(concurrency, 2)), "-T", String(Int(seconds))] + connection + [database])
+        let output = try runCommand(["pgbench", "-S", "-n", "-c", String(concurrency), "-j", String(min(concurrency, 2)), "-T", String(Int(seconds))] + connection + [database])
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
             let tps = Double(line.dropFirst("tps = ".count).prefix { $0 != " " })
         else { fatalError("pgbench printed no tps line: \(output)") }
@@ -213,7 +194,7 @@ if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_REDIS_URL"], let 
     let connection = ["-h", components.host ?? "127.0.0.1", "-p", String(components.port ?? 6379)]
     limits["redis-benchmark -t get"] = { concurrency in
         let requests = Int(seconds * 40_000)
-        let output = try run(["redis-benchmark", "-t", "get", "-c", String(concurrency), "-n", String(requests), "-q", "--csv"] + connection)
+        let output = try runCommand(["redis-benchmark", "-t", "get", "-c", String(concurrency), "-n", String(requests), "-q", "--csv"] + connection)
         // CSV: "test","rps",…
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("\"GET\"") }) else { fatalError("redis-benchmark printed no GET line: \(output)") }
         let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }

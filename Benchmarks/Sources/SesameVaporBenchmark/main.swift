@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Foundation
 import Logging
 import HTTPTypes
@@ -18,37 +19,18 @@ import Vapor
 // work in stages (each a route of its own, order alternating by round), as ratios of plain in the same round.
 // Usage: swift run -c release --package-path Benchmarks sesame-vapor-benchmark [seconds-per-round] [rounds] [connections]
 
-let arguments = CommandLine.arguments.dropFirst()
-let seconds = arguments.first.flatMap(Int.init) ?? 10
-let rounds = arguments.dropFirst().first.flatMap(Int.init) ?? 3
-let connections = arguments.dropFirst(2).first.flatMap(Int.init) ?? 64
-
-guard FileManager.default.isExecutableFile(atPath: "/usr/bin/wrk") else {
-    FileHandle.standardError.write(Data("wrk is not installed: apt-get install wrk\n".utf8))
-    exit(2)
-}
-
-/// Runs a command and returns what it printed.
-func run(_ path: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
+let load = LoadArguments()
+let seconds = load.seconds, rounds = load.rounds, connections = load.connections
+requireWrk()
 
 /// Requests per second from wrk, after checking that every response was a success. With several cookies, a
 /// Lua script sends them in turn (as many signed-in browsers would).
 func wrk(_ url: String, cookies: [String], duration: Int = seconds) throws -> Double {
-    var arguments = ["-t", "1", "-c", String(connections), "-d", "\(duration)s"]
+    var options: [String] = []
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-vapor-bench-" + UUID().uuidString)
     defer { try? FileManager.default.removeItem(at: directory) }
     if cookies.count == 1 {
-        arguments += ["-H", "Cookie: \(cookies[0])"]
+        options += ["-H", "Cookie: \(cookies[0])"]
     } else {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let list = directory.appendingPathComponent("cookies.txt"), script = directory.appendingPathComponent("cookies.lua")
@@ -62,13 +44,9 @@ func wrk(_ url: String, cookies: [String], duration: Int = seconds) throws -> Do
                 return wrk.format("GET", nil, { ["Cookie"] = cookies[turn] })
             end
             """.write(to: script, atomically: true, encoding: .utf8)
-        arguments += ["-s", script.path]
+        options += ["-s", script.path]
     }
-    let text = try run("/usr/bin/wrk", arguments + [url])
-    guard !text.contains("Non-2xx"), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
-        let rate = Double(line.split(separator: " ").last!)
-    else { fatalError("wrk failed or saw errors:\n\(text)") }
-    return rate
+    return try wrkRate(url, connections: connections, seconds: duration, options: options)
 }
 
 var logger = Logger(label: "bench")
@@ -146,7 +124,7 @@ try await start(app, port: port)
 let base = "http://127.0.0.1:\(port)"
 
 // As many Vapor session cookies, from Vapor's own login route (one curl for all of them).
-let logins = try run("/usr/bin/curl", ["-s", "-D", "-", "-o", "/dev/null"] + Array(repeating: base + "/vapor/login", count: sessionCount))
+let logins = try runCommand(["curl", "-s", "-D", "-", "-o", "/dev/null"] + Array(repeating: base + "/vapor/login", count: sessionCount))
 let vaporCookies = logins.split(separator: "\r\n").filter { $0.lowercased().hasPrefix("set-cookie:") }.map {
     String($0.dropFirst("set-cookie:".count).drop { $0 == " " }.prefix { $0 != ";" })
 }
@@ -157,7 +135,6 @@ for (path, cookies) in [("/bench/plain", sesameCookies), ("/api/me", sesameCooki
     _ = try wrk(base + path, cookies: cookies, duration: 2)
 }
 
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
 if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
     let stages = [
