@@ -59,7 +59,9 @@ public struct RedisRateLimiter: RateLimiter {
         local bucket = redis.call('HMGET', KEYS[1], 't', 'u')
         local tokens, updatedAt = tonumber(bucket[1]), tonumber(bucket[2])
         if not tokens or not updatedAt then tokens, updatedAt = capacity, now end
-        tokens = math.min(capacity, tokens + (now - updatedAt) / interval)
+        -- Concurrent callers may arrive out of clock order: time never runs backwards for a bucket.
+        tokens = math.min(capacity, tokens + math.max(0, now - updatedAt) / interval)
+        now = math.max(now, updatedAt)
         local retryAfter = -1
         if tokens >= 1 then
           tokens = tokens - 1

@@ -2,6 +2,7 @@ import Foundation
 import Sesame
 @testable import SesameRedis
 import SesameTestSupport
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -79,6 +80,28 @@ struct RedisTests {
             #expect(selection.contains("database 99"))
 
             for other in [client, database3, database0, named, wrong, anonymous, missingDatabase] { await other.shutdown() }
+        }
+    }
+
+    /// Callers whose clocks arrive out of order (computed before the call, answered by Redis in another order)
+    /// never make a bucket lose tokens: an earlier `now` after a later one refills nothing and takes nothing
+    /// extra, so a burst of `capacity` is still allowed.
+    @Test func rateLimitClockNeverRunsBackwards() async throws {
+        try await RedisServerProcess.with { server async throws in
+            let client = RedisClient(configuration: server.configuration())
+            let clock = Mutex(1_000.0)
+            let limiter = RedisRateLimiter(
+                client: client, capacity: 3, refillInterval: 3600, keyPrefix: "clock:",
+                now: { clock.withLock { $0 } })
+            #expect(try await limiter.consume("k") == nil)
+            clock.withLock { $0 = 999.5 }  // A caller that read the clock earlier but arrives later.
+            #expect(try await limiter.consume("k") == nil)
+            clock.withLock { $0 = 999 }
+            #expect(try await limiter.consume("k") == nil)
+            clock.withLock { $0 = 1_000 }
+            let retryAfter = try #require(try await limiter.consume("k"))
+            #expect((1...3600).contains(retryAfter))
+            await client.shutdown()
         }
     }
 
