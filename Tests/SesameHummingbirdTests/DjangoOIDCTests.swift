@@ -17,7 +17,7 @@ import Testing
 /// on a loopback port by `Tests/OIDCProvider/provider.py` (its Python packages are installed by `scripts/test`).
 /// An HTTP client with a cookie jar signs in at its login form; the app runs in router test mode and talks to the
 /// provider over real HTTP.
-@Suite(.serialized) struct DjangoOIDCTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct DjangoOIDCTests {
     static let redirectURI = "http://127.0.0.1:8080/auth/django/callback"
 
     /// The provider process, for the duration of a test.

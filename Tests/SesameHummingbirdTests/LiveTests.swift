@@ -11,7 +11,7 @@ import Testing
 
 /// The whole magic-link flow over real HTTP: the demo app on a free loopback port, driven by
 /// AsyncHTTPClient, as a person would click through it.
-@Suite struct LiveTests {
+@Suite(.timeLimit(.minutes(3))) struct LiveTests {
     @Test func demoMagicLinkFlowOverHTTP() async throws {
         let port = try await LiveServer.freePort()
         let base = "http://127.0.0.1:\(port)"

@@ -13,7 +13,7 @@ import Testing
 /// The OAuth 2.0 and OpenID Connect flows end to end: the app (router test mode) talks over real HTTP to an
 /// in-process identity provider on a loopback port, and a client without cookie jar or redirect following
 /// plays the browser.
-@Suite(.serialized) struct OAuthFlowTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct OAuthFlowTests {
     /// What `onSuccess` saw.
     final class Successes: Sendable {
         let all = Mutex<[AuthSuccess]>([])

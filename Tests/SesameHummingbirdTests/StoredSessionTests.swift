@@ -9,7 +9,7 @@ import Testing
 
 /// Store-backed sessions through the Hummingbird middleware: change tracking, lifetimes, fixation, groups,
 /// forged cookies and a store that goes down. The store counts what it is asked.
-@Suite struct StoredSessionTests {
+@Suite(.timeLimit(.minutes(3))) struct StoredSessionTests {
     struct Cart: Codable, Sendable, Equatable {
         var items: [String]
     }

@@ -4,7 +4,7 @@ import SesameSQLite
 import Testing
 
 /// What only SQLite has: a file that outlives the app, and a database that may not open.
-@Suite struct SQLiteTests {
+@Suite(.timeLimit(.minutes(3))) struct SQLiteTests {
     static func directory() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-sqlite-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -3,7 +3,7 @@ import Sesame
 import Testing
 
 /// The same behaviour from every store: the in-memory one and the real SQLite, PostgreSQL and Redis servers.
-@Suite struct StoreBehaviourTests {
+@Suite(.timeLimit(.minutes(3))) struct StoreBehaviourTests {
     static func key() -> String {
         (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
     }

@@ -9,7 +9,7 @@ import Testing
 import Vapor
 
 /// The Vapor demo on a real loopback server, through the same flow suite as the Hummingbird demo.
-@Suite struct VaporDemoLiveTests {
+@Suite(.timeLimit(.minutes(3))) struct VaporDemoLiveTests {
     @Test func demoMagicLinkFlowOverHTTP() async throws {
         let port = try await LivePorts.free()
         let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)), logger: Logger(label: "test"))
