@@ -309,10 +309,6 @@ struct PostgresTestServer: Sendable {
     let port: Int
     let url: String
 
-    private static let script = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/services/postgres").path
-
     /// Starts a server, runs `body`, then stops the server and deletes its directory.
     static func with(_ body: (PostgresTestServer) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory
@@ -348,56 +344,8 @@ struct PostgresTestServer: Sendable {
         try await PostgresStoreClient.withRunningClient(configuration) { client in try await body(client) }
     }
 
-    /// Runs the service script and returns its standard output.
-    ///
-    /// Spawned and awaited by hand (waitpid on a thread of its own) rather than with Foundation's `Process`,
-    /// whose exit notification did not arrive under the test runner (the script stayed a zombie).
+    /// Runs `scripts/services/postgres` and returns its standard output.
     private static func run(_ arguments: [String]) async throws -> String {
-        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-postgres-script-" + UUID().uuidString)
-        let stdout = logs.path + ".out", stderr = logs.path + ".err"
-        defer {
-            try? FileManager.default.removeItem(atPath: stdout)
-            try? FileManager.default.removeItem(atPath: stderr)
-        }
-        let command = ([script] + arguments).map(shellQuoted).joined(separator: " ")
-            + " >" + shellQuoted(stdout) + " 2>" + shellQuoted(stderr) + " </dev/null"
-        let status = try await spawnAndWait(["/bin/bash", "-c", command])
-        guard status == 0 else {
-            let diagnostics = (try? String(contentsOfFile: stderr, encoding: .utf8)) ?? ""
-            throw ScriptFailed(arguments: arguments, status: status, stderr: diagnostics)
-        }
-        return (try? String(contentsOfFile: stdout, encoding: .utf8)) ?? ""
-    }
-
-    private static func shellQuoted(_ argument: String) -> String {
-        "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
-
-    /// Spawns `argv` and waits for it on a dedicated thread (never blocking the cooperative pool).
-    ///
-    /// - Returns: The exit status, or 128 plus the signal that ended the process.
-    private static func spawnAndWait(_ argv: [String]) async throws -> Int32 {
-        var pid = pid_t()
-        let arguments = argv.map { strdup($0) } + [nil]
-        defer { arguments.forEach { free($0) } }
-        let spawned = posix_spawn(&pid, argv[0], nil, nil, arguments, environ)
-        guard spawned == 0 else { throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL) }
-        let processID = pid
-        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            Thread.detachNewThread {
-                var status: Int32 = 0
-                while waitpid(processID, &status, 0) == -1 && errno == EINTR {}
-                continuation.resume(returning: status)
-            }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-    }
-
-    struct ScriptFailed: Error, CustomStringConvertible {
-        let arguments: [String]
-        let status: Int32
-        let stderr: String
-        var description: String { "scripts/services/postgres \(arguments.joined(separator: " ")) exited \(status): \(stderr)" }
+        try await ServiceScript.run("postgres", arguments)
     }
 }

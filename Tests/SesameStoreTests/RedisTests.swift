@@ -118,7 +118,7 @@ struct RedisTests {
             // Every connection of the pool is open before the server goes.
             for _ in 0..<3 { try await sessions.set(record) }
 
-            try server.stop()
+            try await server.stop()
             let later = Date().addingTimeInterval(600)
             for _ in 0..<3 {
                 _ = await Self.expectUnavailable { _ = try await sessions.get(record.key) }
@@ -133,7 +133,7 @@ struct RedisTests {
                 _ = try await revocation.isRevoked(tokenID: "jti", subject: "user:ada", issuedAt: Date())
             }
 
-            try server.start()
+            try await server.start()
             for _ in 0..<3 { #expect(try await sessions.get(record.key)?.value == record.value) }
             #expect(try await sessions.listGroup("user:ada").map(\.key) == [record.key])
             #expect(try await replay.consume(UUID().uuidString, expiresAt: later))
@@ -172,8 +172,8 @@ struct RedisTests {
             let records = [Self.record(group: "user:ada", value: "one"), Self.record(group: "user:ada", value: "two")]
             for record in records { try await sessions.set(record) }
 
-            try server.stop()
-            try server.start()
+            try await server.stop()
+            try await server.start()
 
             let fresh = RedisSessionStore(client: RedisClient(configuration: server.configuration()), keyPrefix: "aof:")
             for record in records {
@@ -285,22 +285,22 @@ struct RedisServerProcess: Sendable {
             .appendingPathComponent("sesame-redis-\(UUID().uuidString)").path
         let server = RedisServerProcess(directory: directory, port: try await LivePorts.free(), password: password)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try server.start()
+        try await server.start()
         do {
             try await body(server)
         } catch {
-            try? server.stop()
+            try? await server.stop()
             throw error
         }
-        try server.stop()
+        try await server.stop()
     }
 
-    func start() throws {
-        try Self.script(["start", directory, String(port)] + (password.map { [$0] } ?? []))
+    func start() async throws {
+        try await Self.script(["start", directory, String(port)] + (password.map { [$0] } ?? []))
     }
 
-    func stop() throws {
-        try Self.script(["stop", directory])
+    func stop() async throws {
+        try await Self.script(["stop", directory])
     }
 
     /// The server process's ID, from its pidfile.
@@ -318,17 +318,8 @@ struct RedisServerProcess: Sendable {
             connectTimeout: .seconds(5), commandTimeout: commandTimeout)
     }
 
-    private static func script(_ arguments: [String]) throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/services/redis")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script.path] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw SessionStoreError.unavailable("scripts/services/redis \(arguments.first ?? "") failed (\(process.terminationStatus))")
-        }
+    /// Runs `scripts/services/redis` (off the cooperative pool, passing down no descriptors).
+    private static func script(_ arguments: [String]) async throws {
+        _ = try await ServiceScript.run("redis", arguments)
     }
 }
