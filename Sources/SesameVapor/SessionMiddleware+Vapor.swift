@@ -36,26 +36,39 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
         self.requirement = requirement
         // Vapor calls `respond` through the `Middleware` protocol, which would run this generic code
         // unspecialized; a closure formed here, in the app's module, runs code specialized for its strategy.
-        handle = { request, next in Self.respond(to: request, chainingTo: next, sessions: sessions, requirement: requirement) }
+        let handling = SessionHandling(sessions: sessions, requirement: requirement)
+        handle = { request, next in handling.respond(to: request, chainingTo: next) }
     }
 
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         handle(request, next)
     }
+}
+
+/// What ``SesameSessionMiddleware`` does per request, in a class: the closures a request's futures keep
+/// capture one reference to it, not copies of the strategy (a struct of many references).
+@usableFromInline
+final class SessionHandling<Strategy: SessionStrategy>: Sendable {
+    @usableFromInline let sessions: Strategy
+    @usableFromInline let requirement: SessionRequirement<Strategy.Subject>?
+
+    @inlinable
+    init(sessions: Strategy, requirement: SessionRequirement<Strategy.Subject>?) {
+        self.sessions = sessions
+        self.requirement = requirement
+    }
 
     /// Resolves the session (on the event loop when the strategy needs no waiting, else in a task) and goes on.
     @inlinable
-    static func respond(
-        to request: Request, chainingTo next: any Responder, sessions: Strategy, requirement: SessionRequirement<Strategy.Subject>?
-    ) -> EventLoopFuture<Response> {
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let head = HTTPRequest(sessionHeadOf: request)
         if let resolution = sessions.resolveWithoutWaiting(head) {
-            return respond(to: request, head: head, resolution: resolution, next: next, sessions: sessions, requirement: requirement)
+            return respond(to: request, head: head, resolution: resolution, next: next)
         }
         let promise = request.eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
-            let resolution = await sessions.resolve(head)
-            return try await respond(to: request, head: head, resolution: resolution, next: next, sessions: sessions, requirement: requirement).get()
+            let resolution = await self.sessions.resolve(head)
+            return try await self.respond(to: request, head: head, resolution: resolution, next: next).get()
         }
         return promise.futureResult
     }
@@ -63,9 +76,8 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     /// The rest of the request once the session is resolved: requirement, the chain with the session current,
     /// then the commit.
     @inlinable
-    static func respond(
-        to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder,
-        sessions: Strategy, requirement: SessionRequirement<Strategy.Subject>?
+    func respond(
+        to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder
     ) -> EventLoopFuture<Response> {
         // A refusal may redirect back to the request's path; only then is Vapor's (costly) URL string built.
         if let requirement, let refusal = requirement.refusal(for: resolution.session == nil ? HTTPRequest(sessionHeadOf: request, path: true) : head, resolution: resolution) {
@@ -77,13 +89,13 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
         handled.whenComplete { result in
             switch result {
             case .success(let response):
-                if let saved = sessions.commitWithoutWaiting(resolution) {
-                    promise.succeed(response.adding(resolution.responseFields + saved))
+                if let saved = self.sessions.commitWithoutWaiting(resolution) {
+                    promise.succeed(response.adding(resolution.responseFields, saved))
                     return
                 }
                 promise.completeWithTask {
                     do throws(AuthError) {
-                        return response.adding(resolution.responseFields + (try await sessions.commit(resolution)))
+                        return response.adding(resolution.responseFields, try await self.sessions.commit(resolution))
                     } catch {
                         return Response(error.jsonResponse)
                     }
@@ -100,10 +112,11 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
 }
 
 extension Response {
-    /// The response with `fields` added.
+    /// The response with `fields`, then `more`, added.
     @usableFromInline
-    func adding(_ fields: [HTTPField]) -> Response {
+    func adding(_ fields: [HTTPField], _ more: [HTTPField]) -> Response {
         for field in fields { headers.add(name: field.name.rawName, value: field.value) }
+        for field in more { headers.add(name: field.name.rawName, value: field.value) }
         return self
     }
 }
@@ -159,9 +172,12 @@ extension HTTPRequest {
     @usableFromInline
     static func name(_ name: String, equals lowercased: String) -> Bool {
         guard name.utf8.count == lowercased.utf8.count else { return false }
-        for (byte, expected) in zip(name.utf8, lowercased.utf8) {
+        var index = name.utf8.startIndex
+        for expected in lowercased.utf8 {
+            let byte = name.utf8[index]
             let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
             if folded != expected { return false }
+            name.utf8.formIndex(after: &index)
         }
         return true
     }

@@ -57,22 +57,63 @@ public struct WrkFailure: Error, CustomStringConvertible {
     public var description: String { "wrk failed or saw errors:\n\(output)" }
 }
 
-/// Runs wrk (one thread) against `url` and returns its requests per second, after checking that every response
-/// was a success.
+/// What one wrk run measured.
+public struct WrkResult: Sendable {
+    /// Requests per second.
+    public let rate: Double
+    /// Requests completed.
+    public let requests: Double
+    /// CPU seconds (user and system) this process spent while wrk ran: the server's CPU, when the server runs in
+    /// this process and nothing else in it is busy.
+    public let processCPU: Double
+
+    /// This process's CPU microseconds per request.
+    public var cpuMicrosecondsPerRequest: Double { processCPU / requests * 1e6 }
+}
+
+/// Runs wrk (one thread) against `url`, after checking that every response was a success, and measures this
+/// process's CPU time meanwhile.
 ///
 /// - Parameters:
 ///   - url: The URL.
 ///   - connections: How many connections to keep open.
 ///   - seconds: How long to run.
 ///   - options: More wrk options (headers, a script, `--latency`).
+/// - Returns: The rate, the request count and the CPU time.
+/// - Throws: ``WrkFailure`` when wrk failed or a response was not 2xx or 3xx.
+public func wrkRun(_ url: String, connections: Int, seconds: Int, options: [String] = []) throws -> WrkResult {
+    let cpuBefore = processCPUSeconds()
+    let text = try runCommand(["wrk", "-t", "1", "-c", String(connections), "-d", "\(seconds)s"] + options + [url])
+    let cpu = processCPUSeconds() - cpuBefore
+    let lines = text.split(separator: "\n")
+    guard !text.contains("Non-2xx"), let line = lines.first(where: { $0.hasPrefix("Requests/sec:") }),
+        let rate = Double(line.split(separator: " ").last!),
+        let total = lines.first(where: { $0.contains(" requests in ") }),
+        let requests = Double(total.split(separator: " ").first!), requests > 0
+    else { throw WrkFailure(output: text) }
+    return WrkResult(rate: rate, requests: requests, processCPU: cpu)
+}
+
+/// Runs wrk (one thread) against `url` and returns its requests per second, after checking that every response
+/// was a success.
+///
+/// - Parameters: See ``wrkRun(_:connections:seconds:options:)``.
 /// - Returns: Requests per second.
 /// - Throws: ``WrkFailure`` when wrk failed or a response was not 2xx or 3xx.
 public func wrkRate(_ url: String, connections: Int, seconds: Int, options: [String] = []) throws -> Double {
-    let text = try runCommand(["wrk", "-t", "1", "-c", String(connections), "-d", "\(seconds)s"] + options + [url])
-    guard !text.contains("Non-2xx"), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Requests/sec:") }),
-        let rate = Double(line.split(separator: " ").last!)
-    else { throw WrkFailure(output: text) }
-    return rate
+    try wrkRun(url, connections: connections, seconds: seconds, options: options).rate
+}
+
+/// The CPU seconds (user and system) this process has used so far.
+public func processCPUSeconds() -> Double {
+    var usage = rusage()
+    #if canImport(Glibc)
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    #endif
+    func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
 
 /// The median (the upper one for an even count).

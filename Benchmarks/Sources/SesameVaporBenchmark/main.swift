@@ -23,9 +23,9 @@ let load = LoadArguments()
 let seconds = load.seconds, rounds = load.rounds, connections = load.connections
 requireWrk()
 
-/// Requests per second from wrk, after checking that every response was a success. With several cookies, a
-/// Lua script sends them in turn (as many signed-in browsers would).
-func wrk(_ url: String, cookies: [String], duration: Int = seconds) throws -> Double {
+/// One wrk run (its rate, and this process's CPU time per request: the server's), after checking that every
+/// response was a success. With several cookies, a Lua script sends them in turn (as many signed-in browsers would).
+func wrk(_ url: String, cookies: [String], duration: Int = seconds) throws -> WrkResult {
     var options: [String] = []
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-vapor-bench-" + UUID().uuidString)
     defer { try? FileManager.default.removeItem(at: directory) }
@@ -46,7 +46,7 @@ func wrk(_ url: String, cookies: [String], duration: Int = seconds) throws -> Do
             """.write(to: script, atomically: true, encoding: .utf8)
         options += ["-s", script.path]
     }
-    return try wrkRate(url, connections: connections, seconds: duration, options: options)
+    return try wrkRun(url, connections: connections, seconds: duration, options: options)
 }
 
 var logger = Logger(label: "bench")
@@ -122,6 +122,12 @@ nonisolated func start(_ app: Application, port: Int) async throws { try await a
 nonisolated func stop(_ app: Application) async { await app.server.shutdown() }
 try await start(app, port: port)
 let base = "http://127.0.0.1:\(port)"
+// SESAME_BENCH_SERVE=1: only serve (for profiling with an outside load generator), printing the port and the
+// session cookie, until stopped.
+if ProcessInfo.processInfo.environment["SESAME_BENCH_SERVE"] == "1" {
+    FileHandle.standardOutput.write(Data("serving on \(base)\nCookie: \(sesameCookies[0])\n".utf8))
+    while true { try await Task.sleep(for: .seconds(3600)) }
+}
 
 // As many Vapor session cookies, from Vapor's own login route (one curl for all of them).
 let logins = try runCommand(["curl", "-s", "-D", "-", "-o", "/dev/null"] + Array(repeating: base + "/vapor/login", count: sessionCount))
@@ -146,31 +152,34 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
         ("/stage/login", "+ `req.auth.login`, the route reading `Session.current`"),
         ("/api/me", "`SesameSessionMiddleware` + requirement (all of it)"),
     ]
-    var ratios: [String: [Double]] = [:]
+    var ratios: [String: [Double]] = [:], cpu: [String: [Double]] = [:]
     for round in 0..<rounds {
         var rates: [String: Double] = [:]
         for (path, _) in round.isMultiple(of: 2) ? stages : stages.reversed() {
-            rates[path] = try wrk(base + path, cookies: sesameCookies)
+            let result = try wrk(base + path, cookies: sesameCookies)
+            rates[path] = result.rate
+            cpu[path, default: []].append(result.cpuMicrosecondsPerRequest)
         }
         for (path, _) in stages { ratios[path, default: []].append(rates[path]! / rates["/bench/plain"]!) }
     }
     print("Where the difference from plain goes: \(connections) connections, \(sessionCount) sessions in turn, \(seconds) s per route and round, \(rounds) rounds\n")
-    print("| route | ÷ plain, median | all rounds |")
-    print("|---|---:|---|")
+    print("| route | ÷ plain, median | all rounds | server CPU µs/request, median |")
+    print("|---|---:|---|---:|")
     for (path, label) in stages {
-        print("| \(label) | \(String(format: "%.2f×", median(ratios[path]!))) | \(ratios[path]!.map { String(format: "%.2f", $0) }.joined(separator: ", ")) |")
+        print("| \(label) | \(String(format: "%.2f×", median(ratios[path]!))) | \(ratios[path]!.map { String(format: "%.2f", $0) }.joined(separator: ", ")) | \(String(format: "%.1f", median(cpu[path]!))) |")
     }
     await stop(app)
     try await app.asyncShutdown()
     exit(0)
 }
 
-var plain: [Double] = [], sesame: [Double] = [], vapor: [Double] = []
+var plainRuns: [WrkResult] = [], sesameRuns: [WrkResult] = [], vaporRuns: [WrkResult] = []
 for _ in 0..<rounds {
-    plain.append(try wrk(base + "/bench/plain", cookies: sesameCookies))
-    sesame.append(try wrk(base + "/api/me", cookies: sesameCookies))
-    vapor.append(try wrk(base + "/vapor/me", cookies: vaporCookies))
+    plainRuns.append(try wrk(base + "/bench/plain", cookies: sesameCookies))
+    sesameRuns.append(try wrk(base + "/api/me", cookies: sesameCookies))
+    vaporRuns.append(try wrk(base + "/vapor/me", cookies: vaporCookies))
 }
+let plain = plainRuns.map(\.rate), sesame = sesameRuns.map(\.rate), vapor = vaporRuns.map(\.rate)
 await stop(app)
 try await app.asyncShutdown()
 
@@ -185,3 +194,6 @@ print(String(format: "\nSesame ÷ plain: %.2f×; Sesame ÷ Vapor sessions: %.2f�
 // The machine's speed drifts between rounds; the ratio within each round (measured back to back) drifts less.
 let roundRatios = zip(sesame, plain).map { $0 / $1 }
 print(String(format: "Sesame ÷ plain within each round: median %.2f× (", median(roundRatios)) + roundRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
+// The server's CPU per request (this process's user and system time while wrk ran, over the requests served).
+let cpuPlain = median(plainRuns.map(\.cpuMicrosecondsPerRequest)), cpuSesame = median(sesameRuns.map(\.cpuMicrosecondsPerRequest))
+print(String(format: "Server CPU per request (median): plain %.1f µs, Sesame %.1f µs, Vapor sessions %.1f µs", cpuPlain, cpuSesame, median(vaporRuns.map(\.cpuMicrosecondsPerRequest))))
