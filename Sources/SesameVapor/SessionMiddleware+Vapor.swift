@@ -80,7 +80,7 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
         to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder
     ) -> EventLoopFuture<Response> {
         // A refusal may redirect back to the request's path; only then is Vapor's (costly) URL string built.
-        if let requirement, let refusal = requirement.refusal(for: resolution.session == nil ? HTTPRequest(sessionHeadOf: request, path: true) : head, resolution: resolution) {
+        if let requirement, let refusal = requirement.refusal(for: resolution.session == nil ? HTTPRequest(sessionHeadOf: request, forRefusal: true) : head, resolution: resolution) {
             return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         if let session = resolution.session { request.auth.login(session) }
@@ -134,7 +134,7 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware 
 
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let resolution = SessionResolution<Subject>.current ?? SessionResolution(session: nil, failure: nil, responseFields: [])
-        if let refusal = requirement.refusal(for: HTTPRequest(sessionHeadOf: request, path: resolution.session == nil), resolution: resolution) {
+        if let refusal = requirement.refusal(for: HTTPRequest(sessionHeadOf: request, forRefusal: resolution.session == nil), resolution: resolution) {
             return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         return next.respond(to: request)
@@ -146,24 +146,27 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware 
 extension Sesame.Session: Authenticatable {}
 
 extension HTTPRequest {
-    /// The header fields that session resolution and requirements read, by their lowercase names.
+    /// The header fields that session resolution reads (the first two) and that a requirement's refusal also
+    /// reads, by their lowercase names.
     @usableFromInline
     static let sessionFields: [(lowercased: String, name: HTTPField.Name)] =
         ["cookie", "authorization", "accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"].map { ($0, HTTPField.Name($0)!) }
 
-    /// The part of a Vapor request that session resolution and requirements read: the method, the few header
-    /// fields involved (in one pass over the headers: converting every header per request would cost more than
-    /// resolving the session), and the path only when asked (Vapor builds it from Foundation's `URLComponents`,
-    /// which costs more than the whole resolution; only a refusal's redirect needs it).
+    /// The part of a Vapor request that session resolution reads, or (`forRefusal`) that a requirement's
+    /// refusal reads too: the method and the few header fields involved, found in one pass over the headers
+    /// (converting every header per request would cost more than resolving the session); for a refusal also
+    /// the path (Vapor builds it from Foundation's `URLComponents`, which costs more than the whole resolution;
+    /// only a refusal's redirect needs it).
     ///
     /// - Parameters:
     ///   - request: The Vapor request.
-    ///   - path: Whether to carry the request's path and query (else `/`).
+    ///   - forRefusal: Whether to carry what a refusal reads (else the credentials only, and the path `/`).
     @usableFromInline
-    init(sessionHeadOf request: Request, path: Bool = false) {
-        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: path ? request.url.string : "/")
+    init(sessionHeadOf request: Request, forRefusal: Bool = false) {
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: forRefusal ? request.url.string : "/")
+        let wanted = Self.sessionFields.prefix(forRefusal ? Self.sessionFields.count : 2)
         for (name, value) in request.headers {
-            guard let field = Self.sessionFields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
+            guard let field = wanted.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
             headerFields.append(HTTPField(name: field.name, value: value))
         }
     }

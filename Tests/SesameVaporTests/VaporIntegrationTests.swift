@@ -77,6 +77,8 @@ import VaporTesting
         api.grouped(Sesame.Session<AppSession>.guardMiddleware()).get("guarded") { _ in "guarded" }
         api.grouped(Sesame.Session<AppSession>.redirectMiddleware(path: "/login")).get("redirected") { _ in "redirected" }
         api.grouped(SessionRequirementMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
+        app.grouped(SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement<AppSession>(signInURL: "/auth/signin")))
+            .get("inline-required") { _ in "required" }
 
         let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys))
         let cart = app.grouped(SesameSessionMiddleware(sessions: stored))
@@ -115,6 +117,12 @@ import VaporTesting
             let redirected = try await tester.sendRequest(.GET, "redirected")
             #expect(redirected.status == .seeOther && redirected.headers.first(name: .location) == "/login")
             #expect(try await tester.sendRequest(.GET, "required").status == .unauthorized)
+            // A browser navigation is sent to sign in, and back to where it was going, query included.
+            for (path, back) in [("required", "%2Frequired"), ("waiting/required", "%2Fwaiting%2Frequired"), ("inline-required", "%2Finline-required")] {
+                let navigation = try await tester.sendRequest(.GET, path + "?tab=2", headers: ["Accept": "text/html", "Sec-Fetch-Mode": "navigate"])
+                #expect(navigation.status.code / 100 == 3)
+                #expect(navigation.headers.first(name: .location) == "/auth/signin?redirect=" + back + "%3Ftab%3D2")
+            }
 
             // Request a link (same-origin POST), follow it, get a session.
             let sent = try await tester.sendRequest(.POST, "auth/link/authorize", headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": Self.baseURL], body: ByteBuffer(string: "email=ada%40example.com"))
@@ -135,6 +143,7 @@ import VaporTesting
             #expect(try await tester.sendRequest(.GET, "whoami-sync").body.string == "none")
             #expect(try await tester.sendRequest(.GET, "guarded", headers: headers).body.string == "guarded")
             #expect(try await tester.sendRequest(.GET, "required", headers: headers).body.string == "required")
+            #expect(try await tester.sendRequest(.GET, "inline-required", headers: headers).body.string == "required")
 
             // The link works once; a cross-site POST is refused.
             #expect(try await tester.sendRequest(.GET, Self.path(link)).status == .badRequest)
