@@ -16,7 +16,8 @@ import Vapor
 // turns, as many browsers would), after a 2 s warm-up of each. Targets: Sesame ≥ 0.9× plain,
 // ≥ 1.0× Vapor sessions.
 // With SESAME_BENCH_STAGES=1 it measures instead where the difference from plain goes, adding the middleware's
-// work in stages (each a route of its own, order alternating by round), as ratios of plain in the same round.
+// work in stages (each a route of its own, order alternating by round), as ratios of plain in the same round, next
+// to two calibration routes whose middleware only busy-waits 1 µs or 3 µs on the event loop.
 // Usage: swift run -c release --package-path Benchmarks sesame-vapor-benchmark [seconds-per-round] [rounds] [connections]
 
 let load = LoadArguments()
@@ -72,20 +73,25 @@ app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: Sessio
     .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
 /// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus the header conversion; plus
 /// finding the token; plus verifying it; the same through `resolveWithoutWaiting`; plus `req.auth.login` (the
-/// route then reads `Session.current`).
+/// route then reads `Session.current`). And, for calibration, a fixed 1 µs or 3 µs of busy waiting and nothing else.
 struct StageMiddleware: Middleware {
-    enum Stage { case current, head, token, verify, resolve, login }
+    enum Stage { case current, head, token, verify, resolve, login, spin1, spin3 }
     let stage: Stage
     let sessions: SessionTokens<DemoSession>
     let session: Sesame.Session<DemoSession>
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        if stage == .spin1 || stage == .spin3 {
+            let end = DispatchTime.now().uptimeNanoseconds + (stage == .spin1 ? 1_000 : 3_000)
+            while DispatchTime.now().uptimeNanoseconds < end {}
+            return next.respond(to: request)
+        }
         var current = SessionResolution(session: session, failure: nil, responseFields: [])
         if stage != .current {
             var head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
             // Appended: swift-http-types' `headerFields[.cookie] = …` setter splits cookies and costs ~11 µs.
             for value in request.headers["cookie"] { head.headerFields.append(HTTPField(name: .cookie, value: value)) }
             switch stage {
-            case .current, .head:
+            case .current, .head, .spin1, .spin3:
                 guard !head.headerFields.isEmpty else { fatalError("no cookie") }
             case .token:
                 guard sessions.token(from: head) != nil else { fatalError("no token") }
@@ -101,7 +107,7 @@ struct StageMiddleware: Middleware {
         return current.withCurrent { next.respond(to: request) }
     }
 }
-for (stage, path) in [(StageMiddleware.Stage.current, "current"), (.head, "head"), (.token, "token"), (.verify, "verify"), (.resolve, "resolve")] {
+for (stage, path) in [(StageMiddleware.Stage.current, "current"), (.head, "head"), (.token, "token"), (.verify, "verify"), (.resolve, "resolve"), (.spin1, "spin1"), (.spin3, "spin3")] {
     app.grouped(StageMiddleware(stage: stage, sessions: demo.sessions, session: session)).get("stage", PathComponent(stringLiteral: path)) { _ async in Response(DemoAPI.json(session)) }
 }
 // The last stage's route reads the session as /api/me does.
@@ -144,7 +150,8 @@ for (path, cookies) in [("/bench/plain", sesameCookies), ("/api/me", sesameCooki
 
 if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
     let stages = [
-        ("/bench/plain", "plain"), ("/stage/current", "+ task-local `Session.current` around the chain"),
+        ("/bench/plain", "plain"), ("/stage/spin1", "1 µs of busy waiting on the event loop, nothing else"), ("/stage/spin3", "3 µs of busy waiting on the event loop, nothing else"),
+        ("/stage/current", "+ task-local `Session.current` around the chain"),
         ("/stage/head", "+ the headers sessions read, converted to an `HTTPRequest`"),
         ("/stage/token", "+ finding the token in the cookie"),
         ("/stage/verify", "+ verifying it (verified-token cache hit, revocation check)"),
