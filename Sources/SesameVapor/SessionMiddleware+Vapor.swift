@@ -146,11 +146,19 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware 
 extension Sesame.Session: Authenticatable {}
 
 extension HTTPRequest {
-    /// The header fields that session resolution reads (the first two) and that a requirement's refusal also
-    /// reads, by their lowercase names.
+    /// The header fields that session resolution reads, by their lowercase names.
     @usableFromInline
-    static let sessionFields: [(lowercased: String, name: HTTPField.Name)] =
-        ["cookie", "authorization", "accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"].map { ($0, HTTPField.Name($0)!) }
+    static let credentialFields: [(lowercased: String, name: HTTPField.Name)] = fields(["cookie", "authorization"])
+
+    /// The header fields that a requirement's refusal reads: the credentials and what tells a browser
+    /// navigation from an API call.
+    @usableFromInline
+    static let refusalFields: [(lowercased: String, name: HTTPField.Name)] =
+        credentialFields + fields(["accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"])
+
+    static func fields(_ names: [String]) -> [(lowercased: String, name: HTTPField.Name)] {
+        names.map { ($0, HTTPField.Name($0)!) }
+    }
 
     /// The part of a Vapor request that session resolution reads, or (`forRefusal`) that a requirement's
     /// refusal reads too: the method and the few header fields involved, found in one pass over the headers
@@ -164,7 +172,7 @@ extension HTTPRequest {
     @usableFromInline
     init(sessionHeadOf request: Request, forRefusal: Bool = false) {
         self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: forRefusal ? request.url.string : "/")
-        let wanted = Self.sessionFields.prefix(forRefusal ? Self.sessionFields.count : 2)
+        let wanted = forRefusal ? Self.refusalFields : Self.credentialFields
         for (name, value) in request.headers {
             guard let field = wanted.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
             headerFields.append(HTTPField(name: field.name, value: value))

@@ -73,25 +73,20 @@ app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: Sessio
     .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
 /// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus the header conversion; plus
 /// finding the token; plus verifying it; the same through `resolveWithoutWaiting`; plus `req.auth.login` (the
-/// route then reads `Session.current`). And, for calibration, a fixed 1 µs or 3 µs of busy waiting and nothing else.
+/// route then reads `Session.current`).
 struct StageMiddleware: Middleware {
-    enum Stage { case current, head, token, verify, resolve, login, spin1, spin3 }
+    enum Stage { case current, head, token, verify, resolve, login }
     let stage: Stage
     let sessions: SessionTokens<DemoSession>
     let session: Sesame.Session<DemoSession>
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        if stage == .spin1 || stage == .spin3 {
-            let end = DispatchTime.now().uptimeNanoseconds + (stage == .spin1 ? 1_000 : 3_000)
-            while DispatchTime.now().uptimeNanoseconds < end {}
-            return next.respond(to: request)
-        }
         var current = SessionResolution(session: session, failure: nil, responseFields: [])
         if stage != .current {
             var head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
             // Appended: swift-http-types' `headerFields[.cookie] = …` setter splits cookies and costs ~11 µs.
             for value in request.headers["cookie"] { head.headerFields.append(HTTPField(name: .cookie, value: value)) }
             switch stage {
-            case .current, .head, .spin1, .spin3:
+            case .current, .head:
                 guard !head.headerFields.isEmpty else { fatalError("no cookie") }
             case .token:
                 guard sessions.token(from: head) != nil else { fatalError("no token") }
@@ -107,8 +102,20 @@ struct StageMiddleware: Middleware {
         return current.withCurrent { next.respond(to: request) }
     }
 }
-for (stage, path) in [(StageMiddleware.Stage.current, "current"), (.head, "head"), (.token, "token"), (.verify, "verify"), (.resolve, "resolve"), (.spin1, "spin1"), (.spin3, "spin3")] {
+/// For calibration: a fixed amount of busy waiting on the event loop, and nothing else.
+struct BusyWaitMiddleware: Middleware {
+    let nanoseconds: UInt64
+    func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        let end = DispatchTime.now().uptimeNanoseconds + nanoseconds
+        while DispatchTime.now().uptimeNanoseconds < end {}
+        return next.respond(to: request)
+    }
+}
+for (stage, path) in [(StageMiddleware.Stage.current, "current"), (.head, "head"), (.token, "token"), (.verify, "verify"), (.resolve, "resolve")] {
     app.grouped(StageMiddleware(stage: stage, sessions: demo.sessions, session: session)).get("stage", PathComponent(stringLiteral: path)) { _ async in Response(DemoAPI.json(session)) }
+}
+for microseconds in [1, 3] {
+    app.grouped(BusyWaitMiddleware(nanoseconds: UInt64(microseconds) * 1_000)).get("stage", PathComponent(stringLiteral: "spin\(microseconds)")) { _ async in Response(DemoAPI.json(session)) }
 }
 // The last stage's route reads the session as /api/me does.
 app.grouped(StageMiddleware(stage: .login, sessions: demo.sessions, session: session)).get("stage", "login") { _ async in Response(DemoAPI.meResponse()) }
