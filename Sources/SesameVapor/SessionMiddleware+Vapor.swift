@@ -61,14 +61,14 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
     /// Resolves the session (on the event loop when the strategy needs no waiting, else in a task) and goes on.
     @inlinable
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        let head = HTTPRequest(sessionHeadOf: request)
-        if let resolution = sessions.resolveWithoutWaiting(head) {
-            return respond(to: request, head: head, resolution: resolution, next: next)
+        if let resolution = sessions.resolveWithoutWaiting(SessionCredentials(of: request)) {
+            return respond(to: request, resolution: resolution, next: next)
         }
+        let head = HTTPRequest(sessionHeadOf: request)
         let promise = request.eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
             let resolution = await self.sessions.resolve(head)
-            return try await self.respond(to: request, head: head, resolution: resolution, next: next).get()
+            return try await self.respond(to: request, resolution: resolution, next: next).get()
         }
         return promise.futureResult
     }
@@ -76,15 +76,21 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
     /// The rest of the request once the session is resolved: requirement, the chain with the session current,
     /// then the commit.
     @inlinable
-    func respond(
-        to request: Request, head: HTTPRequest, resolution: SessionResolution<Strategy.Subject>, next: any Responder
-    ) -> EventLoopFuture<Response> {
-        // A refusal may redirect back to the request's path; only then is Vapor's (costly) URL string built.
-        if let requirement, let refusal = requirement.refusal(for: resolution.session == nil ? HTTPRequest(sessionHeadOf: request, forRefusal: true) : head, resolution: resolution) {
-            return request.eventLoop.makeSucceededFuture(Response(refusal))
+    func respond(to request: Request, resolution: SessionResolution<Strategy.Subject>, next: any Responder) -> EventLoopFuture<Response> {
+        if let requirement {
+            // Only a request without a session is read by its refusal (for a redirect back to its path and query),
+            // so only then is the request converted, with Vapor's (costly) URL string.
+            let head = resolution.session == nil ? HTTPRequest(sessionHeadOf: request, forRefusal: true) : HTTPRequest.withSession
+            if let refusal = requirement.refusal(for: head, resolution: resolution) {
+                return request.eventLoop.makeSucceededFuture(Response(refusal))
+            }
         }
         if let session = resolution.session { request.auth.login(session) }
         let handled = resolution.withCurrent { next.respond(to: request) }
+        if sessions.commitsNothing, resolution.responseFields.isEmpty {
+            // Nothing to save and nothing to add: the handler's response goes on as it is.
+            return handled.flatMapErrorThrowing(Response.init(authError:))
+        }
         let promise = request.eventLoop.makePromise(of: Response.self)
         handled.whenComplete { result in
             switch result {
@@ -100,11 +106,8 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
                         return Response(error.jsonResponse)
                     }
                 }
-            case .failure(let error as AuthError):
-                // For example `SessionData.set` while the store is down: its status and JSON, not a 500.
-                promise.succeed(Response(error.jsonResponse))
             case .failure(let error):
-                promise.fail(error)
+                promise.completeWith(Result { try Response(authError: error) })
             }
         }
         return promise.futureResult
@@ -112,6 +115,17 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
 }
 
 extension Response {
+    /// The JSON answer to an ``AuthError`` a handler threw (for example `SessionData.set` while the store is
+    /// down: its status and JSON, not a 500); other errors are thrown on, to Vapor's error handling.
+    ///
+    /// - Parameter error: What the handler threw.
+    /// - Throws: `error`, when it is not an ``AuthError``.
+    @usableFromInline
+    convenience init(authError error: any Error) throws {
+        guard let error = error as? AuthError else { throw error }
+        self.init(error.jsonResponse)
+    }
+
     /// The response with `fields`, then `more`, added.
     @usableFromInline
     func adding(_ fields: [HTTPField], _ more: [HTTPField]) -> Response {
@@ -145,7 +159,32 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware 
 /// `guardMiddleware()` and `redirectMiddleware(path:)` work with it.
 extension Sesame.Session: Authenticatable {}
 
+extension SessionCredentials {
+    /// The session credentials of a Vapor request: its `Authorization` and `Cookie` fields, found in one pass
+    /// over its headers and taken as they are (converting the request to an `HTTPRequest` would validate every
+    /// field, and cost more than resolving a cached session).
+    ///
+    /// - Parameter request: The Vapor request.
+    public init(of request: Request) {
+        var authorization: String? = nil
+        var cookies: [String] = []
+        for (name, value) in request.headers {
+            if HTTPRequest.name(name, equals: "cookie") {
+                cookies.append(value)
+            } else if HTTPRequest.name(name, equals: "authorization") {
+                // Several fields read as one, joined as `HTTPFields` joins them.
+                authorization = authorization.map { $0 + ", " + value } ?? value
+            }
+        }
+        self.init(authorization: authorization, cookies: cookies)
+    }
+}
+
 extension HTTPRequest {
+    /// A stand-in for a request that has a session: a requirement's refusal of it (403) reads none of it.
+    @usableFromInline
+    static let withSession = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
+
     /// The header fields that session resolution reads, by their lowercase names.
     @usableFromInline
     static let credentialFields: [(lowercased: String, name: HTTPField.Name)] = fields(["cookie", "authorization"])

@@ -183,10 +183,10 @@ import Testing
         // that must be awaited gives no resolution.
         var request = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         request.headerFields[.authorization] = "Bearer " + token
-        let resolution = try #require(sessions.resolveWithoutWaiting(request))
+        let resolution = try #require(sessions.resolveWithoutWaiting(SessionCredentials(request)))
         #expect(resolution.session == nil && resolution.failure == .revoked)
         request.headerFields[.authorization] = "Bearer " + other
-        #expect(failing.resolveWithoutWaiting(request) == nil)
+        #expect(failing.resolveWithoutWaiting(SessionCredentials(request)) == nil)
         #expect(sessions.commitWithoutWaiting(resolution) == [])
     }
 
@@ -321,6 +321,17 @@ import Testing
         lookalike.headerFields[.cookie] = "xsesame-session=\(token)"
         #expect(sessions.token(from: lookalike) == nil)
         #expect(try await sessions.session(from: lookalike) == nil)
+        // Raw credentials (what the Vapor adapter hands over) read the same way: the `__Host-` cookie wins
+        // across fields, a Basic header falls back to the cookie, and a lookalike name is no cookie.
+        let fresh = try sessions.create(.user(userID: "2", tenantID: nil))
+        #expect(sessions.token(from: SessionCredentials(cookies: ["sesame-session=\(fresh)", "a=1; __Host-sesame-session=\(token)"])) == token)
+        #expect(sessions.token(from: SessionCredentials(authorization: "Basic \(fresh)", cookies: ["sesame-session=\(token)"])) == token)
+        #expect(sessions.token(from: SessionCredentials(cookies: ["xsesame-session=\(token)"])) == nil)
+        #expect(sessions.token(from: SessionCredentials()) == nil)
+        let raw = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["theme=dark", "sesame-session=\(fresh)"])))
+        #expect(raw.session?.subject == .user(userID: "2", tenantID: nil) && raw.responseFields.isEmpty)
+        let forged = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["sesame-session=\(fresh.dropLast(2))AA"])))
+        #expect(forged.session == nil && forged.failure == .invalidSignature && forged.responseFields.count == 2)
         var garbage = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         garbage.headerFields[.cookie] = "sesame-session=not-a-token"
         await #expect(throws: TokenError.malformedToken) { try await sessions.session(from: garbage) }

@@ -66,6 +66,12 @@ import VaporTesting
         api.get("whoami-sync") { request -> String in
             request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none"
         }
+        // What a handler throws: an `AuthError` is answered with its status and JSON, anything else goes on to
+        // Vapor's error handling.
+        api.get("throws", ":kind") { request async throws -> String in
+            if request.parameters.get("kind") == "auth" { throw AuthError.rateLimited }
+            throw Abort(.imATeapot)
+        }
         let waiting = app.grouped("waiting").grouped(SesameSessionMiddleware(sessions: waitingSessions))
         waiting.get("whoami") { request async -> String in
             "\(request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none")|\(Sesame.Session<AppSession>.current?.subjectID ?? "none")"
@@ -144,6 +150,23 @@ import VaporTesting
             #expect(try await tester.sendRequest(.GET, "guarded", headers: headers).body.string == "guarded")
             #expect(try await tester.sendRequest(.GET, "required", headers: headers).body.string == "required")
             #expect(try await tester.sendRequest(.GET, "inline-required", headers: headers).body.string == "required")
+
+            // The credentials are read whatever the case of the field names, across several Cookie fields, and
+            // from a Bearer header whatever the case of its scheme.
+            let fields = HTTPHeaders([("cookie", "theme=dark"), ("COOKIE", cookie)])
+            #expect(try await tester.sendRequest(.GET, "whoami", headers: fields).body.string == "\(subject)|\(subject)")
+            let token = String(cookie.drop { $0 != "=" }.dropFirst())
+            let bearer = HTTPHeaders([("authorization", "bearer " + token)])
+            #expect(try await tester.sendRequest(.GET, "whoami", headers: bearer).body.string == "\(subject)|\(subject)")
+            let mixed = HTTPHeaders([("Authorization", "Basic YTpi"), ("Cookie", cookie)])
+            #expect(try await tester.sendRequest(.GET, "whoami", headers: mixed).body.string == "\(subject)|\(subject)")
+            // An AuthError from the handler is its own answer, with or without a session; other errors are
+            // Vapor's to answer.
+            for headers in [HTTPHeaders(), headers] {
+                let limited = try await tester.sendRequest(.GET, "throws/auth", headers: headers)
+                #expect(limited.status == .tooManyRequests && limited.body.string.contains("\"rate_limited\""))
+                #expect(try await tester.sendRequest(.GET, "throws/other", headers: headers).status == .imATeapot)
+            }
 
             // The link works once; a cross-site POST is refused.
             #expect(try await tester.sendRequest(.GET, Self.path(link)).status == .badRequest)

@@ -71,7 +71,7 @@ app.sessions.use(.memory)
 app.get("bench", "plain") { _ async in Response(DemoAPI.json(session)) }
 app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement()))
     .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
-/// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus the header conversion; plus
+/// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus reading the credentials; plus
 /// finding the token; plus verifying it; the same through `resolveWithoutWaiting`; plus `req.auth.login` (the
 /// route then reads `Session.current`).
 struct StageMiddleware: Middleware {
@@ -82,19 +82,17 @@ struct StageMiddleware: Middleware {
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         var current = SessionResolution(session: session, failure: nil, responseFields: [])
         if stage != .current {
-            var head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
-            // Appended: swift-http-types' `headerFields[.cookie] = …` setter splits cookies and costs ~11 µs.
-            for value in request.headers["cookie"] { head.headerFields.append(HTTPField(name: .cookie, value: value)) }
+            let credentials = SessionCredentials(of: request)
             switch stage {
             case .current, .head:
-                guard !head.headerFields.isEmpty else { fatalError("no cookie") }
+                guard !credentials.cookies.isEmpty else { fatalError("no cookie") }
             case .token:
-                guard sessions.token(from: head) != nil else { fatalError("no token") }
+                guard sessions.token(from: credentials) != nil else { fatalError("no token") }
             case .verify:
-                guard let token = sessions.token(from: head), let verified = try? sessions.verifyWithoutWaiting(token) else { fatalError("no session") }
+                guard let token = sessions.token(from: credentials), let verified = try? sessions.verifyWithoutWaiting(token) else { fatalError("no session") }
                 current = SessionResolution(session: verified, failure: nil, responseFields: [])
             case .resolve, .login:
-                guard let resolution = sessions.resolveWithoutWaiting(head), let resolved = resolution.session else { fatalError("no session") }
+                guard let resolution = sessions.resolveWithoutWaiting(credentials), let resolved = resolution.session else { fatalError("no session") }
                 if stage == .login { request.auth.login(resolved) }
                 current = resolution
             }
@@ -159,7 +157,7 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
     let stages = [
         ("/bench/plain", "plain"), ("/stage/spin1", "1 µs of busy waiting on the event loop, nothing else"), ("/stage/spin3", "3 µs of busy waiting on the event loop, nothing else"),
         ("/stage/current", "+ task-local `Session.current` around the chain"),
-        ("/stage/head", "+ the headers sessions read, converted to an `HTTPRequest`"),
+        ("/stage/head", "+ the credentials sessions read (`SessionCredentials(of:)`)"),
         ("/stage/token", "+ finding the token in the cookie"),
         ("/stage/verify", "+ verifying it (verified-token cache hit, revocation check)"),
         ("/stage/resolve", "+ the same through `resolveWithoutWaiting` (the resolution the middleware uses)"),

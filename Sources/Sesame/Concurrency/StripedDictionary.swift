@@ -8,11 +8,12 @@ import Synchronization
 /// an arbitrary entry.
 @usableFromInline
 final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private struct State {
-        var entries: [Key: Value] = [:]
+    @usableFromInline
+    struct State: Sendable {
+        @usableFromInline var entries: [Key: Value] = [:]
         /// Lookup outcomes, counted under the lookup's own lock, so counting adds no contention.
-        var hits = 0
-        var misses = 0
+        @usableFromInline var hits = 0
+        @usableFromInline var misses = 0
 
         mutating func makeRoom(capacity: Int, isStale: (Value) -> Bool) {
             guard entries.count >= capacity else { return }
@@ -21,11 +22,12 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         }
     }
 
-    private final class Shard: Sendable {
-        let state = Mutex(State())
+    @usableFromInline
+    final class Shard: Sendable {
+        @usableFromInline let state = Mutex(State())
     }
 
-    private let shards: [Shard]
+    @usableFromInline let shards: [Shard]
     private let shardCapacity: Int
 
     init(capacity: Int, shardCount: Int = 16) {
@@ -33,7 +35,8 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         shardCapacity = max(1, capacity / shardCount)
     }
 
-    private func shard(for key: Key) -> Shard {
+    @inlinable
+    func shard(for key: Key) -> Shard {
         var hasher = Hasher()
         hasher.combine(key)
         return shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(shards.count))]
@@ -44,8 +47,9 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         shard(for: key).state.withLock { $0.entries[key] }
     }
 
-    /// Looks `key` up and counts the outcome as a hit or a miss.
-    @usableFromInline
+    /// Looks `key` up and counts the outcome as a hit or a miss (inlinable: on the request path, code
+    /// specialized for the key and value types is much faster than the generic code).
+    @inlinable
     func lookup(_ key: Key) -> Value? {
         shard(for: key).state.withLock { state in
             let value = state.entries[key]

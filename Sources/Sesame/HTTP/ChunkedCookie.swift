@@ -72,10 +72,19 @@ public struct ChunkedCookie: Sendable {
     ///   - request: The request.
     ///   - secure: Whether to look for the `__Host-` name first.
     public func value(in request: HTTPRequest, secure: Bool = true) -> String? {
+        value(inHeaders: request.headerFields[values: .cookie], secure: secure)
+    }
+
+    /// The value that the `Cookie` fields `headers` carry, whole or reassembled from consecutive chunks.
+    ///
+    /// - Parameters:
+    ///   - headers: The values of a request's `Cookie` fields.
+    ///   - secure: Whether to look for the `__Host-` name first.
+    public func value(inHeaders headers: [String], secure: Bool = true) -> String? {
         for name in cookie.acceptedNames where secure || !name.hasPrefix("__Host-") {
-            if let whole = CookieHeader.best(names: [Array(name.utf8)], in: request.headerFields) { return whole }
+            if let whole = CookieHeader.best(names: [Array(name.utf8)], inHeaders: headers) { return whole }
             var chunks: [String] = []
-            while chunks.count < maximumChunks, let chunk = CookieHeader.best(names: [Array("\(name).\(chunks.count)".utf8)], in: request.headerFields) {
+            while chunks.count < maximumChunks, let chunk = CookieHeader.best(names: [Array("\(name).\(chunks.count)".utf8)], inHeaders: headers) {
                 chunks.append(chunk)
             }
             if !chunks.isEmpty { return chunks.joined() }

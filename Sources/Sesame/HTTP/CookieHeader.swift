@@ -15,10 +15,16 @@ enum CookieHeader {
     /// The value of the most preferred of `names` over all of a request's `Cookie` fields: the first name wins
     /// wherever each appears.
     static func best(names: [[UInt8]], in fields: HTTPFields) -> String? {
+        best(names: names, inHeaders: fields.lazy.filter { $0.name == .cookie }.map(\.value))
+    }
+
+    /// The value of the most preferred of `names` over the values of `Cookie` fields: the first name wins
+    /// wherever each appears.
+    static func best(names: [[UInt8]], inHeaders headers: some Sequence<String>) -> String? {
         var fallback: String? = nil
-        for field in fields where field.name == .cookie {
-            var value = field.value
-            let found = value.withUTF8 { header in best(names: names, in: header) }
+        for header in headers {
+            var header = header
+            let found = header.withUTF8 { bytes in best(names: names, in: bytes) }
             if let (value, rank) = found {
                 if rank == 0 { return value }
                 if fallback == nil { fallback = value }

@@ -41,8 +41,9 @@ extension SessionTokens {
     /// - Returns: The resolution.
     @inlinable
     public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
-        let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
-        guard let token = bearer ?? cookieToken(from: request) else {
+        let credentials = SessionCredentials(request)
+        let bearer = credentials.authorization.flatMap(SessionTokens.bearerToken)
+        guard let token = bearer ?? cookieToken(in: credentials.cookies) else {
             return SessionResolution(session: nil, failure: nil, responseFields: [])
         }
         do {
@@ -52,15 +53,15 @@ extension SessionTokens {
         }
     }
 
-    /// Resolves a request's session as ``resolve(_:)`` does, but only when no store must be waited for: with
-    /// no revocation store, or one that answers from memory.
+    /// Resolves a request's session as ``resolve(_:)`` does, from its credentials alone, but only when no
+    /// store must be waited for: with no revocation store, or one that answers from memory.
     ///
-    /// - Parameter request: The request.
+    /// - Parameter credentials: The request's `Authorization` and `Cookie` fields.
     /// - Returns: The resolution, or `nil` when only ``resolve(_:)`` can tell.
     @inlinable
-    public func resolveWithoutWaiting(_ request: HTTPRequest) -> SessionResolution<Subject>? {
-        let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
-        guard let token = bearer ?? cookieToken(from: request) else {
+    public func resolveWithoutWaiting(_ credentials: SessionCredentials) -> SessionResolution<Subject>? {
+        let bearer = credentials.authorization.flatMap(SessionTokens.bearerToken)
+        guard let token = bearer ?? cookieToken(in: credentials.cookies) else {
             return SessionResolution(session: nil, failure: nil, responseFields: [])
         }
         do {

@@ -15,12 +15,13 @@ public protocol SessionStrategy<Subject>: Sendable {
     /// - Returns: The resolution, which the integration makes current for the request's handler.
     func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject>
 
-    /// Resolves a request's session as ``resolve(_:)`` does when that needs no waiting (no store to ask), or
-    /// returns `nil`. Integrations built on futures (Vapor) use it to skip starting a task per request.
+    /// Resolves a request's session as ``resolve(_:)`` does, from the request's credentials alone, when that
+    /// needs no waiting (no store to ask), or returns `nil`. Integrations built on futures (Vapor) use it to
+    /// skip starting a task, and converting the request, per request.
     ///
-    /// - Parameter request: The request.
+    /// - Parameter credentials: The request's `Authorization` and `Cookie` fields.
     /// - Returns: The resolution, or `nil` when only ``resolve(_:)`` can tell (the default).
-    func resolveWithoutWaiting(_ request: HTTPRequest) -> SessionResolution<Subject>?
+    func resolveWithoutWaiting(_ credentials: SessionCredentials) -> SessionResolution<Subject>?
 
     /// Saves what the handler changed, after it ran.
     ///
@@ -34,6 +35,10 @@ public protocol SessionStrategy<Subject>: Sendable {
     /// - Parameter resolution: The resolution for this request.
     /// - Returns: The fields, or `nil` when only ``commit(_:)`` can save (the default).
     func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]?
+
+    /// Whether ``commit(_:)`` never saves anything or adds fields (stateless tokens): then an integration can
+    /// hand the handler's response on as it is, without waiting to commit.
+    var commitsNothing: Bool { get }
 
     /// Signs a subject in: a new session (with a new ID, replacing any the request carried) and a redirect
     /// that sets its cookie.
@@ -56,7 +61,10 @@ public protocol SessionStrategy<Subject>: Sendable {
 
 extension SessionStrategy {
     /// `nil`: the strategy resolves with ``resolve(_:)`` only.
-    public func resolveWithoutWaiting(_ request: HTTPRequest) -> SessionResolution<Subject>? { nil }
+    public func resolveWithoutWaiting(_ credentials: SessionCredentials) -> SessionResolution<Subject>? { nil }
+
+    /// `false`: the strategy may have something to save after the handler.
+    public var commitsNothing: Bool { false }
 
     /// `nil`: the strategy saves with ``commit(_:)`` only.
     public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? { nil }
@@ -70,6 +78,10 @@ extension SessionTokens: SessionStrategy {
     /// Stateless sessions have nothing to save, at once.
     @inlinable
     public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? { [] }
+
+    /// `true`: stateless sessions never have anything to save.
+    @inlinable
+    public var commitsNothing: Bool { true }
 
     /// Issues a session token in the cookie (see ``cookie(_:redirect:)``); a token is new on every sign-in.
     public func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse {

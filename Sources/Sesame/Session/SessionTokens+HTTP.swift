@@ -75,17 +75,27 @@ extension SessionTokens {
     /// - Parameter request: The request.
     /// - Returns: The token, or `nil` when the request carries none.
     public func token(from request: HTTPRequest) -> String? {
-        if let authorization = request.headerFields[.authorization], let token = SessionTokens.bearerToken(authorization) {
-            return token
-        }
-        return cookieToken(from: request)
+        token(from: SessionCredentials(request))
     }
 
-    /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
+    /// The session token that credentials carry: `Authorization: Bearer …` (scheme matched case-insensitively)
+    /// first, else the session cookie.
+    ///
+    /// - Parameter credentials: A request's `Authorization` and `Cookie` fields.
+    /// - Returns: The token, or `nil` when they carry none.
+    public func token(from credentials: SessionCredentials) -> String? {
+        if let authorization = credentials.authorization, let token = SessionTokens.bearerToken(authorization) {
+            return token
+        }
+        return cookieToken(in: credentials.cookies)
+    }
+
+    /// The session cookie's value in the `Cookie` fields `headers`: the `__Host-` name wins over the plain one
+    /// wherever each appears.
     @usableFromInline
-    func cookieToken(from request: HTTPRequest) -> String? {
+    func cookieToken(in headers: [String]) -> String? {
         // Chunks are looked for only when the whole cookie is absent, so the usual case costs one pass.
-        CookieHeader.best(names: cookieNames, in: request.headerFields) ?? ChunkedCookie(cookie: configuration.cookie).value(in: request)
+        CookieHeader.best(names: cookieNames, inHeaders: headers) ?? ChunkedCookie(cookie: configuration.cookie).value(inHeaders: headers)
     }
 
     /// The verified session of a request, or `nil` when it carries no token.
