@@ -7,7 +7,8 @@ import SesameDemo
 import SesameVapor
 import Vapor
 
-// The protected JSON route on Vapor 4, measured with wrk on loopback in one run, interleaved round by round:
+// The protected JSON route on Vapor 4, measured with wrk on loopback in one run, in rounds of plain, Sesame, Sesame,
+// plain (an ABBA block, whose ratio a steady drift of the machine's speed does not move), then Vapor sessions:
 //   plain           the same rendering of a session verified once at start-up, no session middleware;
 //   Sesame          SesameSessionMiddleware with a requirement (ES256 session cookie, verified-token cache,
 //                   revocation check, req.auth, task-local), the route reading Session.current;
@@ -18,7 +19,7 @@ import Vapor
 // With SESAME_BENCH_STAGES=1 it measures instead where the difference from plain goes, adding the middleware's
 // work in stages (each a route of its own, order alternating by round), as ratios of plain in the same round, next
 // to two calibration routes whose middleware only busy-waits 1 µs or 3 µs on the event loop.
-// Usage: swift run -c release --package-path Benchmarks sesame-vapor-benchmark [seconds-per-round] [rounds] [connections]
+// Usage: swift run -c release --package-path Benchmarks sesame-vapor-benchmark [seconds-per-wrk-run] [rounds] [connections]
 
 let load = LoadArguments()
 let seconds = load.seconds, rounds = load.rounds, connections = load.connections
@@ -185,27 +186,35 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
     exit(0)
 }
 
-var plainRuns: [WrkResult] = [], sesameRuns: [WrkResult] = [], vaporRuns: [WrkResult] = []
+// Each round runs plain, Sesame, Sesame, plain back to back (an ABBA block: a steady drift of the machine's speed
+// cancels out of the round's ratio), then Vapor's sessions.
+var runs: [String: [WrkResult]] = [:]
+var roundRatios: [Double] = []
 for _ in 0..<rounds {
-    plainRuns.append(try wrk(base + "/bench/plain", cookies: sesameCookies))
-    sesameRuns.append(try wrk(base + "/api/me", cookies: sesameCookies))
-    vaporRuns.append(try wrk(base + "/vapor/me", cookies: vaporCookies))
+    var block: [Double] = []
+    for path in ["/bench/plain", "/api/me", "/api/me", "/bench/plain"] {
+        let result = try wrk(base + path, cookies: sesameCookies)
+        runs[path, default: []].append(result)
+        block.append(result.rate)
+    }
+    roundRatios.append((block[1] + block[2]) / (block[0] + block[3]))
+    runs["/vapor/me", default: []].append(try wrk(base + "/vapor/me", cookies: vaporCookies))
 }
+let plainRuns = runs["/bench/plain"]!, sesameRuns = runs["/api/me"]!, vaporRuns = runs["/vapor/me"]!
 let plain = plainRuns.map(\.rate), sesame = sesameRuns.map(\.rate), vapor = vaporRuns.map(\.rate)
 await stop(app)
 try await app.asyncShutdown()
 
 let p = median(plain), s = median(sesame), v = median(vapor)
-print("Sesame on Vapor: wrk on loopback, \(connections) connections, \(sessionCount) sessions in turn, \(seconds) s per round, median of \(rounds) interleaved rounds\n")
-print("| route | requests/s (median) | all rounds |")
+print("Sesame on Vapor: wrk on loopback, \(connections) connections, \(sessionCount) sessions in turn, \(seconds) s per wrk run, \(rounds) rounds of plain, Sesame, Sesame, plain, then Vapor sessions\n")
+print("| route | requests/s (median) | all runs |")
 print("|---|---:|---|")
 print("| `GET /bench/plain` (no session middleware, same request) | \(Int(p)) | \(plain.map { String(Int($0)) }.joined(separator: ", ")) |")
 print("| `GET /api/me` (SesameSessionMiddleware + requirement, ES256 cookie) | \(Int(s)) | \(sesame.map { String(Int($0)) }.joined(separator: ", ")) |")
 print("| `GET /vapor/me` (Vapor SessionsMiddleware, memory driver) | \(Int(v)) | \(vapor.map { String(Int($0)) }.joined(separator: ", ")) |")
 print(String(format: "\nSesame ÷ plain: %.2f×; Sesame ÷ Vapor sessions: %.2f× (ratios of the medians)", s / p, s / v))
-// The machine's speed drifts between rounds; the ratio within each round (measured back to back) drifts less.
-let roundRatios = zip(sesame, plain).map { $0 / $1 }
-print(String(format: "Sesame ÷ plain within each round: median %.2f× (", median(roundRatios)) + roundRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
+// The machine's speed drifts between rounds; the ratio within each round (measured close together) drifts less.
+print(String(format: "Sesame ÷ plain within each round (its two Sesame runs ÷ its two plain runs): median %.2f× (", median(roundRatios)) + roundRatios.map { String(format: "%.2f", $0) }.joined(separator: ", ") + ")")
 // The server's CPU per request (this process's user and system time while wrk ran, over the requests served).
 let cpuPlain = median(plainRuns.map(\.cpuMicrosecondsPerRequest)), cpuSesame = median(sesameRuns.map(\.cpuMicrosecondsPerRequest))
-print(String(format: "Server CPU per request (median): plain %.1f µs, Sesame %.1f µs, Vapor sessions %.1f µs", cpuPlain, cpuSesame, median(vaporRuns.map(\.cpuMicrosecondsPerRequest))))
+print(String(format: "Server CPU per request (median): plain %.1f µs, Sesame %.1f µs, Vapor sessions %.1f µs; plain ÷ Sesame %.2f×", cpuPlain, cpuSesame, median(vaporRuns.map(\.cpuMicrosecondsPerRequest)), cpuPlain / cpuSesame))

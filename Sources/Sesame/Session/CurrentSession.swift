@@ -5,7 +5,8 @@
 /// GraphQL resolvers, without passing the session around.
 @usableFromInline
 enum CurrentSession {
-    /// The current request's resolution, boxed so that reading it back is a class cast.
+    /// The current request's resolution, boxed (or, when it is a session and nothing else, the session's
+    /// storage) so that reading it back is a class cast.
     @usableFromInline static let box = TaskLocal<(any AnyObject & Sendable)?>(wrappedValue: nil)
 
     @usableFromInline
@@ -38,7 +39,19 @@ extension SessionResolution {
     /// The resolution of the request being handled, or `nil` outside a request.
     @inlinable
     public static var current: SessionResolution<Subject>? {
-        (CurrentSession.box.get() as? CurrentSession.Box<Subject>)?.resolution
+        switch CurrentSession.box.get() {
+        case let box as CurrentSession.Box<Subject>: box.resolution
+        case let storage as Session<Subject>.Storage: SessionResolution(session: Session(storage: storage), failure: nil, responseFields: [])
+        default: nil
+        }
+    }
+
+    /// What the task-local holds for this resolution: when it is a session and nothing else (the usual
+    /// request), the session's own storage, which costs no allocation; else a box.
+    @inlinable
+    var currentValue: any AnyObject & Sendable {
+        if let session, failure == nil, responseFields.isEmpty, state == nil { return session.storage }
+        return CurrentSession.Box(self)
     }
 
     /// Runs `operation` with this resolution (and its session) as the current one.
@@ -47,7 +60,7 @@ extension SessionResolution {
     /// - Returns: The operation's result.
     @inlinable
     public func withCurrent<Result>(_ operation: () async throws -> Result) async rethrows -> Result {
-        try await CurrentSession.box.withValue(CurrentSession.Box(self), operation: operation)
+        try await CurrentSession.box.withValue(currentValue, operation: operation)
     }
 
     /// Runs synchronous `operation` with this resolution (and its session) as the current one.
@@ -59,6 +72,6 @@ extension SessionResolution {
     /// - Throws: What `operation` throws.
     @inlinable
     public func withCurrent<Result>(_ operation: () throws -> Result) rethrows -> Result {
-        try CurrentSession.box.withValue(CurrentSession.Box(self), operation: operation)
+        try CurrentSession.box.withValue(currentValue, operation: operation)
     }
 }

@@ -28,6 +28,11 @@ public struct Session<Subject: SessionSubject>: Sendable {
 
     @usableFromInline let storage: Storage
 
+    @inlinable
+    init(storage: Storage) {
+        self.storage = storage
+    }
+
     init(subject: Subject, subjectID: String, id: String, issuedAt: Date, expiresAt: Date, issuer: String?, audience: [String]) {
         storage = Storage(subject: subject, subjectID: subjectID, id: id, issuedAt: issuedAt, expiresAt: expiresAt, issuer: issuer, audience: audience)
     }

@@ -2,22 +2,27 @@ import Foundation
 
 /// A token's seal: its last compact segment, the signature of a JWS or the authentication tag of a JWE.
 ///
-/// The verified-token cache is keyed by a hash of the seal and an entry serves only a token whose seal is
-/// byte for byte the entry's. A seal cannot be produced without the keys: it is a signature or MAC over the
-/// whole token. So an entry is only ever reached by presenting a seal Sesame itself verified, together with
-/// the rest of that token or with anything else; in both cases the presenter holds that token already and
-/// gains nothing. Even a deliberate collision of the (per-process randomly seeded) hash is harmless, because
-/// the seal comparison follows. The cache holds seals, never whole tokens.
+/// The verified-token cache is keyed by the seal's first eight bytes and an entry serves only a token whose seal
+/// is byte for byte the entry's. A seal cannot be produced without the keys: it is a signature or MAC over the
+/// whole token, so its first bytes are as good as random and make a key without hashing. An entry is only ever
+/// reached by presenting a seal Sesame itself verified, together with the rest of that token or with anything
+/// else; in both cases the presenter holds that token already and gains nothing. A key chosen to collide with
+/// a cached one is harmless, because the seal comparison follows (it is a miss, and only a token that verifies
+/// is ever cached), and the cache's dictionaries hash keys with the process's random seed. The cache holds
+/// seals, never whole tokens.
 @usableFromInline
 enum TokenSeal {
-    /// The cache key: a SipHash of the seal, with the process's random seed.
+    /// The cache key: the seal's first eight bytes (fewer when it is shorter), as an integer.
     @usableFromInline
     static func cacheKey(of token: String) -> Int {
         var token = token
         return token.withUTF8 { bytes in
-            var hasher = Hasher()
-            hasher.combine(bytes: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[sealStart(bytes)...]))
-            return hasher.finalize()
+            let start = sealStart(bytes)
+            var key = 0
+            withUnsafeMutableBytes(of: &key) { key in
+                key.copyMemory(from: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[start..<min(bytes.count, start + 8)]))
+            }
+            return key
         }
     }
 
