@@ -41,9 +41,8 @@ extension SessionTokens {
     /// - Returns: The resolution.
     @inlinable
     public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
-        let credentials = SessionCredentials(request)
-        let bearer = credentials.authorization.flatMap(SessionTokens.bearerToken)
-        guard let token = bearer ?? cookieToken(in: credentials.cookies) else {
+        let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
+        guard let token = bearer ?? cookieToken(from: request) else {
             return SessionResolution(session: nil, failure: nil, responseFields: [])
         }
         do {

@@ -75,7 +75,10 @@ extension SessionTokens {
     /// - Parameter request: The request.
     /// - Returns: The token, or `nil` when the request carries none.
     public func token(from request: HTTPRequest) -> String? {
-        token(from: SessionCredentials(request))
+        if let authorization = request.headerFields[.authorization], let token = SessionTokens.bearerToken(authorization) {
+            return token
+        }
+        return cookieToken(from: request)
     }
 
     /// The session token that credentials carry: `Authorization: Bearer …` (scheme matched case-insensitively)
@@ -88,6 +91,14 @@ extension SessionTokens {
             return token
         }
         return cookieToken(in: credentials.cookies)
+    }
+
+    /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
+    @usableFromInline
+    func cookieToken(from request: HTTPRequest) -> String? {
+        // Read from the fields as they are (no array of values per request); chunks only when the whole cookie
+        // is absent.
+        CookieHeader.best(names: cookieNames, in: request.headerFields) ?? ChunkedCookie(cookie: configuration.cookie).value(in: request)
     }
 
     /// The session cookie's value in the `Cookie` fields `headers`: the `__Host-` name wins over the plain one
