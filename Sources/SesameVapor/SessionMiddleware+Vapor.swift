@@ -61,10 +61,11 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
     /// Resolves the session (on the event loop when the strategy needs no waiting, else in a task) and goes on.
     @inlinable
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        if let resolution = sessions.resolveWithoutWaiting(SessionCredentials(of: request)) {
+        let credentials = SessionCredentials(of: request)
+        if let resolution = sessions.resolveWithoutWaiting(credentials) {
             return respond(to: request, resolution: resolution, next: next)
         }
-        let head = HTTPRequest(sessionHeadOf: request)
+        let head = HTTPRequest(of: request, carrying: credentials)
         let promise = request.eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
             let resolution = await self.sessions.resolve(head)
@@ -80,7 +81,7 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
         if let requirement {
             // Only a request without a session is read by its refusal (for a redirect back to its path and query),
             // so only then is the request converted, with Vapor's (costly) URL string.
-            let head = resolution.session == nil ? HTTPRequest(sessionHeadOf: request, forRefusal: true) : HTTPRequest.withSession
+            let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
             if let refusal = requirement.refusal(for: head, resolution: resolution) {
                 return request.eventLoop.makeSucceededFuture(Response(refusal))
             }
@@ -148,7 +149,8 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware 
 
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let resolution = SessionResolution<Subject>.current ?? SessionResolution(session: nil, failure: nil, responseFields: [])
-        if let refusal = requirement.refusal(for: HTTPRequest(sessionHeadOf: request, forRefusal: resolution.session == nil), resolution: resolution) {
+        let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
+        if let refusal = requirement.refusal(for: head, resolution: resolution) {
             return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         return next.respond(to: request)
@@ -185,35 +187,35 @@ extension HTTPRequest {
     @usableFromInline
     static let withSession = HTTPRequest(method: .get, scheme: nil, authority: nil, path: "/")
 
-    /// The header fields that session resolution reads, by their lowercase names.
-    @usableFromInline
-    static let credentialFields: [(lowercased: String, name: HTTPField.Name)] = fields(["cookie", "authorization"])
-
-    /// The header fields that a requirement's refusal reads: the credentials and what tells a browser
-    /// navigation from an API call.
+    /// The header fields that a requirement's refusal reads, by their lowercase names: the credentials and what
+    /// tells a browser navigation from an API call.
     @usableFromInline
     static let refusalFields: [(lowercased: String, name: HTTPField.Name)] =
-        credentialFields + fields(["accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"])
+        ["cookie", "authorization", "accept", "sec-fetch-mode", "sec-fetch-site", "origin", "referer"].map { ($0, HTTPField.Name($0)!) }
 
-    static func fields(_ names: [String]) -> [(lowercased: String, name: HTTPField.Name)] {
-        names.map { ($0, HTTPField.Name($0)!) }
-    }
-
-    /// The part of a Vapor request that session resolution reads, or (`forRefusal`) that a requirement's
-    /// refusal reads too: the method and the few header fields involved, found in one pass over the headers
-    /// (converting every header per request would cost more than resolving the session); for a refusal also
-    /// the path (Vapor builds it from Foundation's `URLComponents`, which costs more than the whole resolution;
-    /// only a refusal's redirect needs it).
+    /// The session credentials of a Vapor request as an `HTTPRequest` (with its method, and the path `/`), for a
+    /// strategy that resolves in a task.
     ///
     /// - Parameters:
     ///   - request: The Vapor request.
-    ///   - forRefusal: Whether to carry what a refusal reads (else the credentials only, and the path `/`).
+    ///   - credentials: Its credentials, already read (``SessionCredentials/init(of:)``).
     @usableFromInline
-    init(sessionHeadOf request: Request, forRefusal: Bool = false) {
-        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: forRefusal ? request.url.string : "/")
-        let wanted = forRefusal ? Self.refusalFields : Self.credentialFields
+    init(of request: Request, carrying credentials: SessionCredentials) {
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: "/")
+        if let authorization = credentials.authorization { headerFields.append(HTTPField(name: .authorization, value: authorization)) }
+        for cookie in credentials.cookies { headerFields.append(HTTPField(name: .cookie, value: cookie)) }
+    }
+
+    /// The part of a Vapor request that a requirement's refusal reads: the method, the path (Vapor builds it
+    /// from Foundation's `URLComponents`, which costs more than the whole resolution, so only a refusal does)
+    /// and the few header fields involved, found in one pass over the headers.
+    ///
+    /// - Parameter request: The Vapor request.
+    @usableFromInline
+    init(refusalHeadOf request: Request) {
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: request.url.string)
         for (name, value) in request.headers {
-            guard let field = wanted.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
+            guard let field = Self.refusalFields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
             headerFields.append(HTTPField(name: field.name, value: value))
         }
     }
