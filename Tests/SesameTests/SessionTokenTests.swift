@@ -227,7 +227,7 @@ import Testing
         let forged = try Forge.jws(
             header: Forge.decodeSegment(victim, 0), payload: Forge.decodeSegment(sessions.create(.user(userID: "mallory", tenantID: nil)), 1),
             key: JWK.generate(.es256))
-        sessions.cache?.insert(.init(session: victimSession, seal: TokenSeal.seal(of: victim)), for: TokenSeal.cacheKey(of: forged), isStale: { _ in false })
+        sessions.cache?.insert(.init(session: victimSession, seal: TokenSeal.seal(of: victim[...])), for: TokenSeal.cacheKey(of: forged[...]), isStale: { _ in false })
         await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(forged) }
         // The victim's seal under another payload reaches the victim's entry, and yields the victim's own
         // session (which only the holder of the victim's token can present), never the spliced payload's.
@@ -235,6 +235,23 @@ import Testing
         #expect(try await sessions.verify(spliced).subject == .user(userID: "victim", tenantID: nil))
         // Without the cache, the spliced token is simply invalid.
         #expect(throws: TokenError.invalidSignature) { try sessions.verifyUncached(spliced) }
+    }
+
+    /// The seal is found eight bytes at a time: every position of the last dot, in every length up to a few
+    /// words, and a dot-free text, give what a byte-by-byte search gives.
+    @Test func sealStartsAfterTheLastDot() {
+        for length in 0...40 {
+            for dots in [[], [0], [length - 1], [length / 2], [1, length - 2], Array(stride(from: 0, to: length, by: 3))] {
+                var bytes = Array(repeating: UInt8(ascii: "A"), count: length)
+                for dot in dots where bytes.indices.contains(dot) { bytes[dot] = UInt8(ascii: ".") }
+                let expected = bytes.lastIndex(of: UInt8(ascii: ".")).map { $0 + 1 } ?? 0
+                #expect(bytes.withUnsafeBufferPointer(TokenSeal.sealStart) == expected, "length \(length), dots \(dots)")
+            }
+        }
+        // Bytes just above and below `.` (0x2E) are not dots.
+        let neighbours: [UInt8] = [0x2D, 0x2F, 0xAE, 0x2E, 0x2D, 0x2F, 0xAE, 0x0E, 0x2D, 0x2F, 0xAE, 0x3E, 0x2D, 0x2F, 0xAE, 0x1E, 0x2F]
+        #expect(neighbours.withUnsafeBufferPointer(TokenSeal.sealStart) == 4)
+        #expect(TokenSeal.seal(of: "a.b.sig"[...]) == Array("sig".utf8))
     }
 
     @Test func cacheIsBounded() async throws {
@@ -330,6 +347,12 @@ import Testing
         #expect(sessions.token(from: SessionCredentials()) == nil)
         let raw = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["theme=dark", "sesame-session=\(fresh)"])))
         #expect(raw.session?.subject == .user(userID: "2", tenantID: nil) && raw.responseFields.isEmpty)
+        // The token is read as a slice of its field, so what precedes it may be any UTF-8 (here 2- to 4-byte
+        // characters), and a quoted value loses its quotes; a cached token resolves the same way.
+        let multibyte = SessionCredentials(cookies: ["theme=grün—🌙; sesame-session=\"\(fresh)\"; after=é"])
+        #expect(sessions.token(from: multibyte) == fresh)
+        #expect(sessions.resolveWithoutWaiting(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
+        #expect(sessions.resolveWithoutWaiting(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
         let forged = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["sesame-session=\(fresh.dropLast(2))AA"])))
         #expect(forged.session == nil && forged.failure == .invalidSignature && forged.responseFields.count == 2)
         var garbage = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")

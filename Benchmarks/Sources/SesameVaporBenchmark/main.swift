@@ -134,6 +134,34 @@ nonisolated func start(_ app: Application, port: Int) async throws { try await a
 nonisolated func stop(_ app: Application) async { await app.server.shutdown() }
 try await start(app, port: port)
 let base = "http://127.0.0.1:\(port)"
+// SESAME_BENCH_LOOP=1: only time the middleware's steps one by one in a hot loop on this thread (nanoseconds per
+// call; under load on the event loop each costs several times as much), then stop.
+if ProcessInfo.processInfo.environment["SESAME_BENCH_LOOP"] == "1" {
+    let headers: HTTPHeaders = ["Host": "127.0.0.1", "Cookie": sesameCookies[0]]
+    let loop = app.eventLoopGroup.next()
+    func timed(_ name: String, count: Int = 300_000, _ body: () -> Void) {
+        for _ in 0..<count / 10 { body() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<count { body() }
+        print(name.padding(toLength: 40, withPad: " ", startingAt: 0), Int(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(count)), "ns")
+    }
+    let request = Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop)
+    let credentials = SessionCredentials(of: request)
+    guard let token = demo.sessions.token(from: credentials), let resolution = demo.sessions.resolveWithoutWaiting(credentials) else {
+        fatalError("the benchmark's cookie does not resolve")
+    }
+    for _ in 0..<3 {
+        timed("a Vapor request") { _ = Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop) }
+        timed("a Vapor request and req.auth.login") { Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop).auth.login(session) }
+        timed("SessionCredentials(of:)") { _ = SessionCredentials(of: request) }
+        timed("token(from:)") { _ = demo.sessions.token(from: credentials) }
+        timed("verifyWithoutWaiting (cached)") { _ = try? demo.sessions.verifyWithoutWaiting(token) }
+        timed("resolveWithoutWaiting (cached)") { _ = demo.sessions.resolveWithoutWaiting(credentials) }
+        timed("withCurrent") { resolution.withCurrent { _ = 1 } }
+        print()
+    }
+    exit(0)
+}
 // SESAME_BENCH_SERVE=1: only serve (for profiling with an outside load generator), printing the port and the
 // session cookie, until stopped.
 if ProcessInfo.processInfo.environment["SESAME_BENCH_SERVE"] == "1" {

@@ -15,27 +15,41 @@ enum CookieHeader {
     /// The value of the most preferred of `names` over all of a request's `Cookie` fields: the first name wins
     /// wherever each appears.
     static func best(names: [[UInt8]], in fields: HTTPFields) -> String? {
-        best(names: names, inHeaders: fields.lazy.filter { $0.name == .cookie }.map(\.value))
+        bestSlice(names: names, in: fields).map(String.init)
+    }
+
+    /// The same, as a slice of the field it is in.
+    static func bestSlice(names: [[UInt8]], in fields: HTTPFields) -> Substring? {
+        bestSlice(names: names, inHeaders: fields.lazy.filter { $0.name == .cookie }.map(\.value))
     }
 
     /// The value of the most preferred of `names` over the values of `Cookie` fields: the first name wins
     /// wherever each appears.
     static func best(names: [[UInt8]], inHeaders headers: some Sequence<String>) -> String? {
-        var fallback: String? = nil
+        bestSlice(names: names, inHeaders: headers).map(String.init)
+    }
+
+    /// The value of the most preferred of `names` over the values of `Cookie` fields, as a slice of the field
+    /// it is in (no copy of a long cookie): the first name wins wherever each appears.
+    static func bestSlice(names: [[UInt8]], inHeaders headers: some Sequence<String>) -> Substring? {
+        var fallback: Substring? = nil
         for header in headers {
-            var header = header
-            let found = header.withUTF8 { bytes in best(names: names, in: bytes) }
-            if let (value, rank) = found {
-                if rank == 0 { return value }
-                if fallback == nil { fallback = value }
-            }
+            var bytes = header
+            guard let (range, rank) = bytes.withUTF8({ best(names: names, in: $0) }) else { continue }
+            // The range is bounded by ASCII bytes (`=`, `;`, spaces, quotes) or the ends, so it falls on
+            // character boundaries.
+            let utf8 = bytes.utf8
+            let start = utf8.index(utf8.startIndex, offsetBy: range.lowerBound)
+            let value = bytes[start..<utf8.index(start, offsetBy: range.count)]
+            if rank == 0 { return value }
+            if fallback == nil { fallback = value }
         }
         return fallback
     }
 
-    /// In one pass over a `Cookie` header, the non-empty value of the most preferred of `names` (earlier is
-    /// preferred) and its rank.
-    static func best(names: [[UInt8]], in header: UnsafeBufferPointer<UInt8>) -> (String, Int)? {
+    /// In one pass over a `Cookie` header, where the non-empty value of the most preferred of `names` (earlier
+    /// is preferred) is, and its rank.
+    static func best(names: [[UInt8]], in header: UnsafeBufferPointer<UInt8>) -> (Range<Int>, Int)? {
         var best: (range: Range<Int>, rank: Int)? = nil
         var index = 0
         let base = header.baseAddress
@@ -63,6 +77,6 @@ enum CookieHeader {
             index = end + 1
         }
         guard let best else { return nil }
-        return (String(decoding: UnsafeBufferPointer(rebasing: header[best.range]), as: UTF8.self), best.rank)
+        return (best.range, best.rank)
     }
 }

@@ -75,10 +75,7 @@ extension SessionTokens {
     /// - Parameter request: The request.
     /// - Returns: The token, or `nil` when the request carries none.
     public func token(from request: HTTPRequest) -> String? {
-        if let authorization = request.headerFields[.authorization], let token = SessionTokens.bearerToken(authorization) {
-            return token
-        }
-        return cookieToken(from: request)
+        (request.headerFields[.authorization].flatMap(SessionTokens.bearerToken) ?? cookieToken(from: request)).map(String.init)
     }
 
     /// The session token that credentials carry: `Authorization: Bearer …` (scheme matched case-insensitively)
@@ -87,26 +84,25 @@ extension SessionTokens {
     /// - Parameter credentials: A request's `Authorization` and `Cookie` fields.
     /// - Returns: The token, or `nil` when they carry none.
     public func token(from credentials: SessionCredentials) -> String? {
-        if let authorization = credentials.authorization, let token = SessionTokens.bearerToken(authorization) {
-            return token
-        }
-        return cookieToken(in: credentials.cookies)
+        (credentials.authorization.flatMap(SessionTokens.bearerToken) ?? cookieToken(in: credentials.cookies)).map(String.init)
     }
 
     /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
     @usableFromInline
-    func cookieToken(from request: HTTPRequest) -> String? {
+    func cookieToken(from request: HTTPRequest) -> Substring? {
         // Read from the fields as they are (no array of values per request); chunks only when the whole cookie
         // is absent.
-        CookieHeader.best(names: cookieNames, in: request.headerFields) ?? ChunkedCookie(cookie: configuration.cookie).value(in: request)
+        CookieHeader.bestSlice(names: cookieNames, in: request.headerFields)
+            ?? ChunkedCookie(cookie: configuration.cookie).value(in: request).map { $0[...] }
     }
 
     /// The session cookie's value in the `Cookie` fields `headers`: the `__Host-` name wins over the plain one
     /// wherever each appears.
     @usableFromInline
-    func cookieToken(in headers: [String]) -> String? {
+    func cookieToken(in headers: [String]) -> Substring? {
         // Chunks are looked for only when the whole cookie is absent, so the usual case costs one pass.
-        CookieHeader.best(names: cookieNames, inHeaders: headers) ?? ChunkedCookie(cookie: configuration.cookie).value(inHeaders: headers)
+        CookieHeader.bestSlice(names: cookieNames, inHeaders: headers)
+            ?? ChunkedCookie(cookie: configuration.cookie).value(inHeaders: headers).map { $0[...] }
     }
 
     /// The verified session of a request, or `nil` when it carries no token.
@@ -120,12 +116,12 @@ extension SessionTokens {
     }
 
     @usableFromInline
-    static func bearerToken(_ authorization: String) -> String? {
+    static func bearerToken(_ authorization: String) -> Substring? {
         guard let space = authorization.firstIndex(of: " ") else { return nil }
         guard String(authorization[..<space]).caseInsensitiveEquals("bearer") else { return nil }
         let token = authorization[space...].drop(while: { $0 == " " })
         guard !token.isEmpty, !token.contains(" ") else { return nil }
-        return String(token)
+        return token
     }
 
     /// The value of the first cookie named `name` across the request's `Cookie` fields.

@@ -116,6 +116,12 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     ///   another purpose, an unknown session `type` or malformed `properties`.
     @inlinable
     public func verify(_ token: String) async throws(TokenError) -> Session<Subject> {
+        try await verify(token[...])
+    }
+
+    /// Verifies a session token that is a slice of a header field (no copy of it is made when it is cached).
+    @inlinable
+    func verify(_ token: Substring) async throws(TokenError) -> Session<Subject> {
         let session = try signatureChecked(token)
         if let revocations {
             var revoked = revocations.isRevokedWithoutWaiting(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
@@ -139,6 +145,12 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// - Throws: ``TokenError``, as ``verify(_:)``.
     @inlinable
     public func verifyWithoutWaiting(_ token: String) throws(TokenError) -> Session<Subject>? {
+        try verifyWithoutWaiting(token[...])
+    }
+
+    /// Verifies without waiting a session token that is a slice of a header field.
+    @inlinable
+    func verifyWithoutWaiting(_ token: Substring) throws(TokenError) -> Session<Subject>? {
         let session = try signatureChecked(token)
         if let revocations {
             guard let revoked = revocations.isRevokedWithoutWaiting(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
@@ -151,7 +163,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// Everything but revocation: the cached result when this exact token was verified before and has not
     /// expired, else the full check (remembered in the cache; revocation is checked on every use, hit or not).
     @inlinable
-    func signatureChecked(_ token: String) throws(TokenError) -> Session<Subject> {
+    func signatureChecked(_ token: Substring) throws(TokenError) -> Session<Subject> {
         let key = TokenSeal.cacheKey(of: token)
         if let cache, let cached = cache.lookup(key).flatMap({ TokenSeal.matches($0.seal, token: token) ? $0 : nil }) {
             guard now() - configuration.leeway < cached.session.expiresAt.timeIntervalSince1970 else {
@@ -160,7 +172,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
             }
             return cached.session
         }
-        let session = try verifyUncached(token)
+        let session = try verifyUncached(String(token))
         if let cache {
             let current = now()
             cache.insert(CachedSession(session: session, seal: TokenSeal.seal(of: token)), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
