@@ -72,6 +72,10 @@ import VaporTesting
             if request.parameters.get("kind") == "auth" { throw AuthError.rateLimited }
             throw Abort(.imATeapot)
         }
+        api.get("throws-sync", ":kind") { request throws -> String in
+            if request.parameters.get("kind") == "auth" { throw AuthError.rateLimited }
+            throw Abort(.imATeapot)
+        }
         let waiting = app.grouped("waiting").grouped(SesameSessionMiddleware(sessions: waitingSessions))
         waiting.get("whoami") { request async -> String in
             "\(request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none")|\(Sesame.Session<AppSession>.current?.subjectID ?? "none")"
@@ -89,11 +93,17 @@ import VaporTesting
         let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys))
         let cart = app.grouped(SesameSessionMiddleware(sessions: stored))
         // Task-locals (`Session.current`, `SessionData.current`) reach async route handlers.
-        cart.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
-        cart.post("cart") { request async throws -> String in
-            let item = request.query[String.self, at: "item"] ?? "?"
-            try SessionData<Cart>.update { cart in cart = Cart(items: (cart?.items ?? []) + [item]) }
-            return "added"
+        // The same routes behind one more middleware: the session middleware's next responder is then not the
+        // async route itself, and it waits on the chain's future instead.
+        for group in [cart, cart.grouped("chained").grouped(Passthrough())] {
+            group.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
+            group.post("cart") { request async throws -> String in
+                let item = request.query[String.self, at: "item"] ?? "?"
+                try SessionData<Cart>.update { cart in cart = Cart(items: (cart?.items ?? []) + [item]) }
+                // A handler that fails after changing the session saves nothing.
+                if item == "limit" { throw AuthError.rateLimited }
+                return "added"
+            }
         }
     }
 
@@ -163,9 +173,12 @@ import VaporTesting
             // An AuthError from the handler is its own answer, with or without a session; other errors are
             // Vapor's to answer.
             for headers in [HTTPHeaders(), headers] {
-                let limited = try await tester.sendRequest(.GET, "throws/auth", headers: headers)
-                #expect(limited.status == .tooManyRequests && limited.body.string.contains("\"rate_limited\""))
-                #expect(try await tester.sendRequest(.GET, "throws/other", headers: headers).status == .imATeapot)
+                for route in ["throws", "throws-sync"] {
+                    let limited = try await tester.sendRequest(.GET, "\(route)/auth", headers: headers)
+                    #expect(limited.status == .tooManyRequests)
+                    #expect(try JSONDecoder().decode([String: String].self, from: limited.body)["error"] == "rate_limited")
+                    #expect(try await tester.sendRequest(.GET, "\(route)/other", headers: headers).status == .imATeapot)
+                }
             }
 
             // The link works once; a cross-site POST is refused.
@@ -205,19 +218,34 @@ import VaporTesting
         }
     }
 
-    @Test func storedSessionsReplaceVaporSessions() async throws {
+    @Test(arguments: ["", "chained/"]) func storedSessionsReplaceVaporSessions(prefix: String) async throws {
         try await Self.withConfiguredApp { app, _, store in
             let tester = try app.testing()
-            #expect(try await tester.sendRequest(.GET, "cart").body.string == "")
-            let added = try await tester.sendRequest(.POST, "cart?item=tea")
+            #expect(try await tester.sendRequest(.GET, prefix + "cart").body.string == "")
+            let added = try await tester.sendRequest(.POST, prefix + "cart?item=tea")
             let cookie = try #require(Self.cookie(added, named: "sesame-sid"))
-            let more = try await tester.sendRequest(.POST, "cart?item=jam", headers: ["Cookie": cookie])
+            let more = try await tester.sendRequest(.POST, prefix + "cart?item=jam", headers: ["Cookie": cookie])
             #expect(more.status == .ok, "\(more.body.string) \(cookie)")
-            let read = try await tester.sendRequest(.GET, "cart", headers: ["Cookie": cookie])
+            let read = try await tester.sendRequest(.GET, prefix + "cart", headers: ["Cookie": cookie])
             #expect(read.body.string == "tea,jam", "\(read.headers)")
+            // A handler that throws after changing the data: its AuthError is answered, and nothing is saved.
+            let limited = try await tester.sendRequest(.POST, prefix + "cart?item=limit", headers: ["Cookie": cookie])
+            #expect(limited.status == .tooManyRequests && limited.headers[.setCookie].isEmpty)
+            #expect(try JSONDecoder().decode([String: String].self, from: limited.body)["error"] == "rate_limited")
+            #expect(try await tester.sendRequest(.GET, prefix + "cart", headers: ["Cookie": cookie]).body.string == "tea,jam")
+            // The same before there is a session: no session is created.
+            let fresh = try await tester.sendRequest(.POST, prefix + "cart?item=limit")
+            #expect(fresh.status == .tooManyRequests && fresh.headers[.setCookie].isEmpty)
             // The store holds one session, under a hash, not the cookie's secret.
             let secret = String(cookie.drop { $0 != "=" }.dropFirst().prefix { $0 != "." })
             #expect(try await store.get(secret) == nil)
+        }
+    }
+
+    /// A middleware that only passes the request on.
+    struct Passthrough: Middleware {
+        func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+            next.respond(to: request)
         }
     }
 }
