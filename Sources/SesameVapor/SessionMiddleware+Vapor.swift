@@ -11,9 +11,9 @@ import Vapor
 ///
 /// When the strategy can resolve without waiting (``SessionTokens`` with no revocation store or an in-memory
 /// one), the session is resolved on the event loop and the chain goes on there, with no task started for the
-/// middleware; otherwise (a store to ask) the middleware runs in a task. When the next responder is the `async`
-/// route itself, the middleware runs it in the one task Vapor would have started for it, with the task-locals
-/// bound there.
+/// middleware; otherwise (a store to ask) the middleware runs in a task. When the next responder is an `async`
+/// route itself (Vapor's `AsyncBasicResponder`), the middleware runs it in the one task Vapor would have started
+/// for it, with the task-locals bound there.
 ///
 /// The task-locals (`Session.current`, `SessionData.current`) reach `async` route handlers and everything they
 /// call. Vapor may call a synchronous route closure after it has collected the body, outside the middleware's
@@ -71,7 +71,7 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
         let promise = request.eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
             let resolution = await self.sessions.resolve(head)
-            guard let route = next as? any AsyncResponder else {
+            guard let route = next as? AsyncBasicResponder else {
                 return try await self.respond(to: request, resolution: resolution, next: next).get()
             }
             // Already in a task: an `async` route runs in this one.
@@ -88,7 +88,9 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
         if let refusal = admit(request, resolution: resolution) {
             return request.eventLoop.makeSucceededFuture(refusal)
         }
-        if let route = next as? any AsyncResponder {
+        // (A cast to the concrete type compares one type; a cast to `any AsyncResponder` would look up a
+        // conformance on every request.)
+        if let route = next as? AsyncBasicResponder {
             // An `async` route: Vapor would start a task to run it; this task runs it with the task-locals bound
             // inside it (nothing to copy), answers its `AuthError`, and saves the session, with no future between.
             let promise = request.eventLoop.makePromise(of: Response.self)
@@ -140,7 +142,7 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
     /// Runs an `async` route with the session current, then saves what it changed; an ``AuthError`` it throws
     /// is answered with its JSON (and nothing is saved).
     @inlinable
-    func respond(to request: Request, resolution: SessionResolution<Strategy.Subject>, route: any AsyncResponder) async throws -> Response {
+    func respond(to request: Request, resolution: SessionResolution<Strategy.Subject>, route: AsyncBasicResponder) async throws -> Response {
         let response: Response
         do {
             response = try await resolution.withCurrent { try await route.respond(to: request) }
