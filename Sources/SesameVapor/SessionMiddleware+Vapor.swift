@@ -11,9 +11,7 @@ import Vapor
 ///
 /// When the strategy can resolve without waiting (``SessionTokens`` with no revocation store or an in-memory
 /// one), the session is resolved on the event loop and the chain goes on there, with no task started for the
-/// middleware; otherwise (a store to ask) the middleware runs in a task. When the next responder is an `async`
-/// route itself (Vapor's `AsyncBasicResponder`), the middleware runs it in the one task Vapor would have started
-/// for it, with the task-locals bound there.
+/// middleware; otherwise (a store to ask) the middleware runs in a task.
 ///
 /// The task-locals (`Session.current`, `SessionData.current`) reach `async` route handlers and everything they
 /// call. Vapor may call a synchronous route closure after it has collected the body, outside the middleware's
@@ -71,12 +69,7 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
         let promise = request.eventLoop.makePromise(of: Response.self)
         promise.completeWithTask {
             let resolution = await self.sessions.resolve(head)
-            guard let route = next as? AsyncBasicResponder else {
-                return try await self.respond(to: request, resolution: resolution, next: next).get()
-            }
-            // Already in a task: an `async` route runs in this one.
-            if let refusal = self.admit(request, resolution: resolution) { return refusal }
-            return try await self.respond(to: request, resolution: resolution, route: route)
+            return try await self.respond(to: request, resolution: resolution, next: next).get()
         }
         return promise.futureResult
     }
@@ -85,18 +78,15 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
     /// then the commit.
     @inlinable
     func respond(to request: Request, resolution: SessionResolution<Strategy.Subject>, next: any Responder) -> EventLoopFuture<Response> {
-        if let refusal = admit(request, resolution: resolution) {
-            return request.eventLoop.makeSucceededFuture(refusal)
+        if let requirement {
+            // Only a request without a session is read by its refusal (for a redirect back to its path and query),
+            // so only then is the request converted, with Vapor's (costly) URL string.
+            let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
+            if let refusal = requirement.refusal(for: head, resolution: resolution) {
+                return request.eventLoop.makeSucceededFuture(Response(refusal))
+            }
         }
-        // (A cast to the concrete type compares one type; a cast to `any AsyncResponder` would look up a
-        // conformance on every request.)
-        if let route = next as? AsyncBasicResponder {
-            // An `async` route: Vapor would start a task to run it; this task runs it with the task-locals bound
-            // inside it (nothing to copy), answers its `AuthError`, and saves the session, with no future between.
-            let promise = request.eventLoop.makePromise(of: Response.self)
-            promise.completeWithTask { try await self.respond(to: request, resolution: resolution, route: route) }
-            return promise.futureResult
-        }
+        if let session = resolution.session { request.auth.login(session) }
         let handled = resolution.withCurrent { next.respond(to: request) }
         if sessions.commitsNothing, resolution.responseFields.isEmpty {
             // Nothing to save and nothing to add: the handler's response goes on as it is.
@@ -122,41 +112,6 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
             }
         }
         return promise.futureResult
-    }
-
-    /// Applies the requirement, then logs the session (if any) in as `req.auth`'s.
-    ///
-    /// - Returns: The requirement's refusal, or `nil` when the request goes on.
-    @inlinable
-    func admit(_ request: Request, resolution: SessionResolution<Strategy.Subject>) -> Response? {
-        if let requirement {
-            // Only a request without a session is read by its refusal (for a redirect back to its path and query),
-            // so only then is the request converted, with Vapor's (costly) URL string.
-            let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
-            if let refusal = requirement.refusal(for: head, resolution: resolution) { return Response(refusal) }
-        }
-        if let session = resolution.session { request.auth.login(session) }
-        return nil
-    }
-
-    /// Runs an `async` route with the session current, then saves what it changed; an ``AuthError`` it throws
-    /// is answered with its JSON (and nothing is saved).
-    @inlinable
-    func respond(to request: Request, resolution: SessionResolution<Strategy.Subject>, route: AsyncBasicResponder) async throws -> Response {
-        let response: Response
-        do {
-            response = try await resolution.withCurrent { try await route.respond(to: request) }
-        } catch let error as AuthError {
-            return Response(error.jsonResponse)
-        }
-        if sessions.commitsNothing, resolution.responseFields.isEmpty { return response }
-        do throws(AuthError) {
-            let saved: [HTTPField]
-            if let now = sessions.commitWithoutWaiting(resolution) { saved = now } else { saved = try await sessions.commit(resolution) }
-            return response.adding(resolution.responseFields, saved)
-        } catch {
-            return Response(error.jsonResponse)
-        }
     }
 }
 
