@@ -78,13 +78,8 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
     /// then the commit.
     @inlinable
     func respond(to request: Request, resolution: SessionResolution<Strategy.Subject>, next: any Responder) -> EventLoopFuture<Response> {
-        if let requirement {
-            // Only a request without a session is read by its refusal (for a redirect back to its path and query),
-            // so only then is the request converted, with Vapor's (costly) URL string.
-            let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
-            if let refusal = requirement.refusal(for: head, resolution: resolution) {
-                return request.eventLoop.makeSucceededFuture(Response(refusal))
-            }
+        if let refusal = requirement?.refusal(of: request, resolution: resolution) {
+            return request.eventLoop.makeSucceededFuture(refusal)
         }
         if let session = resolution.session { request.auth.login(session) }
         let handled = resolution.withCurrent { next.respond(to: request) }
@@ -149,11 +144,27 @@ public struct SessionRequirementMiddleware<Subject: SessionSubject>: Middleware 
 
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let resolution = SessionResolution<Subject>.current ?? SessionResolution(session: nil, failure: nil, responseFields: [])
-        let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
-        if let refusal = requirement.refusal(for: head, resolution: resolution) {
-            return request.eventLoop.makeSucceededFuture(Response(refusal))
+        if let refusal = requirement.refusal(of: request, resolution: resolution) {
+            return request.eventLoop.makeSucceededFuture(refusal)
         }
         return next.respond(to: request)
+    }
+}
+
+extension SessionRequirement {
+    /// The requirement's answer to a Vapor request that does not meet it, or `nil` when it does.
+    ///
+    /// Only a request without a session is read by its refusal (for a redirect back to its path and query), so
+    /// only then is the request converted, with Vapor's (costly) URL string.
+    ///
+    /// - Parameters:
+    ///   - request: The Vapor request.
+    ///   - resolution: Its session's resolution.
+    /// - Returns: The refusal, or `nil`.
+    @inlinable
+    func refusal(of request: Request, resolution: SessionResolution<Subject>) -> Response? {
+        let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
+        return refusal(for: head, resolution: resolution).map(Response.init)
     }
 }
 

@@ -348,7 +348,8 @@ import Testing
         let raw = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["theme=dark", "sesame-session=\(fresh)"])))
         #expect(raw.session?.subject == .user(userID: "2", tenantID: nil) && raw.responseFields.isEmpty)
         // The token is read as a slice of its field, so what precedes it may be any UTF-8 (here 2- to 4-byte
-        // characters), and a quoted value loses its quotes; a cached token resolves the same way.
+        // characters), and a quoted value loses its quotes; the slice finds `fresh` in the cache (verified above),
+        // again and again.
         let multibyte = SessionCredentials(cookies: ["theme=grün—🌙; sesame-session=\"\(fresh)\"; after=é"])
         #expect(sessions.token(from: multibyte) == fresh)
         #expect(sessions.resolveWithoutWaiting(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))

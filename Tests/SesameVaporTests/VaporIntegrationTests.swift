@@ -93,8 +93,8 @@ import VaporTesting
         let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys))
         let cart = app.grouped(SesameSessionMiddleware(sessions: stored))
         // Task-locals (`Session.current`, `SessionData.current`) reach async route handlers.
-        // The same routes behind one more middleware: the session middleware's next responder is then not the
-        // async route itself, and it waits on the chain's future instead.
+        // The same routes with one more middleware between the session middleware and them: the task-locals
+        // still reach the handler, and what it changed is still saved (or not, when it throws).
         for group in [cart, cart.grouped("chained").grouped(Passthrough())] {
             group.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
             group.post("cart") { request async throws -> String in
