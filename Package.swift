@@ -124,7 +124,7 @@ let package = Package(
         .testTarget(
             name: "SesameVaporTests",
             dependencies: [
-                "Sesame", "SesameVapor", "SesameDemo", "SesameDemoVapor", "SesameTestSupport",
+                "Sesame", "SesameVapor", "SesameDemo", "SesameDemoVapor", "SesameSQLite", "SesameTestSupport",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "VaporTesting", package: "vapor"),
             ]

@@ -20,95 +20,15 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(3))) struct DjangoOIDCTests {
     static let redirectURI = "http://127.0.0.1:8080/auth/django/callback"
 
-    /// The provider process, for the duration of a test.
+    /// The provider, for the duration of a test.
     static func withProvider(redirectURI: String = redirectURI, _ test: @Sendable (_ issuer: String, _ http: HTTPClient) async throws -> Void) async throws {
-        let port = try await LiveServer.freePort()
-        let data = NSTemporaryDirectory() + "sesame-oidc-" + UUID().uuidString
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot.appendingPathComponent("Tests/OIDCProvider/provider.py").path,
-                             "--port", String(port), "--data", data, "--redirect-uri", redirectURI, "--exit-with-stdin"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        defer {
-            try? input.fileHandleForWriting.close()
-            process.terminate()
-            process.waitUntilExit()
-            try? FileManager.default.removeItem(atPath: data)
-        }
-        // Wait for "ready" (migrations and key generation take a few seconds).
-        let ready = output.fileHandleForReading.readData(ofLength: 6)
-        #expect(String(decoding: ready, as: UTF8.self) == "ready\n", "the provider did not start; are Django and django-oauth-toolkit installed?")
-        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
-        do {
-            try await test("http://127.0.0.1:\(port)/o", http)
-        } catch {
-            try await http.shutdown()
-            throw error
-        }
-        try await http.shutdown()
-    }
-
-    /// A browser for the provider's pages: a cookie jar and relative redirects.
-    final class Browser: Sendable {
-        let http: HTTPClient
-        let origin: String
-        private let jar = Mutex<[String: String]>([:])
-
-        init(http: HTTPClient, origin: String) {
-            self.http = http
-            self.origin = origin
-        }
-
-        func absolute(_ location: String) -> String { location.hasPrefix("/") ? origin + location : location }
-
-        func send(_ url: String, method: HTTPMethod = .GET, form: [(String, String)]? = nil) async throws -> LiveResponse {
-            var headers: [(String, String)] = []
-            let cookies = jar.withLock { $0.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
-            if !cookies.isEmpty { headers.append(("Cookie", cookies)) }
-            if form != nil { headers.append(("Content-Type", "application/x-www-form-urlencoded")) }
-            let body = form.map { URLEncodedForm($0.map { (name: $0.0, value: $0.1) }).encoded }
-            let response = try await http.send(absolute(url), method: method, headers: headers, body: body)
-            for cookie in response.cookies {
-                let pair = cookie.prefix { $0 != ";" }
-                guard let equals = pair.firstIndex(of: "=") else { continue }
-                jar.withLock { $0[String(pair[..<equals])] = String(pair[pair.index(after: equals)...]) }
-            }
-            return response
-        }
-
-        /// Follows the provider's redirects, signing in at its login form when asked, until it redirects to Sesame.
-        func signIn(from location: String, returningTo app: String = "http://127.0.0.1:8080/", username: String = "ada", password: String = "correct-horse-battery-staple") async throws -> String {
-            var next = location
-            for _ in 0..<6 {
-                let response = try await send(next)
-                #expect(response.status == .found, "unexpected \(response.status) at \(next)")
-                let target = try #require(response.headers["location"].first)
-                if target.hasPrefix(app) { return target }
-                if target.contains("/accounts/login/") {
-                    let page = try await send(target)
-                    let token = try #require(page.text.firstMatch(of: /name="csrfmiddlewaretoken" value="([^"]+)"/).map { String($0.1) })
-                    let posted = try await send(target, method: .POST, form: [("csrfmiddlewaretoken", token), ("username", username), ("password", password)])
-                    #expect(posted.status == .found, "the login form was refused")
-                    next = try #require(posted.headers["location"].first)
-                } else {
-                    next = target
-                }
-            }
-            Issue.record("the provider did not redirect back to Sesame")
-            return ""
-        }
+        try await OIDCTestProvider.run(redirectURI: redirectURI, test)
     }
 
     static func app(issuer: String, successes: OAuthFlowTests.Successes, sessions: SessionTokens<TestSession>, keys: KeySet) -> some ApplicationProtocol {
-        let provider = OIDCProvider(displayName: "Django", configuration: .init(
-            issuer: issuer, credentials: ClientCredentials(id: "sesame", secret: "sesame-secret-for-tests")))
+        let provider = OIDCTestProvider.provider(issuer: issuer)
         let misconfigured = OIDCProvider(displayName: "Django (wrong issuer)", configuration: .init(
-            issuer: issuer + "/", credentials: ClientCredentials(id: "sesame", secret: "sesame-secret-for-tests")))
+            issuer: issuer + "/", credentials: ClientCredentials(id: OIDCTestProvider.clientID, secret: OIDCTestProvider.clientSecret)))
         let handler = AuthHandler(providers: ["django": provider, "wrongissuer": misconfigured], configuration: AuthConfiguration(baseURL: TestApp.baseURL), keys: keys) { success in
             successes.all.withLock { $0.append(success) }
             guard let email = success.profile?.email, success.profile?.emailVerified == true else { throw AuthError.accessDenied }
@@ -123,7 +43,7 @@ import Testing
         try await Self.withProvider { issuer, http in
             let testApp = try TestApp()
             let successes = OAuthFlowTests.Successes()
-            let browser = Browser(http: http, origin: String(issuer.dropLast(2)))
+            let browser = ProviderBrowser(http: http, origin: String(issuer.dropLast(2)))
             try await Self.app(issuer: issuer, successes: successes, sessions: testApp.sessions, keys: testApp.keys).test(.router) { client in
                 // The happy path: Sesame → the provider's login form → Sesame's callback → a Sesame session.
                 let authorize = try await client.execute(uri: "/auth/django/authorize", method: .get, headers: .browser)
@@ -197,26 +117,12 @@ import Testing
         let port = try await LiveServer.freePort()
         let base = "http://127.0.0.1:\(port)"
         try await Self.withProvider(redirectURI: base + "/auth/oidc/callback") { issuer, http in
-            let provider = OIDCProvider(displayName: "Django", configuration: .init(
-                issuer: issuer, credentials: ClientCredentials(id: "sesame", secret: "sesame-secret-for-tests")))
+            let provider = OIDCTestProvider.provider(issuer: issuer)
             let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)),
                                 providers: ["oidc": provider], logger: Logger(label: "test"))
             try await LiveServer.run(demo.application()) { _ in
                 // One cookie jar for both servers, as a browser has: cookies ignore ports.
-                let browser = Browser(http: http, origin: String(issuer.dropLast(2)))
-                let home = try await browser.send(base + "/?redirect=%2Fprotected")
-                let button = try #require(home.text.firstMatch(of: /href="(\/auth\/oidc\/authorize\?returnTo=[^"]*)">Sign in with Django</).map { String($0.1) })
-                let authorize = try await browser.send(base + button)
-                #expect(authorize.status == .found)
-                let back = try await browser.signIn(from: try #require(authorize.headers["location"].first), returningTo: base + "/")
-                #expect(back.hasPrefix(base + "/auth/oidc/callback?code="))
-                let signedIn = try await browser.send(back)
-                #expect(signedIn.status == .found)
-                #expect(signedIn.headers["location"].first == base + "/protected")
-                #expect(signedIn.sessionCookie != nil)
-                let page = try await browser.send(base + "/protected")
-                #expect(page.status == .ok)
-                #expect(page.text.contains("ada@example.com"))
+                try await DemoFlows.signInAtProvider(browser: ProviderBrowser(http: http, origin: String(issuer.dropLast(2))), base: base)
             }
         }
     }

@@ -39,28 +39,14 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         let (first, firstStorage) = try demo(port: port)
         let cookie = try await LiveServer.run(first.application()) { client in
-            let (signedIn, _) = try await DemoFlows.signInByLink(client: client, base: base)
-            let cookie = try #require(signedIn.cookies.first { $0.hasPrefix("sesame-sid=") }.map { String($0.prefix { $0 != ";" }) })
-            #expect(!signedIn.cookies.contains { $0.hasPrefix("sesame-session=") && !$0.hasPrefix("sesame-session=;") })
-            let page = try await client.send(base + "/protected", headers: [("Cookie", cookie), ("Accept", "text/html")])
-            #expect(page.text.contains("ada@example.com"))
-            // The home page counts visits in the session's data.
-            #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("visits in this session (kept in the session store): 1."))
-            #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("visits in this session (kept in the session store): 2."))
-            return cookie
+            try await DemoFlows.storedSessionSignIn(client: client, base: base)
         }
         try await firstStorage.close()
 
         // A new app process on the same database: the session and its data are still there.
         let (second, secondStorage) = try demo(port: port)
         try await LiveServer.run(second.application()) { client in
-            let me = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
-            #expect(try JSONValue(parsing: me.text)["email"] == "ada@example.com")
-            #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("session store): 3."))
-            let signOut = try await client.send(base + "/signout", method: .POST, headers: [("Cookie", cookie), ("Origin", base)])
-            #expect(signOut.status == .seeOther)
-            #expect(signOut.cookies.contains { $0.hasPrefix("sesame-sid=;") })
-            #expect(try await client.send(base + "/api/me", headers: [("Cookie", cookie)]).status == .unauthorized)
+            try await DemoFlows.storedSessionAfterRestart(client: client, base: base, cookie: cookie)
         }
         try await secondStorage.close()
     }

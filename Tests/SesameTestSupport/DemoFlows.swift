@@ -65,4 +65,60 @@ public enum DemoFlows {
         let after = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
         #expect(after.status == .unauthorized)
     }
+
+    /// Signs in to the demo at the real provider (``OIDCTestProvider``, configured as the demo's `oidc`
+    /// provider): the home page's button, the provider's login form, the callback, and the protected page with
+    /// the new session.
+    ///
+    /// - Parameters:
+    ///   - browser: A browser whose jar serves both the demo and the provider.
+    ///   - base: The demo's origin.
+    public static func signInAtProvider(browser: ProviderBrowser, base: String) async throws {
+        let home = try await browser.send(base + "/?redirect=%2Fprotected")
+        let button = try #require(home.text.firstMatch(of: /href="(\/auth\/oidc\/authorize\?returnTo=[^"]*)">Sign in with Django</).map { String($0.1) })
+        let authorize = try await browser.send(base + button)
+        #expect(authorize.status == .found)
+        let back = try await browser.signIn(from: try #require(authorize.headers["location"].first), returningTo: base + "/")
+        #expect(back.hasPrefix(base + "/auth/oidc/callback?code="))
+        let signedIn = try await browser.send(back)
+        #expect(signedIn.status == .found)
+        #expect(signedIn.headers["location"].first == base + "/protected")
+        #expect(signedIn.sessionCookie != nil)
+        let page = try await browser.send(base + "/protected")
+        #expect(page.status == .ok)
+        #expect(page.text.contains("ada@example.com"))
+        // Without the session (an empty jar, and no `Accept: text/html`: not a browser navigation), the protected
+        // page is refused with 401.
+        let refused = try await ProviderBrowser(http: browser.http, origin: base).send(base + "/protected")
+        #expect(refused.status == .unauthorized)
+    }
+
+    /// With store-backed sessions: signs in by link, then checks that the session is a store session (an
+    /// opaque `sesame-sid` cookie, no token) and that the home page counts visits in its data (1, then 2).
+    ///
+    /// - Returns: The session cookie, as `name=value`.
+    public static func storedSessionSignIn(client: HTTPClient, base: String) async throws -> String {
+        let (signedIn, _) = try await signInByLink(client: client, base: base)
+        let cookie = try #require(signedIn.cookies.first { $0.hasPrefix("sesame-sid=") }.map { String($0.prefix { $0 != ";" }) })
+        #expect(!signedIn.cookies.contains { $0.hasPrefix("sesame-session=") && !$0.hasPrefix("sesame-session=;") })
+        let page = try await client.send(base + "/protected", headers: [("Cookie", cookie), ("Accept", "text/html")])
+        #expect(page.text.contains("ada@example.com"))
+        #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("visits in this session (kept in the session store): 1."))
+        #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("visits in this session (kept in the session store): 2."))
+        return cookie
+    }
+
+    /// With store-backed sessions, after the app restarted on the same store: the session and its data are
+    /// still there (the third visit), and signing out deletes it.
+    ///
+    /// - Parameter cookie: What ``storedSessionSignIn(client:base:)`` returned.
+    public static func storedSessionAfterRestart(client: HTTPClient, base: String, cookie: String) async throws {
+        let me = try await client.send(base + "/api/me", headers: [("Cookie", cookie)])
+        #expect(try JSONValue(parsing: me.text)["email"] == "ada@example.com")
+        #expect(try await client.send(base + "/", headers: [("Cookie", cookie)]).text.contains("session store): 3."))
+        let signOut = try await client.send(base + "/signout", method: .POST, headers: [("Cookie", cookie), ("Origin", base)])
+        #expect(signOut.status == .seeOther)
+        #expect(signOut.cookies.contains { $0.hasPrefix("sesame-sid=;") })
+        #expect(try await client.send(base + "/api/me", headers: [("Cookie", cookie)]).status == .unauthorized)
+    }
 }
