@@ -242,6 +242,39 @@ import VaporTesting
         }
     }
 
+    /// Sesame's CORS policy on Vapor, added to the application so that preflights reach it: only listed origins
+    /// get CORS fields (with credentials), on answers and on errors alike; a preflight from another origin is 403.
+    @Test func corsAllowsOnlyListedOriginsWithCredentials() async throws {
+        try await withApp(configure: { app in
+            app.middleware = Middlewares()
+            app.middleware.use(CORSPolicyMiddleware(CORSPolicy(allowedOrigins: ["https://app.example"])), at: .beginning)
+            app.middleware.use(ErrorMiddleware.default(environment: app.environment))
+            app.get("cors", "data") { _ in "data" }
+            app.get("cors", "missing") { _ -> String in throw Abort(.notFound) }
+        }) { app in
+            let tester = try app.testing()
+            for path in ["cors/data", "cors/missing"] {
+                let allowed = try await tester.sendRequest(.GET, path, headers: ["Origin": "https://app.example"])
+                #expect(allowed.headers.first(name: "Access-Control-Allow-Origin") == "https://app.example", "\(path)")
+                #expect(allowed.headers.first(name: "Access-Control-Allow-Credentials") == "true")
+                #expect(allowed.headers.first(name: "Vary") == "Origin")
+            }
+            for origin in ["https://evil.example", "null", "https://app.example.evil.example", "http://app.example"] {
+                let other = try await tester.sendRequest(.GET, "cors/data", headers: ["Origin": origin])
+                #expect(other.body.string == "data")
+                #expect(other.headers.first(name: "Access-Control-Allow-Origin") == nil, "\(origin)")
+                #expect(other.headers.first(name: "Access-Control-Allow-Credentials") == nil)
+            }
+            let preflight = try await tester.sendRequest(.OPTIONS, "cors/data", headers: ["Origin": "https://app.example", "Access-Control-Request-Method": "POST"])
+            #expect(preflight.status == .noContent)
+            #expect(preflight.headers.first(name: "Access-Control-Allow-Origin") == "https://app.example")
+            #expect(preflight.headers.first(name: "Access-Control-Allow-Methods")?.contains("POST") == true)
+            let refused = try await tester.sendRequest(.OPTIONS, "cors/data", headers: ["Origin": "https://evil.example", "Access-Control-Request-Method": "POST"])
+            #expect(refused.status == .forbidden)
+            #expect(refused.headers.first(name: "Access-Control-Allow-Origin") == nil)
+        }
+    }
+
     /// A middleware that only passes the request on.
     struct Passthrough: Middleware {
         func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {

@@ -1,0 +1,48 @@
+import HTTPTypes
+import Sesame
+import Vapor
+
+/// Applies a Sesame ``CORSPolicy`` on Vapor: answers preflights and adds the CORS fields for allowed origins only
+/// (with credentials, never `*`).
+///
+/// Preflights are `OPTIONS` requests, which reach a route group's middleware only for routes registered for
+/// `OPTIONS`; add it to the application instead, before the error middleware, so that every preflight reaches it
+/// and error responses carry the fields too: `app.middleware.use(CORSPolicyMiddleware(policy), at: .beginning)`.
+public struct CORSPolicyMiddleware: Middleware {
+    /// The policy.
+    public let policy: CORSPolicy
+
+    /// Creates the middleware.
+    ///
+    /// - Parameter policy: The allow-list and preflight settings.
+    public init(_ policy: CORSPolicy) {
+        self.policy = policy
+    }
+
+    public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        let head = HTTPRequest(corsHeadOf: request)
+        if let preflight = policy.preflightResponse(for: head) {
+            return request.eventLoop.makeSucceededFuture(Response(status: HTTPResponseStatus(statusCode: preflight.status.code), headers: HTTPHeaders(preflight.headerFields)))
+        }
+        let fields = policy.responseFields(for: head)
+        return next.respond(to: request).map { $0.adding(fields, []) }
+    }
+}
+
+extension HTTPRequest {
+    /// The header fields a CORS policy reads, by their lowercase names.
+    static let corsFields: [(lowercased: String, name: HTTPField.Name)] =
+        ["origin", "access-control-request-method"].map { ($0, HTTPField.Name($0)!) }
+
+    /// The part of a Vapor request that a CORS policy reads: the method and the `Origin` and
+    /// `Access-Control-Request-Method` fields.
+    ///
+    /// - Parameter request: The Vapor request.
+    init(corsHeadOf request: Request) {
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: "/")
+        for (name, value) in request.headers {
+            guard let field = Self.corsFields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
+            headerFields.append(HTTPField(name: field.name, value: value))
+        }
+    }
+}
