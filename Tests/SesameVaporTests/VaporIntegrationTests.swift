@@ -10,6 +10,7 @@ import VaporTesting
 @Suite struct VaporIntegrationTests {
     enum AppSession: SessionSubject, Equatable {
         case user(email: String)
+        case service(name: String)
     }
 
     struct Cart: Codable, Sendable, Equatable {
@@ -239,6 +240,117 @@ import VaporTesting
             // The store holds one session, under a hash, not the cookie's secret.
             let secret = String(cookie.drop { $0 != "=" }.dropFirst().prefix { $0 != "." })
             #expect(try await store.get(secret) == nil)
+        }
+    }
+
+    /// The session's kind and revocation, through the middleware on the event loop (an in-memory revocation
+    /// store) and in a task (a store that must be awaited): another kind is 403, a revoked session is no session.
+    @Test func sessionKindsAndRevocation() async throws {
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let revocations = AsynchronousRevocations()
+        let immediate = try SessionTokens<AppSession>(keys: keys, revocations: MemoryRevocationStore())
+        let waiting = try SessionTokens<AppSession>(keys: keys, revocations: revocations)
+        let usersOnly = SessionRequirement<AppSession>(signInURL: "/signin") { session in
+            if case .user = session.subject { return true } else { return false }
+        }
+        try await withApp(configure: { app in
+            for (prefix, sessions) in [("immediate", immediate), ("waiting", waiting)] {
+                app.grouped(PathComponent(stringLiteral: prefix)).grouped(SesameSessionMiddleware(sessions: sessions, requirement: usersOnly))
+                    .get("users-only") { _ async in "welcome" }
+                app.grouped(PathComponent(stringLiteral: prefix)).grouped(SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement()))
+                    .get("me") { _ async in Sesame.Session<AppSession>.current?.subjectID ?? "none" }
+            }
+        }) { app in
+            let tester = try app.testing()
+            let service = try immediate.create(.service(name: "billing"))
+            let user = try immediate.create(.user(email: "ada@example.com"))
+            for prefix in ["immediate", "waiting"] {
+                let refused = try await tester.sendRequest(.GET, prefix + "/users-only", headers: ["Authorization": "Bearer \(service)"])
+                #expect(refused.status == .forbidden, "\(prefix)")
+                #expect(try JSONDecoder().decode([String: String].self, from: refused.body)["error"] == "forbidden")
+                #expect(try await tester.sendRequest(.GET, prefix + "/users-only", headers: ["Authorization": "Bearer \(user)"]).body.string == "welcome")
+                // Any kind passes a requirement that accepts any.
+                #expect(try await tester.sendRequest(.GET, prefix + "/me", headers: ["Authorization": "Bearer \(service)"]).body.string == "service:name:billing")
+            }
+            // Revoked: no session (401 JSON), on both paths.
+            try await immediate.revokeAll(subjectID: "user:email:ada@example.com")
+            try await waiting.revokeAll(subjectID: "user:email:ada@example.com")
+            for prefix in ["immediate", "waiting"] {
+                let revoked = try await tester.sendRequest(.GET, prefix + "/me", headers: ["Authorization": "Bearer \(user)"])
+                #expect(revoked.status == .unauthorized, "\(prefix)")
+                #expect(try JSONDecoder().decode([String: String].self, from: revoked.body)["error"] == "unauthorized")
+            }
+        }
+    }
+
+    /// A session store that the test can switch off.
+    final class SwitchableStore: SessionStore {
+        let inner = MemorySessionStore()
+        let isDown = Atomic(false)
+        func check() throws {
+            if isDown.load(ordering: .relaxed) { throw SessionStoreError.unavailable("switched off by the test") }
+        }
+        func get(_ key: String) async throws -> SessionRecord? { try check(); return try await inner.get(key) }
+        func set(_ record: SessionRecord) async throws { try check(); try await inner.set(record) }
+        func delete(_ key: String) async throws { try check(); try await inner.delete(key) }
+        func deleteGroup(_ group: String) async throws -> Int { try check(); return try await inner.deleteGroup(group) }
+        func listGroup(_ group: String) async throws -> [SessionRecord] { try check(); return try await inner.listGroup(group) }
+    }
+
+    /// Store-backed sessions on Vapor: sign-in mints a new session ID and ends the one from before (no fixation,
+    /// its data carried over), sign-out deletes it, and a store that is down fails closed with 503 (nothing lost,
+    /// the cookie kept) and recovers.
+    @Test func storedSessionsSignInAndAStoreThatIsDown() async throws {
+        let store = SwitchableStore()
+        let sessions = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 7, count: 32)]))
+        try await withApp(configure: { app in
+            app.get("public") { _ in "public" }
+            let site = app.grouped(SesameSessionMiddleware(sessions: sessions))
+            site.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
+            site.post("cart") { request async throws -> String in
+                try SessionData<Cart>.update { cart in cart = Cart(items: (cart?.items ?? []) + [request.query[String.self, at: "item"] ?? "?"]) }
+                return "added"
+            }
+            site.post("signin") { request async throws -> Response in
+                Response(AuthResponse(try await sessions.signIn(.user(email: "ada@example.com"), request: try AuthRequest(request).head, redirect: "/")))
+            }
+            site.post("signout") { request async throws -> Response in
+                Response(AuthResponse(try await sessions.signOut(try AuthRequest(request).head, redirect: "/")))
+            }
+            app.grouped(SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/signin")))
+                .get("me") { _ async in Sesame.Session<AppSession>.current?.subjectID ?? "none" }
+        }) { app in
+            let tester = try app.testing()
+            let anonymous = try #require(Self.cookie(try await tester.sendRequest(.POST, "cart?item=tea"), named: "sesame-sid"))
+            let signedIn = try await tester.sendRequest(.POST, "signin", headers: ["Cookie": anonymous])
+            #expect(signedIn.status == .found)
+            let cookie = try #require(Self.cookie(signedIn, named: "sesame-sid"))
+            #expect(cookie != anonymous)
+            // The old session is gone; its data moved to the new one.
+            let old = try await tester.sendRequest(.GET, "cart", headers: ["Cookie": anonymous])
+            #expect(old.body.string == "")
+            #expect(old.headers[.setCookie].contains { $0.hasPrefix("sesame-sid=;") })
+            #expect(try await tester.sendRequest(.GET, "cart", headers: ["Cookie": cookie]).body.string == "tea")
+            #expect(try await tester.sendRequest(.GET, "me", headers: ["Cookie": cookie]).body.string == "user:email:ada@example.com")
+
+            // The store goes down: what needs the session is 503 with a stable code, and the cookie is kept.
+            store.isDown.store(true, ordering: .relaxed)
+            let down = try await tester.sendRequest(.GET, "me", headers: ["Cookie": cookie])
+            #expect(down.status == .serviceUnavailable)
+            #expect(try JSONDecoder().decode([String: String].self, from: down.body)["reason"] == "session_store_unavailable")
+            #expect(down.headers[.setCookie].isEmpty)
+            // A write that cannot be saved is a 503 too, not a silent loss; what does not need the store works.
+            #expect(try await tester.sendRequest(.POST, "cart?item=jam").status == .serviceUnavailable)
+            #expect(try await tester.sendRequest(.GET, "public").body.string == "public")
+            // The store comes back: so does the session, with its data as it was.
+            store.isDown.store(false, ordering: .relaxed)
+            #expect(try await tester.sendRequest(.GET, "cart", headers: ["Cookie": cookie]).body.string == "tea")
+
+            // Sign-out deletes the record and clears the cookie.
+            let out = try await tester.sendRequest(.POST, "signout", headers: ["Cookie": cookie])
+            #expect(out.status == .seeOther)
+            #expect(out.headers[.setCookie].contains { $0.hasPrefix("sesame-sid=;") && $0.contains("Max-Age=0") })
+            #expect(try await tester.sendRequest(.GET, "me", headers: ["Cookie": cookie]).status == .unauthorized)
         }
     }
 
