@@ -90,7 +90,7 @@ import Vapor
     }
 
     /// Link requests are limited per client, by the socket address Vapor reports: the third from this client is
-    /// refused (429 JSON) and nothing is sent for it.
+    /// refused (429 JSON) and nothing is sent for it. And a HEAD request reaches the handler's routes.
     @Test func rateLimitsPerClientAddressOverHTTP() async throws {
         let port = try await LivePorts.free()
         let base = "http://127.0.0.1:\(port)"
@@ -109,6 +109,10 @@ import Vapor
                 if index == 2 { #expect(try JSONValue(parsing: response.text)["error"] == "rate_limited") }
             }
             #expect(sent.withLock { $0 } == 2)
+            // A HEAD of a read-only action: its status and fields, no body.
+            let head = try await client.send(base + "/auth/providers", method: .HEAD)
+            #expect(head.status == .ok && head.text.isEmpty)
+            #expect(head.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true)
         }
     }
 }

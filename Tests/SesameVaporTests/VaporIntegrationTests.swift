@@ -219,6 +219,45 @@ import VaporTesting
         }
     }
 
+    /// The Auth.js sign-in action's refusals, read from Vapor's headers: without or with a wrong CSRF token, from
+    /// another origin (`Origin`, `Referer` or `Sec-Fetch-Site`), or with no origin at all: 403 with a stable code
+    /// and no link sent. A GET on it is 405; a HEAD of a read-only action is answered (Vapor's server drops the
+    /// body: see the live tests).
+    @Test func authJSRefusalsOnVapor() async throws {
+        try await Self.withConfiguredApp { app, outbox, _ in
+            let tester = try app.testing()
+            let csrf = try await tester.sendRequest(.GET, "auth/csrf")
+            let token = try #require(try csrf.content.decode([String: String].self)["csrfToken"])
+            let cookie = try #require(Self.cookie(csrf, named: "sesame-csrf"))
+            let form = "csrfToken=\(token)&email=ada%40example.com"
+            let refusals: [(body: String, headers: HTTPHeaders, code: String)] = [
+                ("email=ada%40example.com", ["Cookie": cookie, "Origin": Self.baseURL], "invalid_csrf_token"),
+                ("csrfToken=\(token)x&email=ada%40example.com", ["Cookie": cookie, "Origin": Self.baseURL], "invalid_csrf_token"),
+                (form, ["Origin": Self.baseURL], "invalid_csrf_token"),
+                (form, ["Cookie": cookie, "Origin": "https://evil.example"], "forbidden_origin"),
+                (form, ["Cookie": cookie, "Origin": "null"], "forbidden_origin"),
+                (form, ["Cookie": cookie], "forbidden_origin"),
+                (form, ["Cookie": cookie, "Referer": "https://evil.example/page"], "forbidden_origin"),
+                (form, ["Cookie": cookie, "Origin": Self.baseURL, "Sec-Fetch-Site": "cross-site"], "forbidden_origin"),
+            ]
+            for refusal in refusals {
+                var headers = refusal.headers
+                headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+                let response = try await tester.sendRequest(.POST, "auth/signin/link", headers: headers, body: ByteBuffer(string: refusal.body))
+                #expect(response.status == .forbidden, "\(refusal.headers)")
+                #expect(try JSONDecoder().decode([String: String].self, from: response.body)["error"] == refusal.code, "\(refusal.headers)")
+            }
+            #expect(outbox.links.withLock { $0.isEmpty })
+            #expect(try await tester.sendRequest(.GET, "auth/signin/link?email=ada%40example.com").status == .methodNotAllowed)
+            let head = try await tester.sendRequest(.HEAD, "auth/providers")
+            #expect(head.status == .ok)
+            // A same-origin Referer without Origin is accepted.
+            let sent = try await tester.sendRequest(.POST, "auth/signin/link", headers: ["Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "Referer": Self.baseURL + "/auth/signin"], body: ByteBuffer(string: form))
+            #expect(sent.status == .ok)
+            #expect(outbox.links.withLock { $0.count } == 1)
+        }
+    }
+
     @Test(arguments: ["", "chained/"]) func storedSessionsReplaceVaporSessions(prefix: String) async throws {
         try await Self.withConfiguredApp { app, _, store in
             let tester = try app.testing()
