@@ -150,6 +150,13 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_LOOP"] == "1" {
     guard let token = demo.sessions.token(from: credentials), let resolution = demo.sessions.resolveWithoutWaiting(credentials) else {
         fatalError("the benchmark's cookie does not resolve")
     }
+    /// A responder that answers at once, with one response made in advance.
+    struct Answer: Responder {
+        let response: Response
+        func respond(to request: Request) -> EventLoopFuture<Response> { request.eventLoop.makeSucceededFuture(response) }
+    }
+    let answer = Answer(response: Response(status: .ok))
+    let middleware = SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement())
     for _ in 0..<3 {
         timed("a Vapor request") { _ = Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop) }
         timed("a Vapor request and req.auth.login") { Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop).auth.login(session) }
@@ -158,6 +165,11 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_LOOP"] == "1" {
         timed("verifyWithoutWaiting (cached)") { _ = try? demo.sessions.verifyWithoutWaiting(token) }
         timed("resolveWithoutWaiting (cached)") { _ = demo.sessions.resolveWithoutWaiting(credentials) }
         timed("withCurrent") { resolution.withCurrent { _ = 1 } }
+        // The whole middleware on its event loop, in front of a responder that answers at once (a new request each time).
+        try loop.submit {
+            timed("a request, answered at once") { _ = answer.respond(to: Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop)) }
+            timed("a request, through the middleware") { _ = middleware.respond(to: Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop), chainingTo: answer) }
+        }.wait()
         print()
     }
     exit(0)
