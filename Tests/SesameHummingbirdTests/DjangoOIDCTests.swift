@@ -5,11 +5,9 @@ import Hummingbird
 import Logging
 import HummingbirdTesting
 import NIOCore
-import NIOHTTP1
 @testable import Sesame
 import SesameDemo
 import SesameHummingbird
-import Synchronization
 import SesameTestSupport
 import Testing
 

@@ -142,6 +142,3 @@ func pathAndQuery(_ url: String) -> String {
     let afterScheme = url.range(of: "://").map { url[$0.upperBound...] } ?? url[...]
     return String(afterScheme.drop { $0 != "/" })
 }
-
-/// The repository root, for tests that run the scripts under Tests/.
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

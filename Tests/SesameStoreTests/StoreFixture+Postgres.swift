@@ -13,9 +13,13 @@ extension StoreFixture {
         let runner = Task { await client.run() }
         let schema = "sesame_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         let namespace = try PostgresTableNamespace(schema: schema, prefix: "")
-        let sessions = PostgresSessionStore(client: client, namespace: namespace)
-        let replay = PostgresReplayStore(client: client, namespace: namespace)
-        let revocation = PostgresRevocationStore(client: client, namespace: namespace)
+        // The suite's cases start at once, and their migrations queue on one server-wide advisory lock while the
+        // other suites load the machine: the 5 s production deadline is not what this suite tests (PostgresTests
+        // does, with a deadline of its own), so its stores wait longer.
+        let timeout = Duration.seconds(60)
+        let sessions = PostgresSessionStore(client: client, namespace: namespace, operationTimeout: timeout)
+        let replay = PostgresReplayStore(client: client, namespace: namespace, operationTimeout: timeout)
+        let revocation = PostgresRevocationStore(client: client, namespace: namespace, operationTimeout: timeout)
         let close: @Sendable () async throws -> Void = {
             defer { runner.cancel() }
             try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
@@ -26,7 +30,7 @@ extension StoreFixture {
             try await sessions.migrate()
             try await replay.migrate()
             try await revocation.migrate()
-            try await PostgresRateLimiter(client: client, capacity: 1, refillInterval: 1, namespace: namespace).migrate()
+            try await PostgresRateLimiter(client: client, capacity: 1, refillInterval: 1, namespace: namespace, operationTimeout: timeout).migrate()
         } catch {
             try? await close()
             throw error
@@ -36,7 +40,7 @@ extension StoreFixture {
             limiter: { capacity, interval in
                 PostgresRateLimiter(
                     client: client, name: UUID().uuidString, capacity: capacity, refillInterval: interval,
-                    namespace: namespace)
+                    namespace: namespace, operationTimeout: timeout)
             },
             revocation: revocation, close: close)
     }
