@@ -38,8 +38,11 @@ public enum OIDCTestProvider {
             process.waitUntilExit()
             try? FileManager.default.removeItem(atPath: data)
         }
-        // Wait for "ready" (migrations and key generation take a few seconds).
-        let ready = output.fileHandleForReading.readData(ofLength: 6)
+        // Wait for "ready" (migrations and key generation take a few seconds), on a Dispatch thread: not on one of
+        // the cooperative pool's few threads, which the suites running at the same time need.
+        let ready = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: output.fileHandleForReading.readData(ofLength: 6)) }
+        }
         #expect(String(decoding: ready, as: UTF8.self) == "ready\n", "the provider did not start; are Django and django-oauth-toolkit installed?")
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         do {

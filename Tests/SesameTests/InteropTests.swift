@@ -9,7 +9,9 @@ import Testing
     static let algorithms = KeyAlgorithm.all
     static let libraries = ["joserfc", "jwcrypto"]
 
-    func runInterop(_ request: JSONValue) throws -> JSONValue {
+    /// Runs the Python helper on `request`. It waits for the process on a Dispatch thread, not on one of the
+    /// cooperative pool's few threads, which the suites running at the same time need.
+    func runInterop(_ request: JSONValue) async throws -> JSONValue {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", repositoryRoot.appendingPathComponent("Tests/Interop/jose_interop.py").path]
@@ -20,9 +22,14 @@ import Testing
         try process.run()
         input.fileHandleForWriting.write(Data(request.jsonBytes))
         try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let diagnostics = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let (data, diagnostics) = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                let diagnostics = errors.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: (data, diagnostics))
+            }
+        }
         guard process.terminationStatus == 0 else {
             throw InteropFailure(message: "jose_interop.py exited \(process.terminationStatus): \(String(decoding: diagnostics, as: UTF8.self))")
         }
@@ -31,7 +38,7 @@ import Testing
 
     struct InteropFailure: Error, CustomStringConvertible { let message: String; var description: String { message } }
 
-    @Test func interoperatesWithJoserfcAndJwcrypto() throws {
+    @Test func interoperatesWithJoserfcAndJwcrypto() async throws {
         let now = Date().timeIntervalSince1970
         let claims: JSONObject = ["sub": "interop", "iat": .integer(Int64(now)), "exp": .integer(Int64(now + 600)), "name": "Zoë \"quoted\" /slash"]
         var keys: [String: JWK] = [:]
@@ -52,7 +59,7 @@ import Testing
                 "payload": .object(claims),
             ])
         }
-        let response = try runInterop(["verify": .array(verifyEntries), "issue": .array(issueEntries)])
+        let response = try await runInterop(["verify": .array(verifyEntries), "issue": .array(issueEntries)])
 
         // Sesame → joserfc, jwcrypto.
         let verified = try #require(response["verify"]?.arrayValue)
@@ -85,11 +92,11 @@ import Testing
         }
     }
 
-    @Test func sesameSessionTokensVerifyElsewhere() throws {
+    @Test func sesameSessionTokensVerifyElsewhere() async throws {
         let key = try JWK.generate(.es256)
         let sessions = try SessionTokens<AppSession>(keys: KeySet(activeKey: key))
         let token = try sessions.create(.user(userID: "123", tenantID: nil))
-        let response = try runInterop(["verify": [["name": "session", "token": .string(token), "jwk": .object(try key.publicKey!.jsonObject())]]])
+        let response = try await runInterop(["verify": [["name": "session", "token": .string(token), "jwk": .object(try key.publicKey!.jsonObject())]]])
         for result in response["verify"]?.arrayValue ?? [] {
             #expect(result["ok"] == true)
             #expect(result["payload"]?["type"] == "user")
