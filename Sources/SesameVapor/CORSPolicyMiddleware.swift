@@ -39,10 +39,6 @@ extension HTTPRequest {
     ///
     /// - Parameter request: The Vapor request.
     init(corsHeadOf request: Request) {
-        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: "/")
-        for (name, value) in request.headers {
-            guard let field = Self.corsFields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
-            headerFields.append(HTTPField(name: field.name, value: value))
-        }
+        self.init(of: request, path: "/", fields: Self.corsFields)
     }
 }

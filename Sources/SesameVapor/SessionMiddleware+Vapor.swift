@@ -224,9 +224,20 @@ extension HTTPRequest {
     /// - Parameter request: The Vapor request.
     @usableFromInline
     init(refusalHeadOf request: Request) {
-        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: request.url.string)
+        self.init(of: request, path: request.url.string, fields: Self.refusalFields)
+    }
+
+    /// A Vapor request's method, `path`, and those of its header fields that `fields` names, found in one pass
+    /// over its headers.
+    ///
+    /// - Parameters:
+    ///   - request: The Vapor request.
+    ///   - path: The path to give the result.
+    ///   - fields: The fields to take, by their lowercase names.
+    init(of request: Request, path: String, fields: [(lowercased: String, name: HTTPField.Name)]) {
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: path)
         for (name, value) in request.headers {
-            guard let field = Self.refusalFields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
+            guard let field = fields.first(where: { Self.name(name, equals: $0.lowercased) }) else { continue }
             headerFields.append(HTTPField(name: field.name, value: value))
         }
     }
