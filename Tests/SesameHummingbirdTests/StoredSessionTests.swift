@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 @testable import Sesame
 import SesameHummingbird
+import SesameTestSupport
 import Synchronization
 import Testing
 
@@ -14,41 +15,14 @@ import Testing
         var items: [String]
     }
 
-    /// A memory store that counts operations and can be switched off.
-    final class CountingStore: SessionStore {
-        let inner: MemorySessionStore
-        let gets = Atomic(0), sets = Atomic(0), deletes = Atomic(0)
-        let isDown = Atomic(false)
-
-        init(now: @escaping @Sendable () -> Date) { inner = MemorySessionStore(now: now) }
-
-        func check() throws {
-            if isDown.load(ordering: .relaxed) { throw SessionStoreError.unavailable("switched off by the test") }
-        }
-        func get(_ key: String) async throws -> SessionRecord? {
-            try check(); gets.add(1, ordering: .relaxed); return try await inner.get(key)
-        }
-        func set(_ record: SessionRecord) async throws { try check(); sets.add(1, ordering: .relaxed); try await inner.set(record) }
-        func delete(_ key: String) async throws { try check(); deletes.add(1, ordering: .relaxed); try await inner.delete(key) }
-        func deleteGroup(_ group: String) async throws -> Int { try check(); return try await inner.deleteGroup(group) }
-        func listGroup(_ group: String) async throws -> [SessionRecord] { try check(); return try await inner.listGroup(group) }
-
-        var counts: (gets: Int, sets: Int, deletes: Int) {
-            (gets.load(ordering: .relaxed), sets.load(ordering: .relaxed), deletes.load(ordering: .relaxed))
-        }
-        func resetCounts() {
-            gets.store(0, ordering: .relaxed); sets.store(0, ordering: .relaxed); deletes.store(0, ordering: .relaxed)
-        }
-    }
-
     struct Setup {
         let clock = TestClock()
-        let store: CountingStore
+        let store: CountingSessionStore
         let sessions: StoredSessions<TestSession, Cart>
 
         init(configuration: StoredSessionConfiguration = StoredSessionConfiguration()) {
             let clock = self.clock
-            store = CountingStore(now: { Date(timeIntervalSince1970: clock.now) })
+            store = CountingSessionStore(now: { Date(timeIntervalSince1970: clock.now) })
             sessions = StoredSessions(
                 store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 7, count: 32)]), configuration: configuration,
                 now: { Date(timeIntervalSince1970: clock.now) })

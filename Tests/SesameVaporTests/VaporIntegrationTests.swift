@@ -1,5 +1,6 @@
 import Foundation
 import Sesame
+import SesameTestSupport
 import SesameVapor
 import Synchronization
 import Testing
@@ -322,25 +323,11 @@ import VaporTesting
         }
     }
 
-    /// A session store that the test can switch off.
-    final class SwitchableStore: SessionStore {
-        let inner = MemorySessionStore()
-        let isDown = Atomic(false)
-        func check() throws {
-            if isDown.load(ordering: .relaxed) { throw SessionStoreError.unavailable("switched off by the test") }
-        }
-        func get(_ key: String) async throws -> SessionRecord? { try check(); return try await inner.get(key) }
-        func set(_ record: SessionRecord) async throws { try check(); try await inner.set(record) }
-        func delete(_ key: String) async throws { try check(); try await inner.delete(key) }
-        func deleteGroup(_ group: String) async throws -> Int { try check(); return try await inner.deleteGroup(group) }
-        func listGroup(_ group: String) async throws -> [SessionRecord] { try check(); return try await inner.listGroup(group) }
-    }
-
     /// Store-backed sessions on Vapor: sign-in mints a new session ID and ends the one from before (no fixation,
     /// its data carried over), sign-out deletes it, and a store that is down fails closed with 503 (nothing lost,
     /// the cookie kept) and recovers.
     @Test func storedSessionsSignInAndAStoreThatIsDown() async throws {
-        let store = SwitchableStore()
+        let store = CountingSessionStore()
         let sessions = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 7, count: 32)]))
         try await withApp(configure: { app in
             app.get("public") { _ in "public" }
