@@ -15,7 +15,8 @@ import Vapor
 ///
 /// The task-locals (`Session.current`, `SessionData.current`) reach `async` route handlers and everything they
 /// call. Vapor may call a synchronous route closure after it has collected the body, outside the middleware's
-/// scope: there use `req.auth.get(Sesame.Session<AppSession>.self)`, or make the closure `async`.
+/// scope: there use `req.withCurrentSession(AppSession.self) { … }` (or `req.auth` for the session alone), or make
+/// the closure `async`.
 public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     /// The session strategy.
     public let sessions: Strategy
@@ -82,6 +83,9 @@ final class SessionHandling<Strategy: SessionStrategy>: Sendable {
             return request.eventLoop.makeSucceededFuture(refusal)
         }
         if let session = resolution.session { request.auth.login(session) }
+        // A synchronous route closure may run outside the task-local's scope: keep a store-backed session's
+        // scope (its data and change tracking) for `req.withCurrentSession`; a stateless one is in `req.auth`.
+        if !sessions.commitsNothing { request.storage[SessionScopeKey.self] = resolution.scope }
         let handled = resolution.withCurrent { next.respond(to: request) }
         if sessions.commitsNothing, resolution.responseFields.isEmpty {
             // Nothing to save and nothing to add: the handler's response goes on as it is.
@@ -166,6 +170,39 @@ extension SessionRequirement {
         let head = resolution.session == nil ? HTTPRequest(refusalHeadOf: request) : HTTPRequest.withSession
         return refusal(for: head, resolution: resolution).map(Response.init)
     }
+}
+
+extension Request {
+    /// Runs `body` with this request's session current (`Session.current`, and `SessionData` with its changes
+    /// saved), as ``SesameSessionMiddleware`` makes it for `async` route handlers.
+    ///
+    /// For synchronous route closures: when Vapor has to collect a request's body first (one that did not arrive
+    /// whole with its head), it calls the closure from a callback, after the middleware's task-local scope has
+    /// ended, and there `Session.current` is `nil` and `SessionData.set` throws.
+    ///
+    /// ```swift
+    /// site.post("cart") { req throws -> String in
+    ///     try req.withCurrentSession(AppSession.self) { try SessionData<Cart>.update { $0 = Cart() } }
+    ///     return "added"
+    /// }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - subject: The app's session subject type.
+    ///   - body: The work to run.
+    /// - Returns: What `body` returns.
+    /// - Throws: What `body` throws.
+    public func withCurrentSession<Subject: SessionSubject, Result>(_ subject: Subject.Type, _ body: () throws -> Result) rethrows -> Result {
+        let scope = storage[SessionScopeKey.self]
+            ?? SessionResolution<Subject>(session: auth.get(Sesame.Session<Subject>.self), failure: nil, responseFields: []).scope
+        return try scope.run(body)
+    }
+}
+
+/// Where ``SesameSessionMiddleware`` keeps a store-backed session's scope in the request's storage.
+@usableFromInline
+struct SessionScopeKey: StorageKey {
+    @usableFromInline typealias Value = SessionScope
 }
 
 /// A Sesame session is what `req.auth` holds: `req.auth.get(Session<AppSession>.self)`, and Vapor's

@@ -115,4 +115,68 @@ import Vapor
             #expect(head.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true)
         }
     }
+
+    enum NoteSession: SessionSubject, Equatable { case user(email: String) }
+    struct Note: Codable, Sendable, Equatable { var size: Int }
+
+    /// Vapor calls a synchronous route closure from a callback when it had to collect a body that did not arrive
+    /// whole with its head: the middleware's task-local scope has ended by then. In such a closure
+    /// `req.withCurrentSession` makes the store-backed session current again, and what it writes to
+    /// `SessionData` is saved; without it, the session is not current and a write is refused.
+    @Test func synchronousClosureAfterAStreamedBody() async throws {
+        let port = try await LivePorts.free()
+        let base = "http://127.0.0.1:\(port)"
+        let store = CountingSessionStore()
+        let sessions = StoredSessions<NoteSession, Note>(store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 9, count: 32)]))
+        // Larger than one read of a connection can be (NIO reads at most 64 KiB at a time), so it never arrives
+        // whole with its head: Vapor streams it into the route's collector.
+        let body = String(repeating: "n", count: 128 * 1024)
+        let tokens = try SessionTokens<NoteSession>(keys: KeySet(activeKey: JWK.generate(.es256)))
+        let token = try tokens.create(.user(email: "bob@example.com"))
+        try await Self.serve(port: port, configure: { app in
+            let site = app.grouped(SesameSessionMiddleware(sessions: sessions))
+            site.post("signin") { request async throws -> Response in
+                Response(AuthResponse(try await sessions.signIn(.user(email: "ada@example.com"), request: try AuthRequest(request).head, redirect: "/")))
+            }
+            site.on(.POST, "unscoped", body: .collect(maxSize: "1mb")) { request throws -> String in
+                let current = Sesame.Session<NoteSession>.current == nil ? "no session" : "session"
+                let write = (try? SessionData<Note>.set(Note(size: -1))) == nil ? "refused" : "written"
+                return current + ", " + write
+            }
+            site.on(.POST, "scoped", body: .collect(maxSize: "1mb")) { request throws -> String in
+                try request.withCurrentSession(NoteSession.self) {
+                    try SessionData<Note>.set(Note(size: request.body.data?.readableBytes ?? 0))
+                    return Sesame.Session<NoteSession>.current?.subjectID ?? "no session"
+                }
+            }
+            site.get("note") { _ async in SessionData<Note>.current.map { String($0.size) } ?? "none" }
+            // Stateless sessions: the scope is rebuilt from `req.auth`.
+            app.grouped(SesameSessionMiddleware(sessions: tokens)).on(.POST, "token", body: .collect(maxSize: "1mb")) { request throws -> String in
+                let outside = Sesame.Session<NoteSession>.current?.subjectID ?? "no session"
+                return outside + ", " + request.withCurrentSession(NoteSession.self) { Sesame.Session<NoteSession>.current?.subjectID ?? "no session" }
+            }
+        }) { client in
+            let signedIn = try await client.send(base + "/signin", method: .POST)
+            #expect(signedIn.status == .found)
+            let cookie = try #require(signedIn.cookies.first { $0.hasPrefix("sesame-sid=") || $0.hasPrefix("__Host-sesame-sid=") }.map { String($0.prefix { $0 != ";" }) })
+            let headers = [("Cookie", cookie), ("Content-Type", "text/plain")]
+
+            // Outside the scope: no session, and the write is refused (so nothing changes).
+            let unscoped = try await client.send(base + "/unscoped", method: .POST, headers: headers, body: body)
+            #expect(unscoped.status == .ok)
+            #expect(unscoped.text == "no session, refused")
+            #expect(try await client.send(base + "/note", headers: headers).text == "none")
+
+            // In the scope the closure makes: the session is current, and its data is written and saved.
+            store.resetCounts()
+            let scoped = try await client.send(base + "/scoped", method: .POST, headers: headers, body: body)
+            #expect(scoped.status == .ok)
+            #expect(scoped.text == "user:email:ada@example.com")
+            #expect(store.counts.sets == 1)
+            #expect(try await client.send(base + "/note", headers: headers).text == String(body.utf8.count))
+
+            let stateless = try await client.send(base + "/token", method: .POST, headers: [("Authorization", "Bearer " + token)], body: body)
+            #expect(stateless.text == "no session, user:email:bob@example.com")
+        }
+    }
 }
