@@ -22,7 +22,7 @@ public struct CORSPolicyMiddleware: Middleware {
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let head = HTTPRequest(corsHeadOf: request)
         if let preflight = policy.preflightResponse(for: head) {
-            return request.eventLoop.makeSucceededFuture(Response(status: HTTPResponseStatus(statusCode: preflight.status.code), headers: HTTPHeaders(preflight.headerFields)))
+            return request.eventLoop.makeSucceededFuture(Response(AuthResponse(preflight)))
         }
         let fields = policy.responseFields(for: head)
         return next.respond(to: request).map { $0.adding(fields, []) }

@@ -125,6 +125,13 @@ import VaporTesting
 
     static func path(_ url: String) -> String { String(url.dropFirst(baseURL.count)) }
 
+    /// A CSRF token from the handler's csrf action, and the cookie it is bound to.
+    static func csrf(_ tester: some TestingApplicationTester) async throws -> (token: String, cookie: String) {
+        let csrf = try await tester.sendRequest(.GET, "auth/csrf")
+        let token = try #require(try csrf.content.decode([String: String].self)["csrfToken"])
+        return (token, try #require(Self.cookie(csrf, named: "sesame-csrf")))
+    }
+
     @Test func magicLinkSignInAndGuards() async throws {
         try await Self.withConfiguredApp { app, outbox, _ in
             let tester = try app.testing()
@@ -197,9 +204,7 @@ import VaporTesting
     @Test func authJSActionsOnVapor() async throws {
         try await Self.withConfiguredApp { app, outbox, _ in
             let tester = try app.testing()
-            let csrf = try await tester.sendRequest(.GET, "auth/csrf")
-            let token = try #require(try csrf.content.decode([String: String].self)["csrfToken"])
-            let csrfCookie = try #require(Self.cookie(csrf, named: "sesame-csrf"))
+            let (token, csrfCookie) = try await Self.csrf(tester)
             let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded", "Origin": Self.baseURL, "Cookie": csrfCookie]
             // Without the token: 403; with it: a link.
             #expect(try await tester.sendRequest(.POST, "auth/signin/link", headers: form, body: ByteBuffer(string: "email=ada%40example.com")).status == .forbidden)
@@ -227,9 +232,7 @@ import VaporTesting
     @Test func authJSRefusalsOnVapor() async throws {
         try await Self.withConfiguredApp { app, outbox, _ in
             let tester = try app.testing()
-            let csrf = try await tester.sendRequest(.GET, "auth/csrf")
-            let token = try #require(try csrf.content.decode([String: String].self)["csrfToken"])
-            let cookie = try #require(Self.cookie(csrf, named: "sesame-csrf"))
+            let (token, cookie) = try await Self.csrf(tester)
             let form = "csrfToken=\(token)&email=ada%40example.com"
             let refusals: [(body: String, headers: HTTPHeaders, code: String)] = [
                 ("email=ada%40example.com", ["Cookie": cookie, "Origin": Self.baseURL], "invalid_csrf_token"),

@@ -13,9 +13,6 @@ public struct SessionScope: Sendable {
         self.value = value
     }
 
-    /// A scope with no session.
-    public static let none = SessionScope(value: nil)
-
     /// Runs `operation` in this scope.
     ///
     /// - Parameter operation: The work to run.
