@@ -293,7 +293,9 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
         providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
     ) throws {
         try self.init(
-            configuration: configuration, keys: keys, sessions: try SessionTokens<DemoSession>(keys: keys), link: link,
+            configuration: configuration, keys: keys,
+            sessions: try SessionTokens<DemoSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL))),
+            link: link,
             providers: providers, logger: logger)
     }
 }

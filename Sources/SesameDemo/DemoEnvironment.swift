@@ -59,7 +59,9 @@ public enum DemoEnvironment {
         }
         logger.notice("Sesame demo: open \(configuration.baseURL)/ (sessions: \(environment["SESAME_SESSION_STORE"] ?? "stateless"))")
         if let store {
-            let sessions = StoredSessions<DemoSession, DemoData>(store: store, signer: SessionCookieSigner(keys: keys))
+            let sessions = StoredSessions<DemoSession, DemoData>(
+                store: store, signer: SessionCookieSigner(keys: keys),
+                configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL)))
             try await runner.run(Demo(configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger))
         } else {
             try await runner.run(Demo(configuration: configuration, keys: keys, providers: providers, logger: logger))

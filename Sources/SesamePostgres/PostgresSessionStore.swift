@@ -100,17 +100,38 @@ public struct PostgresSessionStore: SessionStore {
         try await lookups.value(for: key)
     }
 
-    /// Inserts or replaces a record (one upsert; its group is replaced with it).
+    /// Stores a new session's record (one `INSERT`; an expired row under the same key is replaced).
     ///
     /// - Parameter record: The record to store.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
-    public func set(_ record: SessionRecord) async throws {
+    /// - Throws: ``SessionStoreError/unavailable(_:)``, or ``SessionStoreError/invalidResponse(_:)`` when a live
+    ///   record has the key already.
+    public func create(_ record: SessionRecord) async throws {
         let value = ByteBuffer(bytes: record.value)
-        try await connection.execute("""
-            INSERT INTO \(unescaped: table) (key, grp, value, expires_at)
+        let query: PostgresQuery = """
+            INSERT INTO \(unescaped: table) AS s (key, grp, value, expires_at)
             VALUES (\(record.key), \(record.group), \(value), \(record.expiresAt))
             ON CONFLICT (key) DO UPDATE SET grp = EXCLUDED.grp, value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
-            """)
+                WHERE s.expires_at <= now()
+            RETURNING key
+            """
+        let keys = try await connection.rows(query, { try $0.decode(String.self) })
+        guard !keys.isEmpty else { throw SessionStoreError.invalidResponse("a session with this key exists already") }
+    }
+
+    /// Replaces a live record (one conditional `UPDATE`; its group is replaced with it). A record deleted or
+    /// expired meanwhile is not recreated.
+    ///
+    /// - Parameter record: The record's new state.
+    /// - Returns: `false` when no live record has its key (nothing was written).
+    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    public func update(_ record: SessionRecord) async throws -> Bool {
+        let value = ByteBuffer(bytes: record.value)
+        let query: PostgresQuery = """
+            UPDATE \(unescaped: table) SET grp = \(record.group), value = \(value), expires_at = \(record.expiresAt)
+            WHERE key = \(record.key) AND expires_at > now()
+            RETURNING key
+            """
+        return try await !connection.rows(query, { try $0.decode(String.self) }).isEmpty
     }
 
     /// Removes the record under `key`, if any.

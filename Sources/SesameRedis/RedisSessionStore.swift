@@ -4,7 +4,8 @@ import Sesame
 /// A ``Sesame/SessionStore`` in Redis, shared by every server process that uses the same Redis.
 ///
 /// Each session is a hash `{prefix}s:{key}` (fields `v` value, `g` group, `e` expiry in Unix milliseconds)
-/// that Redis expires at the session's expiry. Each group is a set `{prefix}g:{group}` of session keys that
+/// that Redis expires at the session's expiry. A session is created once and then only updated while it exists,
+/// so a deleted one is never recreated. Each group is a set `{prefix}g:{group}` of session keys that
 /// expires with its longest-lived member. Writes run as Lua scripts, so group moves and ``deleteGroup(_:)``
 /// are atomic; ``get(_:)`` is one `HMGET`. The scripts derive group keys from stored data, so the store
 /// needs a standalone Redis (or one where all its keys live in one slot), not a Redis Cluster.
@@ -47,18 +48,34 @@ public struct RedisSessionStore: SessionStore {
             expiresAt: Date(timeIntervalSince1970: Double(expiry) / 1000))
     }
 
-    /// Inserts or replaces a record, expiring it at its ``Sesame/SessionRecord/expiresAt`` and moving it
-    /// between groups as needed (one script, atomic); an already expired record is removed instead.
+    /// Stores a new session's record, expiring it at its ``Sesame/SessionRecord/expiresAt`` and adding it to its
+    /// group (one script, atomic); an already expired record is not stored.
     ///
     /// - Parameter record: The record.
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly, or when a live
+    ///   record has the key already.
+    public func create(_ record: SessionRecord) async throws {
+        let reply = try await write(record, mode: "create")
+        guard reply != .integer(-1) else { throw SessionStoreError.invalidResponse("a session with this key exists already") }
+    }
+
+    /// Replaces a live record, moving it between groups as needed (one script, atomic). A record deleted,
+    /// terminated with its group or expired meanwhile is not recreated.
+    ///
+    /// - Parameter record: The record's new state.
+    /// - Returns: `false` when no live record has its key (nothing was written).
     /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
-    public func set(_ record: SessionRecord) async throws {
-        _ = try await client.evaluate(
-            Self.setScript, keys: [sessionPrefix + record.key],
+    public func update(_ record: SessionRecord) async throws -> Bool {
+        try await write(record, mode: "update") != .integer(-1)
+    }
+
+    private func write(_ record: SessionRecord, mode: String) async throws -> RESPValue {
+        try await client.evaluate(
+            Self.writeScript, keys: [sessionPrefix + record.key],
             arguments: [
                 Array(record.key.utf8), record.value, Array((record.group == nil ? "0" : "1").utf8),
                 Array((record.group ?? "").utf8), Array(String(Self.milliseconds(record.expiresAt)).utf8),
-                Array(String(Self.milliseconds(now())).utf8), Array(groupPrefix.utf8),
+                Array(String(Self.milliseconds(now())).utf8), Array(groupPrefix.utf8), Array(mode.utf8),
             ])
     }
 
@@ -112,14 +129,20 @@ public struct RedisSessionStore: SessionStore {
         Int64((date.timeIntervalSince1970 * 1000).rounded())
     }
 
-    /// Replaces a session: leaves the old group if it changes, joins the new one and extends the group's
-    /// expiry to the session's. An already expired record is removed instead.
+    /// Writes a session. `create` refuses (answers -1) when a live record has the key; `update` refuses when
+    /// none has (a deleted or terminated session stays gone). Then: leaves the old group if it changes, joins the
+    /// new one and extends the group's expiry to the session's. An already expired record is removed instead.
     ///
-    /// KEYS: session key. ARGV: bare key, value, has group ("1"/"0"), group, expiry ms, now ms, group prefix.
-    static let setScript = RedisScript("""
+    /// KEYS: session key. ARGV: bare key, value, has group ("1"/"0"), group, expiry ms, now ms, group prefix,
+    /// mode (`create` or `update`).
+    static let writeScript = RedisScript("""
         local key, member, hasGroup, group = KEYS[1], ARGV[1], ARGV[3] == '1', ARGV[4]
-        local expiresAt, now, groupPrefix = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
-        local old = redis.call('HGET', key, 'g')
+        local expiresAt, now, groupPrefix, mode = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
+        local fields = redis.call('HMGET', key, 'g', 'e')
+        local old, oldExpiry = fields[1], tonumber(fields[2])
+        local live = oldExpiry ~= nil and oldExpiry > now
+        if mode == 'create' and live then return -1 end
+        if mode == 'update' and not live then return -1 end
         if old and (not hasGroup or old ~= group) then
           redis.call('SREM', groupPrefix .. old, member)
         end

@@ -6,7 +6,8 @@ import Synchronization
 
 /// A ``SessionStore`` in an SQLite file: the embedded default, durable across restarts of the app.
 ///
-/// Reads are one `SELECT` by primary key; writes one upsert; ``deleteGroup(_:)`` one `DELETE … RETURNING`, so
+/// Reads are one `SELECT` by primary key; a new session is one `INSERT`, a change one conditional `UPDATE`
+/// (a deleted session is never recreated); ``deleteGroup(_:)`` one `DELETE … RETURNING`, so
 /// concurrent terminations of a group count each session once. Expired rows are never returned and are
 /// removed every few hundred writes (or by ``SQLiteStorage/deleteExpired(now:)``).
 public struct SQLiteSessionStore: SessionStore {
@@ -39,13 +40,36 @@ public struct SQLiteSessionStore: SessionStore {
         return try rows.first.map { try Self.record(key: key, row: $0) }
     }
 
-    public func set(_ record: SessionRecord) async throws {
-        _ = try await storage.rows(
+    public func create(_ record: SessionRecord) async throws {
+        // An expired row under the key (never a live one: keys come from fresh secrets) may be replaced.
+        let rows = try await storage.rows(
             """
             INSERT INTO sesame_sessions (key, grp, value, expires_at) VALUES (?1, ?2, ?3, ?4)
             ON CONFLICT (key) DO UPDATE SET grp = excluded.grp, value = excluded.value, expires_at = excluded.expires_at
+                WHERE sesame_sessions.expires_at <= ?5
+            RETURNING key
             """,
-            [.text(record.key), record.group.map(SQLiteData.text) ?? .null, .blob(ByteBuffer(bytes: record.value)), .float(record.expiresAt.timeIntervalSince1970)])
+            [.text(record.key), record.group.map(SQLiteData.text) ?? .null, .blob(ByteBuffer(bytes: record.value)),
+             .float(record.expiresAt.timeIntervalSince1970), .float(now().timeIntervalSince1970)])
+        guard !rows.isEmpty else { throw SessionStoreError.invalidResponse("a session with this key exists already") }
+        await cleanUpIfDue()
+    }
+
+    public func update(_ record: SessionRecord) async throws -> Bool {
+        // One conditional statement: a row deleted (signed out, terminated) or expired meanwhile is not recreated.
+        let rows = try await storage.rows(
+            """
+            UPDATE sesame_sessions SET grp = ?2, value = ?3, expires_at = ?4 WHERE key = ?1 AND expires_at > ?5
+            RETURNING key
+            """,
+            [.text(record.key), record.group.map(SQLiteData.text) ?? .null, .blob(ByteBuffer(bytes: record.value)),
+             .float(record.expiresAt.timeIntervalSince1970), .float(now().timeIntervalSince1970)])
+        await cleanUpIfDue()
+        return !rows.isEmpty
+    }
+
+    /// Removes expired rows every ``cleanupInterval`` writes.
+    private func cleanUpIfDue() async {
         if writes.count.wrappingAdd(1, ordering: .relaxed).newValue % Self.cleanupInterval == 0 {
             _ = try? await storage.deleteExpired(now: now())
         }

@@ -52,7 +52,7 @@ struct PostgresTests {
                 #expect(Set(types).isSuperset(of: ["value bytea", "expires_at timestamp with time zone"]))
 
                 let record = StoreBehaviourTests.record(group: "user:ada")
-                try await sessions.set(record)
+                try await sessions.create(record)
                 for migrate in stores.migrations { try await migrate() }
                 #expect(try await sessions.get(record.key)?.value == record.value)
             }
@@ -93,12 +93,13 @@ struct PostgresTests {
                 let revocation = PostgresRevocationStore(client: client, namespace: namespace, operationTimeout: timeout)
                 for migrate in [sessions.migrate, replay.migrate, limiter.migrate, revocation.migrate] { try await migrate() }
                 let record = StoreBehaviourTests.record(group: "user:ada")
-                try await sessions.set(record)
+                try await sessions.create(record)
 
                 try await server.stop()
                 let operations: [(String, @Sendable () async throws -> Void)] = [
                     ("get", { _ = try await sessions.get(record.key) }),
-                    ("set", { try await sessions.set(StoreBehaviourTests.record()) }),
+                    ("create", { try await sessions.create(StoreBehaviourTests.record()) }),
+                    ("update", { _ = try await sessions.update(record) }),
                     ("deleteGroup", { _ = try await sessions.deleteGroup("user:ada") }),
                     ("listGroup", { _ = try await sessions.listGroup("user:ada") }),
                     ("replay", { _ = try await replay.consume(UUID().uuidString, expiresAt: Date().addingTimeInterval(60)) }),
@@ -136,7 +137,7 @@ struct PostgresTests {
                 let revocation = PostgresRevocationStore(client: client)
                 try await sessions.migrate()
                 try await revocation.migrate()
-                try await sessions.set(record)
+                try await sessions.create(record)
                 try await revocation.revoke(tokenID: jti, expiresAt: Date().addingTimeInterval(600))
                 try await server.stop()
                 try await server.start()
@@ -169,15 +170,15 @@ struct PostgresTests {
 
                 // Sessions: five expired, one alive; deleted in batches of two.
                 let live = StoreBehaviourTests.record(group: "user:ada")
-                try await sessions.set(live)
-                for _ in 0..<5 { try await sessions.set(StoreBehaviourTests.record(group: "user:ada", lifetime: -5)) }
+                try await sessions.create(live)
+                for _ in 0..<5 { try await sessions.create(StoreBehaviourTests.record(group: "user:ada", lifetime: -5)) }
                 #expect(try await Self.count(client, "SELECT count(*) FROM cleanup.sessions") == 6)
                 #expect(try await sessions.deleteExpired(batchSize: 2) == 5)
                 #expect(try await Self.count(client, "SELECT count(*) FROM cleanup.sessions") == 1)
                 #expect(try await sessions.deleteExpired() == 0)
 
                 // Every store at once, by the periodic service.
-                for _ in 0..<3 { try await sessions.set(StoreBehaviourTests.record(lifetime: -5)) }
+                for _ in 0..<3 { try await sessions.create(StoreBehaviourTests.record(lifetime: -5)) }
                 let past = Date().addingTimeInterval(-5), future = Date().addingTimeInterval(600)
                 #expect(try await stores.replay.consume("expired", expiresAt: past))
                 #expect(try await stores.replay.consume("alive", expiresAt: future))

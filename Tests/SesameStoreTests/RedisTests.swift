@@ -54,7 +54,7 @@ struct RedisTests {
             #expect(client.configuration.password == password && client.configuration.database == 3)
             let store = RedisSessionStore(client: client, keyPrefix: "auth:")
             let record = Self.record(group: "user:ada")
-            try await store.set(record)
+            try await store.create(record)
             #expect(try await store.get(record.key)?.value == record.value)
 
             let database3 = RedisClient(configuration: server.configuration(password: password, database: 3))
@@ -116,14 +116,16 @@ struct RedisTests {
             let revocation = RedisRevocationStore(client: client, keyPrefix: "down:")
             let record = Self.record(group: "user:ada")
             // Every connection of the pool is open before the server goes.
-            for _ in 0..<3 { try await sessions.set(record) }
+            try await sessions.create(record)
+            for _ in 0..<2 { #expect(try await sessions.update(record)) }
 
             try await server.stop()
             let later = Date().addingTimeInterval(600)
             for _ in 0..<3 {
                 _ = await Self.expectUnavailable { _ = try await sessions.get(record.key) }
             }
-            _ = await Self.expectUnavailable { try await sessions.set(Self.record()) }
+            _ = await Self.expectUnavailable { try await sessions.create(Self.record()) }
+            _ = await Self.expectUnavailable { _ = try await sessions.update(record) }
             _ = await Self.expectUnavailable { try await sessions.delete(record.key) }
             _ = await Self.expectUnavailable { _ = try await sessions.deleteGroup("user:ada") }
             _ = await Self.expectUnavailable { _ = try await sessions.listGroup("user:ada") }
@@ -151,7 +153,7 @@ struct RedisTests {
             let client = RedisClient(configuration: server.configuration(poolSize: 1, commandTimeout: .milliseconds(300)))
             let sessions = RedisSessionStore(client: client, keyPrefix: "hang:")
             let record = Self.record()
-            try await sessions.set(record)
+            try await sessions.create(record)
 
             let pid = try server.pid()
             #expect(kill(pid, SIGSTOP) == 0)
@@ -170,7 +172,7 @@ struct RedisTests {
             let client = RedisClient(configuration: server.configuration())
             let sessions = RedisSessionStore(client: client, keyPrefix: "aof:")
             let records = [Self.record(group: "user:ada", value: "one"), Self.record(group: "user:ada", value: "two")]
-            for record in records { try await sessions.set(record) }
+            for record in records { try await sessions.create(record) }
 
             try await server.stop()
             try await server.start()
@@ -214,7 +216,7 @@ struct RedisTests {
             let client = RedisClient(configuration: server.configuration())
             let sessions = RedisSessionStore(client: client, keyPrefix: "read:")
             let record = Self.record(group: "user:ada")
-            try await sessions.set(record)
+            try await sessions.create(record)
             _ = try await client.send(RedisCommand("CONFIG", "RESETSTAT"))
             for _ in 0..<10 { #expect(try await sessions.get(record.key)?.value == record.value) }
             #expect(try await sessions.get(StoreBehaviourTests.key()) == nil)

@@ -18,7 +18,7 @@ import Testing
         let path = directory.appendingPathComponent("sessions.sqlite").path
         let record = StoreBehaviourTests.record(group: "user:ada", value: "cart")
         let first = SQLiteStorage(path: path)
-        try await SQLiteSessionStore(storage: first).set(record)
+        try await SQLiteSessionStore(storage: first).create(record)
         try await first.close()
 
         let second = SQLiteStorage(path: path)
@@ -43,7 +43,7 @@ import Testing
         }
         try FileManager.default.createDirectory(at: missing, withIntermediateDirectories: true)
         let record = StoreBehaviourTests.record()
-        try await store.set(record)
+        try await store.create(record)
         #expect(try await store.get(record.key) != nil)
         try await storage.close()
     }
@@ -54,9 +54,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let storage = SQLiteStorage(path: directory.appendingPathComponent("sessions.sqlite").path)
         let store = SQLiteSessionStore(storage: storage)
-        for _ in 0..<3 { try await store.set(StoreBehaviourTests.record(lifetime: -5)) }
+        for _ in 0..<3 { try await store.create(StoreBehaviourTests.record(lifetime: -5)) }
         let live = StoreBehaviourTests.record()
-        try await store.set(live)
+        try await store.create(live)
         #expect(try await storage.deleteExpired() == 3)
         #expect(try await storage.deleteExpired() == 0)
         #expect(try await store.get(live.key) != nil)

@@ -13,22 +13,73 @@ import Testing
     }
 
     @Test(arguments: StoreKind.allCases)
-    func setGetOverwriteDelete(_ kind: StoreKind) async throws {
+    func createGetUpdateDelete(_ kind: StoreKind) async throws {
         try await StoreFixture.with(kind) { fixture in
             let store = fixture.sessions
             var record = Self.record(value: "first")
             #expect(try await store.get(record.key) == nil)
-            try await store.set(record)
+            try await store.create(record)
             let stored = try #require(try await store.get(record.key))
             #expect(stored.key == record.key && stored.value == record.value && stored.group == nil)
             #expect(abs(stored.expiresAt.timeIntervalSince(record.expiresAt)) < 1)
             record.value = Array("second".utf8)
-            try await store.set(record)
+            #expect(try await store.update(record))
             #expect(try await store.get(record.key)?.value == Array("second".utf8))
             try await store.delete(record.key)
             #expect(try await store.get(record.key) == nil)
             // Deleting what is not there is not an error.
             try await store.delete(record.key)
+        }
+    }
+
+    /// The conditional write: an update never recreates a record that was deleted, terminated with its group or
+    /// expired, and a creation never overwrites a live record.
+    @Test(arguments: StoreKind.allCases)
+    func updatesNeverRecreateEndedSessions(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let store = fixture.sessions
+            let group = "user:" + UUID().uuidString
+            var deleted = Self.record(group: group, value: "a")
+            try await store.create(deleted)
+            try await store.delete(deleted.key)
+            deleted.value = Array("written after sign-out".utf8)
+            #expect(try await store.update(deleted) == false)
+            #expect(try await store.get(deleted.key) == nil)
+
+            var terminated = Self.record(group: group, value: "b")
+            try await store.create(terminated)
+            #expect(try await store.deleteGroup(group) == 1)
+            terminated.expiresAt = Date().addingTimeInterval(3600)  // a sliding refresh
+            #expect(try await store.update(terminated) == false)
+            #expect(try await store.get(terminated.key) == nil)
+            #expect(try await store.listGroup(group).isEmpty)
+
+            let never = Self.record(group: group)
+            #expect(try await store.update(never) == false)
+            #expect(try await store.get(never.key) == nil)
+            #expect(try await store.listGroup(group).isEmpty)
+
+            let live = Self.record(group: group, value: "live")
+            try await store.create(live)
+            await #expect(throws: (any Error).self) { try await store.create(Self.record(group: group, value: "other").with(key: live.key)) }
+            #expect(try await store.get(live.key)?.value == Array("live".utf8))
+            _ = try await store.deleteGroup(group)
+        }
+    }
+
+    /// 50 concurrent creations in one group all land in it.
+    @Test(arguments: StoreKind.allCases)
+    func concurrentCreationsInOneGroupAreAllListed(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let store = fixture.sessions
+            let group = "user:" + UUID().uuidString
+            let records = (0..<50).map { _ in Self.record(group: group) }
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                for record in records { tasks.addTask { try await store.create(record) } }
+                try await tasks.waitForAll()
+            }
+            #expect(Set(try await store.listGroup(group).map(\.key)) == Set(records.map(\.key)))
+            #expect(try await store.deleteGroup(group) == 50)
         }
     }
 
@@ -38,7 +89,7 @@ import Testing
         try await StoreFixture.with(kind) { fixture in
             let store = fixture.sessions
             let records = (0..<50).map { Self.record(value: "value-\($0)") }
-            for record in records { try await store.set(record) }
+            for record in records { try await store.create(record) }
             let missing = (0..<50).map { _ in Self.key() }
             let lookups = (records.map { ($0.key, Optional($0.value)) } + missing.map { ($0, [UInt8]?.none) }).shuffled()
             let answers = try await withThrowingTaskGroup(of: (String, [UInt8]?, [UInt8]?).self) { group in
@@ -58,7 +109,7 @@ import Testing
         try await StoreFixture.with(kind) { fixture in
             var record = Self.record()
             record.value = Array(0...255) + [UInt8](repeating: 0x7B, count: 64 * 1024)
-            try await fixture.sessions.set(record)
+            try await fixture.sessions.create(record)
             #expect(try await fixture.sessions.get(record.key)?.value == record.value)
             try await fixture.sessions.delete(record.key)
         }
@@ -69,12 +120,12 @@ import Testing
         try await StoreFixture.with(kind) { fixture in
             let group = "user:" + UUID().uuidString
             let expired = Self.record(group: group, lifetime: -1)
-            try await fixture.sessions.set(expired)
+            try await fixture.sessions.create(expired)
             #expect(try await fixture.sessions.get(expired.key) == nil)
             #expect(try await fixture.sessions.listGroup(group).isEmpty)
             // The store itself forgets a record when its time is up (not only on read-time checks).
             let short = Self.record(group: group, lifetime: 1.2)
-            try await fixture.sessions.set(short)
+            try await fixture.sessions.create(short)
             #expect(try await fixture.sessions.get(short.key) != nil)
             try await Task.sleep(for: .milliseconds(2_500))
             #expect(try await fixture.sessions.get(short.key) == nil)
@@ -90,14 +141,14 @@ import Testing
             let adas = (0..<3).map { _ in Self.record(group: ada) }
             let bobs = Self.record(group: bob)
             let anonymous = Self.record()
-            for record in adas + [bobs, anonymous] { try await store.set(record) }
+            for record in adas + [bobs, anonymous] { try await store.create(record) }
             #expect(Set(try await store.listGroup(ada).map(\.key)) == Set(adas.map(\.key)))
             #expect(try await store.listGroup(bob).map(\.key) == [bobs.key])
 
             // A record that changes group leaves the old one; a deleted one leaves its group.
             var moved = adas[0]
             moved.group = bob
-            try await store.set(moved)
+            #expect(try await store.update(moved))
             try await store.delete(adas[1].key)
             #expect(try await store.listGroup(ada).map(\.key) == [adas[2].key])
             #expect(Set(try await store.listGroup(bob).map(\.key)) == [bobs.key, moved.key])
@@ -122,7 +173,7 @@ import Testing
             let store = fixture.sessions
             let group = "user:" + UUID().uuidString
             let records = (0..<40).map { _ in Self.record(group: group) }
-            for record in records { try await store.set(record) }
+            for record in records { try await store.create(record) }
             let removed = try await withThrowingTaskGroup(of: Int.self) { tasks in
                 for _ in 0..<8 { tasks.addTask { try await store.deleteGroup(group) } }
                 return try await tasks.reduce(0, +)
@@ -182,5 +233,12 @@ import Testing
             #expect(try await revocation.isRevoked(tokenID: UUID().uuidString, subject: subject, issuedAt: issued.addingTimeInterval(6)) == false)
             #expect(try await revocation.isRevoked(tokenID: UUID().uuidString, subject: "user:other", issuedAt: issued) == false)
         }
+    }
+}
+
+extension SessionRecord {
+    /// The same record under another key.
+    func with(key: String) -> SessionRecord {
+        SessionRecord(key: key, group: group, value: value, expiresAt: expiresAt)
     }
 }

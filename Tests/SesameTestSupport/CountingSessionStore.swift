@@ -7,7 +7,7 @@ import Synchronization
 public final class CountingSessionStore: SessionStore {
     /// The store that keeps the records.
     public let inner: MemorySessionStore
-    /// How many reads, writes and deletes it has answered.
+    /// How many reads, writes (creations and updates) and deletes it has answered.
     public let gets = Atomic(0), sets = Atomic(0), deletes = Atomic(0)
     /// Whether the store is switched off.
     public let isDown = Atomic(false)
@@ -25,7 +25,8 @@ public final class CountingSessionStore: SessionStore {
     public func get(_ key: String) async throws -> SessionRecord? {
         try check(); gets.add(1, ordering: .relaxed); return try await inner.get(key)
     }
-    public func set(_ record: SessionRecord) async throws { try check(); sets.add(1, ordering: .relaxed); try await inner.set(record) }
+    public func create(_ record: SessionRecord) async throws { try check(); sets.add(1, ordering: .relaxed); try await inner.create(record) }
+    public func update(_ record: SessionRecord) async throws -> Bool { try check(); sets.add(1, ordering: .relaxed); return try await inner.update(record) }
     public func delete(_ key: String) async throws { try check(); deletes.add(1, ordering: .relaxed); try await inner.delete(key) }
     public func deleteGroup(_ group: String) async throws -> Int { try check(); return try await inner.deleteGroup(group) }
     public func listGroup(_ group: String) async throws -> [SessionRecord] { try check(); return try await inner.listGroup(group) }

@@ -15,19 +15,19 @@ import Testing
     static func cookiePair(_ setCookie: String) -> String { String(setCookie.prefix { $0 != ";" }) }
 
     @Test func issuesOnceAndVerifiesTheDoubleSubmit() throws {
-        let (token, setCookie) = Self.csrf.token(for: Self.request(cookie: nil), secure: true)
+        let (token, setCookie) = Self.csrf.token(for: Self.request(cookie: nil))
         let cookie = Self.cookiePair(try #require(setCookie))
         #expect(cookie.hasPrefix("__Host-sesame-csrf="))
         #expect(setCookie?.contains("HttpOnly") == true && setCookie?.contains("Secure") == true)
         #expect(Base64URL.decode(token)?.count == 32)
         // The same browser gets the same token back, without a new cookie.
-        let again = Self.csrf.token(for: Self.request(cookie: cookie), secure: true)
+        let again = Self.csrf.token(for: Self.request(cookie: cookie))
         #expect(again.token == token && again.setCookie == nil)
         #expect(Self.csrf.verify(Self.request(cookie: cookie), submitted: token))
     }
 
     @Test func rejectsMissingMismatchedAndForgedTokens() throws {
-        let (token, setCookie) = Self.csrf.token(for: Self.request(cookie: nil), secure: true)
+        let (token, setCookie) = Self.csrf.token(for: Self.request(cookie: nil))
         let cookie = Self.cookiePair(try #require(setCookie))
         #expect(!Self.csrf.verify(Self.request(cookie: cookie), submitted: nil))
         #expect(!Self.csrf.verify(Self.request(cookie: cookie), submitted: ""))
@@ -37,7 +37,7 @@ import Testing
         let planted = RandomToken.make(byteCount: 32)
         let forged = "__Host-sesame-csrf=\(planted)|\(RandomToken.make(byteCount: 32))"
         #expect(!Self.csrf.verify(Self.request(cookie: forged), submitted: planted))
-        #expect(Self.csrf.token(for: Self.request(cookie: forged), secure: true).token != planted)
+        #expect(Self.csrf.token(for: Self.request(cookie: forged)).token != planted)
         // The same token under another key's signature.
         let other = CSRFProtection(key: SymmetricKey(data: Array(repeating: 2, count: 32)), cookie: SessionCookie(name: "sesame-csrf"))
         #expect(!other.verify(Self.request(cookie: cookie), submitted: token))
@@ -59,7 +59,7 @@ import Testing
     }
 
     @Test func smallValuesAreOneCookie() {
-        let cookies = Self.chunks.setCookies(String(repeating: "a", count: 100), maxAge: 60, secure: true, replacing: nil)
+        let cookies = Self.chunks.setCookies(String(repeating: "a", count: 100), maxAge: 60, replacing: nil)
         #expect(cookies.count == 1)
         #expect(cookies[0].hasPrefix("__Host-s=aaaa"))
         #expect(Self.chunks.value(in: Self.request(cookies)) == String(repeating: "a", count: 100))
@@ -67,7 +67,7 @@ import Testing
 
     @Test func largeValuesSplitAndReassemble() {
         let value = (0..<250).map { String($0 % 10) }.joined()
-        let cookies = Self.chunks.setCookies(value, maxAge: 60, secure: true, replacing: nil)
+        let cookies = Self.chunks.setCookies(value, maxAge: 60, replacing: nil)
         #expect(cookies.map { String($0.prefix { $0 != "=" }) } == ["__Host-s.0", "__Host-s.1", "__Host-s.2"])
         #expect(cookies.allSatisfy { $0.contains("HttpOnly") && $0.contains("Secure") && $0.contains("Path=/") })
         #expect(Self.chunks.value(in: Self.request(cookies)) == value)
@@ -76,13 +76,13 @@ import Testing
     }
 
     @Test func shrinkingClearsStaleChunksAndGrowingClearsTheWholeCookie() {
-        let large = Self.chunks.setCookies(String(repeating: "b", count: 300), maxAge: 60, secure: true, replacing: nil)
-        let shrunk = Self.chunks.setCookies(String(repeating: "c", count: 150), maxAge: 60, secure: true, replacing: Self.request(large))
+        let large = Self.chunks.setCookies(String(repeating: "b", count: 300), maxAge: 60, replacing: nil)
+        let shrunk = Self.chunks.setCookies(String(repeating: "c", count: 150), maxAge: 60, replacing: Self.request(large))
         #expect(shrunk.count == 3)
         #expect(shrunk[2].hasPrefix("__Host-s.2=;") && shrunk[2].contains("Max-Age=0"))
-        let small = Self.chunks.setCookies("d", maxAge: 60, secure: true, replacing: Self.request(large))
+        let small = Self.chunks.setCookies("d", maxAge: 60, replacing: Self.request(large))
         #expect(small.filter { $0.contains("Max-Age=0") }.count == 3)
-        let grown = Self.chunks.setCookies(String(repeating: "e", count: 150), maxAge: 60, secure: true, replacing: Self.request(small))
+        let grown = Self.chunks.setCookies(String(repeating: "e", count: 150), maxAge: 60, replacing: Self.request(small))
         #expect(grown.contains { $0.hasPrefix("__Host-s=;") && $0.contains("Max-Age=0") })
     }
 }

@@ -173,7 +173,7 @@ import Testing
         #expect(session.subjectID == "user:userID:1")
         try await sessions.revoke(session)
         #expect(throws: TokenError.revoked) { try sessions.verifyWithoutWaiting(token) }
-        #expect(throws: TokenError.invalidSignature) { try sessions.verifyWithoutWaiting(String(token.dropLast(2)) + "AA") }
+        #expect(throws: TokenError.invalidSignature) { try sessions.verifyWithoutWaiting(Forge.tamperedSignature(token)) }
         // A store on a server has to be awaited: no answer without waiting, the same answer from `verify`.
         let failing = try SessionTokens<AppSession>(keys: sessions.keys, revocations: FailingStore(), now: clock.function)
         let other = try failing.create(.apiKey(keyID: "k"))
@@ -219,39 +219,56 @@ import Testing
         await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(tampered) }
     }
 
-    @Test func cacheEntriesOnlyServeTokensWithTheSameSeal() async throws {
+    /// The audit's four forgeries, each built around the seal of a token that is cached: none is served from the
+    /// cache (or accepted at all), by `verify`, by a cookie or by a `Bearer` header.
+    @Test func theCacheServesOnlyTheExactTokenItVerified() async throws {
+        let victim = try sessions.create(.user(userID: "victim", tenantID: nil))
+        #expect(try await sessions.verify(victim).subject == .user(userID: "victim", tenantID: nil))  // now cached
+        let parts = victim.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let (header, payload, seal) = (parts[0], parts[1], parts[2])
+        let mallory = String(try sessions.create(.user(userID: "mallory", tenantID: nil)).split(separator: ".")[1])
+        let none = Base64URL.encode(Array(#"{"alg":"none"}"#.utf8))
+        let forgeries = [
+            "another payload": "\(header).\(mallory).\(seal)",
+            "alg none": "\(none).\(payload).\(seal)",
+            "a leading segment": ".\(victim)",
+            "a space in the payload": "\(header).\(payload.prefix(10)) \(payload.dropFirst(10)).\(seal)",
+            "a trailing byte": victim + "A",
+            "a byte less": String(victim.dropFirst()),
+        ]
+        for (name, forged) in forgeries {
+            await #expect(throws: TokenError.self, "\(name)") { try await sessions.verify(forged) }
+            #expect(throws: TokenError.self, "\(name)") { try sessions.verifyWithoutWaiting(forged) }
+            var cookie = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
+            cookie.headerFields[.cookie] = "__Host-sesame-session=\(forged)"
+            let fromCookie = await sessions.resolve(cookie)
+            #expect(fromCookie.session == nil && fromCookie.failure != nil, "\(name)")
+            var bearer = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
+            bearer.headerFields[.authorization] = "Bearer \(forged)"
+            #expect(await sessions.resolve(bearer).session == nil, "\(name)")
+            #expect(sessions.resolveWithoutWaiting(SessionCredentials(authorization: "Bearer \(forged)"))?.session == nil, "\(name)")
+        }
+        // The victim's own token is still served from the cache.
+        let before = sessions.cacheStatistics.hits
+        #expect(try await sessions.verify(victim).subject == .user(userID: "victim", tenantID: nil))
+        #expect(sessions.cacheStatistics.hits == before + 1)
+    }
+
+    /// An entry reached under its key by other bytes (a key collision, forced here) is a miss: the presented token
+    /// is verified in full.
+    @Test func aCacheKeyCollisionIsAMiss() async throws {
         let victim = try sessions.create(.user(userID: "victim", tenantID: nil))
         let victimSession = try await sessions.verify(victim)
-        // A forged token that (by construction here, by a hash collision in an attack) lands on the victim's
-        // entry is still fully verified, because its seal differs.
         let forged = try Forge.jws(
             header: Forge.decodeSegment(victim, 0), payload: Forge.decodeSegment(sessions.create(.user(userID: "mallory", tenantID: nil)), 1),
             key: JWK.generate(.es256))
-        sessions.cache?.insert(.init(session: victimSession, seal: TokenSeal.seal(of: victim[...])), for: TokenSeal.cacheKey(of: forged[...]), isStale: { _ in false })
+        sessions.cache?.insert(.init(session: victimSession, token: TokenSeal.bytes(of: victim[...])), for: TokenSeal.cacheKey(of: forged[...]), isStale: { _ in false })
+        let misses = sessions.cacheStatistics.misses
         await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(forged) }
-        // The victim's seal under another payload reaches the victim's entry, and yields the victim's own
-        // session (which only the holder of the victim's token can present), never the spliced payload's.
-        let spliced = Forge.replacingSegment(victim, 1, with: String(forged.split(separator: ".")[1]))
-        #expect(try await sessions.verify(spliced).subject == .user(userID: "victim", tenantID: nil))
-        // Without the cache, the spliced token is simply invalid.
-        #expect(throws: TokenError.invalidSignature) { try sessions.verifyUncached(spliced) }
-    }
-
-    /// The seal is found eight bytes at a time: every position of the last dot, in every length up to a few
-    /// words, and a dot-free text, give what a byte-by-byte search gives.
-    @Test func sealStartsAfterTheLastDot() {
-        for length in 0...40 {
-            for dots in [[], [0], [length - 1], [length / 2], [1, length - 2], Array(stride(from: 0, to: length, by: 3))] {
-                var bytes = Array(repeating: UInt8(ascii: "A"), count: length)
-                for dot in dots where bytes.indices.contains(dot) { bytes[dot] = UInt8(ascii: ".") }
-                let expected = bytes.lastIndex(of: UInt8(ascii: ".")).map { $0 + 1 } ?? 0
-                #expect(bytes.withUnsafeBufferPointer(TokenSeal.sealStart) == expected, "length \(length), dots \(dots)")
-            }
-        }
-        // Bytes just above and below `.` (0x2E) are not dots.
-        let neighbours: [UInt8] = [0x2D, 0x2F, 0xAE, 0x2E, 0x2D, 0x2F, 0xAE, 0x0E, 0x2D, 0x2F, 0xAE, 0x3E, 0x2D, 0x2F, 0xAE, 0x1E, 0x2F]
-        #expect(neighbours.withUnsafeBufferPointer(TokenSeal.sealStart) == 4)
-        #expect(TokenSeal.seal(of: "a.b.sig"[...]) == Array("sig".utf8))
+        #expect(sessions.cacheStatistics.misses == misses + 1)
+        #expect(TokenSeal.matches(TokenSeal.bytes(of: victim[...]), token: victim[...]))
+        #expect(!TokenSeal.matches(TokenSeal.bytes(of: victim[...]), token: forged[...]))
+        #expect(!TokenSeal.matches([], token: ""[...]))
     }
 
     @Test func cacheIsBounded() async throws {
@@ -281,19 +298,37 @@ import Testing
         #expect(response.headerFields[.cacheControl] == "no-store")
     }
 
-    @Test func cookieIsNotSecureOnlyForLocalDevelopment() throws {
-        for redirect in ["http://localhost:8080/", "http://127.0.0.1:8080/x", "http://[::1]:3000/"] {
+    /// `Secure` is configuration (the base URL's scheme), never the request's or the redirect's host: a proxy
+    /// that sends `Host: 127.0.0.1`, or a redirect to a loopback address, changes nothing.
+    @Test func whetherACookieIsSecureIsConfiguration() async throws {
+        for redirect in ["http://localhost:8080/", "http://127.0.0.1:8080/x", "http://[::1]:3000/", "/relative", "https://localhost/"] {
             let cookie = try #require(sessions.cookie(.apiKey(keyID: "k"), redirect: redirect).headerFields[.setCookie])
-            #expect(!cookie.contains("Secure"))
-            #expect(cookie.hasPrefix("sesame-session="))
+            #expect(cookie.contains("; Secure") && cookie.hasPrefix("__Host-sesame-session="), "\(redirect)")
         }
-        for redirect in ["http://localhost.evil.example/", "http://example.com/", "/relative", "https://localhost/"] {
-            let cookie = try #require(sessions.cookie(.apiKey(keyID: "k"), redirect: redirect).headerFields[.setCookie])
-            #expect(cookie.contains("Secure"), "\(redirect)")
-        }
+        var proxied = HTTPRequest(method: .post, scheme: "http", authority: "127.0.0.1", path: "/auth/link/callback")
+        let signedIn = try await sessions.signIn(.apiKey(keyID: "k"), request: proxied, redirect: "http://127.0.0.1/")
+        #expect(signedIn.headerFields[values: .setCookie].allSatisfy { $0.contains("; Secure") && $0.hasPrefix("__Host-") })
+
+        #expect(SessionCookie.isSecure(baseURL: "https://app.example"))
+        #expect(SessionCookie.isSecure(baseURL: "HTTPS://app.example"))
+        #expect(!SessionCookie.isSecure(baseURL: "http://127.0.0.1:8080"))
+        #expect(!SessionCookie.isSecure(baseURL: "http://app.example"))
+        let development = try SessionTokens<AppSession>(
+            keys: sessions.keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: "http://127.0.0.1:8080")))
+        let plain = try #require(development.cookie(.apiKey(keyID: "k"), redirect: "https://x/").headerFields[.setCookie])
+        #expect(plain.hasPrefix("sesame-session=") && !plain.contains("Secure"))
         let named = try SessionTokens<AppSession>(
             keys: sessions.keys, configuration: SessionConfiguration(cookie: SessionCookie(name: "auth-token", secure: false)))
         #expect(try named.cookie(.apiKey(keyID: "k"), redirect: "https://x/").headerFields[.setCookie]?.hasPrefix("auth-token=") == true)
+    }
+
+    /// `Max-Age` never exceeds 400 days (what browsers keep), whatever the configured lifetime.
+    @Test func cookieMaxAgeIsAtMost400Days() throws {
+        let long = try SessionTokens<AppSession>(keys: sessions.keys, configuration: SessionConfiguration(lifetime: 1_000 * 24 * 60 * 60), now: clock.function)
+        let cookie = try #require(long.cookie(.apiKey(keyID: "k"), redirect: "/").headerFields[.setCookie])
+        #expect(cookie.contains("Max-Age=34560000;"))
+        let usual = try #require(sessions.cookie(.apiKey(keyID: "k"), redirect: "/").headerFields[.setCookie])
+        #expect(usual.contains("Max-Age=2592000;"))  // the session's own 30 days
     }
 
     @Test func parameterRedirectKeepsTheQuery() throws {
@@ -332,33 +367,74 @@ import Testing
         #expect(try await sessions.session(from: cookie)?.subject == .apiKey(keyID: "k"))
         var split = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         split.headerFields.append(HTTPField(name: .cookie, value: "theme=dark"))
-        split.headerFields.append(HTTPField(name: .cookie, value: "sesame-session=\(token)"))
+        split.headerFields.append(HTTPField(name: .cookie, value: "__Host-sesame-session=\(token)"))
         #expect(sessions.token(from: split) == token)
         var lookalike = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
-        lookalike.headerFields[.cookie] = "xsesame-session=\(token)"
+        lookalike.headerFields[.cookie] = "x__Host-sesame-session=\(token)"
         #expect(sessions.token(from: lookalike) == nil)
         #expect(try await sessions.session(from: lookalike) == nil)
-        // Raw credentials (what the Vapor adapter hands over) read the same way: the `__Host-` cookie wins
-        // across fields, a Basic header falls back to the cookie, and a lookalike name is no cookie.
+        // Raw credentials (what the Vapor adapter hands over) read the same way: the `__Host-` cookie across
+        // fields, a Basic header falls back to the cookie, and a lookalike name is no cookie.
         let fresh = try sessions.create(.user(userID: "2", tenantID: nil))
         #expect(sessions.token(from: SessionCredentials(cookies: ["sesame-session=\(fresh)", "a=1; __Host-sesame-session=\(token)"])) == token)
-        #expect(sessions.token(from: SessionCredentials(authorization: "Basic \(fresh)", cookies: ["sesame-session=\(token)"])) == token)
-        #expect(sessions.token(from: SessionCredentials(cookies: ["xsesame-session=\(token)"])) == nil)
+        #expect(sessions.token(from: SessionCredentials(authorization: "Basic \(fresh)", cookies: ["__Host-sesame-session=\(token)"])) == token)
+        #expect(sessions.token(from: SessionCredentials(cookies: ["x__Host-sesame-session=\(token)"])) == nil)
         #expect(sessions.token(from: SessionCredentials()) == nil)
-        let raw = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["theme=dark", "sesame-session=\(fresh)"])))
+        let raw = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["theme=dark", "__Host-sesame-session=\(fresh)"])))
         #expect(raw.session?.subject == .user(userID: "2", tenantID: nil) && raw.responseFields.isEmpty)
         // The token is read as a slice of its field, so what precedes it may be any UTF-8 (here 2- to 4-byte
         // characters), and a quoted value loses its quotes; the slice finds `fresh` in the cache (verified above),
         // again and again.
-        let multibyte = SessionCredentials(cookies: ["theme=grün—🌙; sesame-session=\"\(fresh)\"; after=é"])
+        let multibyte = SessionCredentials(cookies: ["theme=grün—🌙; __Host-sesame-session=\"\(fresh)\"; after=é"])
         #expect(sessions.token(from: multibyte) == fresh)
         #expect(sessions.resolveWithoutWaiting(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
         #expect(sessions.resolveWithoutWaiting(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
-        let forged = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["sesame-session=\(fresh.dropLast(2))AA"])))
-        #expect(forged.session == nil && forged.failure == .invalidSignature && forged.responseFields.count == 2)
+        let forged = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["__Host-sesame-session=\(Forge.tamperedSignature(fresh))"])))
+        #expect(forged.session == nil)
+        #expect(forged.failure == .invalidSignature)
+        #expect(forged.responseFields.map(\.value) == ["__Host-sesame-session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"])
         var garbage = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
-        garbage.headerFields[.cookie] = "sesame-session=not-a-token"
+        garbage.headerFields[.cookie] = "__Host-sesame-session=not-a-token"
         await #expect(throws: TokenError.malformedToken) { try await sessions.session(from: garbage) }
+    }
+
+    /// On https the cookie is read only under its `__Host-` name: an unprefixed cookie, which a sibling
+    /// subdomain or a plain-http man-in-the-middle can plant, is ignored, whole or chunked, even next to a valid one.
+    @Test func aPlantedUnprefixedCookieIsIgnoredOnHTTPS() async throws {
+        let attacker = try sessions.create(.user(userID: "attacker", tenantID: nil))
+        let victim = try sessions.create(.user(userID: "victim", tenantID: nil))
+        for header in ["sesame-session=\(attacker)", "sesame-session.0=\(attacker.prefix(100)); sesame-session.1=\(attacker.dropFirst(100))"] {
+            var planted = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+            planted.headerFields[.cookie] = header
+            #expect(sessions.token(from: planted) == nil)
+            #expect(await sessions.resolve(planted).session == nil)
+            #expect(sessions.resolveWithoutWaiting(SessionCredentials(cookies: [header]))?.session == nil)
+            // Planted first, the real cookie after it: the real one is read.
+            planted.headerFields[.cookie] = header + "; __Host-sesame-session=\(victim)"
+            #expect(await sessions.resolve(planted).session?.subject == .user(userID: "victim", tenantID: nil))
+        }
+        // Chunks under the prefixed name are read.
+        var chunked = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
+        chunked.headerFields[.cookie] = "__Host-sesame-session.0=\(victim.prefix(100)); __Host-sesame-session.1=\(victim.dropFirst(100))"
+        #expect(await sessions.resolve(chunked).session?.subject == .user(userID: "victim", tenantID: nil))
+        // In plain-http development the cookie has no prefix, and only the unprefixed name is read.
+        let development = try SessionTokens<AppSession>(
+            keys: sessions.keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: "http://127.0.0.1:8080")))
+        var plain = HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1:8080", path: "/")
+        plain.headerFields[.cookie] = "sesame-session=\(victim)"
+        #expect(await development.resolve(plain).session?.subject == .user(userID: "victim", tenantID: nil))
+    }
+
+    /// A session token is read from `Authorization` and the cookie only: never from a query string or a form.
+    @Test func aTokenInTheQueryOrAFormIsIgnored() async throws {
+        let token = try sessions.create(.user(userID: "1", tenantID: nil))
+        for (path, body) in [("/api?token=\(token)", ""), ("/api?session=\(token)&access_token=\(token)", ""), ("/api", "token=\(token)&sessionToken=\(token)")] {
+            var request = HTTPRequest(method: body.isEmpty ? .get : .post, scheme: "https", authority: "app.example", path: path)
+            if !body.isEmpty { request.headerFields[.contentType] = "application/x-www-form-urlencoded" }
+            #expect(sessions.token(from: request) == nil)
+            let resolution = await sessions.resolve(request)
+            #expect(resolution.session == nil && resolution.failure == nil)
+        }
     }
 
     @Test(arguments: [
@@ -377,12 +453,10 @@ import Testing
         #expect(CookieHeader.value(named: "sesame-session", in: fields) == expected)
     }
 
-    @Test func clearCookieExpiresBothNames() {
+    /// The clearing cookie names the cookie exactly as it was set (name, `Path`, no `Domain`), so the browser
+    /// drops it.
+    @Test func clearCookieExpiresTheCookieItSet() {
         let response = sessions.clearCookie(redirect: "/")
-        let cookies = response.headerFields[values: .setCookie]
-        #expect(cookies.count == 2)
-        #expect(cookies.allSatisfy { $0.contains("Max-Age=0") })
-        #expect(cookies.contains { $0.hasPrefix("__Host-sesame-session=;") })
-        #expect(cookies.contains { $0.hasPrefix("sesame-session=;") })
+        #expect(response.headerFields[values: .setCookie] == ["__Host-sesame-session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"])
     }
 }

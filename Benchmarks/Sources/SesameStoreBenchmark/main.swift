@@ -51,7 +51,8 @@ final class CountingStore: SessionStore {
     let gets = Atomic(0), sets = Atomic(0), others = Atomic(0)
     init(_ inner: any SessionStore) { self.inner = inner }
     func get(_ key: String) async throws -> SessionRecord? { gets.add(1, ordering: .relaxed); return try await inner.get(key) }
-    func set(_ record: SessionRecord) async throws { sets.add(1, ordering: .relaxed); try await inner.set(record) }
+    func create(_ record: SessionRecord) async throws { sets.add(1, ordering: .relaxed); try await inner.create(record) }
+    func update(_ record: SessionRecord) async throws -> Bool { sets.add(1, ordering: .relaxed); return try await inner.update(record) }
     func delete(_ key: String) async throws { others.add(1, ordering: .relaxed); try await inner.delete(key) }
     func deleteGroup(_ group: String) async throws -> Int { others.add(1, ordering: .relaxed); return try await inner.deleteGroup(group) }
     func listGroup(_ group: String) async throws -> [SessionRecord] { others.add(1, ordering: .relaxed); return try await inner.listGroup(group) }

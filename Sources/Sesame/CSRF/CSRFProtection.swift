@@ -17,7 +17,7 @@ public struct CSRFProtection: Sendable {
     ///
     /// - Parameters:
     ///   - keys: The app's key set (a verification-only set gets a random per-process key instead).
-    ///   - cookie: The cookie's options.
+    ///   - cookie: The cookie's options (``AuthHandler`` uses `SessionCookie(name: "sesame-csrf", baseURL:)`).
     public init(keys: KeySet, cookie: SessionCookie = SessionCookie(name: "sesame-csrf")) {
         self.init(key: SymmetricKey(data: keys.derivedKey(purpose: "sesame/csrf/v1")), cookie: cookie)
     }
@@ -30,15 +30,15 @@ public struct CSRFProtection: Sendable {
 
     /// The request's CSRF token: the one in its valid cookie, or a new one and the `Set-Cookie` that stores it.
     ///
-    /// - Parameters:
-    ///   - request: The request.
-    ///   - secure: Whether a new cookie is `Secure` (and `__Host-` prefixed).
+    /// The cookie is read only under the name it is set under (on https its `__Host-` name).
+    ///
+    /// - Parameter request: The request.
     /// - Returns: The token to put in forms (and return from `GET /auth/csrf`), and a cookie to set if new.
-    public func token(for request: HTTPRequest, secure: Bool) -> (token: String, setCookie: String?) {
+    public func token(for request: HTTPRequest) -> (token: String, setCookie: String?) {
         if let token = validToken(in: request) { return (token, nil) }
         let token = RandomToken.make(byteCount: 32)
         let value = token + "|" + signature(of: token)
-        return (token, cookie.setCookie(value, maxAge: 60 * 60 * 24 * 30, secure: secure))
+        return (token, cookie.setCookie(value, maxAge: 60 * 60 * 24 * 30))
     }
 
     /// Whether a submitted token matches the request's valid CSRF cookie (constant-time).

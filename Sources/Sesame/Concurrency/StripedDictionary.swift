@@ -4,21 +4,50 @@ import Synchronization
 ///
 /// Readers and writers of different shards never wait for each other, so a lookup on the request path
 /// scales across cores without an actor or one global lock. Each shard holds at most `capacity / shards`
-/// entries; when a shard is full, `insert` first drops entries its `isStale` predicate rejects, then evicts
-/// an arbitrary entry.
+/// entries. When a shard is full, adding a key first drops the entries its `isStale` predicate rejects; if the
+/// shard is still full, what happens depends on ``FullPolicy``: a cache evicts an arbitrary entry, a store of
+/// security state refuses the new key (and the caller fails closed), so nothing live is ever forgotten.
 @usableFromInline
 final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    /// What a full shard does with a new key once nothing stale is left to drop.
+    @usableFromInline
+    enum FullPolicy: Sendable {
+        /// Evict an arbitrary entry (a cache: the entry is recomputed on the next miss).
+        case evictAny
+        /// Keep every entry and refuse the new key (security state: revocations, used IDs, rate limits).
+        case refuse
+    }
+
     @usableFromInline
     struct State: Sendable {
         @usableFromInline var entries: [Key: Value] = [:]
         /// Lookup outcomes, counted under the lookup's own lock, so counting adds no contention.
         @usableFromInline var hits = 0
         @usableFromInline var misses = 0
+        /// Refused additions since the last sweep for stale entries: a full shard sweeps again only after a
+        /// quarter of its capacity in refusals, so refusing stays O(1) amortized under a flood.
+        var refusalsSinceSweep = 0
 
-        mutating func makeRoom(capacity: Int, isStale: (Value) -> Bool) {
-            guard entries.count >= capacity else { return }
+        /// Makes room for one more key; `false` when the shard is full of live entries and may not evict.
+        mutating func makeRoom(capacity: Int, policy: FullPolicy, isStale: (Value) -> Bool) -> Bool {
+            guard entries.count >= capacity else { return true }
+            if policy == .refuse, refusalsSinceSweep > 0, refusalsSinceSweep < max(1, capacity / 4) {
+                refusalsSinceSweep += 1
+                return false
+            }
             entries = entries.filter { !isStale($0.value) }
-            if entries.count >= capacity { entries.remove(at: entries.startIndex) }
+            guard entries.count >= capacity else {
+                refusalsSinceSweep = 0
+                return true
+            }
+            switch policy {
+            case .evictAny:
+                entries.remove(at: entries.startIndex)
+                return true
+            case .refuse:
+                refusalsSinceSweep = 1
+                return false
+            }
         }
     }
 
@@ -29,10 +58,18 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
 
     @usableFromInline let shards: [Shard]
     private let shardCapacity: Int
+    private let policy: FullPolicy
 
-    init(capacity: Int, shardCount: Int = 16) {
+    /// Creates an empty dictionary.
+    ///
+    /// - Parameters:
+    ///   - capacity: The most entries held (split evenly over the shards).
+    ///   - shardCount: How many independently locked shards.
+    ///   - whenFull: What a full shard does with a new key (default: evict, as a cache does).
+    init(capacity: Int, shardCount: Int = 16, whenFull: FullPolicy = .evictAny) {
         shards = (0..<shardCount).map { _ in Shard() }
         shardCapacity = max(1, capacity / shardCount)
+        policy = whenFull
     }
 
     @inlinable
@@ -49,35 +86,65 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
 
     /// Looks `key` up and counts the outcome as a hit or a miss (inlinable: on the request path, code
     /// specialized for the key and value types is much faster than the generic code).
+    ///
+    /// - Parameters:
+    ///   - key: The key.
+    ///   - accepts: Whether the entry found serves this lookup; an entry it rejects is a miss.
     @inlinable
-    func lookup(_ key: Key) -> Value? {
+    func lookup(_ key: Key, where accepts: (Value) -> Bool = { _ in true }) -> Value? {
         shard(for: key).state.withLock { state in
-            let value = state.entries[key]
+            let value = state.entries[key].flatMap { accepts($0) ? $0 : nil }
             if value == nil { state.misses += 1 } else { state.hits += 1 }
             return value
         }
     }
 
-    @usableFromInline
-    func insert(_ value: Value, for key: Key, isStale: (Value) -> Bool) {
+    /// Stores `value` under `key`.
+    ///
+    /// - Returns: `false` when the key is new, its shard is full of live entries and the policy is
+    ///   ``FullPolicy/refuse`` (nothing was stored).
+    @usableFromInline @discardableResult
+    func insert(_ value: Value, for key: Key, isStale: (Value) -> Bool) -> Bool {
         shard(for: key).state.withLock { state in
-            if state.entries[key] == nil { state.makeRoom(capacity: shardCapacity, isStale: isStale) }
+            if state.entries[key] == nil, !state.makeRoom(capacity: shardCapacity, policy: policy, isStale: isStale) { return false }
             state.entries[key] = value
+            return true
         }
     }
 
     /// Applies `update` to the entry for `key` atomically and stores its result (`nil` removes the entry).
-    func update(_ key: Key, isStale: (Value) -> Bool, _ update: (Value?) -> Value?) {
+    ///
+    /// - Returns: `false` when the key is new and its shard has no room (see ``insert(_:for:isStale:)``); then
+    ///   `update` was not called.
+    @discardableResult
+    func update(_ key: Key, isStale: (Value) -> Bool, _ update: (Value?) -> Value?) -> Bool {
         shard(for: key).state.withLock { state in
-            let newValue = update(state.entries[key])
-            if newValue != nil, state.entries[key] == nil { state.makeRoom(capacity: shardCapacity, isStale: isStale) }
-            state.entries[key] = newValue
+            let existing = state.entries[key]
+            if existing == nil, !state.makeRoom(capacity: shardCapacity, policy: policy, isStale: isStale) { return false }
+            state.entries[key] = update(existing)
+            return true
         }
     }
 
     @usableFromInline
     func removeValue(for key: Key) {
         _ = shard(for: key).state.withLock { $0.entries.removeValue(forKey: key) }
+    }
+
+    /// Drops every entry `isStale` rejects, in every shard.
+    ///
+    /// - Returns: Whether every shard has room for at least one more key now.
+    @discardableResult
+    func removeStale(_ isStale: (Value) -> Bool) -> Bool {
+        var roomy = true
+        for shard in shards {
+            shard.state.withLock { state in
+                state.entries = state.entries.filter { !isStale($0.value) }
+                state.refusalsSinceSweep = 0
+                if state.entries.count >= shardCapacity { roomy = false }
+            }
+        }
+        return roomy
     }
 
     /// The lookups counted so far and the entries held now, over all shards.
@@ -92,4 +159,7 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         }
         return total
     }
+
+    /// The number of entries held now.
+    var count: Int { statistics.entries }
 }

@@ -80,6 +80,9 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let accessDenied = AuthError(code: "access_denied", status: .forbidden, detail: "sign-in was refused")
     /// A store the flow needs (replay protection, rate limits) is unavailable; the request fails closed.
     public static let unavailable = AuthError(code: "temporarily_unavailable", status: .serviceUnavailable, detail: "try again later")
+    /// A session could not be revoked (the revocation store is down or full), so signing out or in again would
+    /// leave a token valid that the user believes ended: the request fails closed.
+    public static let revocationUnavailable = AuthError(code: "revocation_unavailable", status: .serviceUnavailable, detail: "the session could not be revoked; try again later")
     /// The OAuth / OpenID Connect callback's state is missing, forged, expired, replayed or another provider's.
     public static let invalidState = AuthError(code: "invalid_state", status: .badRequest, detail: "the sign-in state is not valid; start again")
     /// The identity provider could not be reached or answered nonsense while starting a sign-in (Auth.js `OAuthSignin`).

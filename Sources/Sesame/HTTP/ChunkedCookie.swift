@@ -25,71 +25,64 @@ public struct ChunkedCookie: Sendable {
     ///
     /// - Parameters:
     ///   - value: The cookie value (already cookie-safe, such as a compact JWS).
-    ///   - maxAge: Seconds the cookie lives.
-    ///   - secure: Whether the cookie is `Secure`.
+    ///   - maxAge: Seconds the cookie lives (at most ``SessionCookie/maximumAge``).
     ///   - request: The request being answered, for its existing chunks.
-    public func setCookies(_ value: String, maxAge: Int, secure: Bool, replacing request: HTTPRequest?) -> [String] {
-        let name = cookie.effectiveName(secure: secure)
+    public func setCookies(_ value: String, maxAge: Int, replacing request: HTTPRequest?) -> [String] {
+        let name = cookie.effectiveName
         let present = request.map { presentNames(in: $0, base: name) } ?? []
         let characters = Array(value.utf8)
         var result: [String] = []
         var written: Set<String> = []
         if characters.count <= chunkSize {
-            result.append(cookie.setCookie(value, maxAge: maxAge, secure: secure))
+            result.append(cookie.setCookie(value, maxAge: maxAge))
             written.insert(name)
         } else {
             var index = 0
             var offset = 0
             while offset < characters.count {
                 let chunk = String(decoding: characters[offset..<min(offset + chunkSize, characters.count)], as: UTF8.self)
-                result.append(cookie.setCookie(named: "\(name).\(index)", chunk, maxAge: maxAge, secure: secure))
+                result.append(cookie.setCookie(named: "\(name).\(index)", chunk, maxAge: maxAge))
                 written.insert("\(name).\(index)")
                 index += 1
                 offset += chunkSize
             }
         }
         for stale in present.sorted() where !written.contains(stale) {
-            result.append(cookie.setCookie(named: stale, "", maxAge: 0, secure: secure))
+            result.append(cookie.setCookie(named: stale, "", maxAge: 0))
         }
         return result
     }
 
     /// The `Set-Cookie` values that clear the chunks (`name.N`) a request carries, for a sign-out.
     ///
-    /// - Parameters:
-    ///   - request: The request.
-    ///   - secure: Whether the cookie is `Secure` (and so under its `__Host-` name).
-    public func clearingChunks(in request: HTTPRequest, secure: Bool) -> [String] {
-        let name = cookie.effectiveName(secure: secure)
+    /// - Parameter request: The request.
+    public func clearingChunks(in request: HTTPRequest) -> [String] {
+        let name = cookie.effectiveName
         return presentNames(in: request, base: name).subtracting([name]).sorted().map {
-            cookie.setCookie(named: $0, "", maxAge: 0, secure: secure)
+            cookie.setCookie(named: $0, "", maxAge: 0)
         }
     }
 
-    /// The value a request carries, whole or reassembled from consecutive chunks.
+    /// The value a request carries, whole or reassembled from consecutive chunks, under the cookie's name only
+    /// (on https, its `__Host-` name: an unprefixed cookie or chunk is ignored).
     ///
-    /// - Parameters:
-    ///   - request: The request.
-    ///   - secure: Whether to look for the `__Host-` name first.
-    public func value(in request: HTTPRequest, secure: Bool = true) -> String? {
-        value(inHeaders: request.headerFields[values: .cookie], secure: secure)
+    /// - Parameter request: The request.
+    public func value(in request: HTTPRequest) -> String? {
+        value(inHeaders: request.headerFields[values: .cookie])
     }
 
-    /// The value that the `Cookie` fields `headers` carry, whole or reassembled from consecutive chunks.
+    /// The value that the `Cookie` fields `headers` carry, whole or reassembled from consecutive chunks, under
+    /// the cookie's name only.
     ///
-    /// - Parameters:
-    ///   - headers: The values of a request's `Cookie` fields.
-    ///   - secure: Whether to look for the `__Host-` name first.
-    public func value(inHeaders headers: [String], secure: Bool = true) -> String? {
-        for name in cookie.acceptedNames where secure || !name.hasPrefix("__Host-") {
-            if let whole = CookieHeader.best(names: [Array(name.utf8)], inHeaders: headers) { return whole }
-            var chunks: [String] = []
-            while chunks.count < maximumChunks, let chunk = CookieHeader.best(names: [Array("\(name).\(chunks.count)".utf8)], inHeaders: headers) {
-                chunks.append(chunk)
-            }
-            if !chunks.isEmpty { return chunks.joined() }
+    /// - Parameter headers: The values of a request's `Cookie` fields.
+    public func value(inHeaders headers: [String]) -> String? {
+        let name = cookie.effectiveName
+        if let whole = CookieHeader.best(names: [Array(name.utf8)], inHeaders: headers) { return whole }
+        var chunks: [String] = []
+        while chunks.count < maximumChunks, let chunk = CookieHeader.best(names: [Array("\(name).\(chunks.count)".utf8)], inHeaders: headers) {
+            chunks.append(chunk)
         }
-        return nil
+        return chunks.isEmpty ? nil : chunks.joined()
     }
 
     /// The names among `name` and `name.N` that the request carries.

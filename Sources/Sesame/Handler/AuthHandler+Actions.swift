@@ -13,7 +13,7 @@ extension AuthHandler {
         case ("providers", .get), ("providers", .head):
             return providersResponse()
         case ("csrf", .get), ("csrf", .head):
-            let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
+            let (token, setCookie) = csrf.token(for: request.head)
             var response = AuthResponse.json(["csrfToken": .string(token)])
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             return response
@@ -39,7 +39,7 @@ extension AuthHandler {
             return try await sessionResponse(request)
         case ("signin", .get), ("signin", .head):
             if let custom = pages.signInURL { return .redirect(to: custom) }
-            let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
+            let (token, setCookie) = csrf.token(for: request.head)
             var response = pages.signIn(
                 providers: providers.sorted { $0.key < $1.key }.map { (name: $0.key, provider: $0.value) }, csrfToken: token,
                 callbackURL: allowedCallbackURL(request.query["callbackUrl"]), error: request.query["error"],
@@ -49,7 +49,7 @@ extension AuthHandler {
             return response
         case ("signout", .get), ("signout", .head):
             if let custom = pages.signOutURL { return .redirect(to: custom) }
-            let (token, setCookie) = csrf.token(for: request.head, secure: isSecure)
+            let (token, setCookie) = csrf.token(for: request.head)
             var response = pages.signOut(csrfToken: token, callbackURL: allowedCallbackURL(request.query["callbackUrl"]), configuration: configuration)
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             return response
@@ -96,6 +96,8 @@ extension AuthHandler {
         let response: HTTPResponse
         do {
             response = try await sessions.signOut(request.head, target)
+        } catch let error as AuthError {
+            throw error
         } catch {
             throw AuthError.unavailable.with(detail: "the session could not be ended")
         }
@@ -152,9 +154,6 @@ extension AuthHandler {
     func allowedCallbackURL(_ target: String?) -> String? {
         target.flatMap { callbacks.redirect($0, configuration.redirectPolicy) }
     }
-
-    /// Whether cookies this handler sets are `Secure` (everywhere but plain-http loopback development).
-    var isSecure: Bool { !SessionCookie.isLoopbackHTTP(configuration.baseURL) }
 
     /// The origins the sign-in page's forms may lead to (the providers' authorization servers).
     var formActionOrigins: [String] { providers.values.compactMap { ($0 as? any RedirectingProvider)?.authorizationOrigin } }

@@ -82,7 +82,7 @@ public struct AuthHandler: Sendable {
         self.sessions = sessions
         self.callbacks = callbacks
         self.pages = pages
-        self.csrf = CSRFProtection(keys: keys)
+        self.csrf = CSRFProtection(keys: keys, cookie: SessionCookie(name: "sesame-csrf", baseURL: configuration.baseURL))
         let policy = configuration.redirectPolicy
         // The signIn callback and the signIn event wrap the app's onSuccess.
         self.onSuccess = { success in

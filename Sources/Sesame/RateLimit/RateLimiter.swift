@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Counts requests per key and says whether one more is allowed.
 ///
@@ -14,6 +15,11 @@ public protocol RateLimiter: Sendable {
 
 /// A token-bucket ``RateLimiter`` in memory: `capacity` requests at once, refilled at `refillInterval`
 /// seconds per token. Bounded, lock-striped, and per-process.
+///
+/// Only buckets that have refilled completely (which a new bucket would equal) are forgotten to make room. When
+/// the limiter tracks as many partly used buckets as it may, a request under a new key is limited (it answers
+/// a retry delay) rather than resetting someone's bucket: a flood of distinct keys cannot lift a limit. Logged
+/// once per episode.
 public struct MemoryRateLimiter: RateLimiter {
     private struct Bucket: Sendable {
         var tokens: Double
@@ -26,26 +32,33 @@ public struct MemoryRateLimiter: RateLimiter {
     /// Seconds for one token to come back.
     public let refillInterval: Double
     private let now: @Sendable () -> Double
+    private let alarm: CapacityAlarm
 
     /// Creates a limiter.
     ///
     /// - Parameters:
     ///   - capacity: The burst size.
     ///   - refillInterval: Seconds per token refilled.
-    ///   - maximumKeys: How many keys are tracked at most (full buckets are forgotten first).
+    ///   - maximumKeys: How many keys are tracked at most (only full buckets are forgotten; when every tracked
+    ///     bucket is in use, new keys are limited).
+    ///   - logger: Where a full limiter is reported (once per episode).
     ///   - now: The clock, in seconds since 1970.
-    public init(capacity: Int, refillInterval: Double, maximumKeys: Int = 100_000, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
+    public init(
+        capacity: Int, refillInterval: Double, maximumKeys: Int = 100_000, logger: Logger = Logger(label: "sesame.ratelimit"),
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
         self.capacity = Double(capacity)
         self.refillInterval = refillInterval
-        self.buckets = StripedDictionary(capacity: maximumKeys)
+        self.buckets = StripedDictionary(capacity: maximumKeys, whenFull: .refuse)
         self.now = now
+        self.alarm = CapacityAlarm(store: "The in-memory rate limiter", logger: logger)
     }
 
     public func consume(_ key: String) async throws -> Int? {
         let current = now()
         var retryAfter: Int? = nil
         let capacity = self.capacity, refillInterval = self.refillInterval
-        buckets.update(key, isStale: { current - $0.updatedAt >= (capacity - $0.tokens) * refillInterval }) { existing in
+        let tracked = buckets.update(key, isStale: { current - $0.updatedAt >= (capacity - $0.tokens) * refillInterval }) { existing in
             var bucket = existing ?? Bucket(tokens: capacity, updatedAt: current)
             // Concurrent callers may arrive out of clock order: time never runs backwards for a bucket.
             bucket.tokens = min(capacity, bucket.tokens + max(0, current - bucket.updatedAt) / refillInterval)
@@ -57,6 +70,12 @@ public struct MemoryRateLimiter: RateLimiter {
             }
             return bucket
         }
+        guard tracked else {
+            // No room to track one more client: limited, never a fresh bucket at someone else's expense.
+            alarm.refused()
+            return max(1, Int(refillInterval.rounded(.up)))
+        }
+        if alarm.isRefusing { alarm.recovered() }
         return retryAfter
     }
 }

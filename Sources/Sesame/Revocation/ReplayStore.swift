@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// Remembers single-use token IDs so that each is redeemed at most once.
 public protocol ReplayStore: Sendable {
@@ -15,28 +16,43 @@ public protocol ReplayStore: Sendable {
 }
 
 /// An in-memory ``ReplayStore``: bounded, lock-striped, per-process.
+///
+/// A used ID is kept until its token expires and never forgotten before to make room: when the store is full of
+/// live IDs, a redemption of a new one throws ``MemoryStoreFullError`` (the sign-in answers 503, "unavailable")
+/// instead of making a used link or flow redeemable again; logged once per episode.
 public struct MemoryReplayStore: ReplayStore {
     private let used: StripedDictionary<String, Double>
     private let now: @Sendable () -> Double
+    private let alarm: CapacityAlarm
 
     /// Creates an empty store.
     ///
     /// - Parameters:
-    ///   - capacity: The most IDs kept at once (expired ones are forgotten first).
+    ///   - capacity: The most IDs kept at once (expired ones make room; live ones are never dropped).
+    ///   - logger: Where a full store is reported (once per episode).
     ///   - now: The clock, in seconds since 1970.
-    public init(capacity: Int = 100_000, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) {
-        used = StripedDictionary(capacity: capacity)
+    public init(
+        capacity: Int = 100_000, logger: Logger = Logger(label: "sesame.replay"),
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        used = StripedDictionary(capacity: capacity, whenFull: .refuse)
         self.now = now
+        alarm = CapacityAlarm(store: "The in-memory replay store", logger: logger)
     }
 
     public func consume(_ id: String, expiresAt: Date) async throws -> Bool {
         let current = now()
         var first = false
-        used.update(id, isStale: { $0 <= current }) { existing in
+        let stored = used.update(id, isStale: { $0 <= current }) { existing in
             if let existing, existing > current { return existing }
             first = true
             return expiresAt.timeIntervalSince1970
         }
+        guard stored else {
+            alarm.refused()
+            throw MemoryStoreFullError(store: "replay store")
+        }
+        if alarm.isRefusing { alarm.recovered() }
         return first
     }
 }

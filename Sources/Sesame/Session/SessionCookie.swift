@@ -1,8 +1,12 @@
-/// How the session cookie is named and scoped.
+/// How a cookie Sesame sets is named and scoped: the session cookie, the stored-session cookie, the CSRF cookie
+/// (and, through ``isSecure(baseURL:)``, the OAuth flow cookies).
 ///
-/// Defaults are the secure ones: `HttpOnly`, `SameSite=Lax`, `Path=/`, and `Secure` with the `__Host-`
-/// name prefix whenever the cookie is sent over https. Only plain-http development on `localhost` or a
-/// loopback address drops `Secure` (and with it the prefix, which browsers require to come with `Secure`).
+/// Defaults are the secure ones: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure`, and the `__Host-` name prefix.
+/// Whether a cookie is `Secure` is configuration, never read from a request: set ``secure`` from the app's
+/// base URL with ``init(name:domain:path:sameSite:baseURL:usesHostPrefix:)`` (https: `Secure`; plain http, for
+/// development only: not). A cookie is read back only under the name it is set under, so on https a cookie
+/// without the `__Host-` prefix (which a sibling subdomain or a man-in-the-middle on plain http could plant) is
+/// ignored. `Max-Age` never exceeds ``maximumAge`` (400 days, the most browsers keep).
 public struct SessionCookie: Sendable, Hashable {
     /// The `SameSite` attribute.
     public struct SameSite: Sendable, Hashable, CustomStringConvertible {
@@ -16,6 +20,9 @@ public struct SessionCookie: Sendable, Hashable {
         public var description: String { value }
     }
 
+    /// The longest `Max-Age` Sesame sets: 400 days, the limit browsers apply (RFC 6265bis).
+    public static let maximumAge = 400 * 24 * 60 * 60
+
     /// The cookie's name, without the `__Host-` prefix (default `sesame-session`).
     public var name: String
     /// The `Domain` attribute; `nil` (the default) scopes the cookie to the exact host.
@@ -24,9 +31,9 @@ public struct SessionCookie: Sendable, Hashable {
     public var path: String
     /// The `SameSite` attribute (default `Lax`).
     public var sameSite: SameSite
-    /// Whether to send `Secure`: `nil` (the default) decides per response, dropping it only for plain-http
-    /// redirects to `localhost` or a loopback address.
-    public var secure: Bool?
+    /// Whether the cookie is `Secure` (default `true`); `false` only for an app served over plain http in
+    /// development (see ``isSecure(baseURL:)``).
+    public var secure: Bool
     /// Whether a `Secure`, host-only, `Path=/` cookie gets the `__Host-` prefix (default `true`).
     public var usesHostPrefix: Bool
 
@@ -36,7 +43,7 @@ public struct SessionCookie: Sendable, Hashable {
         domain: String? = nil,
         path: String = "/",
         sameSite: SameSite = .lax,
-        secure: Bool? = nil,
+        secure: Bool = true,
         usesHostPrefix: Bool = true
     ) {
         self.name = name
@@ -47,31 +54,45 @@ public struct SessionCookie: Sendable, Hashable {
         self.usesHostPrefix = usesHostPrefix
     }
 
-    /// Whether the cookie is `Secure` for a response that redirects to `redirect`.
-    func isSecure(redirect: String?) -> Bool {
-        if let secure { return secure }
-        guard let redirect else { return true }
-        return !SessionCookie.isLoopbackHTTP(redirect)
+    /// Creates cookie options for an app served at `baseURL`: `Secure` (with the `__Host-` prefix) unless the
+    /// base URL is plain http.
+    ///
+    /// - Parameters:
+    ///   - name: The cookie's name, without the prefix.
+    ///   - domain: The `Domain` attribute (default none: host-only).
+    ///   - path: The `Path` attribute (default `/`).
+    ///   - sameSite: The `SameSite` attribute (default `Lax`).
+    ///   - baseURL: The app's public base URL, for example `https://app.example`.
+    ///   - usesHostPrefix: Whether a secure, host-only cookie at `/` gets the `__Host-` prefix (default `true`).
+    public init(name: String = "sesame-session", domain: String? = nil, path: String = "/", sameSite: SameSite = .lax, baseURL: String, usesHostPrefix: Bool = true) {
+        self.init(name: name, domain: domain, path: path, sameSite: sameSite, secure: SessionCookie.isSecure(baseURL: baseURL), usesHostPrefix: usesHostPrefix)
     }
 
-    /// The name the cookie is set under: `__Host-` + name when secure, host-only and at `/`.
-    func effectiveName(secure: Bool) -> String {
+    /// Whether cookies of an app served at `baseURL` are `Secure`: the one place Sesame decides it. Everything
+    /// but a plain-http base URL is.
+    ///
+    /// - Parameter baseURL: The app's public base URL.
+    /// - Returns: `false` only for an `http://` base URL.
+    public static func isSecure(baseURL: String) -> Bool {
+        !baseURL.lowercased().hasPrefix("http://")
+    }
+
+    /// The name the cookie is set and read under: `__Host-` + name when secure, host-only and at `/`.
+    public var effectiveName: String {
         secure && usesHostPrefix && domain == nil && path == "/" ? "__Host-" + name : name
     }
 
-    /// The names a request may carry the cookie under, the prefixed one first.
-    var acceptedNames: [String] {
-        usesHostPrefix && domain == nil && path == "/" ? ["__Host-" + name, name] : [name]
-    }
+    /// The names a request may carry the cookie under: only the name it is set under.
+    var acceptedNames: [String] { [effectiveName] }
 
-    /// A `Set-Cookie` value that stores `value` for `maxAge` seconds.
-    func setCookie(_ value: String, maxAge: Int, secure: Bool) -> String {
-        setCookie(named: effectiveName(secure: secure), value, maxAge: maxAge, secure: secure)
+    /// A `Set-Cookie` value that stores `value` for `maxAge` seconds (at most ``maximumAge``).
+    func setCookie(_ value: String, maxAge: Int) -> String {
+        setCookie(named: effectiveName, value, maxAge: maxAge)
     }
 
     /// A `Set-Cookie` value with these attributes under an explicit name (a chunk's `name.N`).
-    func setCookie(named name: String, _ value: String, maxAge: Int, secure: Bool) -> String {
-        var parts = ["\(name)=\(value)", "Path=\(path)", "Max-Age=\(maxAge)", "HttpOnly", "SameSite=\(sameSite)"]
+    func setCookie(named name: String, _ value: String, maxAge: Int) -> String {
+        var parts = ["\(name)=\(value)", "Path=\(path)", "Max-Age=\(max(0, min(maxAge, SessionCookie.maximumAge)))", "HttpOnly", "SameSite=\(sameSite)"]
         if secure { parts.append("Secure") }
         if let domain { parts.append("Domain=\(domain)") }
         return parts.joined(separator: "; ")
@@ -79,22 +100,7 @@ public struct SessionCookie: Sendable, Hashable {
 
     /// A `Set-Cookie` value that deletes the cookie.
     @usableFromInline
-    func clearCookie(secure: Bool) -> String {
-        setCookie("", maxAge: 0, secure: secure)
-    }
-
-    /// Whether a URL is plain http on `localhost` or a loopback address (development).
-    static func isLoopbackHTTP(_ url: String) -> Bool {
-        let lowered = url.lowercased()
-        guard lowered.hasPrefix("http://") else { return false }
-        let afterScheme = lowered.dropFirst("http://".count)
-        let authority = afterScheme.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let host: Substring
-        if authority.hasPrefix("[") {
-            host = authority.prefix { $0 != "]" }.dropFirst()
-        } else {
-            host = authority.prefix { $0 != ":" }
-        }
-        return host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host.hasPrefix("127.")
+    func clearCookie() -> String {
+        setCookie("", maxAge: 0)
     }
 }

@@ -77,7 +77,7 @@ extension SessionTokens {
     func rejection(_ error: TokenError, fromCookie: Bool) -> SessionResolution<Subject> {
         let clear = fromCookie && error != .revocationUnavailable
         let fields = clear
-            ? [true, false].map { HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: $0)) }
+            ? [HTTPField(name: .setCookie, value: configuration.cookie.clearCookie())]
             : []
         return SessionResolution(session: nil, failure: error, responseFields: fields)
     }

@@ -83,23 +83,49 @@ extension SessionTokens: SessionStrategy {
     @inlinable
     public var commitsNothing: Bool { true }
 
-    /// Issues a session token in the cookie (see ``cookie(_:redirect:)``); a token is new on every sign-in.
+    /// Issues a session token in the cookie (see ``cookie(_:redirect:)``); a token is new on every sign-in, and
+    /// the valid tokens the request carried (cookie or `Bearer`) are revoked first, so a re-sign-in or an
+    /// Auth.js `update` leaves no second live token behind.
+    ///
+    /// - Throws: ``AuthError/revocationUnavailable`` (503) when a token the request carried cannot be revoked.
     public func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse {
-        try cookie(subject, redirect: redirect, replacing: request)
+        if let request { try await revokeCarriedTokens(of: request) }
+        return try cookie(subject, redirect: redirect, replacing: request)
     }
 
-    /// Revokes the request's session when it has one and a revocation store is configured, and clears the cookie.
+    /// Revokes the request's session when it has one and clears the cookie. With a revocation store, sign-out
+    /// never claims success for a token that stays valid: when the revocation cannot be recorded (or the
+    /// token's status cannot be checked), it throws and the cookie is kept. Without a revocation store
+    /// (`revocations: nil`), the app has chosen tokens that live until they expire, and only the cookie is
+    /// cleared.
+    ///
+    /// - Throws: ``AuthError/revocationUnavailable`` (503) when the revocation cannot be recorded.
     public func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse {
-        if revocations != nil, let session = try? await session(from: request) {
-            try await revoke(session)
-        }
+        try await revokeCarriedTokens(of: request)
         var response = clearCookie(redirect: redirect)
         response.status = .seeOther
         // A token that was split into chunks leaves with all of them.
-        let secure = configuration.cookie.isSecure(redirect: redirect)
-        for value in ChunkedCookie(cookie: configuration.cookie).clearingChunks(in: request, secure: secure) {
+        for value in ChunkedCookie(cookie: configuration.cookie).clearingChunks(in: request) {
             response.headerFields.append(HTTPField(name: .setCookie, value: value))
         }
         return response
+    }
+
+    /// Revokes each valid token the request carries, in its cookie and its `Authorization` field. A token that
+    /// is invalid, expired or already revoked needs nothing; one whose status cannot be checked, or whose
+    /// revocation cannot be recorded, fails closed.
+    func revokeCarriedTokens(of request: HTTPRequest) async throws(AuthError) {
+        guard revocations != nil else { return }
+        let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
+        for token in Set([bearer, cookieToken(from: request)].compactMap { $0.map(String.init) }) {
+            do {
+                let session = try await verify(token)
+                try await revoke(session)
+            } catch where error == .revocationUnavailable {
+                throw AuthError.revocationUnavailable
+            } catch {
+                continue
+            }
+        }
     }
 }

@@ -7,8 +7,9 @@ extension SessionTokens {
     /// Creates a session and redirects with it in a cookie (SST's `Session.cookie`).
     ///
     /// The response is a `302 Found` to `redirect` with a `Set-Cookie` that is `HttpOnly`, `SameSite=Lax`,
-    /// `Path=/`, `Max-Age` equal to the token lifetime, and `Secure` (with the `__Host-` prefix) unless the
-    /// redirect is plain-http development on `localhost`. `Cache-Control: no-store` keeps it out of caches.
+    /// `Path=/`, `Max-Age` equal to the token lifetime (at most 400 days), and `Secure` with the `__Host-` prefix
+    /// unless the cookie is configured for plain-http development (``SessionCookie/secure``).
+    /// `Cache-Control: no-store` keeps it out of caches.
     ///
     /// - Parameters:
     ///   - subject: Whom the session is about.
@@ -23,10 +24,9 @@ extension SessionTokens {
     /// the cookies of the other shape that `request` carried are cleared.
     func cookie(_ subject: Subject, redirect: String, replacing request: HTTPRequest?) throws(TokenError) -> HTTPResponse {
         let token = try create(subject)
-        let secure = configuration.cookie.isSecure(redirect: redirect)
         var response = HTTPResponse(status: .found)
         response.headerFields[.location] = redirect
-        for value in ChunkedCookie(cookie: configuration.cookie).setCookies(token, maxAge: Int(configuration.lifetime), secure: secure, replacing: request) {
+        for value in ChunkedCookie(cookie: configuration.cookie).setCookies(token, maxAge: Int(configuration.lifetime), replacing: request) {
             response.headerFields.append(HTTPField(name: .setCookie, value: value))
         }
         response.headerFields[.cacheControl] = "no-store"
@@ -56,14 +56,12 @@ extension SessionTokens {
     /// A response that clears the session cookie (sign-out), redirecting to `redirect`.
     ///
     /// - Parameter redirect: Where to send the browser.
-    /// - Returns: A `302 Found` with expiring `Set-Cookie` headers for every name the cookie may have.
+    /// - Returns: A `302 Found` with an expiring `Set-Cookie` for the cookie's name.
     public func clearCookie(redirect: String) -> HTTPResponse {
         var response = HTTPResponse(status: .found)
         response.headerFields[.location] = redirect
         response.headerFields[.cacheControl] = "no-store"
-        for secure in [true, false] {
-            response.headerFields.append(HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: secure)))
-        }
+        response.headerFields.append(HTTPField(name: .setCookie, value: configuration.cookie.clearCookie()))
         return response
     }
 
@@ -87,7 +85,7 @@ extension SessionTokens {
         (credentials.authorization.flatMap(SessionTokens.bearerToken) ?? cookieToken(in: credentials.cookies)).map(String.init)
     }
 
-    /// The session cookie's value: the `__Host-` name wins over the plain one wherever each appears.
+    /// The session cookie's value, under the cookie's name only (on https its `__Host-` name).
     @usableFromInline
     func cookieToken(from request: HTTPRequest) -> Substring? {
         // Read from the fields as they are (no array of values per request); chunks only when the whole cookie
@@ -96,8 +94,7 @@ extension SessionTokens {
             ?? ChunkedCookie(cookie: configuration.cookie).value(in: request).map { $0[...] }
     }
 
-    /// The session cookie's value in the `Cookie` fields `headers`: the `__Host-` name wins over the plain one
-    /// wherever each appears.
+    /// The session cookie's value in the `Cookie` fields `headers`, under the cookie's name only.
     @usableFromInline
     func cookieToken(in headers: [String]) -> Substring? {
         // Chunks are looked for only when the whole cookie is absent, so the usual case costs one pass.
@@ -124,10 +121,6 @@ extension SessionTokens {
         return token
     }
 
-    /// The value of the first cookie named `name` across the request's `Cookie` fields.
-    ///
-    /// Works on the fields' UTF-8 bytes: session cookies are long, and character-by-character `String`
-    /// handling would cost more than verifying a cached session.
 }
 
 extension String {

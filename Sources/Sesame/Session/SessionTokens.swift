@@ -17,8 +17,9 @@ import Foundation
 /// token that has one is rejected: every other kind of token Sesame issues (magic links, flow state) is
 /// explicitly typed, so no token is accepted for a purpose it was not issued for.
 ///
-/// Verified tokens are cached (bounded, keyed by the token's SHA-256, expiring with the token), so checking
-/// the same token again skips the signature check; revocation is consulted on every verification.
+/// Verified tokens are cached (bounded, expiring with the token), so checking the same token again skips the
+/// signature check: only a token equal byte for byte to one that was fully verified is a hit. Revocation is
+/// consulted on every verification.
 public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// The keys tokens are issued and verified with.
     public let keys: KeySet
@@ -29,15 +30,15 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     let validation: TokenValidation
     @usableFromInline let cache: StripedDictionary<Int, CachedSession>?
 
-    /// A verified session and its token's seal (see ``TokenSeal``), which a hit must match.
+    /// A verified session and the whole token it was verified from, which a hit must equal (see ``TokenSeal``).
     @usableFromInline
     struct CachedSession: Sendable {
         @usableFromInline let session: Session<Subject>
-        @usableFromInline let seal: [UInt8]
+        @usableFromInline let token: [UInt8]
 
-        @usableFromInline init(session: Session<Subject>, seal: [UInt8]) {
+        @usableFromInline init(session: Session<Subject>, token: [UInt8]) {
             self.session = session
-            self.seal = seal
+            self.token = token
         }
     }
     @usableFromInline let now: @Sendable () -> Double
@@ -165,7 +166,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     @inlinable
     func signatureChecked(_ token: Substring) throws(TokenError) -> Session<Subject> {
         let key = TokenSeal.cacheKey(of: token)
-        if let cache, let cached = cache.lookup(key).flatMap({ TokenSeal.matches($0.seal, token: token) ? $0 : nil }) {
+        if let cache, let cached = cache.lookup(key, where: { TokenSeal.matches($0.token, token: token) }) {
             guard now() - configuration.leeway < cached.session.expiresAt.timeIntervalSince1970 else {
                 cache.removeValue(for: key)
                 throw TokenError.expired
@@ -175,7 +176,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         let session = try verifyUncached(String(token))
         if let cache {
             let current = now()
-            cache.insert(CachedSession(session: session, seal: TokenSeal.seal(of: token)), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
+            cache.insert(CachedSession(session: session, token: TokenSeal.bytes(of: token)), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
         }
         return session
     }

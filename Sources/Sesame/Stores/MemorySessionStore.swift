@@ -4,13 +4,33 @@ import Synchronization
 /// A ``SessionStore`` in this process's memory: bounded, expiring, and gone when the process ends.
 ///
 /// Reads take one of 16 shard locks, so resolving sessions scales across cores. Writes also take the group
-/// index's lock, which makes group changes and ``deleteGroup(_:)`` atomic. When full, a shard drops its expired
-/// records first and then an arbitrary one (that session ends early). For more than one server process, use a
-/// shared store (Redis, PostgreSQL).
+/// index's lock, which makes group changes, conditional updates and ``deleteGroup(_:)`` atomic. When full, a
+/// shard drops its expired records first and then an arbitrary one (that session ends early: it is signed out,
+/// never handed to anyone else). The group index forgets members that expired or were dropped, so it stays
+/// within twice the live sessions (plus a constant). For more than one server process, use a shared store
+/// (Redis, PostgreSQL).
 public final class MemorySessionStore: SessionStore {
     private let records: StripedDictionary<String, SessionRecord>
-    private let groups = Mutex<[String: Set<String>]>([:])
+    private let groups = Mutex(GroupIndex())
     private let now: @Sendable () -> Date
+
+    /// Group memberships, with a count that triggers pruning of members whose records are gone.
+    private struct GroupIndex {
+        var members: [String: Set<String>] = [:]
+        var count = 0
+        var pruneAt = GroupIndex.minimumPruneThreshold
+        static let minimumPruneThreshold = 1024
+
+        mutating func insert(_ key: String, into group: String) {
+            if members[group, default: []].insert(key).inserted { count += 1 }
+        }
+
+        mutating func remove(_ key: String, from group: String) {
+            guard members[group]?.remove(key) != nil else { return }
+            count -= 1
+            if members[group]?.isEmpty == true { members[group] = nil }
+        }
+    }
 
     /// Creates a store.
     ///
@@ -27,29 +47,54 @@ public final class MemorySessionStore: SessionStore {
         return record.expiresAt > now() ? record : nil
     }
 
-    public func set(_ record: SessionRecord) async throws {
+    public func create(_ record: SessionRecord) async throws {
         let current = now()
-        groups.withLock { groups in
-            let previous = records[record.key]?.group
-            if let previous, previous != record.group { Self.remove(record.key, from: previous, in: &groups) }
-            if let group = record.group { groups[group, default: []].insert(record.key) }
+        try groups.withLock { index in
+            if let existing = records[record.key], existing.expiresAt > current {
+                throw SessionStoreError.invalidResponse("a session with this key exists already")
+            }
+            if let previous = records[record.key]?.group { index.remove(record.key, from: previous) }
+            guard record.expiresAt > current else {
+                records.removeValue(for: record.key)
+                return
+            }
+            if let group = record.group { index.insert(record.key, into: group) }
             records.insert(record, for: record.key) { $0.expiresAt <= current }
+            pruneIfDue(&index, now: current)
+        }
+    }
+
+    public func update(_ record: SessionRecord) async throws -> Bool {
+        let current = now()
+        return groups.withLock { index in
+            // Only a live record is replaced: a session deleted or terminated meanwhile stays gone.
+            guard let existing = records[record.key], existing.expiresAt > current else { return false }
+            if let previous = existing.group, previous != record.group { index.remove(record.key, from: previous) }
+            guard record.expiresAt > current else {
+                if let group = record.group { index.remove(record.key, from: group) }
+                records.removeValue(for: record.key)
+                return true
+            }
+            if let group = record.group { index.insert(record.key, into: group) }
+            records.insert(record, for: record.key) { $0.expiresAt <= current }
+            return true
         }
     }
 
     public func delete(_ key: String) async throws {
-        groups.withLock { groups in
-            if let group = records[key]?.group { Self.remove(key, from: group, in: &groups) }
+        groups.withLock { index in
+            if let group = records[key]?.group { index.remove(key, from: group) }
             records.removeValue(for: key)
         }
     }
 
     public func deleteGroup(_ group: String) async throws -> Int {
         let current = now()
-        return groups.withLock { groups in
+        return groups.withLock { index in
             var removed = 0
-            for key in groups.removeValue(forKey: group) ?? [] {
+            for key in index.members[group] ?? [] {
                 if let record = records[key], record.expiresAt > current { removed += 1 }
+                index.remove(key, from: group)
                 records.removeValue(for: key)
             }
             return removed
@@ -58,18 +103,30 @@ public final class MemorySessionStore: SessionStore {
 
     public func listGroup(_ group: String) async throws -> [SessionRecord] {
         let current = now()
-        let keys = groups.withLock { groups in
+        let keys = groups.withLock { index in
             // Forget members that expired or were evicted.
-            let members = groups[group] ?? []
-            let live = members.filter { key in records[key].map { $0.expiresAt > current } ?? false }
-            if live.count != members.count { groups[group] = live.isEmpty ? nil : live }
+            let members = index.members[group] ?? []
+            let live = members.filter { key in records[key].map { $0.expiresAt > current && $0.group == group } ?? false }
+            for key in members.subtracting(live) { index.remove(key, from: group) }
             return live
         }
         return keys.compactMap { records[$0] }.filter { $0.expiresAt > current }
     }
 
-    private static func remove(_ key: String, from group: String, in groups: inout [String: Set<String>]) {
-        groups[group]?.remove(key)
-        if groups[group]?.isEmpty == true { groups[group] = nil }
+    /// How many group memberships the index holds (live or not yet pruned), for tests of its bound.
+    var groupMemberships: Int { groups.withLock { $0.count } }
+
+    /// Drops the memberships of records that expired or were evicted, once the index has doubled since the last
+    /// time: amortized O(1) per write, and the index stays within twice the live memberships plus a constant.
+    private func pruneIfDue(_ index: inout GroupIndex, now current: Date) {
+        guard index.count >= index.pruneAt else { return }
+        var pruned = GroupIndex()
+        for (group, keys) in index.members {
+            for key in keys where records[key].map({ $0.expiresAt > current && $0.group == group }) ?? false {
+                pruned.insert(key, into: group)
+            }
+        }
+        pruned.pruneAt = max(GroupIndex.minimumPruneThreshold, 2 * pruned.count)
+        index = pruned
     }
 }

@@ -67,20 +67,16 @@ final class StoredSessionState<Data: Codable & Sendable & Equatable>: Sendable {
 
     let loaded: Loaded?
     let isUnavailable: Bool
-    /// Whether a cookie set in answer to this request is `Secure`.
-    let secureCookie: Bool
     private let mutable = Mutex(Mutable())
 
-    init(loaded: Loaded?, secureCookie: Bool) {
+    init(loaded: Loaded?) {
         self.loaded = loaded
         self.isUnavailable = false
-        self.secureCookie = secureCookie
     }
 
     init(unavailable: Void) {
         self.loaded = nil
         self.isUnavailable = true
-        self.secureCookie = true
     }
 
     /// The state of the request being handled, whatever its subject type.

@@ -29,13 +29,27 @@ public struct SessionRecord: Sendable, Equatable {
 /// Every operation is atomic on its own. Expired records are never returned, whether or not the store has
 /// removed them yet. A store that cannot be reached throws (``SessionStoreError/unavailable(_:)`` or its own
 /// error), and Sesame then fails closed with 503 for requests that need the session.
+///
+/// There is no unconditional write: a session is written once by ``create(_:)`` and afterwards only by
+/// ``update(_:)``, which changes a record that still exists and never brings back one that was deleted. So a
+/// request that began before a sign-out (or "sign out everywhere") and saves its session data afterwards cannot
+/// recreate the session it belonged to.
 public protocol SessionStore: Sendable {
     /// The record under `key`, or `nil` when there is none or it has expired.
     func get(_ key: String) async throws -> SessionRecord?
 
-    /// Inserts or replaces a record, expiring it at ``SessionRecord/expiresAt`` and keeping its group's
-    /// membership (a record that moves to another group, or to none, leaves its old group).
-    func set(_ record: SessionRecord) async throws
+    /// Stores a new session's record, expiring it at ``SessionRecord/expiresAt`` and adding it to its group.
+    ///
+    /// Keys are the hashes of fresh 256-bit secrets, so an existing live record under the same key means a bug:
+    /// the store throws rather than overwrite it. An already expired record is not stored.
+    func create(_ record: SessionRecord) async throws
+
+    /// Replaces the record under ``SessionRecord/key`` only if it exists and has not expired, atomically, moving
+    /// it between groups as needed (a record that moves to another group, or to none, leaves its old group).
+    ///
+    /// - Returns: `false`, having written nothing, when there is no such live record (it was deleted,
+    ///   terminated with its group, or expired).
+    func update(_ record: SessionRecord) async throws -> Bool
 
     /// Removes the record under `key` (and its group membership); nothing happens when there is none.
     func delete(_ key: String) async throws

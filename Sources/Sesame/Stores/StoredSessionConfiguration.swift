@@ -2,8 +2,8 @@ import Foundation
 
 /// Cookie and lifetimes of store-backed sessions.
 public struct StoredSessionConfiguration: Sendable {
-    /// The cookie (default name `sesame-sid`; `HttpOnly`, `SameSite=Lax`, `Secure` with the `__Host-` prefix
-    /// except in plain-http development on a loopback address).
+    /// The cookie (default name `sesame-sid`; `HttpOnly`, `SameSite=Lax`, `Secure` with the `__Host-` prefix;
+    /// for plain-http development, `SessionCookie(name: "sesame-sid", baseURL: "http://…")`).
     public var cookie: SessionCookie
     /// How long an anonymous or pre-authentication session lives, in seconds (default 5 minutes).
     public var initialLifetime: TimeInterval
@@ -13,6 +13,9 @@ public struct StoredSessionConfiguration: Sendable {
     public var idleTimeout: TimeInterval?
     /// The least time between two writes that only move a sliding expiry, in seconds (default 60).
     public var refreshInterval: TimeInterval
+    /// Whether signing in keeps the data of the request's anonymous session (a cart filled before signing in;
+    /// default `true`). The data of a session that was signed in (as anyone) is never carried over.
+    public var carriesOverAnonymousData: Bool
 
     /// Creates a configuration.
     public init(
@@ -20,13 +23,15 @@ public struct StoredSessionConfiguration: Sendable {
         initialLifetime: TimeInterval = 5 * 60,
         authenticatedLifetime: TimeInterval = 6 * 60 * 60,
         idleTimeout: TimeInterval? = nil,
-        refreshInterval: TimeInterval = 60
+        refreshInterval: TimeInterval = 60,
+        carriesOverAnonymousData: Bool = true
     ) {
         self.cookie = cookie
         self.initialLifetime = initialLifetime
         self.authenticatedLifetime = authenticatedLifetime
         self.idleTimeout = idleTimeout
         self.refreshInterval = refreshInterval
+        self.carriesOverAnonymousData = carriesOverAnonymousData
     }
 }
 

@@ -9,9 +9,13 @@ import HTTPTypes
 /// - **Use**: `Session<Subject>.current` once signed in, and `SessionData<Data>.current` / `.set(_:)` for the
 ///   app's data, anonymous or not.
 /// - **Commit** (``commit(_:)``): a write only when the data changed, or when a sliding expiry must move (at
-///   most once per ``StoredSessionConfiguration/refreshInterval``). A read-only request writes nothing.
-/// - **Sign in** (``signIn(_:request:redirect:)``): always a new secret; the pre-authentication session is
-///   deleted and its data carried over. **Sign out**: the record is deleted and the cookie cleared.
+///   most once per ``StoredSessionConfiguration/refreshInterval``, re-issuing the cookie with the new expiry).
+///   A read-only request writes nothing. The write is conditional (``SessionStore/update(_:)``): a session
+///   signed out or terminated while the request ran stays gone, and its cookie is cleared.
+/// - **Sign in** (``signIn(_:request:redirect:)``): always a new secret; the request's previous session is
+///   deleted, and its data carried over only when it was anonymous (and
+///   ``StoredSessionConfiguration/carriesOverAnonymousData`` allows it). **Sign out**: the record is deleted
+///   and the cookie cleared.
 /// - **Lifetimes**: anonymous sessions live ``StoredSessionConfiguration/initialLifetime`` (5 minutes);
 ///   signed-in ones at most ``StoredSessionConfiguration/authenticatedLifetime`` (6 hours) after sign-in, and
 ///   no longer than ``StoredSessionConfiguration/idleTimeout`` after their last use when one is set.
@@ -66,13 +70,12 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     // MARK: Resolve
 
     public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
-        let secure = secureCookie(for: request, redirect: nil)
         guard let cookie = CookieHeader.best(names: cookieNames, in: request.headerFields) else {
-            return SessionResolution(session: nil, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
+            return SessionResolution(session: nil, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: nil))
         }
         // The MAC first: a forged or malformed cookie never reaches the store.
         guard let verified = verify(cookie) else {
-            return SessionResolution(session: nil, failure: .invalidSignature, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
+            return SessionResolution(session: nil, failure: .invalidSignature, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil))
         }
         let secret = verified.secret, key = verified.key
         let record: SessionRecord?
@@ -82,15 +85,15 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
             return SessionResolution(session: nil, failure: .sessionStoreUnavailable, responseFields: [], state: StoredSessionState<Data>(unavailable: ()))
         }
         guard let record, let entry = decode(record) else {
-            return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
+            return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil))
         }
         let value = entry.value
         guard value.expiry(configuration) > now().timeIntervalSince1970, value.subject == nil || entry.session != nil else {
-            return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil, secureCookie: secure))
+            return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil))
         }
         let loaded = StoredSessionState<Data>.Loaded(key: key, secret: secret, value: value, encodedData: value.encodedData)
         let session = entry.session
-        return SessionResolution(session: session, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: loaded, secureCookie: secure))
+        return SessionResolution(session: session, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: loaded))
     }
 
     // MARK: Commit
@@ -99,17 +102,21 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         switch pendingWrite(resolution) {
         case nil:
             return []
-        case .update(var value, let key)?:
+        case .update(var value, let key, let secret)?:
+            let previousExpiry = value.expiry(configuration)
             value.touchedAt = now().timeIntervalSince1970
-            try await save(value, key: key)
-            return []
-        case .begin(let encoded, let secure)?:
+            // Conditional: a session signed out or terminated while this request ran is not recreated.
+            guard try await saveChange(value, key: key) else { return clearingFields() }
+            // A sliding expiry moved: the cookie follows it, so it never outlives the session.
+            guard value.expiry(configuration) != previousExpiry else { return [] }
+            return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value))]
+        case .begin(let encoded)?:
             // No session yet: the handler stored data, so an anonymous session begins.
             let current = now().timeIntervalSince1970
             let secret = SessionCookieSigner.newSecret()
             let value = StoredSessionValue<Data>(subject: nil, subjectID: nil, encodedData: encoded, createdAt: current, authenticatedAt: nil, touchedAt: current)
-            try await save(value, key: SessionCookieSigner.storeKey(for: secret))
-            return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value, secure: secure))]
+            try await saveNew(value, key: SessionCookieSigner.storeKey(for: secret))
+            return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value))]
         }
     }
 
@@ -121,9 +128,9 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     /// What a commit must write, if anything.
     private enum PendingWrite {
         /// The loaded session changed, or its sliding expiry is due to move.
-        case update(StoredSessionValue<Data>, key: String)
+        case update(StoredSessionValue<Data>, key: String, secret: [UInt8])
         /// There was no session and the handler stored data.
-        case begin([UInt8], secure: Bool)
+        case begin([UInt8])
     }
 
     private func pendingWrite(_ resolution: SessionResolution<Subject>) -> PendingWrite? {
@@ -141,10 +148,10 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
             if configuration.idleTimeout != nil, value.subject != nil, now().timeIntervalSince1970 - value.touchedAt >= configuration.refreshInterval {
                 dirty = true
             }
-            return dirty ? .update(value, key: loaded.key) : nil
+            return dirty ? .update(value, key: loaded.key, secret: loaded.secret) : nil
         }
         guard change.touched, let encoded = change.encodedData else { return nil }
-        return .begin(encoded, secure: state.secureCookie)
+        return .begin(encoded)
     }
 
     // MARK: Sign in and out
@@ -152,10 +159,11 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     public func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse {
         let subjectID = subject.subjectIdentifier
         let (type, properties) = try SessionSubjectCoding.encode(subject)
-        // The pre-authentication session ends here (fixation); its data moves to the new session.
+        // The request's previous session ends here (fixation). Only an anonymous session's data moves to the
+        // new one: a signed-in session's data belongs to whoever it belonged to.
         var carried: [UInt8]? = nil
         if let request, let previous = try await previousSession(of: request) {
-            carried = previous.value.encodedData
+            if previous.value.subject == nil, configuration.carriesOverAnonymousData { carried = previous.value.encodedData }
             try await store.delete(previous.key)
         }
         let current = now().timeIntervalSince1970
@@ -163,10 +171,10 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         let value = StoredSessionValue<Data>(
             subject: ["type": .string(type), "properties": .object(properties)], subjectID: subjectID, encodedData: carried,
             createdAt: current, authenticatedAt: current, touchedAt: current)
-        try await save(value, key: SessionCookieSigner.storeKey(for: secret))
+        try await saveNew(value, key: SessionCookieSigner.storeKey(for: secret))
         var response = HTTPResponse(status: .found)
         response.headerFields[.location] = redirect
-        response.headerFields[.setCookie] = setCookie(secret: secret, value: value, secure: secureCookie(for: request, redirect: redirect))
+        response.headerFields[.setCookie] = setCookie(secret: secret, value: value)
         response.headerFields[.cacheControl] = "no-store"
         // Whatever the request's handler does next must not write the old session back.
         (StoredSessionState<Data>.current)?.end()
@@ -254,33 +262,36 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         return (key, value)
     }
 
-    private func save(_ value: StoredSessionValue<Data>, key: String) async throws(AuthError) {
-        let record = SessionRecord(key: key, group: value.subjectID, value: value.encoded, expiresAt: Date(timeIntervalSince1970: value.expiry(configuration)))
+    /// Stores a new session.
+    private func saveNew(_ value: StoredSessionValue<Data>, key: String) async throws(AuthError) {
         do {
-            try await store.set(record)
+            try await store.create(record(value, key: key))
         } catch {
             throw AuthError.unavailable.with(detail: "the session store cannot save the session")
         }
     }
 
-    private func setCookie(secret: [UInt8], value: StoredSessionValue<Data>, secure: Bool) -> String {
-        let maxAge = max(1, Int((value.expiry(configuration) - now().timeIntervalSince1970).rounded(.up)))
-        // A sliding session's cookie lives as long as its absolute limit; the store enforces the idle limit.
-        let cookieAge = configuration.idleTimeout != nil && value.subject != nil
-            ? max(maxAge, Int(configuration.authenticatedLifetime)) : maxAge
-        return configuration.cookie.setCookie(signer.cookieValue(for: secret), maxAge: cookieAge, secure: secure)
+    /// Saves a change to a live session; `false` when the session no longer exists (nothing was written).
+    private func saveChange(_ value: StoredSessionValue<Data>, key: String) async throws(AuthError) -> Bool {
+        do {
+            return try await store.update(record(value, key: key))
+        } catch {
+            throw AuthError.unavailable.with(detail: "the session store cannot save the session")
+        }
     }
 
-    /// Whether a cookie set in answer to `request` is `Secure`: always, except for plain-http development on a
-    /// loopback address (judged by an absolute redirect, else by the request).
-    private func secureCookie(for request: HTTPRequest?, redirect: String?) -> Bool {
-        if let secure = configuration.cookie.secure { return secure }
-        if let redirect, redirect.hasPrefix("http://") || redirect.hasPrefix("https://") { return !SessionCookie.isLoopbackHTTP(redirect) }
-        guard let request else { return true }
-        return !(request.scheme != "https" && SessionCookie.isLoopbackHTTP("http://" + (request.authority ?? "")))
+    private func record(_ value: StoredSessionValue<Data>, key: String) -> SessionRecord {
+        SessionRecord(key: key, group: value.subjectID, value: value.encoded, expiresAt: Date(timeIntervalSince1970: value.expiry(configuration)))
+    }
+
+    /// The session cookie: it lives exactly as long as the session does now (at most 400 days); a sliding
+    /// session's cookie is re-issued whenever its expiry moves.
+    private func setCookie(secret: [UInt8], value: StoredSessionValue<Data>) -> String {
+        let maxAge = max(1, Int((value.expiry(configuration) - now().timeIntervalSince1970).rounded(.down)))
+        return configuration.cookie.setCookie(signer.cookieValue(for: secret), maxAge: maxAge)
     }
 
     private func clearingFields() -> [HTTPField] {
-        [true, false].map { HTTPField(name: .setCookie, value: configuration.cookie.clearCookie(secure: $0)) }
+        [HTTPField(name: .setCookie, value: configuration.cookie.clearCookie())]
     }
 }

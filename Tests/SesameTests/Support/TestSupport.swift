@@ -31,6 +31,17 @@ enum Forge {
         return try! JSONValue(parsing: Base64URL.decode(segment)!)
     }
 
+    /// The token with one bit of its signature flipped, in a byte every signature has in full.
+    ///
+    /// (Replacing the last two characters with `AA` is no forgery one time in 256: for a 64-byte ES256
+    /// signature they encode only the last byte, and when that byte is zero the "forged" token is the original.
+    /// That made `readsTheTokenFromBearerOrCookie` fail now and then.)
+    static func tamperedSignature(_ token: String) -> String {
+        var signature = Base64URL.decode(token.split(separator: ".", omittingEmptySubsequences: false).last!)!
+        signature[signature.count / 2] ^= 0x01
+        return replacingSegment(token, token.split(separator: ".", omittingEmptySubsequences: false).count - 1, with: Base64URL.encode(signature))
+    }
+
     static func replacingSegment(_ token: String, _ index: Int, with value: String) -> String {
         var parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         parts[index] = value

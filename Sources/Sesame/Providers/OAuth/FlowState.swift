@@ -31,8 +31,12 @@ struct FlowState: Sendable {
     /// The PKCE S256 challenge: base64url(SHA-256(verifier)) (RFC 7636 §4.2).
     var challenge: String { Base64URL.encode(SHA256.hash(data: Array(verifier.utf8))) }
 
-    /// The cookie the flow travels in.
-    static func cookieName(for provider: String) -> String { "sesame-flow-\(provider)" }
+    /// The cookie the flow travels in: `__Host-sesame-flow-{provider}` on https (set and read only under that
+    /// name, so no sibling subdomain or plain-http attacker can plant a flow), `sesame-flow-{provider}` in
+    /// plain-http development.
+    static func cookieName(for provider: String, configuration: AuthConfiguration) -> String {
+        (SessionCookie.isSecure(baseURL: configuration.baseURL) ? "__Host-" : "") + "sesame-flow-\(provider)"
+    }
 
     /// The `Set-Cookie` value carrying the flow.
     func setCookie(context: AuthContext, now: Double, crossSite: Bool) throws(AuthError) -> String {
@@ -48,17 +52,18 @@ struct FlowState: Sendable {
         } catch {
             throw AuthError.serverError.with(detail: "the flow state cannot be sealed")
         }
-        return FlowState.cookie(name: FlowState.cookieName(for: provider), value: token, maxAge: Int(FlowState.lifetime), context: context, crossSite: crossSite)
+        return FlowState.cookie(name: FlowState.cookieName(for: provider, configuration: context.configuration), value: token, maxAge: Int(FlowState.lifetime), context: context, crossSite: crossSite)
     }
 
     /// The `Set-Cookie` value that removes the flow cookie.
     static func clearCookie(provider: String, context: AuthContext, crossSite: Bool) -> String {
-        cookie(name: cookieName(for: provider), value: "", maxAge: 0, context: context, crossSite: crossSite)
+        cookie(name: cookieName(for: provider, configuration: context.configuration), value: "", maxAge: 0, context: context, crossSite: crossSite)
     }
 
     private static func cookie(name: String, value: String, maxAge: Int, context: AuthContext, crossSite: Bool) -> String {
-        let secure = !SessionCookie.isLoopbackHTTP(context.configuration.baseURL)
-        let path = context.configuration.prefix.isEmpty ? "/" : context.configuration.prefix
+        let secure = SessionCookie.isSecure(baseURL: context.configuration.baseURL)
+        // `__Host-` requires `Path=/`; in plain-http development the cookie stays under the handler's prefix.
+        let path = secure || context.configuration.prefix.isEmpty ? "/" : context.configuration.prefix
         // A provider that posts its response back (form_post) is a cross-site POST: only SameSite=None reaches it.
         let sameSite = crossSite && secure ? "None" : "Lax"
         var parts = ["\(name)=\(value)", "Path=\(path)", "Max-Age=\(maxAge)", "HttpOnly", "SameSite=\(sameSite)"]
@@ -71,7 +76,7 @@ struct FlowState: Sendable {
     /// - Throws: ``AuthError/invalidState`` when the cookie is missing, forged, expired, or belongs to another
     ///   provider or callback.
     static func read(from request: AuthRequest, context: AuthContext, now: @escaping @Sendable () -> Double) throws(AuthError) -> FlowState {
-        guard let token = CookieHeader.value(named: cookieName(for: context.provider), in: request.head.headerFields) else {
+        guard let token = CookieHeader.value(named: cookieName(for: context.provider, configuration: context.configuration), in: request.head.headerFields) else {
             throw AuthError.invalidState.with(detail: "no sign-in is in progress in this browser")
         }
         let validation = TokenValidation(audience: context.callbackURL, type: tokenType, leeway: 0, now: now)
