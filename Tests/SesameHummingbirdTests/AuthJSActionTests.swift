@@ -178,17 +178,20 @@ import Testing
             #expect(updated.json?["user"]?["email"] == "ada.l@example.com")
             let renewed = try #require(updated.sessionCookie)
             #expect(renewed != sessionCookie)
+            // The update revoked the token it replaced: one live token per session, never two.
+            #expect(try await client.execute(uri: "/auth/session", method: .get, headers: [.cookie: sessionCookie]).json == .null)
+            update[.cookie] = renewed + "; " + csrfCookie
             let refused = try await client.execute(uri: "/auth/session", method: .post, headers: update, body: ByteBuffer(string: #"{"csrfToken":"\#(csrfToken)","data":{"email":"eve@evil.example"}}"#))
             #expect(refused.status == .badRequest)
-            update[.cookie] = renewed + "; " + csrfCookie
             #expect(try await client.execute(uri: "/auth/session", method: .get, headers: [.cookie: renewed]).json?["user"]?["email"] == "ada.l@example.com")
-            // Sign-out without the token is refused; with it, the session ends.
-            #expect(try await Self.post(client, "/auth/signout", form: [], cookie: cookies).status == .forbidden)
-            let out = try await Self.post(client, "/auth/signout", form: [("csrfToken", csrfToken), ("callbackUrl", "/bye")], cookie: cookies)
+            // Sign-out without the token is refused; with it, the session ends (its token revoked).
+            let renewedCookies = renewed + "; " + csrfCookie
+            #expect(try await Self.post(client, "/auth/signout", form: [], cookie: renewedCookies).status == .forbidden)
+            let out = try await Self.post(client, "/auth/signout", form: [("csrfToken", csrfToken), ("callbackUrl", "/bye")], cookie: renewedCookies)
             #expect(out.status == .seeOther)
             #expect(out.headers[.location] == "/bye")
             #expect(out.headers[values: .setCookie].contains { $0.hasPrefix("sesame-session=;") })
-            #expect(try await client.execute(uri: "/auth/session", method: .get, headers: [.cookie: sessionCookie]).json == .null)
+            #expect(try await client.execute(uri: "/auth/session", method: .get, headers: [.cookie: renewed]).json == .null)
             #expect(setup.events.all.withLock { $0.map(\.name) }.contains("signOut"))
         }
     }

@@ -31,8 +31,11 @@ import Testing
         let path = directory.appendingPathComponent("sessions.sqlite").path
         func demo(port: Int) throws -> (Demo<StoredSessions<DemoSession, DemoData>>, SQLiteStorage) {
             let storage = SQLiteStorage(path: path)
-            let sessions = StoredSessions<DemoSession, DemoData>(store: SQLiteSessionStore(storage: storage), signer: SessionCookieSigner(keys: keys))
-            return (try Demo(configuration: DemoConfiguration(port: port), keys: keys, sessions: sessions, logger: Logger(label: "test")), storage)
+            let configuration = DemoConfiguration(port: port)
+            let sessions = StoredSessions<DemoSession, DemoData>(
+                store: SQLiteSessionStore(storage: storage), signer: SessionCookieSigner(keys: keys),
+                configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL)))
+            return (try Demo(configuration: configuration, keys: keys, sessions: sessions, logger: Logger(label: "test")), storage)
         }
 
         let port = try await LiveServer.freePort()

@@ -35,9 +35,10 @@ import Testing
                     #expect(query["code_challenge_method"] == "S256", "\(name)")
                     #expect(query["redirect_uri"] == "https://app.example/auth/\(name)/callback")
                     #expect(query["client_id"] == "id")
-                    // The flow cookie is Secure on https, HttpOnly and scoped to the auth routes.
+                    // On https the flow cookie is `__Host-` prefixed (so `Path=/`), Secure and HttpOnly.
                     let cookie = try #require(response.headers[.setCookie])
-                    #expect(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/auth") && cookie.contains("SameSite=Lax"))
+                    #expect(cookie.hasPrefix("__Host-sesame-flow-\(name)="), "\(name)")
+                    #expect(cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("Path=/;") && cookie.contains("SameSite=Lax"))
                 }
             }
         }

@@ -21,6 +21,9 @@ import Testing
         let sessions: StoredSessions<TestSession, Cart>
 
         init(configuration: StoredSessionConfiguration = StoredSessionConfiguration()) {
+            // The test app is plain-http development: the cookie has no `__Host-` prefix and no `Secure`.
+            var configuration = configuration
+            configuration.cookie = SessionCookie(name: "sesame-sid", baseURL: TestApp.baseURL)
             let clock = self.clock
             store = CountingSessionStore(now: { Date(timeIntervalSince1970: clock.now) })
             sessions = StoredSessions(

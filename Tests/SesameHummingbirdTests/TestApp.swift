@@ -42,7 +42,10 @@ struct TestApp {
     init(perAddress: Int = 5, perClient: Int = 20) throws {
         keys = try KeySet(activeKey: JWK.generate(.es256))
         let clock = self.clock
-        sessions = try SessionTokens<TestSession>(keys: keys, revocations: MemoryRevocationStore(now: clock.function), now: clock.function)
+        // Plain-http development (the test base URL): the cookie is `sesame-session`, without `Secure`.
+        sessions = try SessionTokens<TestSession>(
+            keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: TestApp.baseURL)),
+            revocations: MemoryRevocationStore(now: clock.function), now: clock.function)
         linkConfiguration = LinkProvider.Configuration(
             perAddress: MemoryRateLimiter(capacity: perAddress, refillInterval: 60, now: clock.function),
             perClient: MemoryRateLimiter(capacity: perClient, refillInterval: 60, now: clock.function),

@@ -54,7 +54,9 @@ import Vapor
         let path = directory.appendingPathComponent("sessions.sqlite").path
         func demo(port: Int) throws -> (Demo<StoredSessions<DemoSession, DemoData>>, SQLiteStorage) {
             let storage = SQLiteStorage(path: path)
-            let sessions = StoredSessions<DemoSession, DemoData>(store: SQLiteSessionStore(storage: storage), signer: SessionCookieSigner(keys: keys))
+            let sessions = StoredSessions<DemoSession, DemoData>(
+                store: SQLiteSessionStore(storage: storage), signer: SessionCookieSigner(keys: keys),
+                configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: "http://127.0.0.1:\(port)")))
             return (try Demo(configuration: DemoConfiguration(port: port), keys: keys, sessions: sessions, logger: Logger(label: "test")), storage)
         }
 
@@ -127,11 +129,14 @@ import Vapor
         let port = try await LivePorts.free()
         let base = "http://127.0.0.1:\(port)"
         let store = CountingSessionStore()
-        let sessions = StoredSessions<NoteSession, Note>(store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 9, count: 32)]))
+        let sessions = StoredSessions<NoteSession, Note>(
+            store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 9, count: 32)]),
+            configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: base)))
         // Larger than one read of a connection can be (NIO reads at most 64 KiB at a time), so it never arrives
         // whole with its head: Vapor streams it into the route's collector.
         let body = String(repeating: "n", count: 128 * 1024)
-        let tokens = try SessionTokens<NoteSession>(keys: KeySet(activeKey: JWK.generate(.es256)))
+        let tokens = try SessionTokens<NoteSession>(
+            keys: KeySet(activeKey: JWK.generate(.es256)), configuration: SessionConfiguration(cookie: SessionCookie(baseURL: base)))
         let token = try tokens.create(.user(email: "bob@example.com"))
         try await Self.serve(port: port, configure: { app in
             let site = app.grouped(SesameSessionMiddleware(sessions: sessions))

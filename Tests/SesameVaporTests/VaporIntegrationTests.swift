@@ -19,6 +19,8 @@ import VaporTesting
     }
 
     static let baseURL = "http://127.0.0.1:8080"
+    /// Stored sessions of plain-http development: the cookie is `sesame-sid`, without `Secure`.
+    static let developmentCookie = StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: baseURL))
 
     /// Links the link provider "sent".
     final class Outbox: Sendable {
@@ -39,8 +41,8 @@ import VaporTesting
     /// tokens on `/waiting` behind a revocation store that must be awaited, and store-backed sessions on `/cart`.
     static func configure(_ app: Application, outbox: Outbox, store: MemorySessionStore) throws {
         let keys = try KeySet(activeKey: JWK.generate(.es256))
-        let sessions = try SessionTokens<AppSession>(keys: keys)
-        let waitingSessions = try SessionTokens<AppSession>(keys: keys, revocations: AsynchronousRevocations())
+        let sessions = try SessionTokens<AppSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: baseURL)))
+        let waitingSessions = try SessionTokens<AppSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: baseURL)), revocations: AsynchronousRevocations())
         let link = LinkProvider(configuration: LinkProvider.Configuration(deliversInBackground: false)) { link, _ in
             outbox.links.withLock { $0.append(link) }
         }
@@ -92,7 +94,7 @@ import VaporTesting
         app.grouped(SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement<AppSession>(signInURL: "/auth/signin")))
             .get("inline-required") { _ in "required" }
 
-        let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys))
+        let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys), configuration: Self.developmentCookie)
         let cart = app.grouped(SesameSessionMiddleware(sessions: stored))
         // Task-locals (`Session.current`, `SessionData.current`) reach async route handlers.
         // The same routes with one more middleware between the session middleware and them: the task-locals
@@ -291,8 +293,8 @@ import VaporTesting
     @Test func sessionKindsAndRevocation() async throws {
         let keys = try KeySet(activeKey: JWK.generate(.es256))
         let revocations = AsynchronousRevocations()
-        let immediate = try SessionTokens<AppSession>(keys: keys, revocations: MemoryRevocationStore())
-        let waiting = try SessionTokens<AppSession>(keys: keys, revocations: revocations)
+        let immediate = try SessionTokens<AppSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: Self.baseURL)), revocations: MemoryRevocationStore())
+        let waiting = try SessionTokens<AppSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: Self.baseURL)), revocations: revocations)
         let usersOnly = SessionRequirement<AppSession>(signInURL: "/signin") { session in
             if case .user = session.subject { return true } else { return false }
         }
@@ -331,7 +333,7 @@ import VaporTesting
     /// the cookie kept) and recovers.
     @Test func storedSessionsSignInAndAStoreThatIsDown() async throws {
         let store = CountingSessionStore()
-        let sessions = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 7, count: 32)]))
+        let sessions = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(secrets: [Array(repeating: 7, count: 32)]), configuration: Self.developmentCookie)
         try await withApp(configure: { app in
             app.get("public") { _ in "public" }
             let site = app.grouped(SesameSessionMiddleware(sessions: sessions))
