@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SesameTests",
-            dependencies: ["Sesame"]
+            dependencies: ["Sesame", .product(name: "Logging", package: "swift-log")]
         ),
         // What the Hummingbird and Vapor tests share: loopback HTTP helpers and the demo's flows.
         .target(

@@ -72,10 +72,9 @@ public struct MemoryRateLimiter: RateLimiter {
         }
         guard tracked else {
             // No room to track one more client: limited, never a fresh bucket at someone else's expense.
-            alarm.refused()
+            alarm.refused(now: current)
             return max(1, Int(refillInterval.rounded(.up)))
         }
-        if alarm.isRefusing { alarm.recovered() }
         return retryAfter
     }
 }

@@ -12,8 +12,8 @@ import Synchronization
 /// checks throw as well (tokens are refused as "revocation unavailable") until expiries make room again:
 /// failing closed, logged once per episode.
 public struct MemoryRevocationStore: RevocationStore {
-    private let revokedTokens: StripedDictionary<String, Double>
-    private let subjectCutoffs: StripedDictionary<String, Cutoff>
+    let revokedTokens: StripedDictionary<String, Double>
+    let subjectCutoffs: StripedDictionary<String, Cutoff>
     private let retention: Double
     private let now: @Sendable () -> Double
     /// Whether anything was ever revoked: until then, checks need no lookup at all.
@@ -24,7 +24,7 @@ public struct MemoryRevocationStore: RevocationStore {
         let value = Atomic<Bool>(false)
     }
 
-    private struct Cutoff: Sendable {
+    struct Cutoff: Sendable {
         var notBefore: Double
         var forgetAfter: Double
     }
@@ -88,7 +88,7 @@ public struct MemoryRevocationStore: RevocationStore {
         let current = now()
         hasEntries.value.store(true, ordering: .releasing)
         guard revokedTokens.insert(expiresAt.timeIntervalSince1970, for: tokenID, isStale: { $0 <= current }) else {
-            alarm.refused()
+            alarm.refused(now: current)
             throw MemoryStoreFullError(store: "revocation store")
         }
     }
@@ -104,7 +104,7 @@ public struct MemoryRevocationStore: RevocationStore {
             Cutoff(notBefore: max(existing?.notBefore ?? notBefore, notBefore), forgetAfter: current + retention)
         }
         guard stored else {
-            alarm.refused()
+            alarm.refused(now: current)
             throw MemoryStoreFullError(store: "revocation store")
         }
     }

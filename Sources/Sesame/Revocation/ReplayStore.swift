@@ -49,10 +49,9 @@ public struct MemoryReplayStore: ReplayStore {
             return expiresAt.timeIntervalSince1970
         }
         guard stored else {
-            alarm.refused()
+            alarm.refused(now: current)
             throw MemoryStoreFullError(store: "replay store")
         }
-        if alarm.isRefusing { alarm.recovered() }
         return first
     }
 }

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+@testable import Sesame
+
+/// The in-memory stores of security state, filled to capacity: nothing live is ever forgotten to make room.
+/// A full store fails closed (revocations and redemptions answer "unavailable", rate limits answer "limited"),
+/// says so once in the log, and recovers once entries expire.
+@Suite struct MemoryStoreCapacityTests {
+    let clock = TestClock()
+    let logs = LogCapture()
+
+    /// Revocations: each recorded one stays revoked while the store is full; a revocation that does not fit
+    /// throws (the sign-out answers 503) and checks fail closed until expiry makes room.
+    @Test func aFullRevocationStoreForgetsNothingAndFailsClosed() async throws {
+        let store = MemoryRevocationStore(capacity: 64, logger: logs.logger(), now: clock.function)
+        let expiry = Date(timeIntervalSince1970: clock.now + 600)
+        var recorded: [String] = []
+        var refused = 0
+        for index in 0..<2_000 {
+            do {
+                try await store.revoke(tokenID: "jti-\(index)", expiresAt: expiry)
+                recorded.append("jti-\(index)")
+            } catch is MemoryStoreFullError {
+                refused += 1
+            }
+        }
+        #expect(recorded.count <= 64 && recorded.count >= 16)
+        #expect(refused == 2_000 - recorded.count)
+        // Fail closed: while full, every check throws (the token is refused as "revocation unavailable").
+        await #expect(throws: MemoryStoreFullError.self) {
+            try await store.isRevoked(tokenID: "never-revoked", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now))
+        }
+        #expect(store.isRevokedWithoutWaiting(tokenID: "never-revoked", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now)) == nil)
+        // Through SessionTokens: a session token is refused with revocationUnavailable, never accepted.
+        let sessions = try SessionTokens<AppSession>(keys: KeySet(activeKey: JWK.generate(.es256)), revocations: store, now: clock.function)
+        let token = try sessions.create(.user(userID: "1", tenantID: nil))
+        await #expect(throws: TokenError.revocationUnavailable) { try await sessions.verify(token) }
+        #expect(logs.lines.filter { $0.contains("refuses new ones") }.count == 1)
+
+        // Expiry makes room: the checks answer again, every recorded revocation still holds until it expires.
+        clock.advance(601)
+        #expect(try await store.isRevoked(tokenID: "never-revoked", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now)) == false)
+        try await store.revoke(tokenID: "after", expiresAt: Date(timeIntervalSince1970: clock.now + 600))
+        #expect(try await store.isRevoked(tokenID: "after", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now)))
+        #expect(logs.lines.filter { $0.contains("has room again") }.count == 1)
+    }
+
+    /// A flood of revocations of other tokens and other subjects pushes out neither a revoked token nor a
+    /// subject's "sign out everywhere" cut-off.
+    @Test func recordedRevocationsSurviveAFlood() async throws {
+        let store = MemoryRevocationStore(capacity: 64, logger: logs.logger(), now: clock.function)
+        try await store.revoke(tokenID: "stolen", expiresAt: Date(timeIntervalSince1970: clock.now + 3_600))
+        try await store.revokeAll(subject: "user:victim", issuedBefore: Date(timeIntervalSince1970: clock.now))
+        let expiry = Date(timeIntervalSince1970: clock.now + 600)
+        for index in 0..<5_000 {
+            try? await store.revoke(tokenID: "flood-\(index)", expiresAt: expiry)
+            try? await store.revokeAll(subject: "flood-\(index)", issuedBefore: expiry)
+        }
+        #expect(store.revokedTokens["stolen"] != nil)
+        #expect(store.subjectCutoffs["user:victim"] != nil)
+        // Checks fail closed while full; a sweep a second later finds every entry live, so it keeps refusing.
+        for _ in 0..<2 {
+            await #expect(throws: MemoryStoreFullError.self) {
+                try await store.isRevoked(tokenID: "stolen", subject: "x", issuedAt: Date(timeIntervalSince1970: clock.now - 10))
+            }
+            clock.advance(1)
+        }
+        #expect(store.revokedTokens["stolen"] != nil && store.subjectCutoffs["user:victim"] != nil)
+    }
+
+    /// Once the flood's entries expire, checks answer again and the victim's revocations still hold.
+    @Test func aFloodedRevocationStoreRecoversWithItsRevocations() async throws {
+        let store = MemoryRevocationStore(capacity: 64, logger: logs.logger(), now: clock.function)
+        try await store.revoke(tokenID: "stolen", expiresAt: Date(timeIntervalSince1970: clock.now + 3_600))
+        try await store.revokeAll(subject: "user:victim", issuedBefore: Date(timeIntervalSince1970: clock.now))
+        for index in 0..<5_000 {
+            try? await store.revoke(tokenID: "flood-\(index)", expiresAt: Date(timeIntervalSince1970: clock.now + 600))
+        }
+        clock.advance(601)
+        #expect(try await store.isRevoked(tokenID: "stolen", subject: "x", issuedAt: Date(timeIntervalSince1970: clock.now - 700)))
+        #expect(try await store.isRevoked(tokenID: "other", subject: "user:victim", issuedAt: Date(timeIntervalSince1970: clock.now - 700)))
+        #expect(try await store.isRevoked(tokenID: "other", subject: "user:other", issuedAt: Date(timeIntervalSince1970: clock.now - 700)) == false)
+    }
+
+    /// Used IDs: each stays used while the store is full; a new ID that does not fit throws (the sign-in answers
+    /// 503) rather than make an old one redeemable again.
+    @Test func aFullReplayStoreKeepsEveryUsedID() async throws {
+        let store = MemoryReplayStore(capacity: 64, logger: logs.logger(), now: clock.function)
+        let expiry = Date(timeIntervalSince1970: clock.now + 600)
+        var used: [String] = []
+        var refused = 0
+        for index in 0..<2_000 {
+            do {
+                if try await store.consume("id-\(index)", expiresAt: expiry) { used.append("id-\(index)") }
+            } catch is MemoryStoreFullError {
+                refused += 1
+            }
+        }
+        #expect(used.count <= 64 && used.count >= 16 && refused == 2_000 - used.count)
+        for id in used { #expect(try await store.consume(id, expiresAt: expiry) == false, "\(id) became redeemable again") }
+        #expect(logs.lines.filter { $0.contains("refuses new ones") }.count == 1)
+        // Through the link provider's replay check, a refusal is 503 "temporarily_unavailable", not a sign-in.
+        clock.advance(601)
+        #expect(try await store.consume("fresh", expiresAt: Date(timeIntervalSince1970: clock.now + 600)))
+    }
+
+    /// Rate limits: a flood of new keys cannot push out a partly used bucket; a key that finds no room is limited.
+    @Test func aFullRateLimiterLimitsNewKeysAndResetsNoOne() async throws {
+        let limiter = MemoryRateLimiter(capacity: 2, refillInterval: 60, maximumKeys: 64, logger: logs.logger(), now: clock.function)
+        // The victim's bucket is used up.
+        #expect(try await limiter.consume("address:victim@example.com") == nil)
+        #expect(try await limiter.consume("address:victim@example.com") == nil)
+        #expect(try await limiter.consume("address:victim@example.com") != nil)
+        var allowed = 0, limited = 0
+        for index in 0..<2_000 {
+            if try await limiter.consume("flood-\(index)") == nil { allowed += 1 } else { limited += 1 }
+        }
+        #expect(allowed < 64 && limited > 1_900)
+        // Still limited: the flood did not reset the victim's bucket.
+        #expect(try await limiter.consume("address:victim@example.com") != nil)
+        #expect(logs.lines.filter { $0.contains("refuses new ones") }.count == 1)
+        // Once buckets have refilled they may be forgotten, and new keys are served again.
+        clock.advance(121)
+        #expect(try await limiter.consume("new-client") == nil)
+    }
+
+    /// The group index of the memory session store forgets expired and evicted members: it stays within twice
+    /// the live sessions plus a constant, however many sessions come and go.
+    @Test func theMemoryStoresGroupIndexIsBounded() async throws {
+        let clock = self.clock
+        let store = MemorySessionStore(maximumSessions: 256, now: { Date(timeIntervalSince1970: clock.now) })
+        for round in 0..<40 {
+            for index in 0..<100 {
+                let key = String(format: "%064d", round * 1_000 + index)
+                try await store.create(SessionRecord(key: key, group: "user:\(index % 7)", value: [1], expiresAt: Date(timeIntervalSince1970: clock.now + 5)))
+            }
+            clock.advance(10)  // every session of the round expires
+        }
+        #expect(store.groupMemberships <= 2 * 256 + 1_024)
+        // Live members are all still listed.
+        let live = (0..<50).map { String(format: "live%060d", $0) }
+        for key in live { try await store.create(SessionRecord(key: key, group: "user:live", value: [1], expiresAt: Date(timeIntervalSince1970: clock.now + 600))) }
+        #expect(Set(try await store.listGroup("user:live").map(\.key)) == Set(live))
+    }
+}
