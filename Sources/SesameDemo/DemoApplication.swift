@@ -88,6 +88,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         // without revealing anything, and the check-email page can show the link right away.
         linkConfiguration.deliversInBackground = false
         linkConfiguration.sentURL = "/check-email"
+        // The home page's form sends these two along: they travel with the link (nothing else a requester adds does).
+        linkConfiguration.allowedParameters.formUnion(["pending", "redirect"])
         let baseURL = configuration.baseURL
         let isDevelopment = configuration.isDevelopment
         let provider = LinkProvider(configuration: linkConfiguration) { link, claims in

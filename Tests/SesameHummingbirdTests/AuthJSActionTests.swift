@@ -119,8 +119,10 @@ import Testing
             #expect(link.claims["csrfToken"] == nil)
             #expect(link.claims["returnTo"] == "/dashboard")
 
-            // The link signs in and goes where callbackUrl said.
-            let callback = try await client.execute(uri: pathAndQuery(link.link), method: .get)
+            // The link, in the browser that asked for it (the binding cookie came with the redirect), signs in
+            // and goes where callbackUrl said.
+            let binding = try #require(sent.linkBinding)
+            let callback = try await client.execute(uri: pathAndQuery(link.link), method: .get, headers: [.cookie: binding])
             #expect(callback.headers[.location] == "http://127.0.0.1:8080/dashboard")
             #expect(setup.events.all.withLock { $0.map(\.name) } == ["signIn"])
         }
@@ -131,9 +133,9 @@ import Testing
         let setup = try Setup()
         try await setup.application.test(.router) { client in
             let (token, cookie) = try await Self.csrf(client)
-            _ = try await Self.post(client, "/auth/signin/link", form: [("csrfToken", token), ("email", "ada@example.com"), ("callbackUrl", target)], cookie: cookie)
+            let sent = try await Self.post(client, "/auth/signin/link", form: [("csrfToken", token), ("email", "ada@example.com"), ("callbackUrl", target)], cookie: cookie)
             #expect(setup.app.outbox.last?.claims["returnTo"] == nil)
-            let callback = try await client.execute(uri: pathAndQuery(setup.app.outbox.last!.link), method: .get)
+            let callback = try await client.execute(uri: pathAndQuery(setup.app.outbox.last!.link), method: .get, headers: [.cookie: try #require(sent.linkBinding)])
             #expect(callback.headers[.location] == "http://127.0.0.1:8080/")
         }
     }
@@ -201,8 +203,8 @@ import Testing
         try await deny.application.test(.router) { client in
             for email in ["ada@example.com", "bob@example.com"] {
                 let (token, cookie) = try await Self.csrf(client)
-                _ = try await Self.post(client, "/auth/signin/link", form: [("csrfToken", token), ("email", email)], cookie: cookie)
-                let callback = try await client.execute(uri: pathAndQuery(deny.app.outbox.last!.link), method: .get)
+                let sent = try await Self.post(client, "/auth/signin/link", form: [("csrfToken", token), ("email", email)], cookie: cookie)
+                let callback = try await client.execute(uri: pathAndQuery(deny.app.outbox.last!.link), method: .get, headers: [.cookie: try #require(sent.linkBinding)])
                 // Denied, and a redirect outside the policy is refused rather than followed.
                 #expect(callback.json?["error"] == "access_denied")
                 #expect(callback.sessionCookie == nil)
@@ -211,8 +213,8 @@ import Testing
         let elsewhere = try Setup { _ in .redirect("/waitlist") }
         try await elsewhere.application.test(.router) { client in
             let (token, cookie) = try await Self.csrf(client)
-            _ = try await Self.post(client, "/auth/signin/link", form: [("csrfToken", token), ("email", "ada@example.com")], cookie: cookie)
-            let callback = try await client.execute(uri: pathAndQuery(elsewhere.app.outbox.last!.link), method: .get)
+            let sent = try await Self.post(client, "/auth/signin/link", form: [("csrfToken", token), ("email", "ada@example.com")], cookie: cookie)
+            let callback = try await client.execute(uri: pathAndQuery(elsewhere.app.outbox.last!.link), method: .get, headers: [.cookie: try #require(sent.linkBinding)])
             #expect(callback.headers[.location] == "/waitlist")
             #expect(callback.sessionCookie == nil)
         }

@@ -72,17 +72,22 @@ import Testing
             let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .form(), body: ByteBuffer(string: "email=Ada%40Example.COM&plan=pro"))
             #expect(sent.status == .ok)
             #expect(sent.json == ["sent": true])
+            let binding = try #require(sent.linkBinding)
+            #expect(binding.hasPrefix("sesame-link-link="))
             let delivered = try #require(app.outbox.last)
-            #expect(delivered.claims == ["email": "Ada@example.com", "plan": "pro"])
+            // A parameter the app did not allow by name never becomes a claim.
+            #expect(delivered.claims == ["email": "Ada@example.com"])
             #expect(delivered.link.hasPrefix("http://127.0.0.1:8080/auth/link/callback?token="))
 
-            let signedIn = try await client.execute(uri: pathAndQuery(delivered.link), method: .get, headers: .browser)
+            // Opened in the browser that asked for it, the link signs in at once.
+            let signedIn = try await client.execute(uri: pathAndQuery(delivered.link), method: .get, headers: .browser.with(.cookie, binding))
             #expect(signedIn.status == .found)
             #expect(signedIn.headers[.location] == "http://127.0.0.1:8080/")
             #expect(signedIn.headers[.referrerPolicy] == "no-referrer")
             let cookie = try #require(signedIn.sessionCookie)
             #expect(signedIn.headers[.setCookie]?.contains("HttpOnly") == true)
             #expect(signedIn.headers[.setCookie]?.contains("SameSite=Lax") == true)
+            #expect(signedIn.headers[values: .setCookie].contains { $0.hasPrefix("sesame-link-link=;") && $0.contains("Max-Age=0") })
 
             try await client.execute(uri: "/api/me", method: .get, headers: [.cookie: cookie]) { response in
                 #expect(response.status == .ok)
@@ -96,18 +101,105 @@ import Testing
         }
     }
 
+    /// Parameters become claims only when the app allows them by name.
+    @Test func onlyAllowedParametersBecomeClaims() async throws {
+        var configured = try TestApp()
+        configured.linkConfiguration.allowedParameters = ["plan"]
+        let app = configured
+        try await app.application.test(.router) { client in
+            _ = try await client.execute(
+                uri: "/auth/link/authorize", method: .post, headers: .form(),
+                body: ByteBuffer(string: "email=ada%40example.com&plan=pro&role=admin&email_verified=true&sub=admin"))
+            #expect(app.outbox.last?.claims == ["email": "ada@example.com", "plan": "pro"])
+        }
+    }
+
+    /// Opened in another browser (or fetched by a mail scanner), a link redeems nothing: it shows a confirmation
+    /// page, and only that page's same-origin POST signs in.
+    @Test func aLinkOpenedElsewhereAsksForConfirmation() async throws {
+        let app = try TestApp()
+        try await app.application.test(.router) { client in
+            let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .form(), body: ByteBuffer(string: "email=ada%40example.com"))
+            let binding = try #require(sent.linkBinding)
+            let link = try #require(app.outbox.last?.link)
+            let token = String(link.split(separator: "=", maxSplits: 1)[1])
+            // A scanner's prefetch, another browser, and a forged binding cookie: a page, no session, nothing used.
+            for cookie in [nil, "sesame-link-link=someone-elses", "sesame-link-link=" + String(binding.dropFirst("sesame-link-link=".count).dropLast()) + "x"] {
+                var headers = HTTPFields.browser
+                if let cookie { headers[.cookie] = cookie }
+                let page = try await client.execute(uri: pathAndQuery(link), method: .get, headers: headers)
+                #expect(page.status == .ok)
+                #expect(page.sessionCookie == nil)
+                #expect(page.text.contains("Sign in as <strong>ada@example.com</strong>?"))
+                #expect(page.text.contains(#"<form method="post" action="http://127.0.0.1:8080/auth/link/callback">"#))
+                #expect(page.headers[.cacheControl] == "no-store")
+                #expect(page.headers[.referrerPolicy] == "no-referrer")
+            }
+            // The confirmation refused from another site (an attacker posting their own link to log a victim in).
+            var foreign = HTTPFields.form()
+            foreign[.origin] = "https://evil.example"
+            try await client.execute(uri: "/auth/link/callback", method: .post, headers: foreign, body: ByteBuffer(string: "token=\(token)")) { response in
+                #expect(response.status == .forbidden)
+                #expect(response.sessionCookie == nil)
+            }
+            // The page's own POST signs in, once.
+            var confirm = HTTPFields.form()
+            confirm[.origin] = TestApp.baseURL
+            let signedIn = try await client.execute(uri: "/auth/link/callback", method: .post, headers: confirm, body: ByteBuffer(string: "token=\(token)"))
+            #expect(signedIn.status == .found)
+            #expect(signedIn.sessionCookie != nil)
+            try await client.execute(uri: "/auth/link/callback", method: .post, headers: confirm, body: ByteBuffer(string: "token=\(token)")) { response in
+                #expect(response.json?["error"] == "used_token")
+            }
+            // And the binding cookie no longer signs in with it.
+            try await client.execute(uri: pathAndQuery(link), method: .get, headers: [.cookie: binding]) { response in
+                #expect(response.json?["error"] == "used_token")
+            }
+        }
+    }
+
+    /// Another site cannot make the link provider send mail, by any method.
+    @Test func crossSiteLinkRequestsSendNothing() async throws {
+        let app = try TestApp()
+        try await app.application.test(.router) { client in
+            let attempts: [(HTTPRequest.Method, HTTPFields)] = [
+                (.get, [.secFetchSiteTest: "cross-site"]),
+                (.get, [.referer: "https://evil.example/page"]),
+                (.get, [.origin: "https://evil.example"]),
+                (.get, [.origin: "null"]),
+                (.post, [.contentType: "application/x-www-form-urlencoded", .secFetchSiteTest: "cross-site"]),
+                (.post, [.contentType: "application/x-www-form-urlencoded", .referer: "https://127.0.0.1.evil.example/"]),
+                (.post, [.contentType: "application/x-www-form-urlencoded", .origin: "https://evil.example"]),
+            ]
+            for (method, headers) in attempts {
+                let uri = method == .get ? "/auth/link/authorize?email=ada@example.com" : "/auth/link/authorize"
+                let body = method == .get ? ByteBuffer() : ByteBuffer(string: "email=ada@example.com")
+                try await client.execute(uri: uri, method: method, headers: headers, body: body) { response in
+                    #expect(response.status == .forbidden, "\(method) \(headers)")
+                    #expect(response.json?["error"] == "forbidden_origin")
+                    #expect(response.linkBinding == nil)
+                }
+            }
+            #expect(app.outbox.all.isEmpty)
+            // Same-origin requests, and clients that send no browser headers at all, are served.
+            try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get, headers: [.referer: TestApp.baseURL + "/signin", .secFetchSiteTest: "same-origin"]) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get) { #expect($0.status == .ok) }
+            #expect(app.outbox.all.count == 2)
+        }
+    }
+
     @Test func replayedLinkIsRefused() async throws {
         let app = try TestApp()
         try await app.application.test(.router) { client in
-            _ = try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get)
+            let binding = try #require(try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get).linkBinding)
             let link = try #require(app.outbox.last?.link)
-            let first = try await client.execute(uri: pathAndQuery(link), method: .get)
+            let first = try await client.execute(uri: pathAndQuery(link), method: .get, headers: [.cookie: binding])
             #expect(first.status == .found)
-            let second = try await client.execute(uri: pathAndQuery(link), method: .get)
+            let second = try await client.execute(uri: pathAndQuery(link), method: .get, headers: [.cookie: binding])
             #expect(second.status == .badRequest)
             #expect(second.json?["error"] == "used_token")
             #expect(second.sessionCookie == nil)
-            let browser = try await client.execute(uri: pathAndQuery(link), method: .get, headers: .browser)
+            let browser = try await client.execute(uri: pathAndQuery(link), method: .get, headers: .browser.with(.cookie, binding))
             #expect(browser.headers[.location] == "/auth/error?error=used_token")
         }
     }
@@ -170,7 +262,9 @@ import Testing
     }
 
     @Test func linkRequestsNeedAValidAddressAndSaneParameters() async throws {
-        let app = try TestApp()
+        var configured = try TestApp()
+        configured.linkConfiguration.allowedParameters = Set((0..<20).map { "p\($0)" } + ["long"])
+        let app = configured
         try await app.application.test(.router) { client in
             for query in ["", "?email=", "?email=not-an-address", "?email=a@b", "?email=%3Cx%3E@example.com", "?email=a@@example.com"] {
                 try await client.execute(uri: "/auth/link/authorize\(query)", method: .get) { response in
@@ -178,8 +272,12 @@ import Testing
                     #expect(response.json?["error"] == "invalid_request")
                 }
             }
+            // Allowed parameters are bounded in number and length.
             let many = (0..<20).map { "p\($0)=x" }.joined(separator: "&")
             try await client.execute(uri: "/auth/link/authorize?email=ada@example.com&\(many)", method: .get) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/auth/link/authorize?email=ada@example.com&long=\(String(repeating: "x", count: 513))", method: .get) { response in
                 #expect(response.status == .badRequest)
             }
             #expect(app.outbox.all.isEmpty)
@@ -193,7 +291,9 @@ import Testing
             let unknown = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .form(), body: ByteBuffer(string: "email=nobody@example.com"))
             #expect(known.status == unknown.status)
             #expect(known.text == unknown.text)
-            #expect(known.headers[.setCookie] == nil && unknown.headers[.setCookie] == nil)
+            // Each sets one binding cookie, the same but for its random value.
+            let shape = { (response: TestResponse) in response.headers[values: .setCookie].map { $0.replacing(/=[^;]*;/, with: "=…;", maxReplacements: 1) } }
+            #expect(shape(known) == shape(unknown) && shape(known).count == 1)
         }
     }
 
@@ -275,9 +375,9 @@ import Testing
     @Test func appRefusalEndsInTheErrorPage() async throws {
         let app = try TestApp()
         try await app.application.test(.router) { client in
-            _ = try await client.execute(uri: "/auth/link/authorize?email=blocked@example.com", method: .get)
+            let binding = try #require(try await client.execute(uri: "/auth/link/authorize?email=blocked@example.com", method: .get).linkBinding)
             let link = try #require(app.outbox.last?.link)
-            try await client.execute(uri: pathAndQuery(link), method: .get, headers: .browser) { response in
+            try await client.execute(uri: pathAndQuery(link), method: .get, headers: .browser.with(.cookie, binding)) { response in
                 #expect(response.status == .found)
                 #expect(response.headers[.location] == "/auth/error?error=access_denied")
             }

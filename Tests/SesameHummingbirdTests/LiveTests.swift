@@ -18,6 +18,7 @@ import Testing
         let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)), logger: Logger(label: "test"))
         try await LiveServer.run(demo.application()) { client in
             try await DemoFlows.magicLinkFlow(client: client, base: base)
+            try await DemoFlows.linkOpenedElsewhere(client: client, base: base)
         }
     }
 

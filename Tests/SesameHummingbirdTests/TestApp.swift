@@ -37,7 +37,7 @@ struct TestApp {
     let keys: KeySet
     let sessions: SessionTokens<TestSession>
     let outbox = Outbox()
-    let linkConfiguration: LinkProvider.Configuration
+    var linkConfiguration: LinkProvider.Configuration
 
     init(perAddress: Int = 5, perClient: Int = 20) throws {
         keys = try KeySet(activeKey: JWK.generate(.es256))
@@ -124,6 +124,11 @@ enum DeepService {
 extension TestResponse {
     var text: String { String(buffer: body) }
     var json: JSONValue? { try? JSONValue(parsing: Array(body.readableBytesView)) }
+    /// The cookie that binds a requested link to this browser (name=value), if the response sets one.
+    var linkBinding: String? {
+        headers[values: .setCookie].first { ($0.hasPrefix("sesame-link-") || $0.hasPrefix("__Host-sesame-link-")) && !$0.contains("Max-Age=0") }
+            .map { String($0.prefix { $0 != ";" }) }
+    }
     /// The session cookie this response sets (name=value), if any.
     var sessionCookie: String? {
         headers[values: .setCookie].first { $0.hasPrefix("sesame-session=") || $0.hasPrefix("__Host-sesame-session=") }
@@ -134,10 +139,18 @@ extension TestResponse {
 extension HTTPFields {
     static let browser: HTTPFields = [.accept: "text/html,application/xhtml+xml", .secFetchModeTest: "navigate"]
     static func form() -> HTTPFields { [.contentType: "application/x-www-form-urlencoded"] }
+
+    /// These fields with one more.
+    func with(_ name: HTTPField.Name, _ value: String) -> HTTPFields {
+        var fields = self
+        fields[name] = value
+        return fields
+    }
 }
 
 extension HTTPField.Name {
     static let secFetchModeTest = HTTPField.Name("Sec-Fetch-Mode")!
+    static let secFetchSiteTest = HTTPField.Name("Sec-Fetch-Site")!
 }
 
 /// The path and query of an absolute URL (the test server listens elsewhere than the base URL).

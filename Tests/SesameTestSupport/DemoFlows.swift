@@ -10,6 +10,18 @@ public enum DemoFlows {
     /// the link in development, and the link itself. Returns the link's response (a redirect with the cookie)
     /// and the link.
     public static func signInByLink(client: HTTPClient, base: String, redirect: String = "/protected") async throws -> (LiveResponse, String) {
+        let (link, binding) = try await requestLink(client: client, base: base, redirect: redirect)
+        // Following the link in the browser that asked for it signs in: a session cookie and a redirect to where
+        // the person was going.
+        let signedIn = try await client.send(link, headers: [("Accept", "text/html"), ("Cookie", binding)])
+        #expect(signedIn.status == .found)
+        #expect(signedIn.headers["location"].first == base + redirect)
+        return (signedIn, link)
+    }
+
+    /// Requests a link through the demo's pages (the home page's form and the check-email page that shows the
+    /// link in development). Returns the link and the cookie that binds it to this browser (name=value).
+    public static func requestLink(client: HTTPClient, base: String, redirect: String = "/protected") async throws -> (link: String, binding: String) {
         // The home page offers the sign-in form and a pending-sign-in cookie.
         let home = try await client.send(base + "/", headers: [("Accept", "text/html")])
         #expect(home.status == .ok)
@@ -28,12 +40,31 @@ public enum DemoFlows {
         let check = try await client.send(base + "/check-email", headers: [("Cookie", pendingCookie), ("Accept", "text/html")])
         let link = try #require(check.text.firstMatch(of: /href="(http[^"]+token=[^"]+)"/).map { String($0.1) })
         #expect(link.hasPrefix(base + "/auth/link/callback?token="))
+        let binding = try #require(sent.cookies.first { $0.hasPrefix("sesame-link-link=") }.map { String($0.prefix { $0 != ";" }) })
+        return (link, binding)
+    }
 
-        // Following the link signs in: a session cookie and a redirect to where the person was going.
-        let signedIn = try await client.send(link, headers: [("Accept", "text/html")])
-        #expect(signedIn.status == .found)
-        #expect(signedIn.headers["location"].first == base + redirect)
-        return (signedIn, link)
+    /// A link opened in another browser (or fetched by a mail scanner) shows a confirmation page and redeems
+    /// nothing; the page's same-origin POST signs in, once.
+    public static func linkOpenedElsewhere(client: HTTPClient, base: String) async throws {
+        let (link, _) = try await requestLink(client: client, base: base, redirect: "/protected")
+        for _ in 0..<2 {
+            let page = try await client.send(link, headers: [("Accept", "text/html")])
+            #expect(page.status == .ok)
+            #expect(page.sessionCookie == nil && !page.cookies.contains { $0.hasPrefix("sesame-sid=") })
+            #expect(page.text.contains("Confirm sign-in") && page.text.contains("ada@example.com"))
+        }
+        let token = String(link.split(separator: "=", maxSplits: 1)[1])
+        let form = [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "text/html")]
+        let foreign = try await client.send(base + "/auth/link/callback", method: .POST, headers: form + [("Origin", "https://evil.example")], body: "token=\(token)")
+        #expect(foreign.status == .seeOther || foreign.status == .found || foreign.status == .forbidden)
+        #expect(foreign.sessionCookie == nil && !foreign.cookies.contains { $0.hasPrefix("sesame-sid=") })
+        let confirmed = try await client.send(base + "/auth/link/callback", method: .POST, headers: form + [("Origin", base)], body: "token=\(token)")
+        #expect(confirmed.status == .found)
+        #expect(confirmed.headers["location"].first == base + "/protected")
+        #expect(confirmed.sessionCookie != nil || confirmed.cookies.contains { $0.hasPrefix("sesame-sid=") })
+        let again = try await client.send(base + "/auth/link/callback", method: .POST, headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", base)], body: "token=\(token)")
+        #expect(try JSONValue(parsing: again.text)["error"] == "used_token")
     }
 
     /// The whole magic-link flow: sign in, the protected page and the JSON API (cookie and bearer), the link
@@ -53,7 +84,9 @@ public enum DemoFlows {
         #expect(bearer.status == .ok)
 
         // The link works once.
-        let again = try await client.send(link)
+        let token = String(link.split(separator: "=", maxSplits: 1)[1])
+        let again = try await client.send(
+            base + "/auth/link/callback", method: .POST, headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", base)], body: "token=\(token)")
         #expect(try JSONValue(parsing: again.text)["error"] == "used_token")
 
         // A cross-site sign-out is refused; a same-origin one revokes the session and clears the cookie.

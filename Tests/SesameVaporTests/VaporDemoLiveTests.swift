@@ -41,6 +41,7 @@ import Vapor
         let demo = try Demo(configuration: DemoConfiguration(port: port), keys: KeySet(activeKey: JWK.generate(.es256)), logger: Logger(label: "test"))
         try await Self.serve(port: port, configure: { VaporDemoRoutes.register(on: $0, demo: demo) }) { client in
             try await DemoFlows.magicLinkFlow(client: client, base: "http://127.0.0.1:\(port)")
+            try await DemoFlows.linkOpenedElsewhere(client: client, base: "http://127.0.0.1:\(port)")
         }
     }
 

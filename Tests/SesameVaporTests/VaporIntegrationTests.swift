@@ -155,7 +155,8 @@ import VaporTesting
             let sent = try await tester.sendRequest(.POST, "auth/link/authorize", headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": Self.baseURL], body: ByteBuffer(string: "email=ada%40example.com"))
             #expect(sent.status == .ok)
             let link = try #require(outbox.links.withLock { $0.last })
-            let signedIn = try await tester.sendRequest(.GET, Self.path(link))
+            // In the browser that asked for it (its binding cookie): signed in at once.
+            let signedIn = try await tester.sendRequest(.GET, Self.path(link), headers: ["Cookie": try #require(Self.cookie(sent, named: "sesame-link-link"))])
             #expect(signedIn.status == .found)
             let cookie = try #require(Self.cookie(signedIn, named: "sesame-session"))
             let headers: HTTPHeaders = ["Cookie": cookie]
@@ -193,7 +194,7 @@ import VaporTesting
             }
 
             // The link works once; a cross-site POST is refused.
-            #expect(try await tester.sendRequest(.GET, Self.path(link)).status == .badRequest)
+            #expect(try await tester.sendRequest(.GET, Self.path(link), headers: ["Cookie": try #require(Self.cookie(sent, named: "sesame-link-link"))]).status == .badRequest)
             let foreign = try await tester.sendRequest(.POST, "auth/link/authorize", headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": "https://evil.example"], body: ByteBuffer(string: "email=ada%40example.com"))
             #expect(foreign.status == .forbidden)
             // A forged session cookie is "no session" and is cleared.
@@ -210,8 +211,10 @@ import VaporTesting
             let form: HTTPHeaders = ["Content-Type": "application/x-www-form-urlencoded", "Origin": Self.baseURL, "Cookie": csrfCookie]
             // Without the token: 403; with it: a link.
             #expect(try await tester.sendRequest(.POST, "auth/signin/link", headers: form, body: ByteBuffer(string: "email=ada%40example.com")).status == .forbidden)
-            #expect(try await tester.sendRequest(.POST, "auth/signin/link", headers: form, body: ByteBuffer(string: "email=ada%40example.com&csrfToken=\(token)")).status == .ok)
-            let signedIn = try await tester.sendRequest(.GET, Self.path(try #require(outbox.links.withLock { $0.last })))
+            let sent = try await tester.sendRequest(.POST, "auth/signin/link", headers: form, body: ByteBuffer(string: "email=ada%40example.com&csrfToken=\(token)"))
+            #expect(sent.status == .ok)
+            let binding = try #require(Self.cookie(sent, named: "sesame-link-link"))
+            let signedIn = try await tester.sendRequest(.GET, Self.path(try #require(outbox.links.withLock { $0.last })), headers: ["Cookie": binding])
             let cookie = try #require(Self.cookie(signedIn, named: "sesame-session"))
             let session = try await tester.sendRequest(.GET, "auth/session", headers: ["Cookie": cookie])
             #expect(session.body.string.contains("ada@example.com"))

@@ -35,6 +35,21 @@ public struct OriginPolicy: Sendable, Hashable {
         return allowedOrigins.contains(origin)
     }
 
+    /// Whether a request comes from another site, by any signal a browser sends: `Sec-Fetch-Site: cross-site`,
+    /// an `Origin` that is not allowed (`null` included), or a `Referer` from an origin that is not allowed.
+    /// Requests that carry none of these come from non-browser clients (or from the user typing a URL).
+    ///
+    /// Routes with a side effect beyond the browser, such as sending mail, refuse such requests whatever their
+    /// method: a cross-site `<img>` or link is a GET.
+    public func isCrossSite(_ request: HTTPRequest) -> Bool {
+        if let site = request.headerFields[.secFetchSite]?.lowercased(), site == "cross-site" { return true }
+        if let origin = request.headerFields[.origin], !allowedOrigins.contains(origin.lowercased()) { return true }
+        if let referer = request.headerFields[.referer] {
+            guard let origin = OriginPolicy.origin(of: referer), allowedOrigins.contains(origin) else { return true }
+        }
+        return false
+    }
+
     /// The origin of an absolute http(s) URL, lowercased, with default ports removed; `nil` otherwise.
     public static func origin(of url: String) -> String? {
         let lowered = url.lowercased()

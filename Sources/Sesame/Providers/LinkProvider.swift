@@ -1,14 +1,20 @@
+import Crypto
 import Foundation
+import HTTPTypes
 import Logging
 
 /// Sign-in by a link sent to an email address: SST's `LinkAdapter`, without its flaws.
 ///
-/// - `GET|POST {prefix}/{name}/authorize?email=…` checks the address and the rate limits, creates a link and
-///   hands it to the app's `onLink` to deliver. Other parameters travel with the link as claims. The response
-///   is the same whether or not the address belongs to anyone, and delivery runs in the background by
-///   default, so neither the answer nor its timing reveals which addresses are known.
-/// - `GET {prefix}/{name}/callback?token=…` redeems the link once and calls the app's `onSuccess` with the
-///   claims (`email` and the extra parameters).
+/// - `GET|POST {prefix}/{name}/authorize?email=…` checks the address and the rate limits (per client first,
+///   then per address), creates a link and hands it to the app's `onLink` to deliver. A request from another
+///   site (by `Sec-Fetch-Site`, `Origin` or `Referer`) is refused and sends nothing. Only the parameters the
+///   app allows by name (``Configuration/allowedParameters``, and `returnTo`) travel with the link as claims.
+///   The response is the same whether or not the address belongs to anyone, and delivery runs in the
+///   background by default, so neither the answer nor its timing reveals which addresses are known.
+/// - The link is bound to the browser that asked for it: the response sets a short-lived cookie whose SHA-256
+///   the link carries. `GET {prefix}/{name}/callback?token=…` in that browser redeems the link once and calls
+///   the app's `onSuccess` with the claims. Opened anywhere else (another browser, a mail scanner's prefetch),
+///   it redeems nothing and shows a confirmation page whose same-origin `POST` completes the sign-in.
 ///
 /// A link token is a JWT typed `sesame-link+jwt`, bound to this provider's callback URL (`aud`), valid for
 /// 10 minutes by default and single-use (``ReplayStore``). Session tokens carry no type and reject typed
@@ -31,6 +37,9 @@ public struct LinkProvider: AuthProvider {
         public var sentURL: String?
         /// The most extra parameters a link request may carry as claims (default 16).
         public var maximumClaims: Int
+        /// The request parameters, besides `email` and `returnTo`, that become claims of the link (default none:
+        /// whatever else a requester adds is dropped, so it can never pose as a claim the app trusts).
+        public var allowedParameters: Set<String>
 
         /// Creates a configuration.
         public init(
@@ -40,7 +49,8 @@ public struct LinkProvider: AuthProvider {
             replay: any ReplayStore = MemoryReplayStore(),
             deliversInBackground: Bool = true,
             sentURL: String? = nil,
-            maximumClaims: Int = 16
+            maximumClaims: Int = 16,
+            allowedParameters: Set<String> = []
         ) {
             self.lifetime = lifetime
             self.perAddress = perAddress
@@ -49,6 +59,7 @@ public struct LinkProvider: AuthProvider {
             self.deliversInBackground = deliversInBackground
             self.sentURL = sentURL
             self.maximumClaims = maximumClaims
+            self.allowedParameters = allowedParameters
         }
     }
 
@@ -84,23 +95,28 @@ public struct LinkProvider: AuthProvider {
     // MARK: Authorize
 
     public func authorize(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
+        // Another site cannot make us send mail, whatever the method (a cross-site `<img>` is a GET).
+        guard !context.configuration.originPolicy.isCrossSite(request.head) else { throw AuthError.forbiddenOrigin }
         let parameters = request.parameters
         guard let email = parameters["email"].flatMap(LinkProvider.normalizedEmail) else {
             throw AuthError.invalidRequest.with(detail: "a valid email address is required")
         }
         var claims: JSONObject = ["email": .string(email)]
-        for (name, value) in parameters where name != "email" && name != "token" {
+        for (name, value) in parameters where name == "returnTo" || configuration.allowedParameters.contains(name) {
             guard name.utf8.count <= 64, value.utf8.count <= 512, claims.count <= configuration.maximumClaims else {
                 throw AuthError.invalidRequest.with(detail: "too many or too long parameters")
             }
             if claims[name] == nil { claims[name] = .string(value) }
         }
 
-        try await limit(configuration.perAddress, key: "address:\(email.lowercased())")
-        if let client = request.clientAddress { try await limit(configuration.perClient, key: "client:\(client)") }
+        // The client's limit first: a client that is blocked cannot drain the bucket of someone else's address.
+        if let client = request.clientAddress { try await limit(configuration.perClient, key: "client:" + RateLimitKey.client(client)) }
+        try await limit(configuration.perAddress, key: "address:" + RateLimitKey.address(email))
 
+        // The browser binding: a secret in a cookie, its hash in the link.
+        let binding = RandomToken.make(byteCount: 32)
         let issuedAt = now().rounded(.down)
-        var payload: JSONObject = ["claims": .object(claims)]
+        var payload: JSONObject = ["claims": .object(claims), "bh": .string(LinkProvider.bindingHash(binding))]
         RegisteredClaims(
             audience: [context.callbackURL], expiresAt: issuedAt + configuration.lifetime, issuedAt: issuedAt,
             tokenID: RandomToken.make(byteCount: 16)
@@ -128,7 +144,19 @@ public struct LinkProvider: AuthProvider {
                 throw AuthError.unavailable.with(detail: "the link could not be sent")
             }
         }
-        return sentResponse(for: request)
+        var response = sentResponse(for: request)
+        response.head.headerFields.append(HTTPField(name: .setCookie, value: bindingCookie(context).setCookie(binding, maxAge: Int(configuration.lifetime))))
+        return response
+    }
+
+    /// The cookie that binds links to the browser that asked for them: `__Host-sesame-link-{name}` on https.
+    private func bindingCookie(_ context: AuthContext) -> SessionCookie {
+        SessionCookie(name: "sesame-link-\(context.provider)", baseURL: context.configuration.baseURL)
+    }
+
+    /// The hash of a binding secret that a link carries: base64url(SHA-256(secret)).
+    static func bindingHash(_ binding: String) -> String {
+        Base64URL.encode(SHA256.hash(data: Array(binding.utf8)))
     }
 
     private func limit(_ limiter: any RateLimiter, key: String) async throws {
@@ -167,8 +195,21 @@ public struct LinkProvider: AuthProvider {
             throw AuthError.invalidToken.with(detail: "the sign-in link is not valid (\(error.code))")
         }
         guard let tokenID = verified.claims.tokenID, let expiresAt = verified.claims.expiresAt,
-            case .object(let claims)? = verified.claim("claims"), case .string? = claims["email"]
+            case .object(let claims)? = verified.claim("claims"), case .string(let email)? = claims["email"]
         else { throw AuthError.invalidToken }
+
+        let cookie = bindingCookie(context)
+        if request.head.method == .post {
+            // The confirmation page's form: only from this site (an attacker's page cannot post its own link).
+            guard context.configuration.originPolicy.allowsStrictly(request.head) else { throw AuthError.forbiddenOrigin }
+        } else {
+            // Opened in the browser that asked for the link, it signs in at once; anywhere else, nothing is
+            // redeemed until the person confirms.
+            let binding = request.cookie(named: cookie.effectiveName).map(LinkProvider.bindingHash)
+            guard let binding, let expected = verified.claim("bh")?.stringValue, ConstantTime.equals(Array(binding.utf8), Array(expected.utf8)) else {
+                return confirmationPage(token: token, email: email, context: context)
+            }
+        }
 
         let first: Bool
         do {
@@ -177,7 +218,27 @@ public struct LinkProvider: AuthProvider {
             throw AuthError.unavailable.with(detail: "used links cannot be checked")
         }
         guard first else { throw AuthError.usedToken }
-        return try await context.success(claims: claims, request: request)
+        var response = try await context.success(claims: claims, request: request)
+        response.head.headerFields.append(HTTPField(name: .setCookie, value: cookie.clearCookie()))
+        return response
+    }
+
+    /// The page a link opened outside the browser that asked for it shows: who is signing in, and one button that
+    /// posts the link back (same origin). Nothing on the page runs by itself, so a scanner's prefetch redeems
+    /// nothing.
+    private func confirmationPage(token: String, email: String, context: AuthContext) -> AuthResponse {
+        var response = AuthResponse.html(HTML.page(title: "Confirm sign-in", body: """
+            <h1>Confirm sign-in</h1>
+            <p>Sign in as <strong>\(HTML.escape(email))</strong>?</p>
+            <p class="muted">This link was opened in a different browser from the one that asked for it. Continue only if you asked for it.</p>
+            <form method="post" action="\(HTML.escape(context.callbackURL))">
+            <input type="hidden" name="token" value="\(HTML.escape(token))">
+            <button type="submit">Sign in</button>
+            </form>
+            """))
+        response.head.headerFields[.cacheControl] = "no-store"
+        response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy()
+        return response
     }
 
     // MARK: Addresses
