@@ -113,12 +113,14 @@ let package = Package(
         ),
         .testTarget(
             name: "SesameTests",
-            dependencies: ["Sesame", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Sesame", "SesameTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         // What the Hummingbird and Vapor tests share: loopback HTTP helpers and the demo's flows.
         .target(
             name: "SesameTestSupport",
-            dependencies: ["Sesame", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: [
+                "Sesame", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/SesameTestSupport"
         ),
         .testTarget(

@@ -8,7 +8,7 @@ import Synchronization
 import Testing
 
 /// The Auth.js REST actions and their rejections: CSRF, origins, methods, redirects.
-@Suite struct AuthJSActionTests {
+@Suite(.timeLimit(.minutes(3))) struct AuthJSActionTests {
     static let origin = TestApp.baseURL
 
     /// Events the app's callback received.
@@ -195,6 +195,41 @@ import Testing
             #expect(out.headers[values: .setCookie].contains { $0.hasPrefix("sesame-session=;") })
             #expect(try await client.execute(uri: "/auth/session", method: .get, headers: [.cookie: renewed]).json == .null)
             #expect(setup.events.all.withLock { $0.map(\.name) }.contains("signOut"))
+        }
+    }
+
+    /// In cookie mode no JSON answer carries the session token: not the session, not an update (whose new token
+    /// is only in its `Set-Cookie`), not a sign-in or sign-out answered as `{url}`.
+    @Test func noJSONBodyCarriesTheSessionToken() async throws {
+        let setup = try Setup()
+        try await setup.application.test(.router) { client in
+            let (csrfToken, csrfCookie) = try await Self.csrf(client)
+            let returnRedirect: HTTPFields = [HTTPField.Name("X-Auth-Return-Redirect")!: "1"]
+            let sent = try await Self.post(client, "/auth/signin/link", form: [("csrfToken", csrfToken), ("email", "ada@example.com")], cookie: csrfCookie, extra: returnRedirect)
+            let link = try #require(setup.app.outbox.last?.link)
+            var callbackHeaders = returnRedirect
+            callbackHeaders[.cookie] = try #require(sent.linkBinding)
+            let signedIn = try await client.execute(uri: pathAndQuery(link), method: .get, headers: callbackHeaders)
+            let session = try #require(signedIn.sessionCookie)
+            let token = String(session.drop { $0 != "=" }.dropFirst())
+            #expect(signedIn.json?["url"] == "http://127.0.0.1:8080/")
+            var bodies = [sent.text, signedIn.text]
+            bodies.append(try await client.execute(uri: "/auth/session", method: .get, headers: [.cookie: session]).text)
+            bodies.append(try await client.execute(uri: "/auth/providers", method: .get, headers: [.cookie: session]).text)
+            bodies.append(try await client.execute(uri: "/auth/csrf", method: .get, headers: [.cookie: session + "; " + csrfCookie]).text)
+            let update: HTTPFields = [.contentType: "application/json", .cookie: session + "; " + csrfCookie, .origin: Self.origin]
+            let updated = try await client.execute(uri: "/auth/session", method: .post, headers: update, body: ByteBuffer(string: #"{"csrfToken":"\#(csrfToken)","data":{"email":"ada.l@example.com"}}"#))
+            let renewed = try #require(updated.sessionCookie)
+            bodies.append(updated.text)
+            let out = try await Self.post(client, "/auth/signout", form: [("csrfToken", csrfToken)], cookie: renewed + "; " + csrfCookie, extra: returnRedirect)
+            #expect(out.json?["url"] != nil)
+            bodies.append(out.text)
+            for secret in [token, String(renewed.drop { $0 != "=" }.dropFirst())] {
+                for body in bodies {
+                    #expect(!body.contains(secret))
+                    #expect(!body.contains(String(secret.split(separator: ".").last!)))
+                }
+            }
         }
     }
 

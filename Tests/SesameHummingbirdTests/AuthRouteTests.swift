@@ -7,7 +7,7 @@ import NIOCore
 import SesameHummingbird
 import Testing
 
-@Suite struct AuthRouteTests {
+@Suite(.timeLimit(.minutes(3))) struct AuthRouteTests {
     // MARK: Index and routing
 
     @Test func indexListsProvidersAsJSONAndHTML() async throws {

@@ -8,6 +8,7 @@ import NIOCore
 import SesameHummingbird
 import Synchronization
 import SesameTestSupport
+import Logging
 import Testing
 
 /// The OAuth 2.0 and OpenID Connect flows end to end: the app (router test mode) talks over real HTTP to an
@@ -30,7 +31,7 @@ import Testing
         let application: Application<RouterResponder<SessionContext<TestSession>>>
     }
 
-    static func withSetup(_ test: @Sendable (Setup) async throws -> Void) async throws {
+    static func withSetup(logger: Logger = Logger(label: "test"), _ test: @Sendable (Setup) async throws -> Void) async throws {
         let port = try await LiveServer.freePort()
         let idp = try TestIdentityProvider(port: port)
         let server = Application(router: idp.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)))
@@ -45,7 +46,7 @@ import Testing
         let handler = AuthHandler(providers: ["oidc": oidc, "oauth": oauth], configuration: AuthConfiguration(baseURL: TestApp.baseURL, stepObserver: { step, duration in
             precondition(duration >= .zero)
             successes.steps.withLock { $0.append(step) }
-        }), keys: app.keys) { success in
+        }), keys: app.keys, logger: logger) { success in
             successes.all.withLock { $0.append(success) }
             guard let email = success.profile?.email, success.profile?.emailVerified == true else { throw AuthError.accessDenied }
             return AuthResponse(try sessions.cookie(.user(email: email), redirect: TestApp.baseURL + (success.returnTo ?? "/")))

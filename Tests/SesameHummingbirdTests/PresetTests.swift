@@ -7,7 +7,7 @@ import SesameHummingbird
 import Testing
 
 /// Presets are declarations over the generic providers: their endpoints, credentials and profile mappings.
-@Suite struct PresetTests {
+@Suite(.timeLimit(.minutes(3))) struct PresetTests {
     static let oauthPresets: [(String, OAuth2Provider, String)] = [
         ("google", .google(clientID: "id", clientSecret: "secret"), "https://accounts.google.com/o/oauth2/v2/auth?"),
         ("github", .github(clientID: "id", clientSecret: "secret"), "https://github.com/login/oauth/authorize?"),

@@ -7,7 +7,7 @@ import Sesame
 import SesameHummingbird
 import Testing
 
-@Suite struct SessionRouteTests {
+@Suite(.timeLimit(.minutes(3))) struct SessionRouteTests {
     @Test func guardAnswers401ToAPIsAndRedirectsBrowsers() async throws {
         let app = try TestApp()
         try await app.application.test(.router) { client in

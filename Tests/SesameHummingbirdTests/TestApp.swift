@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Sesame
 import SesameHummingbird
@@ -38,6 +39,8 @@ struct TestApp {
     let sessions: SessionTokens<TestSession>
     let outbox = Outbox()
     var linkConfiguration: LinkProvider.Configuration
+    /// Where the handler logs (tests that check what is logged replace it).
+    var logger = Logger(label: "test")
 
     init(perAddress: Int = 5, perClient: Int = 20) throws {
         keys = try KeySet(activeKey: JWK.generate(.es256))
@@ -79,7 +82,8 @@ struct TestApp {
         return AuthHandler(
             providers: ["link": link, "sso": multiTenant],
             configuration: AuthConfiguration(baseURL: TestApp.baseURL),
-            keys: keys
+            keys: keys,
+            logger: logger
         ) { success in
             guard let email = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
             if email.hasPrefix("blocked@") { throw AuthError.accessDenied }

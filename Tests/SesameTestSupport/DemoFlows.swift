@@ -44,6 +44,29 @@ public enum DemoFlows {
         return (link, binding)
     }
 
+    /// Tokens built from a valid, cached token's seal and anything else are refused by the running server: another
+    /// payload (naming another user), an `alg: none` header, an extra leading segment, a space inside the payload.
+    public static func forgeriesAreRefused(client: HTTPClient, base: String, token: String) async throws {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        let payload = try JSONValue(parsing: try #require(Base64URL.decode(parts[1])))
+        guard case .object(var claims) = payload else { Issue.record("not a JSON payload"); return }
+        claims["properties"] = ["email": "mallory@example.com"]
+        claims["sub"] = "user:email:mallory@example.com"
+        let forgeries = [
+            parts[0] + "." + Base64URL.encode(JSONValue.object(claims).jsonBytes) + "." + parts[2],
+            Base64URL.encode(Array(#"{"alg":"none"}"#.utf8)) + "." + parts[1] + "." + parts[2],
+            "." + token,
+            parts[0] + "." + parts[1].prefix(10) + " " + parts[1].dropFirst(10) + "." + parts[2],
+        ]
+        for forged in forgeries {
+            let byCookie = try await client.send(base + "/api/me", headers: [("Cookie", "sesame-session=" + forged)])
+            #expect(byCookie.status == .unauthorized, "\(forged.prefix(40))…")
+            let byBearer = try await client.send(base + "/api/me", headers: [("Authorization", "Bearer " + forged)])
+            #expect(byBearer.status == .unauthorized, "\(forged.prefix(40))…")
+        }
+        #expect(try await client.send(base + "/api/me", headers: [("Cookie", "sesame-session=" + token)]).status == .ok)
+    }
+
     /// A link opened in another browser (or fetched by a mail scanner) shows a confirmation page and redeems
     /// nothing; the page's same-origin POST signs in, once.
     public static func linkOpenedElsewhere(client: HTTPClient, base: String) async throws {
@@ -82,6 +105,8 @@ public enum DemoFlows {
         #expect(try JSONValue(parsing: me.text)["email"] == "ada@example.com")
         let bearer = try await client.send(base + "/api/me", headers: [("Authorization", "Bearer " + cookie.dropFirst("sesame-session=".count))])
         #expect(bearer.status == .ok)
+        // The audit's forgeries around the seal of this (now cached) token: each is refused, by cookie and bearer.
+        try await forgeriesAreRefused(client: client, base: base, token: String(cookie.dropFirst("sesame-session=".count)))
 
         // The link works once.
         let token = String(link.split(separator: "=", maxSplits: 1)[1])

@@ -5,7 +5,7 @@ import Testing
 /// Tokens Sesame issues verify in two independent JOSE implementations from PyPI (joserfc and jwcrypto), and
 /// tokens they issue verify in Sesame. The Python side is `Tests/Interop/jose_interop.py`; its dependencies
 /// are installed by `scripts/test` (and so by CI).
-@Suite struct InteropTests {
+@Suite(.timeLimit(.minutes(3))) struct InteropTests {
     static let algorithms = KeyAlgorithm.all
     static let libraries = ["joserfc", "jwcrypto"]
 

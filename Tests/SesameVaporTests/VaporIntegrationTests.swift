@@ -8,7 +8,7 @@ import Vapor
 import VaporTesting
 
 /// The Vapor integration: the same behaviours as the Hummingbird tests, through Vapor's router and VaporTesting.
-@Suite struct VaporIntegrationTests {
+@Suite(.timeLimit(.minutes(3))) struct VaporIntegrationTests {
     enum AppSession: SessionSubject, Equatable {
         case user(email: String)
         case service(name: String)

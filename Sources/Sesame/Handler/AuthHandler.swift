@@ -114,6 +114,11 @@ public struct AuthHandler: Sendable {
         do {
             return returningRedirect(try await route(request), for: request)
         } catch let error as AuthError {
+            // The path without its query (which may carry a link token or an authorization code), the stable code
+            // and the description, which never holds a secret.
+            logger.info("Auth request refused", metadata: [
+                "path": .string(request.path), "error": .string(error.code), "detail": .string(error.detail ?? error.code),
+            ])
             return errorResponse(error, for: request)
         } catch {
             logger.error("Sign-in failed in the app's code", metadata: ["error": .string(String(describing: type(of: error)))])

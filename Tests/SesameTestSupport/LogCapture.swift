@@ -3,18 +3,21 @@ import Synchronization
 
 /// Collects every log record a logger writes (message and metadata, rendered), for tests that check what is
 /// logged and what never is.
-final class LogCapture: Sendable {
+public final class LogCapture: Sendable {
+    /// Creates an empty capture.
+    public init() {}
+
     private let records = Mutex<[String]>([])
 
     /// A logger that writes here, at every level.
-    func logger(_ label: String = "test") -> Logger {
+    public func logger(_ label: String = "test") -> Logger {
         var logger = Logger(label: label) { _ in Handler(capture: self) }
         logger.logLevel = .trace
         return logger
     }
 
     /// The records so far, each as `LEVEL message key=value …`.
-    var lines: [String] { records.withLock { $0 } }
+    public var lines: [String] { records.withLock { $0 } }
 
     fileprivate func append(_ line: String) { records.withLock { $0.append(line) } }
 
