@@ -294,12 +294,41 @@ def test_sign_in_by_magic_link(browser, demo):
     assert browser.find_element(By.TAG_NAME, "h1").text == "Protected"
     assert email in browser.find_element(By.TAG_NAME, "body").text
 
-    # A link works once: opened again (without the session cookie), it ends on the error page, signed out.
+    # A link works once: opened again without this browser's cookies, it asks for confirmation, and confirming
+    # ends on the error page, signed out.
     browser.delete_all_cookies()
     browser.get(link)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Confirm sign-in"
+    browser.find_element(By.XPATH, "//form//button[@type='submit']").click()
     wait_for_path(browser, "/auth/error")
     assert browser.find_element(By.TAG_NAME, "h1").text == "Sign-in error"
     assert session_json(browser, demo) is None
+
+
+def test_a_link_opened_in_another_browser_asks_first(browser, demo):
+    """The link is bound to the browser that asked for it. Opened elsewhere (here: the same browser without its
+    cookies, as another browser or a mail scanner would be), it shows who is signing in and signs in only when the
+    person confirms: the page's real form post, with the Origin a browser sends from it, completes the sign-in."""
+    email = f"hedy-{browser.scheme}@example.com"
+    seen = len(demo.links_for(email))
+    browser.get(demo.url("/auth/signin?callbackUrl=%2Fprotected"))
+    label = browser.find_element(By.XPATH, "//label[normalize-space()='Email address']")
+    field = browser.find_element(By.ID, label.get_attribute("for"))
+    field.send_keys(email)
+    field.find_element(By.XPATH, "ancestor::form//button[@type='submit']").click()
+    wait_for_path(browser, "/auth/verify-request")
+    link = demo.wait_for_link(email, after=seen)
+
+    browser.delete_all_cookies()
+    browser.get(link)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Confirm sign-in"
+    assert email in browser.find_element(By.TAG_NAME, "body").text
+    assert session_json(browser, demo) is None  # nothing was redeemed by opening it
+    browser.get(link)
+    browser.find_element(By.XPATH, "//form//button[@type='submit']").click()
+    wait_for_path(browser, "/protected")
+    assert email in browser.find_element(By.TAG_NAME, "body").text
+    assert session_json(browser, demo)["user"]["email"] == email
 
 
 def test_session_shows_the_signed_in_user(browser, demo):

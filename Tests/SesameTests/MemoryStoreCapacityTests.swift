@@ -100,7 +100,6 @@ import Testing
         #expect(used.count <= 64 && used.count >= 16 && refused == 2_000 - used.count)
         for id in used { #expect(try await store.consume(id, expiresAt: expiry) == false, "\(id) became redeemable again") }
         #expect(logs.lines.filter { $0.contains("refuses new ones") }.count == 1)
-        // Through the link provider's replay check, a refusal is 503 "temporarily_unavailable", not a sign-in.
         clock.advance(601)
         #expect(try await store.consume("fresh", expiresAt: Date(timeIntervalSince1970: clock.now + 600)))
     }
@@ -143,4 +142,46 @@ import Testing
         for key in live { try await store.create(SessionRecord(key: key, group: "user:live", value: [1], expiresAt: Date(timeIntervalSince1970: clock.now + 600))) }
         #expect(Set(try await store.listGroup("user:live").map(\.key)) == Set(live))
     }
+
+    /// Through the link provider: a full replay store makes the link's redemption answer 503
+    /// `temporarily_unavailable` (no session, the link still unused), and a full per-client limiter answers 429.
+    @Test func theLinkProviderFailsClosedOnFullStores() async throws {
+        let replay = MemoryReplayStore(capacity: 16, logger: logs.logger(), now: clock.function)
+        let perClient = MemoryRateLimiter(capacity: 1, refillInterval: 3_600, maximumKeys: 16, logger: logs.logger(), now: clock.function)
+        for index in 0..<500 {
+            _ = try? await replay.consume("filler-\(index)", expiresAt: Date(timeIntervalSince1970: clock.now + 300))
+            _ = try await perClient.consume("filler-\(index)")
+        }
+        let delivered = Mutex<[String]>([])
+        let link = LinkProvider(
+            configuration: LinkProvider.Configuration(perClient: perClient, replay: replay, deliversInBackground: false), now: clock.function
+        ) { link, _ in delivered.withLock { $0.append(link) } }
+        let handler = AuthHandler(providers: ["link": link], configuration: AuthConfiguration(baseURL: "https://app.example"), keys: try KeySet(activeKey: JWK.generate(.es256))) { _ in
+            .json(["signedIn": true])
+        }
+        // A client the full limiter cannot track is limited.
+        let limited = await handler.handle(AuthRequest(
+            head: HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/link/authorize?email=ada@example.com"),
+            clientAddress: "203.0.113.50"))
+        #expect(limited.head.status == .tooManyRequests)
+        // Without a client address only the address limit applies, and the link is sent.
+        let sent = await handler.handle(AuthRequest(head: HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/link/authorize?email=ada@example.com")))
+        #expect(sent.head.status == .ok)
+        let url = try #require(delivered.withLock { $0.last })
+        let binding = try #require(sent.head.headerFields[.setCookie]).prefix { $0 != ";" }
+        var callback = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: String(url.dropFirst("https://app.example".count)))
+        callback.headerFields[.cookie] = String(binding)
+        let refused = await handler.handle(AuthRequest(head: callback))
+        #expect(refused.head.status == .serviceUnavailable)
+        #expect(try JSONValue(parsing: refused.body)["error"] == "temporarily_unavailable")
+        #expect(try JSONValue(parsing: refused.body)["signedIn"] == nil)
+        // Once room comes back (the fillers expire, the link does not yet) the same link still works: the refusal
+        // redeemed nothing.
+        clock.advance(301)
+        let signedIn = await handler.handle(AuthRequest(head: callback))
+        #expect(try JSONValue(parsing: signedIn.body)["signedIn"] == true)
+    }
 }
+
+import HTTPTypes
+import Synchronization

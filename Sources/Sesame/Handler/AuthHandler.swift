@@ -147,9 +147,7 @@ public struct AuthHandler: Sendable {
             // Auth.js's callback path, the same handling as `/{provider}/callback`.
             guard let provider = providers[String(segments[1])] else { throw AuthError.unknownProvider }
             guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
-            var response = try await provider.callback(request, context: context(for: String(segments[1]), request: request))
-            response.head.headerFields[.referrerPolicy] = "no-referrer"
-            return response
+            return Self.keepingTheURLPrivate(try await provider.callback(request, context: context(for: String(segments[1]), request: request)))
         case 2:
             guard let provider = providers[String(segments[0])] else { throw AuthError.unknownProvider }
             let context = self.context(for: String(segments[0]), request: request)
@@ -160,10 +158,7 @@ public struct AuthHandler: Sendable {
                 return try await provider.authorize(request, context: context)
             case "callback":
                 guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
-                var response = try await provider.callback(request, context: context)
-                // The callback URL carries a secret (link token, authorization code): keep it out of Referer.
-                response.head.headerFields[.referrerPolicy] = "no-referrer"
-                return response
+                return Self.keepingTheURLPrivate(try await provider.callback(request, context: context))
             default:
                 throw AuthError.notFound
             }
@@ -173,6 +168,17 @@ public struct AuthHandler: Sendable {
             }
             throw AuthError.notFound
         }
+    }
+
+    /// A callback's response, with the callback URL (which carries a secret: a link token, an authorization code)
+    /// kept out of `Referer`: `no-referrer`, except for an HTML page, whose own forms must post back with a real
+    /// `Origin` (browsers send `Origin: null` from a `no-referrer` page), which gets `same-origin`: its URL goes
+    /// to this site only.
+    static func keepingTheURLPrivate(_ response: AuthResponse) -> AuthResponse {
+        var response = response
+        let isPage = response.head.headerFields[.contentType]?.hasPrefix("text/html") == true
+        response.head.headerFields[.referrerPolicy] = isPage ? "same-origin" : "no-referrer"
+        return response
     }
 
     /// Refuses state-changing requests from other origins.
