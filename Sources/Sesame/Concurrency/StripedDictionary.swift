@@ -159,7 +159,4 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         }
         return total
     }
-
-    /// The number of entries held now.
-    var count: Int { statistics.entries }
 }
