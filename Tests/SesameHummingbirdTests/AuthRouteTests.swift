@@ -69,7 +69,7 @@ import Testing
     @Test func fullMagicLinkFlow() async throws {
         let app = try TestApp()
         try await app.application.test(.router) { client in
-            let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .form(), body: ByteBuffer(string: "email=Ada%40Example.COM&plan=pro"))
+            let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .sameOriginForm(), body: ByteBuffer(string: "email=Ada%40Example.COM&plan=pro"))
             #expect(sent.status == .ok)
             #expect(sent.json == ["sent": true])
             let binding = try #require(sent.linkBinding)
@@ -119,7 +119,7 @@ import Testing
     @Test func aLinkOpenedElsewhereAsksForConfirmation() async throws {
         let app = try TestApp()
         try await app.application.test(.router) { client in
-            let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .form(), body: ByteBuffer(string: "email=ada%40example.com"))
+            let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .sameOriginForm(), body: ByteBuffer(string: "email=ada%40example.com"))
             let binding = try #require(sent.linkBinding)
             let link = try #require(app.outbox.last?.link)
             let token = String(link.split(separator: "=", maxSplits: 1)[1])
@@ -133,7 +133,7 @@ import Testing
                 #expect(page.text.contains("Sign in as <strong>ada@example.com</strong>?"))
                 #expect(page.text.contains(#"<form method="post" action="http://127.0.0.1:8080/auth/link/callback">"#))
                 #expect(page.headers[.cacheControl] == "no-store")
-                #expect(page.headers[.referrerPolicy] == "same-origin")  // its form must post with a real Origin
+                #expect(page.headers[.referrerPolicy] == "strict-origin")  // its form posts with a real Origin, its URL stays private
             }
             // The confirmation refused from another site (an attacker posting their own link to log a victim in).
             var foreign = HTTPFields.form()
@@ -155,6 +155,30 @@ import Testing
             try await client.execute(uri: pathAndQuery(link), method: .get, headers: [.cookie: binding]) { response in
                 #expect(response.json?["error"] == "used_token")
             }
+        }
+    }
+
+    /// A link asked for without proof that the request came from this site (no allowed `Origin` or `Referer`, no
+    /// `Sec-Fetch-Site: same-origin`) is not bound to any browser: even the browser that asked must confirm. So a
+    /// page elsewhere (a sibling subdomain, an old browser without Fetch Metadata, a `rel=noreferrer` link) that makes
+    /// a victim's browser ask for the attacker's link cannot sign the victim in as the attacker without a word.
+    @Test func aLinkAskedForWithoutProofOfOriginIsNeverBound() async throws {
+        let app = try TestApp()
+        try await app.application.test(.router) { client in
+            for headers: HTTPFields in [[:], [HTTPField.Name("Sec-Fetch-Site")!: "same-site"], [HTTPField.Name("Sec-Fetch-Site")!: "none"]] {
+                let sent = try await client.execute(uri: "/auth/link/authorize?email=attacker@example.com", method: .get, headers: headers)
+                #expect(sent.status == .ok)
+                #expect(sent.linkBinding == nil)
+                let link = try #require(app.outbox.last?.link)
+                // Whatever cookie the browser has, the link asks first.
+                let page = try await client.execute(uri: pathAndQuery(link), method: .get, headers: .browser.with(.cookie, "sesame-link-link=anything"))
+                #expect(page.status == .ok && page.sessionCookie == nil)
+                #expect(page.text.contains("Sign in as <strong>attacker@example.com</strong>?"))
+            }
+            // A same-origin form post, a same-origin Referer and Fetch Metadata each prove it, and bind the link.
+            #expect(try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .sameOriginForm(), body: ByteBuffer(string: "email=ada@example.com")).linkBinding != nil)
+            #expect(try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get, headers: [.referer: TestApp.baseURL + "/login"]).linkBinding != nil)
+            #expect(try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get, headers: .sameOrigin).linkBinding != nil)
         }
     }
 
@@ -191,7 +215,7 @@ import Testing
     @Test func replayedLinkIsRefused() async throws {
         let app = try TestApp()
         try await app.application.test(.router) { client in
-            let binding = try #require(try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get).linkBinding)
+            let binding = try #require(try await client.execute(uri: "/auth/link/authorize?email=ada@example.com", method: .get, headers: .sameOrigin).linkBinding)
             let link = try #require(app.outbox.last?.link)
             let first = try await client.execute(uri: pathAndQuery(link), method: .get, headers: [.cookie: binding])
             #expect(first.status == .found)
@@ -291,9 +315,12 @@ import Testing
             let unknown = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .form(), body: ByteBuffer(string: "email=nobody@example.com"))
             #expect(known.status == unknown.status)
             #expect(known.text == unknown.text)
-            // Each sets one binding cookie, the same but for its random value.
+            // Asked from the app's own page, each sets one binding cookie, the same but for its random value.
+            let boundKnown = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .sameOriginForm(), body: ByteBuffer(string: "email=ada@example.com"))
+            let boundUnknown = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .sameOriginForm(), body: ByteBuffer(string: "email=nobody@example.com"))
             let shape = { (response: TestResponse) in response.headers[values: .setCookie].map { $0.replacing(/=[^;]*;/, with: "=…;", maxReplacements: 1) } }
-            #expect(shape(known) == shape(unknown) && shape(known).count == 1)
+            #expect(shape(boundKnown) == shape(boundUnknown) && shape(boundKnown).count == 1)
+            #expect(boundKnown.text == boundUnknown.text)
         }
     }
 
@@ -375,7 +402,7 @@ import Testing
     @Test func appRefusalEndsInTheErrorPage() async throws {
         let app = try TestApp()
         try await app.application.test(.router) { client in
-            let binding = try #require(try await client.execute(uri: "/auth/link/authorize?email=blocked@example.com", method: .get).linkBinding)
+            let binding = try #require(try await client.execute(uri: "/auth/link/authorize?email=blocked@example.com", method: .get, headers: .sameOrigin).linkBinding)
             let link = try #require(app.outbox.last?.link)
             try await client.execute(uri: pathAndQuery(link), method: .get, headers: .browser.with(.cookie, binding)) { response in
                 #expect(response.status == .found)

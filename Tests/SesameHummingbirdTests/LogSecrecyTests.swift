@@ -28,7 +28,7 @@ import Testing
         configured.logger = logs.logger()
         let app = configured
         try await app.application.test(.router) { client in
-            let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .form(), body: ByteBuffer(string: "email=ada%40example.com"))
+            let sent = try await client.execute(uri: "/auth/link/authorize", method: .post, headers: .sameOriginForm(), body: ByteBuffer(string: "email=ada%40example.com"))
             let binding = try #require(sent.linkBinding)
             let link = try #require(app.outbox.last?.link)
             let linkToken = String(link.split(separator: "=", maxSplits: 1)[1])

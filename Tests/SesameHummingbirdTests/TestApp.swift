@@ -143,6 +143,10 @@ extension TestResponse {
 extension HTTPFields {
     static let browser: HTTPFields = [.accept: "text/html,application/xhtml+xml", .secFetchModeTest: "navigate"]
     static func form() -> HTTPFields { [.contentType: "application/x-www-form-urlencoded"] }
+    /// A form post from the app's own pages (its `Origin` proves it).
+    static func sameOriginForm() -> HTTPFields { [.contentType: "application/x-www-form-urlencoded", .origin: TestApp.baseURL] }
+    /// A navigation or request the browser marks as coming from the app itself.
+    static let sameOrigin: HTTPFields = [HTTPField.Name("Sec-Fetch-Site")!: "same-origin"]
 
     /// These fields with one more.
     func with(_ name: HTTPField.Name, _ value: String) -> HTTPFields {

@@ -30,7 +30,8 @@ import Testing
     }
 
     /// Requests resolved before "sign out everywhere" and committed after it (half writing data, half only
-    /// sliding the expiry) write nothing and clear the cookie; the session stays gone.
+    /// sliding the expiry) write nothing and set no cookie (a sign-in that ended the session may have set a new
+    /// one meanwhile); the session stays gone.
     @Test(arguments: StoreKind.allCases)
     func writesAfterSignOutEverywhereDoNotResurrectTheSession(_ kind: StoreKind) async throws {
         try await StoreFixture.with(kind) { fixture in
@@ -47,7 +48,7 @@ import Testing
             for (index, resolution) in inFlight.enumerated() {
                 if index.isMultiple(of: 2) { try resolution.withCurrent { try SessionData<Notes>.set(Notes(count: index)) } }
                 let fields = try await sessions.commit(resolution)
-                #expect(fields.map(\.value) == ["__Host-sid=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"])
+                #expect(fields.isEmpty)
             }
             #expect(await sessions.resolve(request).session == nil)
             #expect(try await sessions.sessions(subjectID: subject.subjectIdentifier).isEmpty)

@@ -10,9 +10,10 @@ import Testing
     let clock = TestClock()
     let logs = LogCapture()
 
-    /// Revocations: each recorded one stays revoked while the store is full; a revocation that does not fit
-    /// throws (the sign-out answers 503) and checks fail closed until expiry makes room.
-    @Test func aFullRevocationStoreForgetsNothingAndFailsClosed() async throws {
+    /// A full deny-list of token IDs forgets nothing: every recorded revocation holds, checks still answer (nothing
+    /// was lost, so their answers are right), a new revocation throws, and `SessionTokens.revoke` records a
+    /// cut-off for the token's subject instead, which ends that token and the subject's older ones only.
+    @Test func aFullDenyListForgetsNothingAndFallsBackToTheSubject() async throws {
         let store = MemoryRevocationStore(capacity: 64, logger: logs.logger(), now: clock.function)
         let expiry = Date(timeIntervalSince1970: clock.now + 600)
         var recorded: [String] = []
@@ -27,22 +28,50 @@ import Testing
         }
         #expect(recorded.count <= 64 && recorded.count >= 16)
         #expect(refused == 2_000 - recorded.count)
-        // Fail closed: while full, every check throws (the token is refused as "revocation unavailable").
+        let issued = Date(timeIntervalSince1970: clock.now)
+        for id in recorded { #expect(try await store.isRevoked(tokenID: id, subject: "s", issuedAt: issued), "\(id) was forgotten") }
+        #expect(try await store.isRevoked(tokenID: "never-revoked", subject: "s", issuedAt: issued) == false)
+        #expect(logs.lines.filter { $0.contains("token deny-list is full") }.count == 1)
+
+        let sessions = try SessionTokens<AppSession>(keys: KeySet(activeKey: JWK.generate(.es256)), revocations: store, now: clock.function)
+        let older = try sessions.create(.user(userID: "1", tenantID: nil))
+        clock.advance(5)
+        let token = try sessions.create(.user(userID: "1", tenantID: nil))
+        let other = try sessions.create(.user(userID: "2", tenantID: nil))
+        try await sessions.revoke(try await sessions.verify(token))
+        await #expect(throws: TokenError.revoked) { try await sessions.verify(token) }
+        await #expect(throws: TokenError.revoked) { try await sessions.verify(older) }
+        #expect(try await sessions.verify(other).subjectID == "user:userID:2")
+        clock.advance(1)
+        let newer = try sessions.create(.user(userID: "1", tenantID: nil))
+        #expect(try await sessions.verify(newer).subjectID == "user:userID:1")
+    }
+
+    /// When the subject cut-offs (the last resort) are full too, revocations throw and every check fails closed:
+    /// tokens are refused as "revocation unavailable" until expiry makes room, and then nothing was lost.
+    @Test func fullCutOffsFailClosedUntilThereIsRoom() async throws {
+        let store = MemoryRevocationStore(capacity: 64, retention: 600, logger: logs.logger(), now: clock.function)
+        try await store.revokeAll(subject: "user:victim", issuedBefore: Date(timeIntervalSince1970: clock.now))
+        var refused = 0
+        for index in 0..<2_000 {
+            do { try await store.revokeAll(subject: "flood-\(index)", issuedBefore: Date(timeIntervalSince1970: clock.now)) } catch is MemoryStoreFullError { refused += 1 }
+        }
+        #expect(refused > 1_900)
+        #expect(store.subjectCutoffs["user:victim"] != nil)
         await #expect(throws: MemoryStoreFullError.self) {
             try await store.isRevoked(tokenID: "never-revoked", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now))
         }
         #expect(store.isRevokedWithoutWaiting(tokenID: "never-revoked", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now)) == nil)
-        // Through SessionTokens: a session token is refused with revocationUnavailable, never accepted.
         let sessions = try SessionTokens<AppSession>(keys: KeySet(activeKey: JWK.generate(.es256)), revocations: store, now: clock.function)
         let token = try sessions.create(.user(userID: "1", tenantID: nil))
         await #expect(throws: TokenError.revocationUnavailable) { try await sessions.verify(token) }
-        #expect(logs.lines.filter { $0.contains("refuses new ones") }.count == 1)
-
-        // Expiry makes room: the checks answer again, every recorded revocation still holds until it expires.
-        clock.advance(601)
-        #expect(try await store.isRevoked(tokenID: "never-revoked", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now)) == false)
-        try await store.revoke(tokenID: "after", expiresAt: Date(timeIntervalSince1970: clock.now + 600))
-        #expect(try await store.isRevoked(tokenID: "after", subject: "s", issuedAt: Date(timeIntervalSince1970: clock.now)))
+        // A sweep a second later finds every cut-off live: still refusing.
+        clock.advance(1)
+        await #expect(throws: TokenError.revocationUnavailable) { try await sessions.verify(token) }
+        #expect(logs.lines.filter { $0.contains("subject cut-offs is full") }.count == 1)
+        // Past the retention the cut-offs go, and checks answer again.
+        clock.advance(600)
+        #expect(try await sessions.verify(token).subjectID == "user:userID:1")
         #expect(logs.lines.filter { $0.contains("has room again") }.count == 1)
     }
 
@@ -165,7 +194,9 @@ import Testing
             clientAddress: "203.0.113.50"))
         #expect(limited.head.status == .tooManyRequests)
         // Without a client address only the address limit applies, and the link is sent.
-        let sent = await handler.handle(AuthRequest(head: HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/link/authorize?email=ada@example.com")))
+        var ask = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/link/authorize?email=ada@example.com")
+        ask.headerFields[HTTPField.Name("Sec-Fetch-Site")!] = "same-origin"
+        let sent = await handler.handle(AuthRequest(head: ask))
         #expect(sent.head.status == .ok)
         let url = try #require(delivered.withLock { $0.last })
         let binding = try #require(sent.head.headerFields[.setCookie]).prefix { $0 != ";" }

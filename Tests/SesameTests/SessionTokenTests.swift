@@ -312,7 +312,14 @@ import Testing
         #expect(SessionCookie.isSecure(baseURL: "https://app.example"))
         #expect(SessionCookie.isSecure(baseURL: "HTTPS://app.example"))
         #expect(!SessionCookie.isSecure(baseURL: "http://127.0.0.1:8080"))
-        #expect(!SessionCookie.isSecure(baseURL: "http://app.example"))
+        #expect(!SessionCookie.isSecure(baseURL: "http://localhost:3000"))
+        #expect(!SessionCookie.isSecure(baseURL: "http://[::1]:8080"))
+        // Plain http anywhere else is a misconfiguration, not development: cookies stay Secure (and so unusable
+        // over plain http, which shows the mistake) rather than carry sessions in the clear.
+        #expect(SessionCookie.isSecure(baseURL: "http://app.example"))
+        #expect(SessionCookie.isSecure(baseURL: "http://127.0.0.1.evil.example"))
+        #expect(SessionCookie.isSecure(baseURL: "http://localhost.evil.example"))
+        #expect(SessionCookie.isSecure(baseURL: "http://user@127.0.0.1"))
         let development = try SessionTokens<AppSession>(
             keys: sessions.keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: "http://127.0.0.1:8080")))
         let plain = try #require(development.cookie(.apiKey(keyID: "k"), redirect: "https://x/").headerFields[.setCookie])

@@ -4,9 +4,10 @@ import Synchronization
 ///
 /// Readers and writers of different shards never wait for each other, so a lookup on the request path
 /// scales across cores without an actor or one global lock. Each shard holds at most `capacity / shards`
-/// entries. When a shard is full, adding a key first drops the entries its `isStale` predicate rejects; if the
-/// shard is still full, what happens depends on ``FullPolicy``: a cache evicts an arbitrary entry, a store of
-/// security state refuses the new key (and the caller fails closed), so nothing live is ever forgotten.
+/// entries. When a shard is full, adding a key first drops the entries its `isStale` predicate rejects (at most
+/// once a second or once per quarter of the shard's capacity in additions); if the shard is still full, what
+/// happens depends on ``FullPolicy``: a cache evicts an arbitrary entry, a store of security state refuses the new
+/// key (and the caller fails closed), so nothing live is ever forgotten.
 @usableFromInline
 final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     /// What a full shard does with a new key once nothing stale is left to drop.
@@ -24,28 +25,28 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         /// Lookup outcomes, counted under the lookup's own lock, so counting adds no contention.
         @usableFromInline var hits = 0
         @usableFromInline var misses = 0
-        /// Refused additions since the last sweep for stale entries: a full shard sweeps again only after a
-        /// quarter of its capacity in refusals, so refusing stays O(1) amortized under a flood.
-        var refusalsSinceSweep = 0
+        /// Refused (or, for a cache, evicted) additions since the last sweep for stale entries, and when that sweep
+        /// was: a full shard sweeps again only after a quarter of its capacity in additions or a second, so that
+        /// a flood costs O(1) per request and entries that expire are still found within a second.
+        var additionsSinceSweep = 0
+        var lastSweep = -Double.infinity
 
         /// Makes room for one more key; `false` when the shard is full of live entries and may not evict.
-        mutating func makeRoom(capacity: Int, policy: FullPolicy, isStale: (Value) -> Bool) -> Bool {
+        mutating func makeRoom(capacity: Int, policy: FullPolicy, now: Double, isStale: (Value) -> Bool) -> Bool {
             guard entries.count >= capacity else { return true }
-            if policy == .refuse, refusalsSinceSweep > 0, refusalsSinceSweep < max(1, capacity / 4) {
-                refusalsSinceSweep += 1
-                return false
+            let sweepIsDue = additionsSinceSweep >= max(1, capacity / 4) || !(now - lastSweep < 1)
+            if sweepIsDue {
+                entries = entries.filter { !isStale($0.value) }
+                lastSweep = now
+                additionsSinceSweep = 0
+                if entries.count < capacity { return true }
             }
-            entries = entries.filter { !isStale($0.value) }
-            guard entries.count >= capacity else {
-                refusalsSinceSweep = 0
-                return true
-            }
+            additionsSinceSweep += 1
             switch policy {
             case .evictAny:
                 entries.remove(at: entries.startIndex)
                 return true
             case .refuse:
-                refusalsSinceSweep = 1
                 return false
             }
         }
@@ -101,12 +102,16 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
 
     /// Stores `value` under `key`.
     ///
+    /// - Parameters:
+    ///   - now: The time, in seconds, for pacing sweeps of a full shard (callers without a clock pass 0: sweeps are
+    ///     then paced by count alone).
+    ///   - isStale: Whether an entry may be dropped to make room.
     /// - Returns: `false` when the key is new, its shard is full of live entries and the policy is
     ///   ``FullPolicy/refuse`` (nothing was stored).
     @usableFromInline @discardableResult
-    func insert(_ value: Value, for key: Key, isStale: (Value) -> Bool) -> Bool {
+    func insert(_ value: Value, for key: Key, now: Double = 0, isStale: (Value) -> Bool) -> Bool {
         shard(for: key).state.withLock { state in
-            if state.entries[key] == nil, !state.makeRoom(capacity: shardCapacity, policy: policy, isStale: isStale) { return false }
+            if state.entries[key] == nil, !state.makeRoom(capacity: shardCapacity, policy: policy, now: now, isStale: isStale) { return false }
             state.entries[key] = value
             return true
         }
@@ -117,10 +122,10 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
     /// - Returns: `false` when the key is new and its shard has no room (see ``insert(_:for:isStale:)``); then
     ///   `update` was not called.
     @discardableResult
-    func update(_ key: Key, isStale: (Value) -> Bool, _ update: (Value?) -> Value?) -> Bool {
+    func update(_ key: Key, now: Double = 0, isStale: (Value) -> Bool, _ update: (Value?) -> Value?) -> Bool {
         shard(for: key).state.withLock { state in
             let existing = state.entries[key]
-            if existing == nil, !state.makeRoom(capacity: shardCapacity, policy: policy, isStale: isStale) { return false }
+            if existing == nil, !state.makeRoom(capacity: shardCapacity, policy: policy, now: now, isStale: isStale) { return false }
             state.entries[key] = update(existing)
             return true
         }
@@ -140,7 +145,7 @@ final class StripedDictionary<Key: Hashable & Sendable, Value: Sendable>: Sendab
         for shard in shards {
             shard.state.withLock { state in
                 state.entries = state.entries.filter { !isStale($0.value) }
-                state.refusalsSinceSweep = 0
+                state.additionsSinceSweep = 0
                 if state.entries.count >= shardCapacity { roomy = false }
             }
         }

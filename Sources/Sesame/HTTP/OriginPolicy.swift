@@ -50,6 +50,18 @@ public struct OriginPolicy: Sendable, Hashable {
         return false
     }
 
+    /// Whether a request proves that it comes from an allowed origin: `Sec-Fetch-Site: same-origin` (set by the
+    /// browser, not by pages), an allowed `Origin`, or a `Referer` from an allowed origin. A request with none of
+    /// these (a cross-site page that suppressed its `Referer` in a browser without Fetch Metadata, a sibling
+    /// subdomain, a non-browser client) proves nothing.
+    public func provesAllowedOrigin(_ request: HTTPRequest) -> Bool {
+        guard !isCrossSite(request) else { return false }
+        if request.headerFields[.secFetchSite]?.lowercased() == "same-origin" { return true }
+        if let origin = request.headerFields[.origin] { return allowedOrigins.contains(origin.lowercased()) }
+        if let referer = request.headerFields[.referer], let origin = OriginPolicy.origin(of: referer) { return allowedOrigins.contains(origin) }
+        return false
+    }
+
     /// The origin of an absolute http(s) URL, lowercased, with default ports removed; `nil` otherwise.
     public static func origin(of url: String) -> String? {
         let lowered = url.lowercased()

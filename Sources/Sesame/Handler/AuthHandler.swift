@@ -172,12 +172,12 @@ public struct AuthHandler: Sendable {
 
     /// A callback's response, with the callback URL (which carries a secret: a link token, an authorization code)
     /// kept out of `Referer`: `no-referrer`, except for an HTML page, whose own forms must post back with a real
-    /// `Origin` (browsers send `Origin: null` from a `no-referrer` page), which gets `same-origin`: its URL goes
-    /// to this site only.
+    /// `Origin` (browsers send `Origin: null` from a `no-referrer` page), which gets `strict-origin`: requests from
+    /// it carry the origin alone, never the URL with its secret (not even to this site's access logs).
     static func keepingTheURLPrivate(_ response: AuthResponse) -> AuthResponse {
         var response = response
         let isPage = response.head.headerFields[.contentType]?.hasPrefix("text/html") == true
-        response.head.headerFields[.referrerPolicy] = isPage ? "same-origin" : "no-referrer"
+        response.head.headerFields[.referrerPolicy] = isPage ? "strict-origin" : "no-referrer"
         return response
     }
 

@@ -11,10 +11,13 @@ import Logging
 ///   app allows by name (``Configuration/allowedParameters``, and `returnTo`) travel with the link as claims.
 ///   The response is the same whether or not the address belongs to anyone, and delivery runs in the
 ///   background by default, so neither the answer nor its timing reveals which addresses are known.
-/// - The link is bound to the browser that asked for it: the response sets a short-lived cookie whose SHA-256
-///   the link carries. `GET {prefix}/{name}/callback?token=…` in that browser redeems the link once and calls
-///   the app's `onSuccess` with the claims. Opened anywhere else (another browser, a mail scanner's prefetch),
-///   it redeems nothing and shows a confirmation page whose same-origin `POST` completes the sign-in.
+/// - The link is bound to the browser that asked for it, when the request proves it came from this site (an
+///   allowed `Origin` or `Referer`, or `Sec-Fetch-Site: same-origin`): the response sets a short-lived cookie
+///   whose SHA-256 the link carries. `GET {prefix}/{name}/callback?token=…` in that browser redeems the link once
+///   and calls the app's `onSuccess` with the claims. Opened anywhere else (another browser, a mail scanner's
+///   prefetch), and always for a link asked for without that proof (which another site could have made a
+///   victim's browser ask for, to sign it in as the attacker), it redeems nothing and shows a confirmation page
+///   naming the address, whose same-origin `POST` completes the sign-in.
 ///
 /// A link token is a JWT typed `sesame-link+jwt`, bound to this provider's callback URL (`aud`), valid for
 /// 10 minutes by default and single-use (``ReplayStore``). Session tokens carry no type and reject typed
@@ -113,10 +116,11 @@ public struct LinkProvider: AuthProvider {
         if let client = request.clientAddress { try await limit(configuration.perClient, key: "client:" + RateLimitKey.client(client)) }
         try await limit(configuration.perAddress, key: "address:" + RateLimitKey.address(email))
 
-        // The browser binding: a secret in a cookie, its hash in the link.
-        let binding = RandomToken.make(byteCount: 32)
+        // The browser binding: a secret in a cookie, its hash in the link; only for a request from this site.
+        let binding = context.configuration.originPolicy.provesAllowedOrigin(request.head) ? RandomToken.make(byteCount: 32) : nil
         let issuedAt = now().rounded(.down)
-        var payload: JSONObject = ["claims": .object(claims), "bh": .string(LinkProvider.bindingHash(binding))]
+        var payload: JSONObject = ["claims": .object(claims)]
+        if let binding { payload["bh"] = .string(LinkProvider.bindingHash(binding)) }
         RegisteredClaims(
             audience: [context.callbackURL], expiresAt: issuedAt + configuration.lifetime, issuedAt: issuedAt,
             tokenID: RandomToken.make(byteCount: 16)
@@ -145,7 +149,9 @@ public struct LinkProvider: AuthProvider {
             }
         }
         var response = sentResponse(for: request)
-        response.head.headerFields.append(HTTPField(name: .setCookie, value: bindingCookie(context).setCookie(binding, maxAge: Int(configuration.lifetime))))
+        if let binding {
+            response.head.headerFields.append(HTTPField(name: .setCookie, value: bindingCookie(context).setCookie(binding, maxAge: Int(configuration.lifetime))))
+        }
         return response
     }
 

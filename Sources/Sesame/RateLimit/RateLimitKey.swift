@@ -2,15 +2,17 @@
 /// rewriting what it sends.
 enum RateLimitKey {
     /// The key of a client address: an IPv4 address as it is, an IPv6 address by its /64 (the smallest block one
-    /// subscriber is usually given, so rotating through it earns nothing), an IPv4-mapped IPv6 address as its
-    /// IPv4 address.
+    /// subscriber is usually given, so rotating through it earns nothing), an IPv4-mapped or NAT64 IPv6 address as
+    /// the IPv4 address it carries.
     ///
     /// - Parameter address: The client's IP address as text.
     /// - Returns: `ipv4:a.b.c.d`, `ipv6:xxxx:xxxx:xxxx:xxxx::/64`, or the lowercased text when it is no address.
     static func client(_ address: String) -> String {
         guard let bytes = IPNetwork.parseAddress(address) else { return "other:" + address.lowercased() }
         if bytes.count == 4 { return "ipv4:" + bytes.map(String.init).joined(separator: ".") }
-        if bytes.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]) {
+        // IPv4-mapped (::ffff:a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) addresses count as the IPv4 client they carry.
+        if bytes.prefix(12).elementsEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF])
+            || bytes.prefix(12).elementsEqual([0, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0]) {
             return "ipv4:" + bytes.suffix(4).map(String.init).joined(separator: ".")
         }
         let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }

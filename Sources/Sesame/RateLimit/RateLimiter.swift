@@ -19,7 +19,7 @@ public protocol RateLimiter: Sendable {
 /// Only buckets that have refilled completely (which a new bucket would equal) are forgotten to make room. When
 /// the limiter tracks as many partly used buckets as it may, a request under a new key is limited (it answers
 /// a retry delay) rather than resetting someone's bucket: a flood of distinct keys cannot lift a limit. Logged
-/// once per episode.
+/// when it starts and at most once a minute after.
 public struct MemoryRateLimiter: RateLimiter {
     private struct Bucket: Sendable {
         var tokens: Double
@@ -41,7 +41,7 @@ public struct MemoryRateLimiter: RateLimiter {
     ///   - refillInterval: Seconds per token refilled.
     ///   - maximumKeys: How many keys are tracked at most (only full buckets are forgotten; when every tracked
     ///     bucket is in use, new keys are limited).
-    ///   - logger: Where a full limiter is reported (once per episode).
+    ///   - logger: Where a full limiter is reported (at most once a minute).
     ///   - now: The clock, in seconds since 1970.
     public init(
         capacity: Int, refillInterval: Double, maximumKeys: Int = 100_000, logger: Logger = Logger(label: "sesame.ratelimit"),
@@ -58,7 +58,7 @@ public struct MemoryRateLimiter: RateLimiter {
         let current = now()
         var retryAfter: Int? = nil
         let capacity = self.capacity, refillInterval = self.refillInterval
-        let tracked = buckets.update(key, isStale: { current - $0.updatedAt >= (capacity - $0.tokens) * refillInterval }) { existing in
+        let tracked = buckets.update(key, now: current, isStale: { current - $0.updatedAt >= (capacity - $0.tokens) * refillInterval }) { existing in
             var bucket = existing ?? Bucket(tokens: capacity, updatedAt: current)
             // Concurrent callers may arrive out of clock order: time never runs backwards for a bucket.
             bucket.tokens = min(capacity, bucket.tokens + max(0, current - bucket.updatedAt) / refillInterval)

@@ -7,10 +7,13 @@ import Synchronization
 /// It serves one process: revocations are not shared between instances and are lost on restart. Use a
 /// persistent store when several instances serve the same sessions.
 ///
-/// It never forgets a live revocation to make room: entries go only once they have expired. When it is full of
-/// live entries, a new revocation throws ``MemoryStoreFullError`` (a stateless sign-out then answers 503), and
-/// checks throw as well (tokens are refused as "revocation unavailable") until expiries make room again:
-/// failing closed, logged once per episode.
+/// It never forgets a live revocation to make room: entries go only once they have expired. When its deny-list of
+/// token IDs is full of live entries, a new ``revoke(tokenID:expiresAt:)`` throws ``MemoryStoreFullError``
+/// (``SessionTokens/revoke(_:)`` then records a "not before" cut-off for the token's subject instead, which
+/// revokes that token and the subject's older ones, one entry per subject). When the cut-offs are full as well,
+/// ``revokeAll(subject:issuedBefore:)`` throws, and checks throw too (every token is refused as "revocation
+/// unavailable") until expiries make room again: failing closed. A full store is logged when it starts refusing and
+/// at most once a minute after.
 public struct MemoryRevocationStore: RevocationStore {
     let revokedTokens: StripedDictionary<String, Double>
     let subjectCutoffs: StripedDictionary<String, Cutoff>
@@ -18,7 +21,10 @@ public struct MemoryRevocationStore: RevocationStore {
     private let now: @Sendable () -> Double
     /// Whether anything was ever revoked: until then, checks need no lookup at all.
     private let hasEntries = SharedFlag()
-    private let alarm: CapacityAlarm
+    /// Reports a full deny-list (writes fail; checks go on: every revocation it holds is still there).
+    private let tokensAlarm: CapacityAlarm
+    /// Reports full cut-offs, the last resort: checks fail closed while it is refusing.
+    private let cutoffsAlarm: CapacityAlarm
 
     private final class SharedFlag: Sendable {
         let value = Atomic<Bool>(false)
@@ -36,7 +42,7 @@ public struct MemoryRevocationStore: RevocationStore {
     ///     are never dropped.
     ///   - retention: How long a subject's "not before" moment is kept, in seconds; it must be at least the
     ///     longest session lifetime (default 30 days plus a day).
-    ///   - logger: Where a full store is reported (once per episode).
+    ///   - logger: Where a full store is reported (when it starts refusing, and at most once a minute after).
     ///   - now: The clock, in seconds since 1970.
     public init(
         capacity: Int = 100_000, retention: Double = 31 * 24 * 60 * 60, logger: Logger = Logger(label: "sesame.revocations"),
@@ -46,20 +52,21 @@ public struct MemoryRevocationStore: RevocationStore {
         subjectCutoffs = StripedDictionary(capacity: capacity, whenFull: .refuse)
         self.retention = retention
         self.now = now
-        self.alarm = CapacityAlarm(store: "The in-memory revocation store", logger: logger)
+        self.tokensAlarm = CapacityAlarm(store: "The in-memory revocation store's token deny-list", logger: logger)
+        self.cutoffsAlarm = CapacityAlarm(store: "The in-memory revocation store's subject cut-offs", logger: logger)
     }
 
     public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
         try isRevokedNow(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
     }
 
-    /// Answers from memory, always.
+    /// Answers from memory, without waiting.
     ///
     /// - Parameters:
     ///   - tokenID: The token's `jti`.
     ///   - subject: The token's `sub`.
     ///   - issuedAt: The token's `iat`.
-    /// - Returns: Whether the token is revoked, or `nil` while the store is full and refusing revocations (then
+    /// - Returns: Whether the token is revoked, or `nil` while the subject cut-offs are full and refusing (then
     ///   ``isRevoked(tokenID:subject:issuedAt:)`` throws, and the token is refused).
     public func isRevokedWithoutWaiting(tokenID: String, subject: String, issuedAt: Date) -> Bool? {
         try? isRevokedNow(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
@@ -67,28 +74,26 @@ public struct MemoryRevocationStore: RevocationStore {
 
     private func isRevokedNow(tokenID: String, subject: String, issuedAt: Date) throws -> Bool {
         guard hasEntries.value.load(ordering: .acquiring) else { return false }
-        if alarm.isRefusing { try checkRoom() }
+        if cutoffsAlarm.isRefusing { try checkRoom() }
         if let expiry = revokedTokens[tokenID], expiry > now() { return true }
         if let cutoff = subjectCutoffs[subject], issuedAt.timeIntervalSince1970 < cutoff.notBefore { return true }
         return false
     }
 
-    /// While refusing: looks for room again (at most once a second) and throws until there is some.
+    /// While the cut-offs refuse: looks for room again (at most once a second) and throws until there is some.
     private func checkRoom() throws {
         let current = now()
-        if alarm.sweepIsDue(now: current) {
-            let tokensRoomy = revokedTokens.removeStale { $0 <= current }
-            let cutoffsRoomy = subjectCutoffs.removeStale { $0.forgetAfter <= current }
-            if tokensRoomy && cutoffsRoomy { alarm.recovered() }
+        if cutoffsAlarm.sweepIsDue(now: current), subjectCutoffs.removeStale({ $0.forgetAfter <= current }) {
+            cutoffsAlarm.recovered()
         }
-        if alarm.isRefusing { throw MemoryStoreFullError(store: "revocation store") }
+        if cutoffsAlarm.isRefusing { throw MemoryStoreFullError(store: "revocation store") }
     }
 
     public func revoke(tokenID: String, expiresAt: Date) async throws {
         let current = now()
         hasEntries.value.store(true, ordering: .releasing)
-        guard revokedTokens.insert(expiresAt.timeIntervalSince1970, for: tokenID, isStale: { $0 <= current }) else {
-            alarm.refused(now: current)
+        guard revokedTokens.insert(expiresAt.timeIntervalSince1970, for: tokenID, now: current, isStale: { $0 <= current }) else {
+            tokensAlarm.refused(now: current)
             throw MemoryStoreFullError(store: "revocation store")
         }
     }
@@ -100,11 +105,11 @@ public struct MemoryRevocationStore: RevocationStore {
         let notBefore = issuedBefore.timeIntervalSince1970.rounded(.down) + 1
         hasEntries.value.store(true, ordering: .releasing)
         let retention = self.retention
-        let stored = subjectCutoffs.update(subject, isStale: { $0.forgetAfter <= current }) { existing in
+        let stored = subjectCutoffs.update(subject, now: current, isStale: { $0.forgetAfter <= current }) { existing in
             Cutoff(notBefore: max(existing?.notBefore ?? notBefore, notBefore), forgetAfter: current + retention)
         }
         guard stored else {
-            alarm.refused(now: current)
+            cutoffsAlarm.refused(now: current)
             throw MemoryStoreFullError(store: "revocation store")
         }
     }

@@ -19,7 +19,7 @@ public protocol ReplayStore: Sendable {
 ///
 /// A used ID is kept until its token expires and never forgotten before to make room: when the store is full of
 /// live IDs, a redemption of a new one throws ``MemoryStoreFullError`` (the sign-in answers 503, "unavailable")
-/// instead of making a used link or flow redeemable again; logged once per episode.
+/// instead of making a used link or flow redeemable again; logged when it starts and at most once a minute after.
 public struct MemoryReplayStore: ReplayStore {
     private let used: StripedDictionary<String, Double>
     private let now: @Sendable () -> Double
@@ -29,7 +29,7 @@ public struct MemoryReplayStore: ReplayStore {
     ///
     /// - Parameters:
     ///   - capacity: The most IDs kept at once (expired ones make room; live ones are never dropped).
-    ///   - logger: Where a full store is reported (once per episode).
+    ///   - logger: Where a full store is reported (at most once a minute).
     ///   - now: The clock, in seconds since 1970.
     public init(
         capacity: Int = 100_000, logger: Logger = Logger(label: "sesame.replay"),
@@ -43,7 +43,7 @@ public struct MemoryReplayStore: ReplayStore {
     public func consume(_ id: String, expiresAt: Date) async throws -> Bool {
         let current = now()
         var first = false
-        let stored = used.update(id, isStale: { $0 <= current }) { existing in
+        let stored = used.update(id, now: current, isStale: { $0 <= current }) { existing in
             if let existing, existing > current { return existing }
             first = true
             return expiresAt.timeIntervalSince1970

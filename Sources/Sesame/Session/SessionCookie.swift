@@ -3,10 +3,12 @@
 ///
 /// Defaults are the secure ones: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure`, and the `__Host-` name prefix.
 /// Whether a cookie is `Secure` is configuration, never read from a request: set ``secure`` from the app's
-/// base URL with ``init(name:domain:path:sameSite:baseURL:usesHostPrefix:)`` (https: `Secure`; plain http, for
-/// development only: not). A cookie is read back only under the name it is set under, so on https a cookie
-/// without the `__Host-` prefix (which a sibling subdomain or a man-in-the-middle on plain http could plant) is
-/// ignored. `Max-Age` never exceeds ``maximumAge`` (400 days, the most browsers keep).
+/// base URL with ``init(name:domain:path:sameSite:baseURL:usesHostPrefix:)`` (`Secure` unless the base URL is
+/// plain http on `localhost` or a loopback address, for development). A cookie is read back only under the name it
+/// is set under (``effectiveName``): with the defaults on https that is the `__Host-` name, so a cookie without the
+/// prefix (which a sibling subdomain or a man-in-the-middle on plain http could plant) is ignored. A cookie with a
+/// `Domain`, another `Path` or `usesHostPrefix: false` cannot carry the prefix, and is read under its plain name.
+/// `Max-Age` never exceeds ``maximumAge`` (400 days, the most browsers keep).
 public struct SessionCookie: Sendable, Hashable {
     /// The `SameSite` attribute.
     public struct SameSite: Sendable, Hashable, CustomStringConvertible {
@@ -55,7 +57,7 @@ public struct SessionCookie: Sendable, Hashable {
     }
 
     /// Creates cookie options for an app served at `baseURL`: `Secure` (with the `__Host-` prefix) unless the
-    /// base URL is plain http.
+    /// base URL is plain http on `localhost` or a loopback address.
     ///
     /// - Parameters:
     ///   - name: The cookie's name, without the prefix.
@@ -69,12 +71,26 @@ public struct SessionCookie: Sendable, Hashable {
     }
 
     /// Whether cookies of an app served at `baseURL` are `Secure`: the one place Sesame decides it. Everything
-    /// but a plain-http base URL is.
+    /// but plain-http development on this machine is: an `http://` base URL on another host (an app behind a TLS
+    /// terminator, misconfigured) still gets `Secure` cookies, which browsers keep only over https, so the mistake
+    /// shows at once instead of sending sessions in the clear.
     ///
     /// - Parameter baseURL: The app's public base URL.
-    /// - Returns: `false` only for an `http://` base URL.
+    /// - Returns: `false` only for an `http://` base URL on `localhost`, a `.localhost` name or a loopback address.
     public static func isSecure(baseURL: String) -> Bool {
-        !baseURL.lowercased().hasPrefix("http://")
+        !isLoopbackHTTP(baseURL)
+    }
+
+    /// Whether a URL is plain http on `localhost`, a `.localhost` name or a loopback address.
+    static func isLoopbackHTTP(_ url: String) -> Bool {
+        let lowered = url.lowercased()
+        guard lowered.hasPrefix("http://") else { return false }
+        let authority = lowered.dropFirst("http://".count).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.contains("@") else { return false }
+        let host = authority.hasPrefix("[") ? authority.dropFirst().prefix { $0 != "]" } : authority.prefix { $0 != ":" }
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" { return true }
+        guard let bytes = IPNetwork.parseAddress(String(host)), bytes.count == 4 else { return false }
+        return bytes[0] == 127
     }
 
     /// The name the cookie is set and read under: `__Host-` + name when secure, host-only and at `/`.

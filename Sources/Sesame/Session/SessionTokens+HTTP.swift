@@ -23,10 +23,13 @@ extension SessionTokens {
     /// As ``cookie(_:redirect:)``; a token larger than one cookie is split into `name.0`, `name.1`, … and
     /// the cookies of the other shape that `request` carried are cleared.
     func cookie(_ subject: Subject, redirect: String, replacing request: HTTPRequest?) throws(TokenError) -> HTTPResponse {
+        let current = now()
         let token = try create(subject)
+        // The cookie ends no later than the token: `exp` is the issuing second plus the whole seconds of the lifetime.
+        let maxAge = Int((current.rounded(.down) + configuration.lifetime.rounded(.down) - current).rounded(.down))
         var response = HTTPResponse(status: .found)
         response.headerFields[.location] = redirect
-        for value in ChunkedCookie(cookie: configuration.cookie).setCookies(token, maxAge: Int(configuration.lifetime), replacing: request) {
+        for value in ChunkedCookie(cookie: configuration.cookie).setCookies(token, maxAge: maxAge, replacing: request) {
             response.headerFields.append(HTTPField(name: .setCookie, value: value))
         }
         response.headerFields[.cacheControl] = "no-store"

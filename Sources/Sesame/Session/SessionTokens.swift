@@ -176,7 +176,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         let session = try verifyUncached(String(token))
         if let cache {
             let current = now()
-            cache.insert(CachedSession(session: session, token: TokenSeal.bytes(of: token)), for: key, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
+            cache.insert(CachedSession(session: session, token: TokenSeal.bytes(of: token)), for: key, now: current, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
         }
         return session
     }
@@ -223,6 +223,10 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
 
     /// Revokes one session ("sign out" for a stateless token).
     ///
+    /// When an in-memory store's deny-list is full (``MemoryStoreFullError``), the revocation is recorded as a
+    /// "not before" cut-off for the session's subject at the token's `iat` instead: the token goes, with the
+    /// subject's older tokens (the safe side), and tokens issued in later seconds stay.
+    ///
     /// - Parameter session: The verified session to revoke.
     /// - Throws: ``TokenError/revocationUnavailable`` without a revocation store or when it fails.
     public func revoke(_ session: Session<Subject>) async throws(TokenError) {
@@ -230,6 +234,12 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         do {
             // Kept until the token is rejected as expired, which the leeway postpones.
             try await revocations.revoke(tokenID: session.id, expiresAt: session.expiresAt.addingTimeInterval(configuration.leeway))
+        } catch is MemoryStoreFullError {
+            do {
+                try await revocations.revokeAll(subject: session.subjectID, issuedBefore: session.issuedAt)
+            } catch {
+                throw TokenError.revocationUnavailable
+            }
         } catch {
             throw TokenError.revocationUnavailable
         }

@@ -59,7 +59,7 @@ public final class MemorySessionStore: SessionStore {
                 return
             }
             if let group = record.group { index.insert(record.key, into: group) }
-            records.insert(record, for: record.key) { $0.expiresAt <= current }
+            records.insert(record, for: record.key, now: current.timeIntervalSince1970) { $0.expiresAt <= current }
             pruneIfDue(&index, now: current)
         }
     }
@@ -76,7 +76,7 @@ public final class MemorySessionStore: SessionStore {
                 return true
             }
             if let group = record.group { index.insert(record.key, into: group) }
-            records.insert(record, for: record.key) { $0.expiresAt <= current }
+            records.insert(record, for: record.key, now: current.timeIntervalSince1970) { $0.expiresAt <= current }
             return true
         }
     }

@@ -11,7 +11,7 @@ import HTTPTypes
 /// - **Commit** (``commit(_:)``): a write only when the data changed, or when a sliding expiry must move (at
 ///   most once per ``StoredSessionConfiguration/refreshInterval``, re-issuing the cookie with the new expiry).
 ///   A read-only request writes nothing. The write is conditional (``SessionStore/update(_:)``): a session
-///   signed out or terminated while the request ran stays gone, and its cookie is cleared.
+///   signed out or terminated while the request ran stays gone.
 /// - **Sign in** (``signIn(_:request:redirect:)``): always a new secret; the request's previous session is
 ///   deleted, and its data carried over only when it was anonymous (and
 ///   ``StoredSessionConfiguration/carriesOverAnonymousData`` allows it). **Sign out**: the record is deleted
@@ -105,8 +105,10 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         case .update(var value, let key, let secret)?:
             let previousExpiry = value.expiry(configuration)
             value.touchedAt = now().timeIntervalSince1970
-            // Conditional: a session signed out or terminated while this request ran is not recreated.
-            guard try await saveChange(value, key: key) else { return clearingFields() }
+            // Conditional: a session signed out or terminated while this request ran is not recreated. Its cookie
+            // is left alone here (a sign-in that ended it may have set a new one in the meantime); the next request
+            // finds no record and clears it.
+            guard try await saveChange(value, key: key) else { return [] }
             // A sliding expiry moved: the cookie follows it, so it never outlives the session.
             guard value.expiry(configuration) != previousExpiry else { return [] }
             return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value))]
@@ -238,7 +240,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         guard let value = try? StoredSessionValue<Data>(decoding: record.value) else { return nil }
         let entry = DecodedRecord(bytes: record.value, value: value, session: session(value, key: record.key))
         let current = now().timeIntervalSince1970, configuration = self.configuration
-        decoded.insert(entry, for: record.key) { $0.value.expiry(configuration) <= current }
+        decoded.insert(entry, for: record.key, now: current) { $0.value.expiry(configuration) <= current }
         return entry
     }
 
