@@ -115,7 +115,7 @@ public struct PostgresSessionStore: SessionStore {
             RETURNING key
             """
         let keys = try await connection.rows(query, { try $0.decode(String.self) })
-        guard !keys.isEmpty else { throw SessionStoreError.invalidResponse("a session with this key exists already") }
+        guard !keys.isEmpty else { throw SessionStoreError.keyInUse }
     }
 
     /// Replaces a live record (one conditional `UPDATE`; its group is replaced with it). A record deleted or

@@ -56,7 +56,7 @@ public struct RedisSessionStore: SessionStore {
     ///   record has the key already.
     public func create(_ record: SessionRecord) async throws {
         let reply = try await write(record, mode: "create")
-        guard reply != .integer(-1) else { throw SessionStoreError.invalidResponse("a session with this key exists already") }
+        guard reply != .integer(-1) else { throw SessionStoreError.keyInUse }
     }
 
     /// Replaces a live record, moving it between groups as needed (one script, atomic). A record deleted,

@@ -51,7 +51,7 @@ public struct SQLiteSessionStore: SessionStore {
             """,
             [.text(record.key), record.group.map(SQLiteData.text) ?? .null, .blob(ByteBuffer(bytes: record.value)),
              .float(record.expiresAt.timeIntervalSince1970), .float(now().timeIntervalSince1970)])
-        guard !rows.isEmpty else { throw SessionStoreError.invalidResponse("a session with this key exists already") }
+        guard !rows.isEmpty else { throw SessionStoreError.keyInUse }
         await cleanUpIfDue()
     }
 

@@ -21,12 +21,20 @@ import Testing
             configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sid"), idleTimeout: 3_600, refreshInterval: 0))
     }
 
-    /// The request that carries a signed-in session's cookie.
-    static func request(carrying response: HTTPResponse) throws -> HTTPRequest {
-        let setCookie = try #require(response.headerFields[.setCookie])
+    /// A new user signed in on the store: the sessions, the subject, and a request carrying the session's cookie.
+    static func signedIn(_ store: any SessionStore) async throws -> (StoredSessions<Subject, Notes>, Subject, HTTPRequest) {
+        let sessions = Self.sessions(store)
+        let subject = Subject.user(id: UUID().uuidString)
+        let setCookie = try #require(try await sessions.signIn(subject, request: nil, redirect: "/").headerFields[.setCookie])
         var request = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         request.headerFields[.cookie] = String(setCookie.prefix { $0 != ";" })
-        return request
+        return (sessions, subject, request)
+    }
+
+    /// The session the request carries is gone: it resolves to nothing and its subject lists no session.
+    static func expectGone(_ sessions: StoredSessions<Subject, Notes>, _ subject: Subject, _ request: HTTPRequest) async throws {
+        #expect(await sessions.resolve(request).session == nil)
+        #expect(try await sessions.sessions(subjectID: subject.subjectIdentifier).isEmpty)
     }
 
     /// Requests resolved before "sign out everywhere" and committed after it (half writing data, half only
@@ -35,9 +43,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func writesAfterSignOutEverywhereDoNotResurrectTheSession(_ kind: StoreKind) async throws {
         try await StoreFixture.with(kind) { fixture in
-            let sessions = Self.sessions(fixture.sessions)
-            let subject = Subject.user(id: UUID().uuidString)
-            let request = try Self.request(carrying: try await sessions.signIn(subject, request: nil, redirect: "/"))
+            let (sessions, subject, request) = try await Self.signedIn(fixture.sessions)
             var inFlight: [SessionResolution<Subject>] = []
             for _ in 0..<20 {
                 let resolution = await sessions.resolve(request)
@@ -50,8 +56,7 @@ import Testing
                 let fields = try await sessions.commit(resolution)
                 #expect(fields.isEmpty)
             }
-            #expect(await sessions.resolve(request).session == nil)
-            #expect(try await sessions.sessions(subjectID: subject.subjectIdentifier).isEmpty)
+            try await Self.expectGone(sessions, subject, request)
         }
     }
 
@@ -60,9 +65,7 @@ import Testing
     @Test(arguments: StoreKind.allCases)
     func concurrentWritesRacingASignOutLeaveTheSessionGone(_ kind: StoreKind) async throws {
         try await StoreFixture.with(kind) { fixture in
-            let sessions = Self.sessions(fixture.sessions)
-            let subject = Subject.user(id: UUID().uuidString)
-            let request = try Self.request(carrying: try await sessions.signIn(subject, request: nil, redirect: "/"))
+            let (sessions, subject, request) = try await Self.signedIn(fixture.sessions)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 for index in 0..<40 {
                     tasks.addTask {
@@ -74,8 +77,7 @@ import Testing
                 }
                 try await tasks.waitForAll()
             }
-            #expect(await sessions.resolve(request).session == nil)
-            #expect(try await sessions.sessions(subjectID: subject.subjectIdentifier).isEmpty)
+            try await Self.expectGone(sessions, subject, request)
         }
     }
 

@@ -55,11 +55,10 @@ public struct OriginPolicy: Sendable, Hashable {
     /// these (a cross-site page that suppressed its `Referer` in a browser without Fetch Metadata, a sibling
     /// subdomain, a non-browser client) proves nothing.
     public func provesAllowedOrigin(_ request: HTTPRequest) -> Bool {
+        // Past `isCrossSite`, an `Origin` or `Referer` that is present is an allowed one.
         guard !isCrossSite(request) else { return false }
-        if request.headerFields[.secFetchSite]?.lowercased() == "same-origin" { return true }
-        if let origin = request.headerFields[.origin] { return allowedOrigins.contains(origin.lowercased()) }
-        if let referer = request.headerFields[.referer], let origin = OriginPolicy.origin(of: referer) { return allowedOrigins.contains(origin) }
-        return false
+        return request.headerFields[.secFetchSite]?.lowercased() == "same-origin"
+            || request.headerFields[.origin] != nil || request.headerFields[.referer] != nil
     }
 
     /// The origin of an absolute http(s) URL, lowercased, with default ports removed; `nil` otherwise.

@@ -50,16 +50,9 @@ public final class MemorySessionStore: SessionStore {
     public func create(_ record: SessionRecord) async throws {
         let current = now()
         try groups.withLock { index in
-            if let existing = records[record.key], existing.expiresAt > current {
-                throw SessionStoreError.invalidResponse("a session with this key exists already")
-            }
-            if let previous = records[record.key]?.group { index.remove(record.key, from: previous) }
-            guard record.expiresAt > current else {
-                records.removeValue(for: record.key)
-                return
-            }
-            if let group = record.group { index.insert(record.key, into: group) }
-            records.insert(record, for: record.key, now: current.timeIntervalSince1970) { $0.expiresAt <= current }
+            let existing = records[record.key]
+            if let existing, existing.expiresAt > current { throw SessionStoreError.keyInUse }
+            write(record, over: existing, in: &index, now: current)
             pruneIfDue(&index, now: current)
         }
     }
@@ -69,16 +62,26 @@ public final class MemorySessionStore: SessionStore {
         return groups.withLock { index in
             // Only a live record is replaced: a session deleted or terminated meanwhile stays gone.
             guard let existing = records[record.key], existing.expiresAt > current else { return false }
-            if let previous = existing.group, previous != record.group { index.remove(record.key, from: previous) }
-            guard record.expiresAt > current else {
-                if let group = record.group { index.remove(record.key, from: group) }
-                records.removeValue(for: record.key)
-                return true
-            }
-            if let group = record.group { index.insert(record.key, into: group) }
-            records.insert(record, for: record.key, now: current.timeIntervalSince1970) { $0.expiresAt <= current }
+            write(record, over: existing, in: &index, now: current)
             return true
         }
+    }
+
+    /// Stores `record` in place of `previous` (an expired record under its key, or the live one being updated),
+    /// keeping the group index in step; an already expired record is dropped instead. Called under the index lock.
+    private func write(_ record: SessionRecord, over previous: SessionRecord?, in index: inout GroupIndex, now current: Date) {
+        if let group = previous?.group, group != record.group || record.expiresAt <= current { index.remove(record.key, from: group) }
+        guard record.expiresAt > current else {
+            records.removeValue(for: record.key)
+            return
+        }
+        if let group = record.group { index.insert(record.key, into: group) }
+        records.insert(record, for: record.key, now: current.timeIntervalSince1970) { $0.expiresAt <= current }
+    }
+
+    /// Whether `key` is a live member of `group`: its record exists, has not expired and is still in that group.
+    private func isLiveMember(_ key: String, of group: String, at current: Date) -> Bool {
+        records[key].map { $0.expiresAt > current && $0.group == group } ?? false
     }
 
     public func delete(_ key: String) async throws {
@@ -106,7 +109,7 @@ public final class MemorySessionStore: SessionStore {
         let keys = groups.withLock { index in
             // Forget members that expired or were evicted.
             let members = index.members[group] ?? []
-            let live = members.filter { key in records[key].map { $0.expiresAt > current && $0.group == group } ?? false }
+            let live = members.filter { isLiveMember($0, of: group, at: current) }
             for key in members.subtracting(live) { index.remove(key, from: group) }
             return live
         }
@@ -122,7 +125,7 @@ public final class MemorySessionStore: SessionStore {
         guard index.count >= index.pruneAt else { return }
         var pruned = GroupIndex()
         for (group, keys) in index.members {
-            for key in keys where records[key].map({ $0.expiresAt > current && $0.group == group }) ?? false {
+            for key in keys where isLiveMember(key, of: group, at: current) {
                 pruned.insert(key, into: group)
             }
         }

@@ -70,6 +70,9 @@ public enum SessionStoreError: Error, Sendable, Equatable, CustomStringConvertib
     /// The store answered something it should not have (a corrupt row, a protocol error).
     case invalidResponse(String)
 
+    /// ``SessionStore/create(_:)`` found a live record under the new record's key.
+    public static let keyInUse = SessionStoreError.invalidResponse("a session with this key exists already")
+
     public var description: String {
         switch self {
         case .unavailable(let detail): "session store unavailable: \(detail)"

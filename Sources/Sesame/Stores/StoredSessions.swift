@@ -266,17 +266,18 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
 
     /// Stores a new session.
     private func saveNew(_ value: StoredSessionValue<Data>, key: String) async throws(AuthError) {
-        do {
-            try await store.create(record(value, key: key))
-        } catch {
-            throw AuthError.unavailable.with(detail: "the session store cannot save the session")
-        }
+        try await saving { try await store.create(record(value, key: key)) }
     }
 
     /// Saves a change to a live session; `false` when the session no longer exists (nothing was written).
     private func saveChange(_ value: StoredSessionValue<Data>, key: String) async throws(AuthError) -> Bool {
+        try await saving { try await store.update(record(value, key: key)) }
+    }
+
+    /// Runs a store write, answering any failure as ``AuthError/unavailable`` (503): nothing was saved.
+    private func saving<Result>(_ write: () async throws -> Result) async throws(AuthError) -> Result {
         do {
-            return try await store.update(record(value, key: key))
+            return try await write()
         } catch {
             throw AuthError.unavailable.with(detail: "the session store cannot save the session")
         }

@@ -31,11 +31,15 @@ struct FlowState: Sendable {
     /// The PKCE S256 challenge: base64url(SHA-256(verifier)) (RFC 7636 §4.2).
     var challenge: String { Base64URL.encode(SHA256.hash(data: Array(verifier.utf8))) }
 
-    /// The cookie the flow travels in: `__Host-sesame-flow-{provider}` on https (set and read only under that
-    /// name, so no sibling subdomain or plain-http attacker can plant a flow), `sesame-flow-{provider}` in
-    /// plain-http development.
-    static func cookieName(for provider: String, configuration: AuthConfiguration) -> String {
-        (SessionCookie.isSecure(baseURL: configuration.baseURL) ? "__Host-" : "") + "sesame-flow-\(provider)"
+    /// The cookie the flow travels in: `__Host-sesame-flow-{provider}` at `/` on https (set and read only under
+    /// that name, so no sibling subdomain or plain-http attacker can plant a flow), `sesame-flow-{provider}` under
+    /// the handler's prefix in plain-http development. A provider that posts its response back (`form_post`) is a
+    /// cross-site POST, which only `SameSite=None` reaches (on https; browsers want it `Secure`).
+    static func cookie(for provider: String, configuration: AuthConfiguration, crossSite: Bool = false) -> SessionCookie {
+        var cookie = SessionCookie(name: "sesame-flow-\(provider)", baseURL: configuration.baseURL)
+        cookie.path = cookie.secure || configuration.prefix.isEmpty ? "/" : configuration.prefix
+        cookie.sameSite = crossSite && cookie.secure ? .none : .lax
+        return cookie
     }
 
     /// The `Set-Cookie` value carrying the flow.
@@ -52,23 +56,12 @@ struct FlowState: Sendable {
         } catch {
             throw AuthError.serverError.with(detail: "the flow state cannot be sealed")
         }
-        return FlowState.cookie(name: FlowState.cookieName(for: provider, configuration: context.configuration), value: token, maxAge: Int(FlowState.lifetime), context: context, crossSite: crossSite)
+        return FlowState.cookie(for: provider, configuration: context.configuration, crossSite: crossSite).setCookie(token, maxAge: Int(FlowState.lifetime))
     }
 
     /// The `Set-Cookie` value that removes the flow cookie.
     static func clearCookie(provider: String, context: AuthContext, crossSite: Bool) -> String {
-        cookie(name: cookieName(for: provider, configuration: context.configuration), value: "", maxAge: 0, context: context, crossSite: crossSite)
-    }
-
-    private static func cookie(name: String, value: String, maxAge: Int, context: AuthContext, crossSite: Bool) -> String {
-        let secure = SessionCookie.isSecure(baseURL: context.configuration.baseURL)
-        // `__Host-` requires `Path=/`; in plain-http development the cookie stays under the handler's prefix.
-        let path = secure || context.configuration.prefix.isEmpty ? "/" : context.configuration.prefix
-        // A provider that posts its response back (form_post) is a cross-site POST: only SameSite=None reaches it.
-        let sameSite = crossSite && secure ? "None" : "Lax"
-        var parts = ["\(name)=\(value)", "Path=\(path)", "Max-Age=\(maxAge)", "HttpOnly", "SameSite=\(sameSite)"]
-        if secure { parts.append("Secure") }
-        return parts.joined(separator: "; ")
+        cookie(for: provider, configuration: context.configuration, crossSite: crossSite).clearCookie()
     }
 
     /// Reads and checks the flow cookie of a callback.
@@ -76,7 +69,7 @@ struct FlowState: Sendable {
     /// - Throws: ``AuthError/invalidState`` when the cookie is missing, forged, expired, or belongs to another
     ///   provider or callback.
     static func read(from request: AuthRequest, context: AuthContext, now: @escaping @Sendable () -> Double) throws(AuthError) -> FlowState {
-        guard let token = CookieHeader.value(named: cookieName(for: context.provider, configuration: context.configuration), in: request.head.headerFields) else {
+        guard let token = CookieHeader.value(named: cookie(for: context.provider, configuration: context.configuration).effectiveName, in: request.head.headerFields) else {
             throw AuthError.invalidState.with(detail: "no sign-in is in progress in this browser")
         }
         let validation = TokenValidation(audience: context.callbackURL, type: tokenType, leeway: 0, now: now)
