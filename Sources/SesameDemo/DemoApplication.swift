@@ -66,6 +66,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     let logger: Logger
     /// The extra providers' names and display names, for the home page's buttons.
     let providerButtons: [(name: String, displayName: String)]
+    /// The session data that counts home page visits, with store-backed sessions.
+    let visitData: StoredSessionData<DemoData>?
 
     /// Assembles the demo.
     ///
@@ -76,10 +78,12 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     ///   - providers: More sign-in providers (OAuth / OpenID Connect), each offered as a button on the home page.
     ///   - logger: The demo's logger.
     ///   - sessions: The session strategy.
+    ///   - visitData: Where the home page counts visits (store-backed sessions only).
     public init(
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
-        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), visitData: StoredSessionData<DemoData>? = nil
     ) throws {
+        self.visitData = visitData
         self.configuration = configuration
         self.logger = logger
         let mailbox = DemoMailbox()
@@ -132,10 +136,11 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
 
     /// The record of what the demo shows on its home page for store-backed sessions.
     /// Counts a home page visit in the session's data; `nil` with stateless sessions, which have no data.
-    static func countVisit() -> Int? {
-        let visits = (SessionData<DemoData>.current?.visits ?? 0) + 1
+    func countVisit() -> Int? {
+        guard let visitData else { return nil }
+        let visits = (visitData.current?.visits ?? 0) + 1
         do {
-            try SessionData<DemoData>.set(DemoData(visits: visits))
+            try visitData.set(DemoData(visits: visits))
         } catch {
             return nil
         }
@@ -146,14 +151,14 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     ///
     /// - Parameter benchmarkSession: When given, adds `/bench/plain`, which renders this session the way
     ///   `/api/me` renders the request's, but without any Sesame middleware (for the HTTP benchmark).
-    public func router(benchmarkSession: Session<DemoSession>? = nil) -> Router<SessionContext<DemoSession>> {
-        let router = Router(context: SessionContext<DemoSession>.self)
+    public func router(benchmarkSession: AuthSession<DemoSession>? = nil) -> Router<BasicSesameRequestContext<DemoSession>> {
+        let router = Router(context: BasicSesameRequestContext<DemoSession>.self)
         router.addAuthHandler(auth)
         if let benchmarkSession {
             // The protected API route's twin: the same rendering of a (pre-verified) session, without Sesame.
             router.get("/bench/plain") { _, _ in DemoAPI.render(benchmarkSession) }
         }
-        let site = router.group().add(middleware: SessionMiddleware(sessions: sessions))
+        let site = router.group().add(middleware: SesameSessionMiddleware(sessions: sessions))
         site.get("/") { request, _ in Response(self.home(request.head)) }
         site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
         site.post("/signout") { request, _ in Response(try await self.signOut(request.head)) }
@@ -162,7 +167,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             .get("/protected") { _, _ in Response(self.protectedPage()) }
         // The API resolves and requires the session in one step.
         router.group("api")
-            .add(middleware: SessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/")))
+            .add(middleware: SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/")))
             .get("me") { _, _ in try await DemoAPI.me() }
         return router
     }
@@ -170,7 +175,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     /// The demo application, listening on the configured address.
     ///
     /// - Parameter benchmarkSession: See ``router(benchmarkSession:)``.
-    public func application(benchmarkSession: Session<DemoSession>? = nil) -> some ApplicationProtocol {
+    public func application(benchmarkSession: AuthSession<DemoSession>? = nil) -> some ApplicationProtocol {
         Application(
             router: router(benchmarkSession: benchmarkSession),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port)), logger: logger)
@@ -180,10 +185,10 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
 
     /// The home page: who is signed in, or the sign-in form.
     public func home(_ request: HTTPRequest) -> AuthResponse {
-        if let session = Session<DemoSession>.current, case .user(let email) = session.subject {
+        if let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject {
             return .html(HTML.page(title: "Sesame demo", body: """
                 <h1>Sesame demo</h1>
-                <p>Signed in as <strong>\(HTML.escape(email))</strong>.\(Demo.countVisit().map { " Home page visits in this session (kept in the session store): \($0)." } ?? "")</p>
+                <p>Signed in as <strong>\(HTML.escape(email))</strong>.\(countVisit().map { " Home page visits in this session (kept in the session store): \($0)." } ?? "")</p>
                 <ul>
                 <li><a href="/protected">A protected page</a></li>
                 <li><a href="/api/me">The JSON API</a> (cookie or <code>Authorization: Bearer</code>)</li>
@@ -225,7 +230,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
 
     /// A page only signed-in people see.
     public func protectedPage() -> AuthResponse {
-        guard let session = Session<DemoSession>.current, case .user(let email) = session.subject else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
+        guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
         return .html(HTML.page(title: "Protected", body: "<h1>Protected</h1><p>Only signed-in people see this, \(HTML.escape(email)).</p><p><a href=\"/\">Home</a></p>"))
     }
 
@@ -247,19 +252,19 @@ public enum DemoAPI {
 
     /// The same, framework-agnostic.
     public static func meResponse() -> AuthResponse {
-        guard let session = Session<DemoSession>.current else {
+        guard let session = AuthSession<DemoSession>.current else {
             return .json(["error": "unauthorized"], status: .unauthorized)
         }
         return json(session)
     }
 
     /// The API's view of a session.
-    public static func render(_ session: Session<DemoSession>) -> Response {
+    public static func render(_ session: AuthSession<DemoSession>) -> Response {
         Response(json(session))
     }
 
     /// The API's view of a session, framework-agnostic.
-    public static func json(_ session: Session<DemoSession>) -> AuthResponse {
+    public static func json(_ session: AuthSession<DemoSession>) -> AuthResponse {
         guard case .user(let email) = session.subject else { return .json(["error": "forbidden"], status: .forbidden) }
         return .json([
             "email": .string(email),
@@ -299,5 +304,17 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
             sessions: try SessionTokens<DemoSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL))),
             link: link,
             providers: providers, logger: logger)
+    }
+}
+
+extension Demo where Sessions == StoredSessions<DemoSession, DemoData> {
+    /// Assembles the demo on store-backed sessions, which count the home page's visits in the session's data.
+    ///
+    /// - Parameters: As the general initializer.
+    public init(
+        configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
+    ) throws {
+        try self.init(configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: sessions.data)
     }
 }

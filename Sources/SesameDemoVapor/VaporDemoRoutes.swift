@@ -12,7 +12,7 @@ public enum VaporDemoRoutes {
         site.get { request async throws in Response(demo.home(try AuthRequest(request).head)) }
         site.get("check-email") { request async throws in Response(demo.checkEmail(try AuthRequest(request).head)) }
         site.post("signout") { request async throws in Response(try await demo.signOut(try AuthRequest(request).head)) }
-        site.grouped(SessionRequirementMiddleware(SessionRequirement<DemoSession>(signInURL: "/")))
+        site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/")))
             .get("protected") { _ async in Response(demo.protectedPage()) }
         app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement(signInURL: "/")))
             .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }

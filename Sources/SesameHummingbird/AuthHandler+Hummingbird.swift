@@ -51,7 +51,7 @@ extension Response {
     }
 }
 
-/// An `AuthError` thrown from a route handler (for example `SessionData.set` while the store is down) answers
+/// An `AuthError` thrown from a route handler (for example a stored session's `data.set` while the store is down) answers
 /// with its status and `{"error", "error_description"}`, not a 500.
 extension AuthError: HTTPResponseError {
     public func response(from request: Request, context: some RequestContext) throws -> Response {

@@ -70,7 +70,12 @@ public struct PostgresRevocationStore: RevocationStore, PostgresExpiringStore {
     ///   - issuedAt: The token's `iat`.
     /// - Returns: `true` if the token must not be accepted.
     /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
-    public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+    /// Asks the server (one round trip).
+    public func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {
+        .catching { try await lookUp(tokenID: tokenID, subject: subject, issuedAt: issuedAt) }
+    }
+
+    private func lookUp(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
         let query: PostgresQuery = """
             SELECT EXISTS (SELECT 1 FROM \(unescaped: tokens) WHERE jti = \(tokenID) AND expires_at > now())
                 OR EXISTS (

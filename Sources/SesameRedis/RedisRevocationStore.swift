@@ -41,7 +41,12 @@ public struct RedisRevocationStore: RevocationStore {
     ///   - issuedAt: The token's `iat`.
     /// - Returns: `true` if the token must not be accepted.
     /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
-    public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+    /// Asks the server (one round trip).
+    public func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {
+        .catching { try await lookUp(tokenID: tokenID, subject: subject, issuedAt: issuedAt) }
+    }
+
+    private func lookUp(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
         let reply = try await client.send(RedisCommand("MGET", tokenPrefix + tokenID, subjectPrefix + subject))
         guard case .array(let values) = reply, values.count == 2 else {
             throw SessionStoreError.invalidResponse("MGET answered \(reply)")

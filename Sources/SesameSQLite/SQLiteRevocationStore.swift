@@ -22,7 +22,12 @@ public struct SQLiteRevocationStore: RevocationStore {
         self.now = now
     }
 
-    public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+    /// Asks the server (one round trip).
+    public func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {
+        .catching { try await lookUp(tokenID: tokenID, subject: subject, issuedAt: issuedAt) }
+    }
+
+    private func lookUp(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
         let rows = try await storage.rows(
             """
             SELECT EXISTS (SELECT 1 FROM sesame_revoked_tokens WHERE jti = ?1 AND expires_at > ?3)

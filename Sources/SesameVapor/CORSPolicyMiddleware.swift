@@ -25,20 +25,19 @@ public struct CORSPolicyMiddleware: Middleware {
             return request.eventLoop.makeSucceededFuture(Response(AuthResponse(preflight)))
         }
         let fields = policy.responseFields(for: head)
-        return next.respond(to: request).map { $0.adding(fields, []) }
+        return next.respond(to: request).map { $0.applying(.add(fields)) }
     }
 }
 
 extension HTTPRequest {
-    /// The header fields a CORS policy reads, by their lowercase names.
-    static let corsFields: [(lowercased: String, name: HTTPField.Name)] =
-        ["origin", "access-control-request-method"].map { ($0, HTTPField.Name($0)!) }
-
     /// The part of a Vapor request that a CORS policy reads: the method and the `Origin` and
     /// `Access-Control-Request-Method` fields.
     ///
     /// - Parameter request: The Vapor request.
     init(corsHeadOf request: Request) {
-        self.init(of: request, path: "/", fields: Self.corsFields)
+        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: "/")
+        for name in [HTTPField.Name.origin, .accessControlRequestMethod] {
+            for value in request.headers[name.rawName] { headerFields.append(HTTPField(name: name, value: value)) }
+        }
     }
 }

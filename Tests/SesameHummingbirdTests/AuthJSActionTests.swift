@@ -44,7 +44,7 @@ import Testing
         }
 
         var application: some ApplicationProtocol {
-            let router = Router(context: SessionContext<TestSession>.self)
+            let router = Router(context: BasicSesameRequestContext<TestSession>.self)
             router.addAuthHandler(handler)
             return Application(router: router)
         }

@@ -436,5 +436,5 @@ import Testing
 
 extension SessionTokens {
     /// The synchronous verification path, for checks that need no request.
-    func verifyForTest(_ token: String) throws(TokenError) -> Session<Subject> { try verifyUncached(token) }
+    func verifyForTest(_ token: String) throws(TokenError) -> AuthSession<Subject> { try verifyUncached(token) }
 }

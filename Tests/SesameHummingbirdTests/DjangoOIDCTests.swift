@@ -32,7 +32,7 @@ import Testing
             guard let email = success.profile?.email, success.profile?.emailVerified == true else { throw AuthError.accessDenied }
             return AuthResponse(try sessions.cookie(.user(email: email), redirect: TestApp.baseURL + "/"))
         }
-        let router = Router(context: SessionContext<TestSession>.self)
+        let router = Router(context: BasicSesameRequestContext<TestSession>.self)
         router.addAuthHandler(handler)
         return Application(router: router)
     }

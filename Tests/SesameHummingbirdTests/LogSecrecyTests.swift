@@ -58,7 +58,7 @@ import Testing
             providers: [:], configuration: AuthConfiguration(baseURL: TestApp.baseURL), keys: app.keys, sessions: SessionAccess(app.sessions),
             logger: logs.logger()
         ) { _ in .json([:]) }
-        let router = Router(context: SessionContext<TestSession>.self)
+        let router = Router(context: BasicSesameRequestContext<TestSession>.self)
         router.addAuthHandler(handler)
         try await Application(router: router).test(.router) { client in
             let token = try app.sessions.create(.user(email: "ada@example.com"))

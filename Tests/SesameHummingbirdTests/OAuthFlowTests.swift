@@ -28,7 +28,7 @@ import Testing
         let app: TestApp
         let successes: Successes
         let http: HTTPClient
-        let application: Application<RouterResponder<SessionContext<TestSession>>>
+        let application: Application<RouterResponder<BasicSesameRequestContext<TestSession>>>
     }
 
     static func withSetup(logger: Logger = Logger(label: "test"), _ test: @Sendable (Setup) async throws -> Void) async throws {
@@ -51,7 +51,7 @@ import Testing
             guard let email = success.profile?.email, success.profile?.emailVerified == true else { throw AuthError.accessDenied }
             return AuthResponse(try sessions.cookie(.user(email: email), redirect: TestApp.baseURL + (success.returnTo ?? "/")))
         }
-        let router = Router(context: SessionContext<TestSession>.self)
+        let router = Router(context: BasicSesameRequestContext<TestSession>.self)
         router.addAuthHandler(handler)
         let application = Application(router: router)
         try await LiveServer.run(server) { http in
@@ -316,7 +316,7 @@ import Testing
         let handler = AuthHandler(providers: ["down": oidc], configuration: AuthConfiguration(baseURL: TestApp.baseURL), keys: app.keys) { _ in
             AuthResponse.json([:])
         }
-        let router = Router(context: SessionContext<TestSession>.self)
+        let router = Router(context: BasicSesameRequestContext<TestSession>.self)
         router.addAuthHandler(handler)
         try await Application(router: router).test(.router) { client in
             try await client.execute(uri: "/auth/down/authorize", method: .get) { response in

@@ -24,7 +24,7 @@ import Testing
         var providers: [String: any AuthProvider] = [:]
         for (name, provider, _) in Self.oauthPresets { providers[name] = provider }
         let handler = AuthHandler(providers: providers, configuration: AuthConfiguration(baseURL: "https://app.example"), keys: keys) { _ in .json([:]) }
-        let router = Router(context: SessionContext<TestSession>.self)
+        let router = Router(context: BasicSesameRequestContext<TestSession>.self)
         router.addAuthHandler(handler)
         try await Application(router: router).test(.router) { client in
             for (name, _, prefix) in Self.oauthPresets {

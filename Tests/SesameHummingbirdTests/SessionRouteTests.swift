@@ -55,7 +55,7 @@ import Testing
             }
         }
         // Outside a request there is no current session.
-        #expect(Session<TestSession>.current == nil)
+        #expect(AuthSession<TestSession>.current == nil)
     }
 
     @Test func rejectedCookiesMeanNoSessionAndAreCleared() async throws {

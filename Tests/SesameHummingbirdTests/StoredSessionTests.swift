@@ -33,17 +33,17 @@ import Testing
 
         var application: some ApplicationProtocol {
             let sessions = self.sessions
-            let router = Router(context: SessionContext<TestSession>.self)
+            let router = Router(context: BasicSesameRequestContext<TestSession>.self)
             router.get("/public") { _, _ in "public" }
-            let site = router.group().add(middleware: SessionMiddleware(sessions: sessions))
-            site.get("/cart") { _, _ in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
+            let site = router.group().add(middleware: SesameSessionMiddleware(sessions: sessions))
+            site.get("/cart") { _, _ in (sessions.data.current?.items ?? []).joined(separator: ",") }
             site.post("/cart") { request, _ in
                 let item = request.uri.queryParameters["item"].map(String.init) ?? "?"
-                try SessionData<Cart>.update { cart in cart = Cart(items: (cart?.items ?? []) + [item]) }
+                try sessions.data.update { cart in cart = Cart(items: (cart?.items ?? []) + [item]) }
                 return "added"
             }
             site.post("/cart/same") { _, _ in
-                try SessionData<Cart>.set(SessionData<Cart>.current)
+                try sessions.data.set(sessions.data.current)
                 return "unchanged"
             }
             site.post("/signin") { request, _ in
@@ -53,11 +53,11 @@ import Testing
             site.post("/signout") { request, _ in Response(AuthResponse(try await sessions.signOut(request.head, redirect: "/"))) }
             site.group().add(middleware: RequireSessionMiddleware(SessionRequirement<TestSession>(signInURL: "/signin")))
                 .get("/me") { _, _ in
-                    guard case .user(let email)? = Session<TestSession>.current?.subject else { return "?" }
+                    guard case .user(let email)? = AuthSession<TestSession>.current?.subject else { return "?" }
                     return email
                 }
-            router.group("api").add(middleware: SessionMiddleware(sessions: sessions, requirement: SessionRequirement()))
-                .get("whoami") { _, _ in Session<TestSession>.current.map { "\($0.subject)" } ?? "none" }
+            router.group("api").add(middleware: SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement()))
+                .get("whoami") { _, _ in AuthSession<TestSession>.current.map { "\($0.subject)" } ?? "none" }
             return Application(router: router)
         }
     }

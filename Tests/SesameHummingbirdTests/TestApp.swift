@@ -91,19 +91,19 @@ struct TestApp {
         }
     }
 
-    func router() -> Router<SessionContext<TestSession>> {
-        let router = Router(context: SessionContext<TestSession>.self)
+    func router() -> Router<BasicSesameRequestContext<TestSession>> {
+        let router = Router(context: BasicSesameRequestContext<TestSession>.self)
         // CORS sits in front of routing, so that preflights for any path are answered.
         router.add(middleware: CORSPolicyMiddleware(CORSPolicy(allowedOrigins: ["https://app.example"])))
         router.addAuthHandler(handler)
-        let site = router.group().add(middleware: SessionMiddleware(sessions: sessions))
+        let site = router.group().add(middleware: SesameSessionMiddleware(sessions: sessions))
         site.get("/whoami") { _, context in
             // The context's identity and the task-local, read deep inside other code, agree.
             let fromContext = context.identity?.subjectID ?? "none"
             let fromTaskLocal = await DeepService.currentSubject()
             return "\(fromContext)|\(fromTaskLocal)"
         }
-        router.group("api").add(middleware: SessionMiddleware(sessions: sessions, requirement: SessionRequirement())).get("me") { _, context in
+        router.group("api").add(middleware: SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement())).get("me") { _, context in
             try context.requireIdentity().subjectID
         }
         site.group("users").add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/signin") { session in
@@ -121,7 +121,7 @@ struct TestApp {
 enum DeepService {
     static func currentSubject() async -> String {
         await Task.yield()
-        return Session<TestSession>.current?.subjectID ?? "none"
+        return AuthSession<TestSession>.current?.subjectID ?? "none"
     }
 }
 

@@ -52,8 +52,8 @@ import Testing
             }
             #expect(try await sessions.terminateAll(subjectID: subject.subjectIdentifier) == 1)
             for (index, resolution) in inFlight.enumerated() {
-                if index.isMultiple(of: 2) { try resolution.withCurrent { try SessionData<Notes>.set(Notes(count: index)) } }
-                let fields = try await sessions.commit(resolution)
+                if index.isMultiple(of: 2) { try SessionScope(resolution).run { try sessions.data.set(Notes(count: index)) } }
+                let fields = try await sessions.commit(resolution).value.get()
                 #expect(fields.isEmpty)
             }
             try await Self.expectGone(sessions, subject, request)
@@ -70,8 +70,8 @@ import Testing
                 for index in 0..<40 {
                     tasks.addTask {
                         let resolution = await sessions.resolve(request)
-                        if index.isMultiple(of: 2) { try? resolution.withCurrent { try SessionData<Notes>.set(Notes(count: index)) } }
-                        _ = try await sessions.commit(resolution)
+                        if index.isMultiple(of: 2) { try? SessionScope(resolution).run { try sessions.data.set(Notes(count: index)) } }
+                        _ = try await sessions.commit(resolution).value.get()
                     }
                     if index == 20 { tasks.addTask { _ = try await sessions.signOut(request, redirect: "/") } }
                 }

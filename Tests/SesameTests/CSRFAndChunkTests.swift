@@ -59,30 +59,30 @@ import Testing
     }
 
     @Test func smallValuesAreOneCookie() {
-        let cookies = Self.chunks.setCookies(String(repeating: "a", count: 100), maxAge: 60, replacing: nil)
+        let cookies = Self.chunks.setCookies(String(repeating: "a", count: 100), maxAge: 60, replacing: [])
         #expect(cookies.count == 1)
         #expect(cookies[0].hasPrefix("__Host-s=aaaa"))
-        #expect(Self.chunks.value(in: Self.request(cookies)) == String(repeating: "a", count: 100))
+        #expect(Self.chunks.value(in: Self.request(cookies).headerFields[values: .cookie]) == String(repeating: "a", count: 100))
     }
 
     @Test func largeValuesSplitAndReassemble() {
         let value = (0..<250).map { String($0 % 10) }.joined()
-        let cookies = Self.chunks.setCookies(value, maxAge: 60, replacing: nil)
+        let cookies = Self.chunks.setCookies(value, maxAge: 60, replacing: [])
         #expect(cookies.map { String($0.prefix { $0 != "=" }) } == ["__Host-s.0", "__Host-s.1", "__Host-s.2"])
         #expect(cookies.allSatisfy { $0.contains("HttpOnly") && $0.contains("Secure") && $0.contains("Path=/") })
-        #expect(Self.chunks.value(in: Self.request(cookies)) == value)
+        #expect(Self.chunks.value(in: Self.request(cookies).headerFields[values: .cookie]) == value)
         // A missing middle chunk yields only what is consecutive, never a mix of two tokens.
-        #expect(Self.chunks.value(in: Self.request([cookies[0], cookies[2]])) == String(value.prefix(100)))
+        #expect(Self.chunks.value(in: Self.request([cookies[0], cookies[2]]).headerFields[values: .cookie]) == String(value.prefix(100)))
     }
 
     @Test func shrinkingClearsStaleChunksAndGrowingClearsTheWholeCookie() {
-        let large = Self.chunks.setCookies(String(repeating: "b", count: 300), maxAge: 60, replacing: nil)
-        let shrunk = Self.chunks.setCookies(String(repeating: "c", count: 150), maxAge: 60, replacing: Self.request(large))
+        let large = Self.chunks.setCookies(String(repeating: "b", count: 300), maxAge: 60, replacing: [])
+        let shrunk = Self.chunks.setCookies(String(repeating: "c", count: 150), maxAge: 60, replacing: Self.request(large).headerFields[values: .cookie])
         #expect(shrunk.count == 3)
         #expect(shrunk[2].hasPrefix("__Host-s.2=;") && shrunk[2].contains("Max-Age=0"))
-        let small = Self.chunks.setCookies("d", maxAge: 60, replacing: Self.request(large))
+        let small = Self.chunks.setCookies("d", maxAge: 60, replacing: Self.request(large).headerFields[values: .cookie])
         #expect(small.filter { $0.contains("Max-Age=0") }.count == 3)
-        let grown = Self.chunks.setCookies(String(repeating: "e", count: 150), maxAge: 60, replacing: Self.request(small))
+        let grown = Self.chunks.setCookies(String(repeating: "e", count: 150), maxAge: 60, replacing: Self.request(small).headerFields[values: .cookie])
         #expect(grown.contains { $0.hasPrefix("__Host-s=;") && $0.contains("Max-Age=0") })
     }
 }

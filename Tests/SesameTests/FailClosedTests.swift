@@ -8,7 +8,7 @@ import Testing
     /// A revocation store that answers checks but cannot record anything (full, read-only, half down).
     struct CannotRecord: RevocationStore {
         struct Refused: Error {}
-        func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool { false }
+        func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> { .now(.success(false)) }
         func revoke(tokenID: String, expiresAt: Date) async throws { throw Refused() }
         func revokeAll(subject: String, issuedBefore: Date) async throws { throw Refused() }
     }

@@ -169,30 +169,30 @@ import Testing
 
     @Test func verifiesWithoutWaitingWhenTheRevocationStoreAnswersFromMemory() async throws {
         let token = try sessions.create(.user(userID: "1", tenantID: nil))
-        let session = try #require(try sessions.verifyWithoutWaiting(token))
+        let session = try #require(try sessions.verifiedNow(token))
         #expect(session.subjectID == "user:userID:1")
         try await sessions.revoke(session)
-        #expect(throws: TokenError.revoked) { try sessions.verifyWithoutWaiting(token) }
-        #expect(throws: TokenError.invalidSignature) { try sessions.verifyWithoutWaiting(Forge.tamperedSignature(token)) }
+        #expect(throws: TokenError.revoked) { try sessions.verifiedNow(token) }
+        #expect(throws: TokenError.invalidSignature) { try sessions.verifiedNow(Forge.tamperedSignature(token)) }
         // A store on a server has to be awaited: no answer without waiting, the same answer from `verify`.
         let failing = try SessionTokens<AppSession>(keys: sessions.keys, revocations: FailingStore(), now: clock.function)
         let other = try failing.create(.apiKey(keyID: "k"))
-        #expect(try failing.verifyWithoutWaiting(other) == nil)
+        #expect(try failing.verifiedNow(other) == nil)
         await #expect(throws: TokenError.revocationUnavailable) { try await failing.verify(other) }
         // Resolution follows: a cookie session resolves at once, a revoked one is cleared at once, the store
         // that must be awaited gives no resolution.
         var request = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         request.headerFields[.authorization] = "Bearer " + token
-        let resolution = try #require(sessions.resolveWithoutWaiting(SessionCredentials(request)))
+        let resolution = try #require(sessions.resolvedNow(SessionCredentials(request)))
         #expect(resolution.session == nil && resolution.failure == .revoked)
         request.headerFields[.authorization] = "Bearer " + other
-        #expect(failing.resolveWithoutWaiting(SessionCredentials(request)) == nil)
-        #expect(sessions.commitWithoutWaiting(resolution) == [])
+        #expect(failing.resolvedNow(SessionCredentials(request)) == nil)
+        #expect(sessions.commit(resolution).ready.flatMap { try? $0.get() } == [])
     }
 
     struct FailingStore: RevocationStore {
         struct Down: Error {}
-        func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool { throw Down() }
+        func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> { .catching { throw Down() } }
         func revoke(tokenID: String, expiresAt: Date) async throws { throw Down() }
         func revokeAll(subject: String, issuedBefore: Date) async throws { throw Down() }
     }
@@ -238,7 +238,7 @@ import Testing
         ]
         for (name, forged) in forgeries {
             await #expect(throws: TokenError.self, "\(name)") { try await sessions.verify(forged) }
-            #expect(throws: TokenError.self, "\(name)") { try sessions.verifyWithoutWaiting(forged) }
+            #expect(throws: TokenError.self, "\(name)") { try sessions.verifiedNow(forged) }
             var cookie = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
             cookie.headerFields[.cookie] = "__Host-sesame-session=\(forged)"
             let fromCookie = await sessions.resolve(cookie)
@@ -246,7 +246,7 @@ import Testing
             var bearer = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
             bearer.headerFields[.authorization] = "Bearer \(forged)"
             #expect(await sessions.resolve(bearer).session == nil, "\(name)")
-            #expect(sessions.resolveWithoutWaiting(SessionCredentials(authorization: "Bearer \(forged)"))?.session == nil, "\(name)")
+            #expect(sessions.resolvedNow(SessionCredentials(authorization: "Bearer \(forged)"))?.session == nil, "\(name)")
         }
         // The victim's own token is still served from the cache.
         let before = sessions.cacheStatistics.hits
@@ -362,23 +362,23 @@ import Testing
         for scheme in ["Bearer", "bearer", "BEARER"] {
             var request = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
             request.headerFields[.authorization] = "\(scheme) \(token)"
-            #expect(sessions.token(from: request) == token)
+            #expect(sessions.token(from: SessionCredentials(request)) == token)
         }
         var basic = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/api")
         basic.headerFields[.authorization] = "Basic \(token)"
-        #expect(sessions.token(from: basic) == nil)
+        #expect(sessions.token(from: SessionCredentials(basic)) == nil)
 
         var cookie = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         cookie.headerFields[.cookie] = "theme=dark; __Host-sesame-session=\(token); other=1"
-        #expect(sessions.token(from: cookie) == token)
+        #expect(sessions.token(from: SessionCredentials(cookie)) == token)
         #expect(try await sessions.session(from: cookie)?.subject == .apiKey(keyID: "k"))
         var split = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         split.headerFields.append(HTTPField(name: .cookie, value: "theme=dark"))
         split.headerFields.append(HTTPField(name: .cookie, value: "__Host-sesame-session=\(token)"))
-        #expect(sessions.token(from: split) == token)
+        #expect(sessions.token(from: SessionCredentials(split)) == token)
         var lookalike = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         lookalike.headerFields[.cookie] = "x__Host-sesame-session=\(token)"
-        #expect(sessions.token(from: lookalike) == nil)
+        #expect(sessions.token(from: SessionCredentials(lookalike)) == nil)
         #expect(try await sessions.session(from: lookalike) == nil)
         // Raw credentials (what the Vapor adapter hands over) read the same way: the `__Host-` cookie across
         // fields, a Basic header falls back to the cookie, and a lookalike name is no cookie.
@@ -387,16 +387,16 @@ import Testing
         #expect(sessions.token(from: SessionCredentials(authorization: "Basic \(fresh)", cookies: ["__Host-sesame-session=\(token)"])) == token)
         #expect(sessions.token(from: SessionCredentials(cookies: ["x__Host-sesame-session=\(token)"])) == nil)
         #expect(sessions.token(from: SessionCredentials()) == nil)
-        let raw = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["theme=dark", "__Host-sesame-session=\(fresh)"])))
+        let raw = try #require(sessions.resolvedNow(SessionCredentials(cookies: ["theme=dark", "__Host-sesame-session=\(fresh)"])))
         #expect(raw.session?.subject == .user(userID: "2", tenantID: nil) && raw.responseFields.isEmpty)
         // The token is read as a slice of its field, so what precedes it may be any UTF-8 (here 2- to 4-byte
         // characters), and a quoted value loses its quotes; the slice finds `fresh` in the cache (verified above),
         // again and again.
         let multibyte = SessionCredentials(cookies: ["theme=grün—🌙; __Host-sesame-session=\"\(fresh)\"; after=é"])
         #expect(sessions.token(from: multibyte) == fresh)
-        #expect(sessions.resolveWithoutWaiting(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
-        #expect(sessions.resolveWithoutWaiting(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
-        let forged = try #require(sessions.resolveWithoutWaiting(SessionCredentials(cookies: ["__Host-sesame-session=\(Forge.tamperedSignature(fresh))"])))
+        #expect(sessions.resolvedNow(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
+        #expect(sessions.resolvedNow(multibyte)?.session?.subject == .user(userID: "2", tenantID: nil))
+        let forged = try #require(sessions.resolvedNow(SessionCredentials(cookies: ["__Host-sesame-session=\(Forge.tamperedSignature(fresh))"])))
         #expect(forged.session == nil)
         #expect(forged.failure == .invalidSignature)
         #expect(forged.responseFields.map(\.value) == ["__Host-sesame-session=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax; Secure"])
@@ -413,9 +413,9 @@ import Testing
         for header in ["sesame-session=\(attacker)", "sesame-session.0=\(attacker.prefix(100)); sesame-session.1=\(attacker.dropFirst(100))"] {
             var planted = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
             planted.headerFields[.cookie] = header
-            #expect(sessions.token(from: planted) == nil)
+            #expect(sessions.token(from: SessionCredentials(planted)) == nil)
             #expect(await sessions.resolve(planted).session == nil)
-            #expect(sessions.resolveWithoutWaiting(SessionCredentials(cookies: [header]))?.session == nil)
+            #expect(sessions.resolvedNow(SessionCredentials(cookies: [header]))?.session == nil)
             // Planted first, the real cookie after it: the real one is read.
             planted.headerFields[.cookie] = header + "; __Host-sesame-session=\(victim)"
             #expect(await sessions.resolve(planted).session?.subject == .user(userID: "victim", tenantID: nil))
@@ -438,7 +438,7 @@ import Testing
         for (path, body) in [("/api?token=\(token)", ""), ("/api?session=\(token)&access_token=\(token)", ""), ("/api", "token=\(token)&sessionToken=\(token)")] {
             var request = HTTPRequest(method: body.isEmpty ? .get : .post, scheme: "https", authority: "app.example", path: path)
             if !body.isEmpty { request.headerFields[.contentType] = "application/x-www-form-urlencoded" }
-            #expect(sessions.token(from: request) == nil)
+            #expect(sessions.token(from: SessionCredentials(request)) == nil)
             let resolution = await sessions.resolve(request)
             #expect(resolution.session == nil && resolution.failure == nil)
         }

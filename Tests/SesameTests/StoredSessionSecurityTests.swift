@@ -34,14 +34,14 @@ import Testing
     /// An anonymous session with a cart, as a browser would hold it.
     func anonymousCart(_ sessions: StoredSessions<AppSession, Cart>, items: [String]) async throws -> String {
         let resolution = await sessions.resolve(Self.request(cookie: nil))
-        try resolution.withCurrent { try SessionData<Cart>.set(Cart(items: items)) }
-        let fields = try await sessions.commit(resolution)
+        try SessionScope(resolution).run { try sessions.data.set(Cart(items: items)) }
+        let fields = try await sessions.commit(resolution).value.get()
         return try Self.pair(fields.first?.value)
     }
 
     func cart(_ sessions: StoredSessions<AppSession, Cart>, cookie: String) async -> [String]? {
         let resolution = await sessions.resolve(Self.request(cookie: cookie))
-        return resolution.withCurrent { SessionData<Cart>.current?.items }
+        return SessionScope(resolution).run { sessions.data.current?.items }
     }
 
     @Test func signInCarriesOverOnlyAnonymousData() async throws {
@@ -52,8 +52,8 @@ import Testing
         #expect(await cart(sessions, cookie: ada) == ["tea"])
         // A signed-in session's data never moves to whoever signs in next in that browser.
         let resolution = await sessions.resolve(Self.request(cookie: ada))
-        try resolution.withCurrent { try SessionData<Cart>.set(Cart(items: ["ada's secret"])) }
-        _ = try await sessions.commit(resolution)
+        try SessionScope(resolution).run { try sessions.data.set(Cart(items: ["ada's secret"])) }
+        _ = try await sessions.commit(resolution).value.get()
         let mallory = try Self.pair(try await sessions.signIn(.user(userID: "mallory", tenantID: nil), request: Self.request(cookie: ada), redirect: "/").headerFields[.setCookie])
         #expect(await cart(sessions, cookie: mallory) == nil)
         // Ada's session ended (a new session ID on every sign-in).
@@ -81,8 +81,8 @@ import Testing
         #expect(await sessions.resolve(Self.request(cookie: "__Host-sesame-sid=\(value)")).session?.subject == .user(userID: "attacker", tenantID: nil))
         // Data set on a request with only the planted cookie starts a new anonymous session, not the attacker's.
         let resolution = await sessions.resolve(Self.request(cookie: "sesame-sid=\(value)"))
-        try resolution.withCurrent { try SessionData<Cart>.set(Cart(items: ["x"])) }
-        let fields = try await sessions.commit(resolution)
+        try SessionScope(resolution).run { try sessions.data.set(Cart(items: ["x"])) }
+        let fields = try await sessions.commit(resolution).value.get()
         #expect(try Self.pair(fields.first?.value) != "__Host-sesame-sid=\(value)")
     }
 
@@ -96,15 +96,15 @@ import Testing
         let cookie = try Self.pair(setCookie)
         // A read within the refresh interval writes nothing and sets nothing.
         clock.advance(30)
-        #expect(try await sessions.commit(await sessions.resolve(Self.request(cookie: cookie))).isEmpty)
+        #expect(try await sessions.commit(await sessions.resolve(Self.request(cookie: cookie))).value.get().isEmpty)
         // After it, the idle expiry slides and the cookie is re-issued with the new expiry.
         clock.advance(100)
-        let refreshed = try await sessions.commit(await sessions.resolve(Self.request(cookie: cookie)))
+        let refreshed = try await sessions.commit(await sessions.resolve(Self.request(cookie: cookie))).value.get()
         #expect(refreshed.map(\.value).first?.contains("Max-Age=600;") == true)
         #expect(try Self.pair(refreshed.first?.value) == cookie)
         // Near the absolute limit (1,000 s after sign-in), the cookie ends with it: 500 s at 500 s.
         clock.advance(370)
-        let last = try await sessions.commit(await sessions.resolve(Self.request(cookie: cookie)))
+        let last = try await sessions.commit(await sessions.resolve(Self.request(cookie: cookie))).value.get()
         #expect(last.map(\.value).first?.contains("Max-Age=500;") == true)
         // A configured lifetime beyond 400 days still gets a cookie of at most 400 days.
         let long = self.sessions(StoredSessionConfiguration(authenticatedLifetime: 1_000 * 86_400))

@@ -125,7 +125,7 @@ import Vapor
     /// Vapor calls a synchronous route closure from a callback when it had to collect a body that did not arrive
     /// whole with its head: the middleware's task-local scope has ended by then. In such a closure
     /// `req.withCurrentSession` makes the store-backed session current again, and what it writes to
-    /// `SessionData` is saved; without it, the session is not current and a write is refused.
+    /// the session data is saved; without it, the session is not current and a write is refused.
     @Test func synchronousClosureAfterAStreamedBody() async throws {
         let port = try await LivePorts.free()
         let base = "http://127.0.0.1:\(port)"
@@ -145,21 +145,21 @@ import Vapor
                 Response(AuthResponse(try await sessions.signIn(.user(email: "ada@example.com"), request: try AuthRequest(request).head, redirect: "/")))
             }
             site.on(.POST, "unscoped", body: .collect(maxSize: "1mb")) { request throws -> String in
-                let current = Sesame.Session<NoteSession>.current == nil ? "no session" : "session"
-                let write = (try? SessionData<Note>.set(Note(size: -1))) == nil ? "refused" : "written"
+                let current = AuthSession<NoteSession>.current == nil ? "no session" : "session"
+                let write = (try? sessions.data.set(Note(size: -1))) == nil ? "refused" : "written"
                 return current + ", " + write
             }
             site.on(.POST, "scoped", body: .collect(maxSize: "1mb")) { request throws -> String in
                 try request.withCurrentSession(NoteSession.self) {
-                    try SessionData<Note>.set(Note(size: request.body.data?.readableBytes ?? 0))
-                    return Sesame.Session<NoteSession>.current?.subjectID ?? "no session"
+                    try sessions.data.set(Note(size: request.body.data?.readableBytes ?? 0))
+                    return AuthSession<NoteSession>.current?.subjectID ?? "no session"
                 }
             }
-            site.get("note") { _ async in SessionData<Note>.current.map { String($0.size) } ?? "none" }
+            site.get("note") { _ async in sessions.data.current.map { String($0.size) } ?? "none" }
             // Stateless sessions: the scope is rebuilt from `req.auth`.
             app.grouped(SesameSessionMiddleware(sessions: tokens)).on(.POST, "token", body: .collect(maxSize: "1mb")) { request throws -> String in
-                let outside = Sesame.Session<NoteSession>.current?.subjectID ?? "no session"
-                return outside + ", " + request.withCurrentSession(NoteSession.self) { Sesame.Session<NoteSession>.current?.subjectID ?? "no session" }
+                let outside = AuthSession<NoteSession>.current?.subjectID ?? "no session"
+                return outside + ", " + request.withCurrentSession(NoteSession.self) { AuthSession<NoteSession>.current?.subjectID ?? "no session" }
             }
         }) { client in
             let signedIn = try await client.send(base + "/signin", method: .POST)

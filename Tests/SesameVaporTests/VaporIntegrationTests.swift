@@ -30,8 +30,8 @@ import VaporTesting
     /// A revocation store that can only answer asynchronously (as one on a server would), over an in-memory one.
     struct AsynchronousRevocations: RevocationStore {
         let inner = MemoryRevocationStore()
-        func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
-            try await inner.isRevoked(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
+        func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {
+            .catching { try await inner.isRevoked(tokenID: tokenID, subject: subject, issuedAt: issuedAt) }
         }
         func revoke(tokenID: String, expiresAt: Date) async throws { try await inner.revoke(tokenID: tokenID, expiresAt: expiresAt) }
         func revokeAll(subject: String, issuedBefore: Date) async throws { try await inner.revokeAll(subject: subject, issuedBefore: issuedBefore) }
@@ -61,14 +61,14 @@ import VaporTesting
         let api = app.grouped(SesameSessionMiddleware(sessions: sessions))
         api.get("whoami") { request async -> String in
             // `req.auth` and the task-local agree.
-            let fromAuth = request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none"
-            let fromTaskLocal = Sesame.Session<AppSession>.current?.subjectID ?? "none"
+            let fromAuth = request.auth.get(AuthSession<AppSession>.self)?.subjectID ?? "none"
+            let fromTaskLocal = AuthSession<AppSession>.current?.subjectID ?? "none"
             return "\(fromAuth)|\(fromTaskLocal)"
         }
         // A synchronous route closure may run after Vapor collected the body, outside the middleware's scope:
         // it reads `req.auth`.
         api.get("whoami-sync") { request -> String in
-            request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none"
+            request.auth.get(AuthSession<AppSession>.self)?.subjectID ?? "none"
         }
         // What a handler throws: an `AuthError` is answered with its status and JSON, anything else goes on to
         // Vapor's error handling.
@@ -82,28 +82,28 @@ import VaporTesting
         }
         let waiting = app.grouped("waiting").grouped(SesameSessionMiddleware(sessions: waitingSessions))
         waiting.get("whoami") { request async -> String in
-            "\(request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none")|\(Sesame.Session<AppSession>.current?.subjectID ?? "none")"
+            "\(request.auth.get(AuthSession<AppSession>.self)?.subjectID ?? "none")|\(AuthSession<AppSession>.current?.subjectID ?? "none")"
         }
         waiting.get("whoami-sync") { request -> String in
-            request.auth.get(Sesame.Session<AppSession>.self)?.subjectID ?? "none"
+            request.auth.get(AuthSession<AppSession>.self)?.subjectID ?? "none"
         }
-        waiting.grouped(SessionRequirementMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
-        api.grouped(Sesame.Session<AppSession>.guardMiddleware()).get("guarded") { _ in "guarded" }
-        api.grouped(Sesame.Session<AppSession>.redirectMiddleware(path: "/login")).get("redirected") { _ in "redirected" }
-        api.grouped(SessionRequirementMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
+        waiting.grouped(RequireSessionMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
+        api.grouped(AuthSession<AppSession>.guardMiddleware()).get("guarded") { _ in "guarded" }
+        api.grouped(AuthSession<AppSession>.redirectMiddleware(path: "/login")).get("redirected") { _ in "redirected" }
+        api.grouped(RequireSessionMiddleware(SessionRequirement<AppSession>(signInURL: "/auth/signin"))).get("required") { _ in "required" }
         app.grouped(SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement<AppSession>(signInURL: "/auth/signin")))
             .get("inline-required") { _ in "required" }
 
         let stored = StoredSessions<AppSession, Cart>(store: store, signer: SessionCookieSigner(keys: keys), configuration: Self.developmentCookie)
         let cart = app.grouped(SesameSessionMiddleware(sessions: stored))
-        // Task-locals (`Session.current`, `SessionData.current`) reach async route handlers.
+        // Task-locals (`AuthSession.current`, `StoredSessions.data`) reach async route handlers.
         // The same routes with one more middleware between the session middleware and them: the task-locals
         // still reach the handler, and what it changed is still saved (or not, when it throws).
         for group in [cart, cart.grouped("chained").grouped(Passthrough())] {
-            group.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
+            group.get("cart") { _ async in (stored.data.current?.items ?? []).joined(separator: ",") }
             group.post("cart") { request async throws -> String in
                 let item = request.query[String.self, at: "item"] ?? "?"
-                try SessionData<Cart>.update { cart in cart = Cart(items: (cart?.items ?? []) + [item]) }
+                try stored.data.update { cart in cart = Cart(items: (cart?.items ?? []) + [item]) }
                 // A handler that fails after changing the session saves nothing.
                 if item == "limit" { throw AuthError.rateLimited }
                 return "added"
@@ -306,7 +306,7 @@ import VaporTesting
                 app.grouped(PathComponent(stringLiteral: prefix)).grouped(SesameSessionMiddleware(sessions: sessions, requirement: usersOnly))
                     .get("users-only") { _ async in "welcome" }
                 app.grouped(PathComponent(stringLiteral: prefix)).grouped(SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement()))
-                    .get("me") { _ async in Sesame.Session<AppSession>.current?.subjectID ?? "none" }
+                    .get("me") { _ async in AuthSession<AppSession>.current?.subjectID ?? "none" }
             }
         }) { app in
             let tester = try app.testing()
@@ -340,9 +340,9 @@ import VaporTesting
         try await withApp(configure: { app in
             app.get("public") { _ in "public" }
             let site = app.grouped(SesameSessionMiddleware(sessions: sessions))
-            site.get("cart") { _ async in (SessionData<Cart>.current?.items ?? []).joined(separator: ",") }
+            site.get("cart") { _ async in (sessions.data.current?.items ?? []).joined(separator: ",") }
             site.post("cart") { request async throws -> String in
-                try SessionData<Cart>.update { cart in cart = Cart(items: (cart?.items ?? []) + [request.query[String.self, at: "item"] ?? "?"]) }
+                try sessions.data.update { cart in cart = Cart(items: (cart?.items ?? []) + [request.query[String.self, at: "item"] ?? "?"]) }
                 return "added"
             }
             site.post("signin") { request async throws -> Response in
@@ -352,7 +352,7 @@ import VaporTesting
                 Response(AuthResponse(try await sessions.signOut(try AuthRequest(request).head, redirect: "/")))
             }
             app.grouped(SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/signin")))
-                .get("me") { _ async in Sesame.Session<AppSession>.current?.subjectID ?? "none" }
+                .get("me") { _ async in AuthSession<AppSession>.current?.subjectID ?? "none" }
         }) { app in
             let tester = try app.testing()
             let anonymous = try #require(Self.cookie(try await tester.sendRequest(.POST, "cart?item=tea"), named: "sesame-sid"))

@@ -57,11 +57,11 @@ if CommandLine.arguments.contains("--parts") {
     try await time("verify (cache hit)", CommandLine.arguments.contains("--long") ? 5_000_000 : 200_000) { _ = try await demo.sessions.verify(token) }
     await time("resolve") { _ = await demo.sessions.resolve(head) }
     let resolution = await demo.sessions.resolve(head)
-    await time("withCurrent + Session.current") { _ = await resolution.withCurrent { @Sendable in Session<DemoSession>.current } }
+    await time("withCurrent + AuthSession.current") { _ = await resolution.withCurrent { @Sendable in AuthSession<DemoSession>.current } }
     await time("TaskLocal<Int>.withValue") { await Probe.$value.withValue(1) { @Sendable in _ = Probe.value } }
     let box = Probe.Box()
     await time("TaskLocal<AnyObject>.withValue") { await Probe.$object.withValue(box) { @Sendable in _ = Probe.object as? Probe.Box } }
-    await time("Session.current outside") { _ = Session<DemoSession>.current }
+    await time("AuthSession.current outside") { _ = AuthSession<DemoSession>.current }
     let tokenBytes = Array(token.utf8)
     await time("SHA256 of the token") { _ = SHA256.hash(data: tokenBytes) }
     let revocations = MemoryRevocationStore()
@@ -86,11 +86,11 @@ struct PassThrough<Context: RequestContext>: RouterMiddleware {
 
 if CommandLine.arguments.contains("--breakdown") {
     // Where the time goes: the same rendering behind no middleware, a pass-through middleware, and Sesame's.
-    let router = Router(context: SessionContext<DemoSession>.self)
+    let router = Router(context: BasicSesameRequestContext<DemoSession>.self)
     router.get("/plain") { _, _ in DemoAPI.render(session) }
     router.group("noop").add(middleware: PassThrough()).get("r") { _, _ in DemoAPI.render(session) }
-    router.group("optional").add(middleware: SessionMiddleware(sessions: demo.sessions)).get("r") { _, _ in DemoAPI.render(Session<DemoSession>.current ?? session) }
-    router.group("required").add(middleware: SessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement())).get("r") { _, _ in DemoAPI.render(session) }
+    router.group("optional").add(middleware: SesameSessionMiddleware(sessions: demo.sessions)).get("r") { _, _ in DemoAPI.render(AuthSession<DemoSession>.current ?? session) }
+    router.group("required").add(middleware: SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement())).get("r") { _, _ in DemoAPI.render(session) }
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await app.runService() }

@@ -13,7 +13,7 @@ import Synchronization
 
 // Session resolution per second, per store, at concurrency 1, 16 and 64, side by side in one run:
 //   memory    Sesame's StoredSessions.resolve over MemorySessionStore, against hummingbird-auth 2.5's
-//             SessionStorage.loadWithTTL (what its SessionMiddleware runs per request) over MemoryPersistDriver;
+//             SessionStorage.loadWithTTL (what its SesameSessionMiddleware runs per request) over MemoryPersistDriver;
 //   sqlite    StoredSessions.resolve over SQLiteSessionStore (a file in a temporary directory);
 //   postgres  StoredSessions.resolve over PostgresSessionStore, against `pgbench -S` (its read-only
 //             select-by-primary-key transaction) at the same concurrency on the same server: the limit.
@@ -124,7 +124,7 @@ func sesameCandidate(_ name: String, store: any SessionStore) async throws -> Ca
 }
 candidates.append(try await sesameCandidate("Sesame memory", store: MemorySessionStore()))
 
-// hummingbird-auth: the same work its SessionMiddleware does before the handler runs.
+// hummingbird-auth: the same work its SesameSessionMiddleware does before the handler runs.
 let persist = MemoryPersistDriver()
 let hummingbirdStorage = SessionStorage<HummingbirdSession>(persist)
 var hummingbirdRequests: [Request] = []

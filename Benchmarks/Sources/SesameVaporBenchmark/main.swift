@@ -11,7 +11,7 @@ import Vapor
 // plain (an ABBA block, whose ratio a steady drift of the machine's speed does not move), then Vapor sessions:
 //   plain           the same rendering of a session verified once at start-up, no session middleware;
 //   Sesame          SesameSessionMiddleware with a requirement (ES256 session cookie, verified-token cache,
-//                   revocation check, req.auth, task-local), the route reading Session.current;
+//                   revocation check, req.auth, task-local), the route reading AuthSession.current;
 //   Vapor sessions  Vapor's own SessionsMiddleware with its memory driver, the route reading req.session.data.
 // Every route gets the same request shape (one cookie; with SESAME_BENCH_SESSIONS=N, N signed-in sessions take
 // turns, as many browsers would), after a 2 s warm-up of each. Targets: Sesame ≥ 0.9× plain,
@@ -74,12 +74,12 @@ app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: Sessio
     .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
 /// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus reading the credentials; plus
 /// finding the token; plus verifying it; the same through `resolveWithoutWaiting`; plus `req.auth.login` (the
-/// route then reads `Session.current`).
+/// route then reads `AuthSession.current`).
 struct StageMiddleware: Middleware {
     enum Stage { case current, head, token, verify, resolve, login }
     let stage: Stage
     let sessions: SessionTokens<DemoSession>
-    let session: Sesame.Session<DemoSession>
+    let session: AuthSession<DemoSession>
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         var current = SessionResolution(session: session, failure: nil, responseFields: [])
         if stage != .current {
@@ -197,12 +197,12 @@ for (path, cookies) in [("/bench/plain", sesameCookies), ("/api/me", sesameCooki
 if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
     let stages = [
         ("/bench/plain", "plain"), ("/stage/spin1", "1 µs of busy waiting on the event loop, nothing else"), ("/stage/spin3", "3 µs of busy waiting on the event loop, nothing else"),
-        ("/stage/current", "+ task-local `Session.current` around the chain"),
+        ("/stage/current", "+ task-local `AuthSession.current` around the chain"),
         ("/stage/head", "+ the credentials sessions read (`SessionCredentials(of:)`)"),
         ("/stage/token", "+ finding the token in the cookie"),
         ("/stage/verify", "+ verifying it (verified-token cache hit, revocation check)"),
         ("/stage/resolve", "+ the same through `resolveWithoutWaiting` (the resolution the middleware uses)"),
-        ("/stage/login", "+ `req.auth.login`, the route reading `Session.current`"),
+        ("/stage/login", "+ `req.auth.login`, the route reading `AuthSession.current`"),
         ("/api/me", "`SesameSessionMiddleware` + requirement (all of it)"),
     ]
     var ratios: [String: [Double]] = [:], cpu: [String: [Double]] = [:]

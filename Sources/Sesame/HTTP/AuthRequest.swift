@@ -52,13 +52,7 @@ public struct AuthRequest: Sendable {
     ///
     /// Fetch Metadata (`Sec-Fetch-Mode: navigate`) decides when present; otherwise an `Accept` that prefers
     /// `text/html` over JSON does.
-    public var isBrowserNavigation: Bool {
-        if let mode = head.headerFields[.secFetchMode] { return mode.lowercased() == "navigate" }
-        guard let accept = head.headerFields[.accept]?.lowercased() else { return false }
-        guard let html = accept.range(of: "text/html") else { return false }
-        if let json = accept.range(of: "application/json") { return html.lowerBound < json.lowerBound }
-        return true
-    }
+    public var isBrowserNavigation: Bool { head.isBrowserNavigation }
 }
 
 extension HTTPField.Name {

@@ -6,16 +6,16 @@ import HTTPTypes
 /// whole; a larger one is split into chunks of at most ``chunkSize`` characters. Either way, the cookies of the
 /// other shape that the request carried (the whole cookie, or chunks beyond the new count) are cleared, so a
 /// value that shrinks leaves nothing stale behind.
-public struct ChunkedCookie: Sendable {
+struct ChunkedCookie: Sendable {
     /// The cookie's options.
-    public let cookie: SessionCookie
+    let cookie: SessionCookie
     /// The most value characters in one cookie (default 3,900, leaving room for the name and attributes).
-    public let chunkSize: Int
+    let chunkSize: Int
     /// The most chunks read back (a request with more is not believed).
-    public let maximumChunks: Int
+    let maximumChunks: Int
 
     /// Creates chunking for a cookie.
-    public init(cookie: SessionCookie, chunkSize: Int = 3_900, maximumChunks: Int = 8) {
+    init(cookie: SessionCookie, chunkSize: Int = 3_900, maximumChunks: Int = 8) {
         self.cookie = cookie
         self.chunkSize = chunkSize
         self.maximumChunks = maximumChunks
@@ -26,10 +26,10 @@ public struct ChunkedCookie: Sendable {
     /// - Parameters:
     ///   - value: The cookie value (already cookie-safe, such as a compact JWS).
     ///   - maxAge: Seconds the cookie lives (at most ``SessionCookie/maximumAge``).
-    ///   - request: The request being answered, for its existing chunks.
-    public func setCookies(_ value: String, maxAge: Int, replacing request: HTTPRequest?) -> [String] {
+    ///   - headers: The `Cookie` fields of the request being answered, for its existing chunks.
+    func setCookies(_ value: String, maxAge: Int, replacing headers: [String]) -> [String] {
         let name = cookie.effectiveName
-        let present = request.map { presentNames(in: $0, base: name) } ?? []
+        let present = presentNames(in: headers, base: name)
         let characters = Array(value.utf8)
         var result: [String] = []
         var written: Set<String> = []
@@ -55,27 +55,19 @@ public struct ChunkedCookie: Sendable {
 
     /// The `Set-Cookie` values that clear the chunks (`name.N`) a request carries, for a sign-out.
     ///
-    /// - Parameter request: The request.
-    public func clearingChunks(in request: HTTPRequest) -> [String] {
+    /// - Parameter headers: The request's `Cookie` fields.
+    func clearingChunks(in headers: [String]) -> [String] {
         let name = cookie.effectiveName
-        return presentNames(in: request, base: name).subtracting([name]).sorted().map {
+        return presentNames(in: headers, base: name).subtracting([name]).sorted().map {
             cookie.setCookie(named: $0, "", maxAge: 0)
         }
-    }
-
-    /// The value a request carries, whole or reassembled from consecutive chunks, under the cookie's name only
-    /// (on https, its `__Host-` name: an unprefixed cookie or chunk is ignored).
-    ///
-    /// - Parameter request: The request.
-    public func value(in request: HTTPRequest) -> String? {
-        value(inHeaders: request.headerFields[values: .cookie])
     }
 
     /// The value that the `Cookie` fields `headers` carry, whole or reassembled from consecutive chunks, under
     /// the cookie's name only.
     ///
     /// - Parameter headers: The values of a request's `Cookie` fields.
-    public func value(inHeaders headers: [String]) -> String? {
+    func value(in headers: [String]) -> String? {
         let name = cookie.effectiveName
         if let whole = CookieHeader.best(names: [Array(name.utf8)], inHeaders: headers) { return whole }
         var chunks: [String] = []
@@ -86,10 +78,10 @@ public struct ChunkedCookie: Sendable {
     }
 
     /// The names among `name` and `name.N` that the request carries.
-    private func presentNames(in request: HTTPRequest, base name: String) -> Set<String> {
+    private func presentNames(in headers: [String], base name: String) -> Set<String> {
         var names: Set<String> = []
-        if CookieHeader.best(names: [Array(name.utf8)], in: request.headerFields) != nil { names.insert(name) }
-        for index in 0..<maximumChunks where CookieHeader.best(names: [Array("\(name).\(index)".utf8)], in: request.headerFields) != nil {
+        if CookieHeader.best(names: [Array(name.utf8)], inHeaders: headers) != nil { names.insert(name) }
+        for index in 0..<maximumChunks where CookieHeader.best(names: [Array("\(name).\(index)".utf8)], inHeaders: headers) != nil {
             names.insert("\(name).\(index)")
         }
         return names

@@ -36,8 +36,8 @@ public struct SessionAccess: Sendable {
     ///     `{name, email, image}`), or `nil` to show no session. The default shows nothing but that a session exists.
     public init<Strategy: SessionStrategy>(
         _ strategy: Strategy,
-        user: @escaping @Sendable (Session<Strategy.Subject>) async throws -> JSONObject? = { _ in [:] },
-        update: @escaping @Sendable (Session<Strategy.Subject>, JSONValue) async throws -> Strategy.Subject? = { _, _ in nil }
+        user: @escaping @Sendable (AuthSession<Strategy.Subject>) async throws -> JSONObject? = { _ in [:] },
+        update: @escaping @Sendable (AuthSession<Strategy.Subject>, JSONValue) async throws -> Strategy.Subject? = { _, _ in nil }
     ) {
         resolve = { request in
             let resolution = await strategy.resolve(request)

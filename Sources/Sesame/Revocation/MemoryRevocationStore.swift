@@ -56,20 +56,10 @@ public struct MemoryRevocationStore: RevocationStore {
         self.cutoffsAlarm = CapacityAlarm(store: "The in-memory revocation store's subject cut-offs", logger: logger)
     }
 
-    public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
-        try isRevokedNow(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
-    }
-
-    /// Answers from memory, without waiting.
-    ///
-    /// - Parameters:
-    ///   - tokenID: The token's `jti`.
-    ///   - subject: The token's `sub`.
-    ///   - issuedAt: The token's `iat`.
-    /// - Returns: Whether the token is revoked, or `nil` while the subject cut-offs are full and refusing (then
-    ///   ``isRevoked(tokenID:subject:issuedAt:)`` throws, and the token is refused).
-    public func isRevokedWithoutWaiting(tokenID: String, subject: String, issuedAt: Date) -> Bool? {
-        try? isRevokedNow(tokenID: tokenID, subject: subject, issuedAt: issuedAt)
+    /// Answers from memory, at once: a failure ( ``MemoryStoreFullError``) only while the subject cut-offs are full
+    /// and refusing, and then the token is refused.
+    public func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {
+        .now(Result { try isRevokedNow(tokenID: tokenID, subject: subject, issuedAt: issuedAt) })
     }
 
     private func isRevokedNow(tokenID: String, subject: String, issuedAt: Date) throws -> Bool {

@@ -7,27 +7,17 @@ import Foundation
 /// Implementations must be safe to call concurrently; a store that cannot answer throws, and Sesame then
 /// rejects the token (fail closed).
 public protocol RevocationStore: Sendable {
-    /// Whether a token is revoked, by its ID or by its subject's "not before" moment.
+    /// Whether a token is revoked, by its ID or by its subject's "not before" moment: ``Eventual/now(_:)`` when
+    /// the store answers from memory (then integrations built on futures, Vapor's, resolve a session without
+    /// starting a task), ``Eventual/later(_:)`` when it must ask a server.
     ///
     /// - Parameters:
     ///   - tokenID: The token's `jti`.
     ///   - subject: The token's `sub`.
     ///   - issuedAt: The token's `iat`.
-    /// - Returns: `true` if the token must not be accepted.
-    func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool
-
-    /// Whether a token is revoked, answered at once from memory, or `nil` when only ``isRevoked(tokenID:subject:issuedAt:)``
-    /// can tell (the default: a store that asks a server).
-    ///
-    /// A store that can answer here lets integrations that are not async at heart (Vapor's middleware chain)
-    /// resolve sessions without starting a task.
-    ///
-    /// - Parameters:
-    ///   - tokenID: The token's `jti`.
-    ///   - subject: The token's `sub`.
-    ///   - issuedAt: The token's `iat`.
-    /// - Returns: `true` if the token must not be accepted, `false` if it may be, `nil` if the store must be asked.
-    func isRevokedWithoutWaiting(tokenID: String, subject: String, issuedAt: Date) -> Bool?
+    /// - Returns: `true` if the token must not be accepted; a failure when the store cannot tell (the token is
+    ///   then refused: fail closed).
+    func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>>
 
     /// Revokes one token until it would have expired anyway.
     ///
@@ -45,6 +35,15 @@ public protocol RevocationStore: Sendable {
 }
 
 extension RevocationStore {
-    /// `nil`: the store must be asked with ``isRevoked(tokenID:subject:issuedAt:)``.
-    public func isRevokedWithoutWaiting(tokenID: String, subject: String, issuedAt: Date) -> Bool? { nil }
+    /// Whether a token is revoked, waiting for the store's answer (``revocationStatus(tokenID:subject:issuedAt:)``).
+    ///
+    /// - Parameters:
+    ///   - tokenID: The token's `jti`.
+    ///   - subject: The token's `sub`.
+    ///   - issuedAt: The token's `iat`.
+    /// - Returns: `true` if the token must not be accepted.
+    /// - Throws: The store's error when it cannot tell.
+    public func isRevoked(tokenID: String, subject: String, issuedAt: Date) async throws -> Bool {
+        try await revocationStatus(tokenID: tokenID, subject: subject, issuedAt: issuedAt).value.get()
+    }
 }

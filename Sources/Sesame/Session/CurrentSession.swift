@@ -1,37 +1,52 @@
 /// The session of the request being handled, as a task-local value: SST's `useSession`.
 ///
-/// Integrations run each request's handler inside ``SessionResolution/withCurrent(_:)``, so that
-/// `Session<AppSession>.current` works anywhere below the session middleware: in route handlers, services,
+/// Integrations run each request's handler inside ``SessionScope/run(_:)-(()->Result)``, so that
+/// `AuthSession<AppSession>.current` works anywhere below the session middleware: in route handlers, services,
 /// GraphQL resolvers, without passing the session around.
 @usableFromInline
 enum CurrentSession {
-    /// The current request's resolution, boxed (or, when it is a session and nothing else, the session's
-    /// storage) so that reading it back is a class cast.
+    /// The current request's scope, boxed (or, when it is a session and nothing else, the session's storage) so
+    /// that reading it back is a class cast.
     @usableFromInline static let box = TaskLocal<(any AnyObject & Sendable)?>(wrappedValue: nil)
 
+    /// What any box offers whatever its subject type: the strategy's per-request state.
     @usableFromInline
-    final class Box<Subject: SessionSubject>: Sendable {
+    class AnyBox: @unchecked Sendable {
+        @usableFromInline let state: SessionScopeState?
+        @usableFromInline init(state: SessionScopeState?) { self.state = state }
+    }
+
+    @usableFromInline
+    final class Box<Subject: SessionSubject>: AnyBox, @unchecked Sendable {
         @usableFromInline let resolution: SessionResolution<Subject>
-        @usableFromInline init(_ resolution: SessionResolution<Subject>) { self.resolution = resolution }
+        @usableFromInline init(_ resolution: SessionResolution<Subject>) {
+            self.resolution = resolution
+            super.init(state: resolution.state)
+        }
+    }
+
+    /// The strategy state of the request being handled, if its strategy keeps one.
+    static var state: SessionScopeState? {
+        (box.get() as? AnyBox)?.state
     }
 }
 
-extension Session {
+extension AuthSession {
     /// The session of the request being handled, or `nil` outside a request or when it has none.
     @inlinable
-    public static var current: Session<Subject>? {
+    public static var current: AuthSession<Subject>? {
         SessionResolution<Subject>.current?.session
     }
 
-    /// Runs `operation` with `session` as ``current``.
+    /// Runs `operation` with `session` as ``current`` (for work outside a request, a job or a test).
     ///
     /// - Parameters:
     ///   - session: The session, or `nil`.
     ///   - operation: The work to run.
     /// - Returns: The operation's result.
     @inlinable
-    public static func withCurrent<Result>(_ session: Session<Subject>?, operation: () async throws -> Result) async rethrows -> Result {
-        try await SessionResolution(session: session, failure: nil, responseFields: []).withCurrent(operation)
+    public static func withCurrent<Result>(_ session: AuthSession<Subject>?, operation: () async throws -> Result) async rethrows -> Result {
+        try await SessionScope(SessionResolution(session: session)).run(operation)
     }
 }
 
@@ -41,37 +56,8 @@ extension SessionResolution {
     public static var current: SessionResolution<Subject>? {
         switch CurrentSession.box.get() {
         case let box as CurrentSession.Box<Subject>: box.resolution
-        case let storage as Session<Subject>.Storage: SessionResolution(session: Session(storage: storage), failure: nil, responseFields: [])
+        case let storage as AuthSession<Subject>.Storage: SessionResolution(session: AuthSession(storage: storage))
         default: nil
         }
-    }
-
-    /// What the task-local holds for this resolution: when it is a session and nothing else (the usual
-    /// request), the session's own storage, which costs no allocation; else a box.
-    @inlinable
-    var currentValue: any AnyObject & Sendable {
-        if let session, failure == nil, responseFields.isEmpty, state == nil { return session.storage }
-        return CurrentSession.Box(self)
-    }
-
-    /// Runs `operation` with this resolution (and its session) as the current one.
-    ///
-    /// - Parameter operation: The work to run.
-    /// - Returns: The operation's result.
-    @inlinable
-    public func withCurrent<Result>(_ operation: () async throws -> Result) async rethrows -> Result {
-        try await CurrentSession.box.withValue(currentValue, operation: operation)
-    }
-
-    /// Runs synchronous `operation` with this resolution (and its session) as the current one.
-    ///
-    /// Tasks that `operation` starts (`Task { … }`) see it too: they copy the task-locals bound here.
-    ///
-    /// - Parameter operation: The work to run.
-    /// - Returns: What `operation` returns.
-    /// - Throws: What `operation` throws.
-    @inlinable
-    public func withCurrent<Result>(_ operation: () throws -> Result) rethrows -> Result {
-        try CurrentSession.box.withValue(currentValue, operation: operation)
     }
 }

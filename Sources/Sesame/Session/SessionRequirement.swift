@@ -8,14 +8,14 @@ import HTTPTypes
 public struct SessionRequirement<Subject: SessionSubject>: Sendable {
     /// Where browsers without a session go.
     public var signInURL: String
-    private let accepts: @Sendable (Session<Subject>) -> Bool
+    private let accepts: @Sendable (AuthSession<Subject>) -> Bool
 
     /// Creates a requirement.
     ///
     /// - Parameters:
     ///   - signInURL: Where browsers without a session go (default `/`).
     ///   - accepts: Which sessions qualify, for example only `.user` sessions (default: any).
-    public init(signInURL: String = "/", accepts: @escaping @Sendable (Session<Subject>) -> Bool = { _ in true }) {
+    public init(signInURL: String = "/", accepts: @escaping @Sendable (AuthSession<Subject>) -> Bool = { _ in true }) {
         self.signInURL = signInURL
         self.accepts = accepts
     }
@@ -25,7 +25,8 @@ public struct SessionRequirement<Subject: SessionSubject>: Sendable {
     /// - Parameters:
     ///   - request: The request.
     ///   - resolution: The request's session resolution.
-    public func refusal(for request: HTTPRequest, resolution: SessionResolution<Subject>) -> AuthResponse? {
+    /// - Returns: A redirect to sign in (browser navigations), `401`, `403` or `503` JSON; or `nil`.
+    public func refusal(for request: some SessionFlowRequest, resolution: SessionResolution<Subject>) -> AuthResponse? {
         if let session = resolution.session {
             if accepts(session) { return nil }
             return .json(["error": "forbidden", "error_description": "this session may not use this route"], status: .forbidden)
@@ -37,10 +38,10 @@ public struct SessionRequirement<Subject: SessionSubject>: Sendable {
             response.head.headerFields[.retryAfter] = "5"
             return response
         }
-        let navigation = AuthRequest(head: request)
         var response: AuthResponse
-        if navigation.isBrowserNavigation {
-            let wanted = navigation.path.hasPrefix("/") && !navigation.path.hasPrefix("//") ? (request.path ?? "/") : "/"
+        if request.isBrowserNavigation {
+            let path = request.pathAndQuery
+            let wanted = path.hasPrefix("/") && !path.hasPrefix("//") ? path : "/"
             response = .redirect(to: URLEncodedForm.appending(name: "redirect", value: wanted, to: signInURL))
         } else {
             response = .json(["error": "unauthorized", "error_description": "a session is required"], status: .unauthorized)
@@ -48,5 +49,14 @@ public struct SessionRequirement<Subject: SessionSubject>: Sendable {
         }
         for field in resolution.responseFields { response.head.headerFields.append(field) }
         return response
+    }
+
+    /// The refusal of a request whose session the ``SessionFlow`` above has already resolved (the current one), for
+    /// a guard on a group of routes below a flow without a requirement.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The refusal, or `nil`.
+    public func refusalOfCurrent(_ request: some SessionFlowRequest) -> AuthResponse? {
+        refusal(for: request, resolution: SessionResolution<Subject>.current ?? .none)
     }
 }

@@ -1,17 +1,32 @@
-/// A request's session as `Session.current` and `SessionData` see it, held as a value, so that an integration
-/// can make it current again where its framework calls a handler outside the scope it was resolved in.
+/// A request's session as `AuthSession.current` and a store's ``StoredSessionData`` see it while the handler runs.
 ///
-/// Vapor, for one, calls a synchronous route closure from a callback once it has collected a streamed body: the
-/// session middleware's task-local scope has ended by then. The Vapor integration keeps the request's scope and
-/// offers `req.withCurrentSession(_:_:)`, which runs the closure's code in it.
-public struct SessionScope: Sendable {
-    /// What the task-local holds in this scope.
-    @usableFromInline let value: (any AnyObject & Sendable)?
+/// ``SessionFlow`` hands one out for each request it lets through; the integration runs the handler in it. It is a
+/// value, so an integration can keep it and run code in it again where its framework calls a handler outside the
+/// scope it was resolved in (Vapor calls a synchronous route closure from a callback once it has collected a
+/// streamed body: see `Request.withCurrentSession` in SesameVapor).
+public struct SessionScope<Subject: SessionSubject>: Sendable {
+    /// The request's session resolution.
+    public let resolution: SessionResolution<Subject>
+    /// What the task-local holds in this scope: when the resolution is a session and nothing else (the usual
+    /// request), the session's own storage, which costs no allocation; else a box.
+    @usableFromInline let value: any AnyObject & Sendable
 
+    /// Creates the scope of a resolution.
+    ///
+    /// - Parameter resolution: The request's session resolution.
     @inlinable
-    init(value: (any AnyObject & Sendable)?) {
-        self.value = value
+    public init(_ resolution: SessionResolution<Subject>) {
+        self.resolution = resolution
+        if let session = resolution.session, resolution.failure == nil, resolution.responseFields.isEmpty, resolution.state == nil {
+            value = session.storage
+        } else {
+            value = CurrentSession.Box(resolution)
+        }
     }
+
+    /// The request's session, if it has one.
+    @inlinable
+    public var session: AuthSession<Subject>? { resolution.session }
 
     /// Runs `operation` in this scope.
     ///
@@ -19,16 +34,18 @@ public struct SessionScope: Sendable {
     /// - Returns: What `operation` returns.
     /// - Throws: What `operation` throws.
     @inlinable
+    public func run<Result>(_ operation: () async throws -> Result) async rethrows -> Result {
+        try await CurrentSession.box.withValue(value, operation: operation)
+    }
+
+    /// Runs synchronous `operation` in this scope. Tasks that `operation` starts (`Task { … }`) see it too: they
+    /// copy the task-locals bound here.
+    ///
+    /// - Parameter operation: The work to run.
+    /// - Returns: What `operation` returns.
+    /// - Throws: What `operation` throws.
+    @inlinable
     public func run<Result>(_ operation: () throws -> Result) rethrows -> Result {
         try CurrentSession.box.withValue(value, operation: operation)
-    }
-}
-
-extension SessionResolution {
-    /// This resolution as a scope: its session, and a store-backed session's data and change tracking (the
-    /// changes made in the scope are the ones the strategy commits).
-    @inlinable
-    public var scope: SessionScope {
-        SessionScope(value: currentValue)
     }
 }

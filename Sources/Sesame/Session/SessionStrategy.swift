@@ -2,43 +2,27 @@ import HTTPTypes
 
 /// Where sessions live: in self-contained tokens (``SessionTokens``) or in a store (``StoredSessions``).
 ///
-/// Both serve the same middleware, the same `Session.current` and the same sign-in flows, so an app switches
+/// Both serve the same middleware, the same `AuthSession.current` and the same sign-in flows, so an app switches
 /// strategy by changing the one line that creates its sessions.
 public protocol SessionStrategy<Subject>: Sendable {
     /// The app's session kinds.
     associatedtype Subject: SessionSubject
 
-    /// Resolves a request's session at the start of the request, never throwing: a bad credential is "no
-    /// session" (and a bad cookie is cleared), a store that cannot answer is flagged as unavailable.
-    ///
-    /// - Parameter request: The request.
-    /// - Returns: The resolution, which the integration makes current for the request's handler.
-    func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject>
-
-    /// Resolves a request's session as ``resolve(_:)`` does, from the request's credentials alone, when that
-    /// needs no waiting (no store to ask), or returns `nil`. Integrations built on futures (Vapor) use it to
-    /// skip starting a task, and converting the request, per request.
+    /// Resolves a request's session at the start of the request, never failing: a bad credential is "no
+    /// session" (and a bad cookie is cleared), a store that cannot answer is flagged as unavailable. Answers
+    /// ``Eventual/now(_:)`` when no store must be asked.
     ///
     /// - Parameter credentials: The request's `Authorization` and `Cookie` fields.
-    /// - Returns: The resolution, or `nil` when only ``resolve(_:)`` can tell (the default).
-    func resolveWithoutWaiting(_ credentials: SessionCredentials) -> SessionResolution<Subject>?
+    /// - Returns: The resolution, which ``SessionFlow`` makes current for the request's handler.
+    func resolve(_ credentials: SessionCredentials) -> Eventual<SessionResolution<Subject>>
 
     /// Saves what the handler changed, after it ran.
     ///
     /// - Parameter resolution: The resolution ``resolve(_:)`` returned for this request.
-    /// - Returns: Header fields the response must carry (a new or refreshed session cookie).
-    /// - Throws: ``AuthError/unavailable`` when the store cannot save; the integration answers 503 instead.
-    func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField]
-
-    /// The header fields ``commit(_:)`` would return, when saving needs no waiting, or `nil`.
-    ///
-    /// - Parameter resolution: The resolution for this request.
-    /// - Returns: The fields, or `nil` when only ``commit(_:)`` can save (the default).
-    func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]?
-
-    /// Whether ``commit(_:)`` never saves anything or adds fields (stateless tokens): then an integration can
-    /// hand the handler's response on as it is, without waiting to commit.
-    var commitsNothing: Bool { get }
+    /// - Returns: Header fields the response must carry (a new or refreshed session cookie), or
+    ///   ``AuthError/unavailable`` when the store cannot save (the integration answers 503 instead); ``Eventual/now(_:)``
+    ///   when there is nothing to save.
+    func commit(_ resolution: SessionResolution<Subject>) -> Eventual<Result<[HTTPField], AuthError>>
 
     /// Signs a subject in: a new session (with a new ID, replacing any the request carried) and a redirect
     /// that sets its cookie.
@@ -60,28 +44,53 @@ public protocol SessionStrategy<Subject>: Sendable {
 }
 
 extension SessionStrategy {
-    /// `nil`: the strategy resolves with ``resolve(_:)`` only.
-    public func resolveWithoutWaiting(_ credentials: SessionCredentials) -> SessionResolution<Subject>? { nil }
-
-    /// `false`: the strategy may have something to save after the handler.
-    public var commitsNothing: Bool { false }
-
-    /// `nil`: the strategy saves with ``commit(_:)`` only.
-    public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? { nil }
+    /// Resolves an `HTTPRequest`'s session, waiting for the store when one must be asked.
+    ///
+    /// - Parameter request: The request.
+    /// - Returns: The resolution.
+    @inlinable
+    public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
+        await resolve(SessionCredentials(request)).value
+    }
 }
 
 extension SessionTokens: SessionStrategy {
+    /// Resolves a request's session from its `Bearer` token or session cookie.
+    ///
+    /// A malformed, forged, expired or revoked token means "no session"; when it came from the cookie, the
+    /// resolution asks the response to clear the cookie. A revocation store that cannot answer means no
+    /// session either, flagged as ``SessionResolution/isUnavailable`` so guards answer 503 rather than 401.
+    /// ``Eventual/now(_:)`` unless a revocation store on a server must be asked.
+    ///
+    /// - Parameter credentials: The request's `Authorization` and `Cookie` fields.
+    /// - Returns: The resolution.
+    @inlinable
+    public func resolve(_ credentials: SessionCredentials) -> Eventual<SessionResolution<Subject>> {
+        let bearer = credentials.authorization.flatMap(SessionTokens.bearerToken)
+        guard let token = bearer ?? cookieToken(in: credentials.cookies) else { return .now(.none) }
+        let fromCookie = bearer == nil
+        switch verification(token) {
+        case .now(let result): return .now(resolution(result, fromCookie: fromCookie))
+        case .later(let verifying): return .later { resolution(await verifying(), fromCookie: fromCookie) }
+        }
+    }
+
+    /// The resolution of a verified or rejected token: a rejected cookie is cleared (unless the revocation store
+    /// was only unreachable).
+    @inlinable
+    func resolution(_ result: Result<AuthSession<Subject>, TokenError>, fromCookie: Bool) -> SessionResolution<Subject> {
+        switch result {
+        case .success(let session):
+            return SessionResolution(session: session, isCookieAuthenticated: fromCookie)
+        case .failure(let error):
+            let clear = fromCookie && error != .revocationUnavailable
+            return SessionResolution(session: nil, failure: error, responseFields: clear ? [HTTPField(name: .setCookie, value: configuration.cookie.clearCookie())] : [])
+        }
+    }
+
     /// Stateless sessions have nothing to save.
     @inlinable
-    public func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField] { [] }
-
-    /// Stateless sessions have nothing to save, at once.
-    @inlinable
-    public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? { [] }
-
-    /// `true`: stateless sessions never have anything to save.
-    @inlinable
-    public var commitsNothing: Bool { true }
+    public func commit(_ resolution: SessionResolution<Subject>) -> Eventual<Result<[HTTPField], AuthError>> { .now(.success([])) }
 
     /// Issues a session token in the cookie (see ``cookie(_:redirect:)``); a token is new on every sign-in, and
     /// the valid tokens the request carried (cookie or `Bearer`) are revoked first, so a re-sign-in or an
@@ -105,7 +114,7 @@ extension SessionTokens: SessionStrategy {
         var response = clearCookie(redirect: redirect)
         response.status = .seeOther
         // A token that was split into chunks leaves with all of them.
-        for value in ChunkedCookie(cookie: configuration.cookie).clearingChunks(in: request) {
+        for value in ChunkedCookie(cookie: configuration.cookie).clearingChunks(in: request.headerFields[values: .cookie]) {
             response.headerFields.append(HTTPField(name: .setCookie, value: value))
         }
         return response
@@ -116,8 +125,9 @@ extension SessionTokens: SessionStrategy {
     /// revocation cannot be recorded, fails closed.
     func revokeCarriedTokens(of request: HTTPRequest) async throws(AuthError) {
         guard revocations != nil else { return }
-        let bearer = request.headerFields[.authorization].flatMap(SessionTokens.bearerToken)
-        for token in Set([bearer, cookieToken(from: request)].compactMap { $0.map(String.init) }) {
+        let credentials = SessionCredentials(request)
+        let bearer = credentials.authorization.flatMap(SessionTokens.bearerToken)
+        for token in Set([bearer, cookieToken(in: credentials.cookies)].compactMap { $0.map(String.init) }) {
             do {
                 let session = try await verify(token)
                 try await revoke(session)

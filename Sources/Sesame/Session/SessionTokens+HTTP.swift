@@ -29,7 +29,7 @@ extension SessionTokens {
         let maxAge = Int((current.rounded(.down) + configuration.lifetime.rounded(.down) - current).rounded(.down))
         var response = HTTPResponse(status: .found)
         response.headerFields[.location] = redirect
-        for value in ChunkedCookie(cookie: configuration.cookie).setCookies(token, maxAge: maxAge, replacing: request) {
+        for value in ChunkedCookie(cookie: configuration.cookie).setCookies(token, maxAge: maxAge, replacing: request?.headerFields[values: .cookie] ?? []) {
             response.headerFields.append(HTTPField(name: .setCookie, value: value))
         }
         response.headerFields[.cacheControl] = "no-store"
@@ -70,15 +70,6 @@ extension SessionTokens {
 
     // MARK: Requests
 
-    /// The session token a request carries: `Authorization: Bearer …` (scheme matched case-insensitively)
-    /// first, else the session cookie.
-    ///
-    /// - Parameter request: The request.
-    /// - Returns: The token, or `nil` when the request carries none.
-    public func token(from request: HTTPRequest) -> String? {
-        (request.headerFields[.authorization].flatMap(SessionTokens.bearerToken) ?? cookieToken(from: request)).map(String.init)
-    }
-
     /// The session token that credentials carry: `Authorization: Bearer …` (scheme matched case-insensitively)
     /// first, else the session cookie.
     ///
@@ -88,21 +79,12 @@ extension SessionTokens {
         (credentials.authorization.flatMap(SessionTokens.bearerToken) ?? cookieToken(in: credentials.cookies)).map(String.init)
     }
 
-    /// The session cookie's value, under the cookie's name only (on https its `__Host-` name).
-    @usableFromInline
-    func cookieToken(from request: HTTPRequest) -> Substring? {
-        // Read from the fields as they are (no array of values per request); chunks only when the whole cookie
-        // is absent.
-        CookieHeader.bestSlice(names: cookieNames, in: request.headerFields)
-            ?? ChunkedCookie(cookie: configuration.cookie).value(in: request).map { $0[...] }
-    }
-
     /// The session cookie's value in the `Cookie` fields `headers`, under the cookie's name only.
     @usableFromInline
     func cookieToken(in headers: [String]) -> Substring? {
         // Chunks are looked for only when the whole cookie is absent, so the usual case costs one pass.
         CookieHeader.bestSlice(names: cookieNames, inHeaders: headers)
-            ?? ChunkedCookie(cookie: configuration.cookie).value(inHeaders: headers).map { $0[...] }
+            ?? ChunkedCookie(cookie: configuration.cookie).value(in: headers).map { $0[...] }
     }
 
     /// The verified session of a request, or `nil` when it carries no token.
@@ -110,8 +92,8 @@ extension SessionTokens {
     /// - Parameter request: The request.
     /// - Returns: The session, or `nil` when the request has no token.
     /// - Throws: ``TokenError`` when it has a token that does not verify.
-    public func session(from request: HTTPRequest) async throws(TokenError) -> Session<Subject>? {
-        guard let token = token(from: request) else { return nil }
+    public func session(from request: HTTPRequest) async throws(TokenError) -> AuthSession<Subject>? {
+        guard let token = token(from: SessionCredentials(request)) else { return nil }
         return try await verify(token)
     }
 

@@ -33,10 +33,10 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// A verified session and the whole token it was verified from, which a hit must equal (see ``TokenSeal``).
     @usableFromInline
     struct CachedSession: Sendable {
-        @usableFromInline let session: Session<Subject>
+        @usableFromInline let session: AuthSession<Subject>
         @usableFromInline let token: [UInt8]
 
-        @usableFromInline init(session: Session<Subject>, token: [UInt8]) {
+        @usableFromInline init(session: AuthSession<Subject>, token: [UInt8]) {
             self.session = session
             self.token = token
         }
@@ -116,55 +116,50 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// - Throws: ``TokenError``: the JOSE check that failed, an expired or revoked token, a token issued for
     ///   another purpose, an unknown session `type` or malformed `properties`.
     @inlinable
-    public func verify(_ token: String) async throws(TokenError) -> Session<Subject> {
-        try await verify(token[...])
+    public func verify(_ token: String) async throws(TokenError) -> AuthSession<Subject> {
+        try await verification(token[...]).value.get()
+    }
+
+    /// Verifies a session token, answering at once when nothing must be waited for: the signature check is
+    /// in memory (and cached), and so is the revocation check with no revocation store or an in-memory one.
+    ///
+    /// - Parameter token: The compact token from a cookie, a `Bearer` header or a query parameter.
+    /// - Returns: The session or why the token is refused, now or once the revocation store has answered.
+    @inlinable
+    public func verification(_ token: String) -> Eventual<Result<AuthSession<Subject>, TokenError>> {
+        verification(token[...])
     }
 
     /// Verifies a session token that is a slice of a header field (no copy of it is made when it is cached).
     @inlinable
-    func verify(_ token: Substring) async throws(TokenError) -> Session<Subject> {
-        let session = try signatureChecked(token)
-        if let revocations {
-            var revoked = revocations.isRevokedWithoutWaiting(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
-            if revoked == nil {
-                do {
-                    revoked = try await revocations.isRevoked(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
-                } catch {
-                    throw TokenError.revocationUnavailable
-                }
-            }
-            if revoked == true { throw TokenError.revoked }
+    func verification(_ token: Substring) -> Eventual<Result<AuthSession<Subject>, TokenError>> {
+        let session: AuthSession<Subject>
+        do {
+            session = try signatureChecked(token)
+        } catch {
+            return .now(.failure(error))
         }
-        return session
+        guard let revocations else { return .now(.success(session)) }
+        switch revocations.revocationStatus(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt) {
+        case .now(let status): return .now(SessionTokens.admitted(session, status: status))
+        case .later(let asking): return .later { SessionTokens.admitted(session, status: await asking()) }
+        }
     }
 
-    /// Verifies a session token without waiting, or returns `nil` when the revocation store has to be asked
-    /// (then call ``verify(_:)``, which finds the signature check cached).
-    ///
-    /// - Parameter token: The compact token from a cookie, a `Bearer` header or a query parameter.
-    /// - Returns: The session, or `nil` when only ``verify(_:)`` can tell.
-    /// - Throws: ``TokenError``, as ``verify(_:)``.
+    /// The session, unless the revocation store said it is revoked or could not tell (fail closed).
     @inlinable
-    public func verifyWithoutWaiting(_ token: String) throws(TokenError) -> Session<Subject>? {
-        try verifyWithoutWaiting(token[...])
-    }
-
-    /// Verifies without waiting a session token that is a slice of a header field.
-    @inlinable
-    func verifyWithoutWaiting(_ token: Substring) throws(TokenError) -> Session<Subject>? {
-        let session = try signatureChecked(token)
-        if let revocations {
-            guard let revoked = revocations.isRevokedWithoutWaiting(tokenID: session.id, subject: session.subjectID, issuedAt: session.issuedAt)
-            else { return nil }
-            if revoked { throw TokenError.revoked }
+    static func admitted(_ session: AuthSession<Subject>, status: Result<Bool, any Error>) -> Result<AuthSession<Subject>, TokenError> {
+        switch status {
+        case .success(false): .success(session)
+        case .success(true): .failure(.revoked)
+        case .failure: .failure(.revocationUnavailable)
         }
-        return session
     }
 
     /// Everything but revocation: the cached result when this exact token was verified before and has not
     /// expired, else the full check (remembered in the cache; revocation is checked on every use, hit or not).
     @inlinable
-    func signatureChecked(_ token: Substring) throws(TokenError) -> Session<Subject> {
+    func signatureChecked(_ token: Substring) throws(TokenError) -> AuthSession<Subject> {
         let key = TokenSeal.cacheKey(of: token)
         if let cache, let cached = cache.lookup(key, where: { TokenSeal.matches($0.token, token: token) }) {
             guard now() - configuration.leeway < cached.session.expiresAt.timeIntervalSince1970 else {
@@ -183,7 +178,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
 
     /// The full check: signature or decryption, purpose, claims and subject.
     @usableFromInline
-    func verifyUncached(_ token: String) throws(TokenError) -> Session<Subject> {
+    func verifyUncached(_ token: String) throws(TokenError) -> AuthSession<Subject> {
         let (verified, extracted) = try JWT.verify(token, keys: keys, validation: validation, extracting: SessionSubjectCoding.members)
         guard verified.header.type == nil else { throw TokenError.wrongTokenType.with(detail: "not a session token") }
         let claims = verified.claims
@@ -191,7 +186,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         guard let tokenID = claims.tokenID else { throw TokenError.missingClaim.with(detail: "jti") }
         guard let issuedAt = claims.issuedAt else { throw TokenError.missingClaim.with(detail: "iat") }
         let subject = try SessionSubjectCoding.decode(Subject.self, type: extracted[0], properties: extracted[1])
-        return Session(
+        return AuthSession(
             subject: subject,
             subjectID: subjectID,
             id: tokenID,
@@ -229,7 +224,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     ///
     /// - Parameter session: The verified session to revoke.
     /// - Throws: ``TokenError/revocationUnavailable`` without a revocation store or when it fails.
-    public func revoke(_ session: Session<Subject>) async throws(TokenError) {
+    public func revoke(_ session: AuthSession<Subject>) async throws(TokenError) {
         guard let revocations else { throw TokenError.revocationUnavailable.with(detail: "no revocation store configured") }
         do {
             // Kept until the token is rejected as expired, which the leeway postpones.

@@ -6,7 +6,7 @@ import HTTPTypes
 /// The whole lifecycle is in this file:
 /// - **Resolve** (``resolve(_:)``): the cookie's MAC is checked before anything else, so a forged or malformed
 ///   cookie costs no store query and is cleared. Then exactly one store read, by the SHA-256 of the secret.
-/// - **Use**: `Session<Subject>.current` once signed in, and `SessionData<Data>.current` / `.set(_:)` for the
+/// - **Use**: `AuthSession<Subject>.current` once signed in, and ``data`` (`.current`, `.set(_:)`) for the
 ///   app's data, anonymous or not.
 /// - **Commit** (``commit(_:)``): a write only when the data changed, or when a sliding expiry must move (at
 ///   most once per ``StoredSessionConfiguration/refreshInterval``, re-issuing the cookie with the new expiry).
@@ -35,6 +35,14 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     /// Cookie values whose MAC verified, with their secret and store key: a returning browser costs one
     /// dictionary lookup instead of an HMAC and a SHA-256. Only an exact, previously verified value hits.
     let verifiedCookies: StripedDictionary<String, VerifiedCookie>
+    /// This strategy's identity: the per-request states it makes carry it, and only ``data`` reads them.
+    let owner = Owner()
+
+    /// An identity, compared with `===`.
+    final class Owner: Sendable {}
+
+    /// The app's data in the current request's session, typed as this strategy's `Data`.
+    public var data: StoredSessionData<Data> { StoredSessionData(owner: owner) }
 
     struct VerifiedCookie: Sendable {
         let secret: [UInt8]
@@ -44,7 +52,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     struct DecodedRecord: Sendable {
         let bytes: [UInt8]
         let value: StoredSessionValue<Data>
-        let session: Session<Subject>?
+        let session: AuthSession<Subject>?
     }
 
     /// Creates store-backed sessions.
@@ -69,40 +77,66 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
 
     // MARK: Resolve
 
-    public func resolve(_ request: HTTPRequest) async -> SessionResolution<Subject> {
-        guard let cookie = CookieHeader.best(names: cookieNames, in: request.headerFields) else {
-            return SessionResolution(session: nil, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: nil))
+    /// Resolves the session the request's cookie names: the cookie's MAC is checked first, then the store is
+    /// read (``Eventual/later(_:)``); a request without the cookie resolves at once.
+    ///
+    /// - Parameter credentials: The request's `Cookie` fields (a `Bearer` token is not a stored session).
+    /// - Returns: The resolution, with the session's data for ``data``.
+    public func resolve(_ credentials: SessionCredentials) -> Eventual<SessionResolution<Subject>> {
+        guard let cookie = CookieHeader.best(names: cookieNames, inHeaders: credentials.cookies) else {
+            return .now(resolution(nil, failure: nil, loaded: nil))
         }
         // The MAC first: a forged or malformed cookie never reaches the store.
         guard let verified = verify(cookie) else {
-            return SessionResolution(session: nil, failure: .invalidSignature, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil))
+            return .now(resolution(nil, failure: .invalidSignature, loaded: nil, clear: true))
         }
-        let secret = verified.secret, key = verified.key
+        return .later { await load(verified) }
+    }
+
+    /// Reads the record a verified cookie names.
+    private func load(_ verified: VerifiedCookie) async -> SessionResolution<Subject> {
         let record: SessionRecord?
         do {
-            record = try await store.get(key)
+            record = try await store.get(verified.key)
         } catch {
-            return SessionResolution(session: nil, failure: .sessionStoreUnavailable, responseFields: [], state: StoredSessionState<Data>(unavailable: ()))
+            return SessionResolution(
+                session: nil, failure: .sessionStoreUnavailable, responseFields: [], isCookieAuthenticated: false,
+                state: StoredSessionState<Data>(owner: owner, loaded: nil, isUnavailable: true))
         }
-        guard let record, let entry = decode(record) else {
-            return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil))
+        guard let record, let entry = decode(record), entry.value.expiry(configuration) > now().timeIntervalSince1970,
+            entry.value.subject == nil || entry.session != nil
+        else {
+            return resolution(nil, failure: .expired, loaded: nil, clear: true)
         }
-        let value = entry.value
-        guard value.expiry(configuration) > now().timeIntervalSince1970, value.subject == nil || entry.session != nil else {
-            return SessionResolution(session: nil, failure: .expired, responseFields: clearingFields(), state: StoredSessionState<Data>(loaded: nil))
-        }
-        let loaded = StoredSessionState<Data>.Loaded(key: key, secret: secret, value: value, encodedData: value.encodedData)
-        let session = entry.session
-        return SessionResolution(session: session, failure: nil, responseFields: [], state: StoredSessionState<Data>(loaded: loaded))
+        let loaded = StoredSessionState<Data>.Loaded(key: verified.key, secret: verified.secret, value: entry.value, encodedData: entry.value.encodedData)
+        return resolution(entry.session, failure: nil, loaded: loaded)
+    }
+
+    /// A resolution with this strategy's per-request state; a loaded record came from the session cookie.
+    private func resolution(_ session: AuthSession<Subject>?, failure: TokenError?, loaded: StoredSessionState<Data>.Loaded?, clear: Bool = false) -> SessionResolution<Subject> {
+        SessionResolution(
+            session: session, failure: failure, responseFields: clear ? clearingFields() : [], isCookieAuthenticated: loaded != nil,
+            state: StoredSessionState<Data>(owner: owner, loaded: loaded))
     }
 
     // MARK: Commit
 
-    public func commit(_ resolution: SessionResolution<Subject>) async throws(AuthError) -> [HTTPField] {
-        switch pendingWrite(resolution) {
-        case nil:
-            return []
-        case .update(var value, let key, let secret)?:
+    /// Saves what the handler changed: nothing (at once) for a read-only request, else one conditional store
+    /// write, and the cookie when the session began or its sliding expiry moved.
+    public func commit(_ resolution: SessionResolution<Subject>) -> Eventual<Result<[HTTPField], AuthError>> {
+        guard let write = pendingWrite(resolution) else { return .now(.success([])) }
+        return .later {
+            do throws(AuthError) {
+                return .success(try await save(write))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    private func save(_ write: PendingWrite) async throws(AuthError) -> [HTTPField] {
+        switch write {
+        case .update(var value, let key, let secret):
             let previousExpiry = value.expiry(configuration)
             value.touchedAt = now().timeIntervalSince1970
             // Conditional: a session signed out or terminated while this request ran is not recreated. Its cookie
@@ -112,7 +146,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
             // A sliding expiry moved: the cookie follows it, so it never outlives the session.
             guard value.expiry(configuration) != previousExpiry else { return [] }
             return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value))]
-        case .begin(let encoded)?:
+        case .begin(let encoded):
             // No session yet: the handler stored data, so an anonymous session begins.
             let current = now().timeIntervalSince1970
             let secret = SessionCookieSigner.newSecret()
@@ -120,11 +154,6 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
             try await saveNew(value, key: SessionCookieSigner.storeKey(for: secret))
             return [HTTPField(name: .setCookie, value: setCookie(secret: secret, value: value))]
         }
-    }
-
-    /// `[]` when the request changed nothing that must be saved (the common read-only request), else `nil`.
-    public func commitWithoutWaiting(_ resolution: SessionResolution<Subject>) -> [HTTPField]? {
-        pendingWrite(resolution) == nil ? [] : nil
     }
 
     /// What a commit must write, if anything.
@@ -136,10 +165,13 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     }
 
     private func pendingWrite(_ resolution: SessionResolution<Subject>) -> PendingWrite? {
-        guard let state = resolution.state as? StoredSessionState<Data>, !state.isUnavailable else { return nil }
-        let change = state.change()
+        guard let state = resolution.state, state.owner === owner else { return nil }
+        // This strategy made the state, so it holds this strategy's `Data`.
+        let ownState = unsafeDowncast(state, to: StoredSessionState<Data>.self)
+        guard !ownState.isUnavailable else { return nil }
+        let change = ownState.change()
         guard !change.ended else { return nil }
-        if let loaded = state.loaded {
+        if let loaded = ownState.loaded {
             var value = loaded.value
             var dirty = false
             if change.touched, change.encodedData != loaded.encodedData {
@@ -179,13 +211,13 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         response.headerFields[.setCookie] = setCookie(secret: secret, value: value)
         response.headerFields[.cacheControl] = "no-store"
         // Whatever the request's handler does next must not write the old session back.
-        (StoredSessionState<Data>.current)?.end()
+        data.state?.end()
         return response
     }
 
     public func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse {
         if let previous = try await previousSession(of: request) { try await store.delete(previous.key) }
-        (StoredSessionState<Data>.current)?.end()
+        data.state?.end()
         var response = HTTPResponse(status: .seeOther)
         response.headerFields[.location] = redirect
         for field in clearingFields() { response.headerFields.append(field) }
@@ -198,7 +230,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     /// Ends one session (for example from a "your devices" list).
     ///
     /// - Parameter session: A session from ``resolve(_:)`` or ``sessions(subjectID:)``.
-    public func terminate(_ session: Session<Subject>) async throws {
+    public func terminate(_ session: AuthSession<Subject>) async throws {
         for record in try await store.listGroup(session.subjectID) where record.key.hasPrefix(session.id) {
             try await store.delete(record.key)
         }
@@ -217,7 +249,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     ///
     /// - Parameter subjectID: The subject's ``SessionSubject/subjectIdentifier``.
     /// - Returns: Their sessions, most recently signed in first.
-    public func sessions(subjectID: String) async throws -> [Session<Subject>] {
+    public func sessions(subjectID: String) async throws -> [AuthSession<Subject>] {
         try await store.listGroup(subjectID).compactMap { record in
             (try? StoredSessionValue<Data>(decoding: record.value)).flatMap { session($0, key: record.key) }
         }.sorted { $0.issuedAt > $1.issuedAt }
@@ -246,11 +278,11 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
 
     /// The signed-in session a stored value describes; its ID is the first half of the store key (enough to
     /// find it again, never the secret).
-    private func session(_ value: StoredSessionValue<Data>, key: String) -> Session<Subject>? {
+    private func session(_ value: StoredSessionValue<Data>, key: String) -> AuthSession<Subject>? {
         guard let subjectValue = value.subject, let subjectID = value.subjectID,
             let subject = try? SessionSubjectCoding.decode(Subject.self, type: subjectValue["type"], properties: subjectValue["properties"])
         else { return nil }
-        return Session(
+        return AuthSession(
             subject: subject, subjectID: subjectID, id: String(key.prefix(32)),
             issuedAt: Date(timeIntervalSince1970: value.authenticatedAt ?? value.createdAt),
             expiresAt: Date(timeIntervalSince1970: value.expiry(configuration)), issuer: nil, audience: [])
@@ -258,7 +290,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
 
     /// The valid session a request's cookie names, if any.
     private func previousSession(of request: HTTPRequest) async throws -> (key: String, value: StoredSessionValue<Data>)? {
-        guard let cookie = CookieHeader.best(names: cookieNames, in: request.headerFields), let secret = signer.secret(fromCookie: cookie) else { return nil }
+        guard let cookie = CookieHeader.best(names: cookieNames, inHeaders: request.headerFields[values: .cookie]), let secret = signer.secret(fromCookie: cookie) else { return nil }
         let key = SessionCookieSigner.storeKey(for: secret)
         guard let record = try await store.get(key), let value = try? StoredSessionValue<Data>(decoding: record.value) else { return nil }
         return (key, value)

@@ -1,31 +1,41 @@
 import Foundation
 import Synchronization
 
-/// The app's data in the current request's store-backed session: typed, read and written anywhere below the
-/// session middleware.
+/// The app's data in the current request's store-backed session: typed by the strategy that stores it, read and
+/// written anywhere below the session middleware.
+///
+/// Get it from the strategy, so the compiler ties the data's type to the store's:
 ///
 /// ```swift
 /// struct Cart: Codable, Sendable, Equatable { var items: [String] = [] }
+/// let sessions = StoredSessions<AppSession, Cart>(store: store, signer: signer)
 ///
-/// let cart = SessionData<Cart>.current ?? Cart()
-/// try SessionData<Cart>.update { cart in cart = (cart ?? Cart()); cart!.items.append("tea") }
+/// let cart = sessions.data.current ?? Cart()
+/// try sessions.data.update { cart in cart = (cart ?? Cart()); cart!.items.append("tea") }
 /// ```
 ///
-/// Nothing is written unless the data changed: the middleware compares what the handler left with what was
+/// Nothing is written unless the data changed: the session flow compares what the handler left with what was
 /// loaded. Setting data on a request without a session starts an anonymous session.
-public enum SessionData<Value: Codable & Sendable & Equatable> {
-    /// The current session's data, or `nil` when it has none (or outside a store-backed session middleware).
-    public static var current: Value? {
-        StoredSessionState<Value>.current?.data
+public struct StoredSessionData<Value: Codable & Sendable & Equatable>: Sendable {
+    /// The strategy whose requests this reads (its identity).
+    let owner: AnyObject & Sendable
+
+    init(owner: AnyObject & Sendable) {
+        self.owner = owner
+    }
+
+    /// The current session's data, or `nil` when it has none (or outside a request that this strategy resolved).
+    public var current: Value? {
+        state?.data
     }
 
     /// Replaces the current session's data (`nil` removes it).
     ///
     /// - Parameter value: The new data.
-    /// - Throws: ``AuthError/unavailable`` outside a request handled by a store-backed session middleware, or
-    ///   when the store could not be read for this request.
-    public static func set(_ value: Value?) throws(AuthError) {
-        guard let state = StoredSessionState<Value>.current, !state.isUnavailable else {
+    /// - Throws: ``AuthError/unavailable`` outside a request that this strategy resolved, or when the store could
+    ///   not be read for this request.
+    public func set(_ value: Value?) throws(AuthError) {
+        guard let state, !state.isUnavailable else {
             throw AuthError.unavailable.with(detail: "no store-backed session for this request")
         }
         state.set(value)
@@ -35,15 +45,22 @@ public enum SessionData<Value: Codable & Sendable & Equatable> {
     ///
     /// - Parameter body: Receives the data (`nil` when there is none) to change.
     /// - Throws: As ``set(_:)``.
-    public static func update(_ body: (inout Value?) -> Void) throws(AuthError) {
+    public func update(_ body: (inout Value?) -> Void) throws(AuthError) {
         var value = current
         body(&value)
         try set(value)
     }
+
+    /// The request's state, when this strategy made it: then it holds `Value`, by construction (a strategy makes
+    /// states of its own data type only), so the cast cannot fail.
+    var state: StoredSessionState<Value>? {
+        guard let state = CurrentSession.state, state.owner === owner else { return nil }
+        return unsafeDowncast(state, to: StoredSessionState<Value>.self)
+    }
 }
 
 /// The per-request state of a store-backed session: what was loaded, and the data as the handler left it.
-final class StoredSessionState<Data: Codable & Sendable & Equatable>: Sendable {
+final class StoredSessionState<Data: Codable & Sendable & Equatable>: SessionScopeState, @unchecked Sendable {
     struct Loaded: Sendable {
         let key: String
         let secret: [UInt8]
@@ -69,19 +86,10 @@ final class StoredSessionState<Data: Codable & Sendable & Equatable>: Sendable {
     let isUnavailable: Bool
     private let mutable = Mutex(Mutable())
 
-    init(loaded: Loaded?) {
+    init(owner: AnyObject, loaded: Loaded?, isUnavailable: Bool = false) {
         self.loaded = loaded
-        self.isUnavailable = false
-    }
-
-    init(unavailable: Void) {
-        self.loaded = nil
-        self.isUnavailable = true
-    }
-
-    /// The state of the request being handled, whatever its subject type.
-    static var current: StoredSessionState<Data>? {
-        (CurrentSession.box.get() as? any CurrentSessionStateCarrier)?.state as? StoredSessionState<Data>
+        self.isUnavailable = isUnavailable
+        super.init(owner: owner)
     }
 
     /// The data, decoded on first use.
@@ -112,13 +120,4 @@ final class StoredSessionState<Data: Codable & Sendable & Equatable>: Sendable {
     func change() -> Change {
         mutable.withLock { $0.change }
     }
-}
-
-/// A task-local box that can hand out its strategy state without knowing the subject type.
-protocol CurrentSessionStateCarrier: AnyObject {
-    var state: (any AnyObject & Sendable)? { get }
-}
-
-extension CurrentSession.Box: CurrentSessionStateCarrier {
-    var state: (any AnyObject & Sendable)? { resolution.state }
 }

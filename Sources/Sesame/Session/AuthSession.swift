@@ -4,7 +4,7 @@ import Foundation
 ///
 /// A session is immutable and its parts live in one shared object, so passing it around (into the request
 /// context, the task-local, the cache) costs a single reference count, whatever the subject holds.
-public struct Session<Subject: SessionSubject>: Sendable {
+public struct AuthSession<Subject: SessionSubject>: Sendable {
     @usableFromInline
     final class Storage: Sendable {
         @usableFromInline let subject: Subject
