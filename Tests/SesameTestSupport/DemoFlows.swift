@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import Sesame
+@testable import Sesame
 import Testing
 
 /// The demo's flows over real HTTP, as a person would click through them: one behavioural suite that the

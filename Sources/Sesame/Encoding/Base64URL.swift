@@ -3,7 +3,7 @@
 /// Decoding accepts only the canonical form: the URL-safe alphabet, no padding, no whitespace, a length that
 /// is not 1 modulo 4, and zero bits in the unused low bits of the last character. Anything else is rejected,
 /// so one byte string has exactly one accepted encoding.
-public enum Base64URL {
+enum Base64URL {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
     /// Four decoding tables in one (256 entries each): a character's sextet pre-shifted to its place in a
@@ -24,7 +24,7 @@ public enum Base64URL {
     ///
     /// - Parameter bytes: The bytes to encode.
     /// - Returns: The encoded string.
-    public static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
+    static func encode<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         var output: [UInt8] = []
         appendEncoded(Array(bytes), to: &output)
         return String(decoding: output, as: UTF8.self)
@@ -52,7 +52,7 @@ public enum Base64URL {
     ///
     /// - Parameter string: The encoded text.
     /// - Returns: The decoded bytes, or `nil` when the text is not canonical base64url.
-    public static func decode(_ string: some StringProtocol) -> [UInt8]? {
+    static func decode(_ string: some StringProtocol) -> [UInt8]? {
         var utf8 = Array(string.utf8)
         return utf8.withUnsafeMutableBufferPointer { decode(UnsafeBufferPointer($0)) }
     }

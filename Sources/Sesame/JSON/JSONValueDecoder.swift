@@ -2,9 +2,9 @@
 ///
 /// Numbers convert only when exact (no silent truncation), and a missing key or a type mismatch throws
 /// `DecodingError`, as with Foundation's `JSONDecoder`.
-public struct JSONValueDecoder: Sendable {
+struct JSONValueDecoder: Sendable {
     /// Creates a decoder.
-    public init() {}
+    init() {}
 
     /// Decodes a value of the given type from a JSON tree.
     ///
@@ -13,7 +13,7 @@ public struct JSONValueDecoder: Sendable {
     ///   - value: The JSON tree.
     /// - Returns: The decoded value.
     /// - Throws: `DecodingError` when the tree does not have the type's shape.
-    public func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, from value: JSONValue) throws -> T {
         try JSONTreeDecoder(value: value, codingPath: []).decodeValue(T.self)
     }
 
@@ -24,7 +24,7 @@ public struct JSONValueDecoder: Sendable {
     ///   - bytes: UTF-8 JSON text.
     /// - Returns: The decoded value.
     /// - Throws: ``JSONParseError`` or `DecodingError`.
-    public func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
+    func decode<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>) throws -> T {
         try decode(type, from: try JSONValue(parsing: bytes))
     }
 }

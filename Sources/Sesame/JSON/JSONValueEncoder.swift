@@ -2,16 +2,16 @@
 ///
 /// Optional properties that are `nil` are omitted (as with Foundation's `JSONEncoder`); non-finite floating
 /// point numbers throw `EncodingError`.
-public struct JSONValueEncoder: Sendable {
+struct JSONValueEncoder: Sendable {
     /// Creates an encoder.
-    public init() {}
+    init() {}
 
     /// Encodes a value into a JSON tree.
     ///
     /// - Parameter value: The value to encode.
     /// - Returns: The JSON tree.
     /// - Throws: `EncodingError` for values JSON cannot represent.
-    public func encode<T: Encodable>(_ value: T) throws -> JSONValue {
+    func encode<T: Encodable>(_ value: T) throws -> JSONValue {
         if let json = value as? JSONValue { return json }
         let root = JSONTreeEncoder.Node()
         try value.encode(to: JSONTreeEncoder(node: root, codingPath: []))
