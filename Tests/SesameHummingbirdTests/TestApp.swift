@@ -62,7 +62,7 @@ struct TestApp {
             .redirect(to: URLEncodedForm.appending(name: "tenant", value: tenant, to: context.callbackURL))
         } callback: { request, context in
             guard let user = request.query["user"] else { throw AuthError.invalidRequest }
-            return try await context.success(claims: ["email": .string("\(user)@\(tenant).example"), "tenant": .string(tenant)], request: request)
+            return .signedIn(ProviderIdentity(claims: ["email": .string("\(user)@\(tenant).example"), "tenant": .string(tenant)]))
         }
     }
 

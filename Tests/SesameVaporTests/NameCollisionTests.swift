@@ -55,6 +55,8 @@ import Testing
         "OriginPolicy": (OriginPolicy).self,
         "Profile": (Profile).self,
         "ProviderFetch": (ProviderFetch).self,
+        "ProviderIdentity": (ProviderIdentity).self,
+        "ProviderResult": (ProviderResult).self,
         "ProviderHTTPClient": (ProviderHTTPClient).self,
         "RateLimiter": (any RateLimiter).self,
         "RedirectPolicy": (RedirectPolicy).self,

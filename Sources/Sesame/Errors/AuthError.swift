@@ -15,7 +15,7 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Seconds after which a rate-limited client may try again.
     public let retryAfter: Int?
     /// Header fields the error response must carry anyway (for example clearing a flow cookie).
-    public private(set) var responseFields: [HTTPField] = []
+    public internal(set) var responseFields: [HTTPField] = []
 
     /// Creates an error.
     public init(code: String, status: HTTPResponse.Status, detail: String? = nil, retryAfter: Int? = nil) {
@@ -43,11 +43,6 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A copy whose response also carries `field`.
-    func clearing(_ field: HTTPField) -> AuthError {
-        var copy = self
-        copy.responseFields.append(field)
-        return copy
-    }
 
     public static func == (lhs: AuthError, rhs: AuthError) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

@@ -7,19 +7,21 @@ import HTTPTypes
 /// token (`csrfToken`, from `GET csrf` or the built-in pages) and pass the strict origin check (Origin or
 /// Referer, and Fetch Metadata). With `X-Auth-Return-Redirect: 1`, a redirect is answered as `{"url": …}`.
 extension AuthHandler {
-    func action(_ name: String, request: AuthRequest) async throws -> AuthResponse {
+    func action(_ action: AuthRoute.Action, request: AuthRequest) async throws -> AuthResponse {
         let method = request.head.method
-        switch (name, method) {
-        case ("providers", .get), ("providers", .head):
+        switch (action, method) {
+        case (.error, .get), (.error, .head):
+            return pages.error(code: request.query["error"], configuration: configuration)
+        case (.providers, .get), (.providers, .head):
             return providersResponse()
-        case ("csrf", .get), ("csrf", .head):
+        case (.csrf, .get), (.csrf, .head):
             let (token, setCookie) = csrf.token(for: request.head)
             var response = AuthResponse.json(["csrfToken": .string(token)])
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             return response
-        case ("session", .get), ("session", .head):
+        case (.session, .get), (.session, .head):
             return try await sessionResponse(request)
-        case ("session", .post):
+        case (.session, .post):
             try checkStateChange(request, token: request.parameters["csrfToken"] ?? request.jsonBody?["csrfToken"]?.stringValue)
             if let sessions, let data = request.jsonBody?["data"] {
                 let updated: (fields: [HTTPField], session: JSONObject?)?
@@ -37,7 +39,7 @@ extension AuthHandler {
                 }
             }
             return try await sessionResponse(request)
-        case ("signin", .get), ("signin", .head):
+        case (.signin, .get), (.signin, .head):
             if let custom = pages.signInURL { return .redirect(to: custom) }
             let (token, setCookie) = csrf.token(for: request.head)
             var response = pages.signIn(
@@ -47,22 +49,23 @@ extension AuthHandler {
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
             return response
-        case ("signout", .get), ("signout", .head):
+        case (.signout, .get), (.signout, .head):
             if let custom = pages.signOutURL { return .redirect(to: custom) }
             let (token, setCookie) = csrf.token(for: request.head)
             var response = pages.signOut(csrfToken: token, callbackURL: allowedCallbackURL(request.query["callbackUrl"]), configuration: configuration)
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             return response
-        case ("signout", .post):
+        case (.signout, .post):
             try checkStateChange(request, token: request.parameters["csrfToken"])
             return try await signOut(request)
-        case ("verify-request", .get), ("verify-request", .head):
+        case (.verifyRequest, .get), (.verifyRequest, .head):
             if let custom = pages.verifyRequestURL { return .redirect(to: custom) }
             return pages.verifyRequest(configuration: configuration)
-        case ("providers", _), ("csrf", _), ("session", _), ("signin", _), ("signout", _), ("verify-request", _):
-            throw AuthError.methodNotAllowed
-        default:
+        case (.callback, _):
+            // `callback` names a route only as `callback/{provider}`.
             throw AuthError.notFound
+        case (.error, _), (.providers, _), (.csrf, _), (.session, _), (.signin, _), (.signout, _), (.verifyRequest, _):
+            throw AuthError.methodNotAllowed
         }
     }
 

@@ -44,8 +44,8 @@ public struct AuthHandler: Sendable {
     /// How the built-in pages look, and which the app replaces.
     let pages: AuthPages
 
-    /// Names that would collide with the handler's own routes.
-    static let reservedNames: Set<String> = ["error", "session", "csrf", "providers", "signin", "signout", "callback", "verify-request"]
+    /// Names that would collide with the handler's own routes: the actions' path segments.
+    static let reservedNames = Set(AuthRoute.Action.allCases.map(\.rawValue))
 
     /// Creates a handler.
     ///
@@ -127,46 +127,49 @@ public struct AuthHandler: Sendable {
     }
 
     private func route(_ request: AuthRequest) async throws -> AuthResponse {
-        let path = request.path
-        guard path == configuration.prefix || path.hasPrefix(configuration.prefix + "/") else { throw AuthError.notFound }
-        let segments = path.dropFirst(configuration.prefix.count).split(separator: "/", omittingEmptySubsequences: true)
+        let route = try AuthRoute(path: request.path, prefix: configuration.prefix, isProvider: { providers[$0] != nil })
         let method = request.head.method
-        switch segments.count {
-        case 0:
+        switch route {
+        case .index:
             guard method == .get || method == .head else { throw AuthError.methodNotAllowed }
             return index(for: request)
-        case 1 where segments[0] == "error":
-            guard method == .get || method == .head else { throw AuthError.methodNotAllowed }
-            return pages.error(code: request.query["error"], configuration: configuration)
-        case 1 where AuthHandler.reservedNames.contains(String(segments[0])):
-            return try await action(String(segments[0]), request: request)
-        case 2 where segments[0] == "signin":
+        case .action(let action):
+            return try await self.action(action, request: request)
+        case .signIn(let name):
             guard method == .post else { throw AuthError.methodNotAllowed }
-            return try await startSignIn(String(segments[1]), request: request)
-        case 2 where segments[0] == "callback":
-            // Auth.js's callback path, the same handling as `/{provider}/callback`.
-            guard let provider = providers[String(segments[1])] else { throw AuthError.unknownProvider }
+            return try await startSignIn(name, request: request)
+        case .authorize(let name):
             guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
-            return Self.keepingTheURLPrivate(try await provider.callback(request, context: context(for: String(segments[1]), request: request)))
-        case 2:
-            guard let provider = providers[String(segments[0])] else { throw AuthError.unknownProvider }
-            let context = self.context(for: String(segments[0]), request: request)
-            switch segments[1] {
-            case "authorize":
-                guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
-                if method == .post { try checkOrigin(request) }
-                return try await provider.authorize(request, context: context)
-            case "callback":
-                guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
-                return Self.keepingTheURLPrivate(try await provider.callback(request, context: context))
-            default:
-                throw AuthError.notFound
+            if method == .post { try checkOrigin(request) }
+            return try await providers[name]!.authorize(request, context: context(for: name, request: request))
+        case .callback(let name):
+            guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
+            return Self.keepingTheURLPrivate(try await callback(name, request: request))
+        }
+    }
+
+    /// A provider's callback, to its end: the provider says who signed in (or answers itself); the `signIn`
+    /// callback and the app's `onSuccess` run; the flow's cookies are cleared, signed in or failed.
+    private func callback(_ name: String, request: AuthRequest) async throws -> AuthResponse {
+        let provider = providers[name]!
+        let context = self.context(for: name, request: request)
+        let clearing = provider.flowCookies(context: context).map { HTTPField(name: .setCookie, value: $0.clearCookie()) }
+        do {
+            switch try await provider.callback(request, context: context) {
+            case .respond(let response):
+                return response
+            case .signedIn(let identity):
+                // A `returnTo` the flow or the claims carried, checked again: claims may come from anywhere.
+                let returnTo = (identity.returnTo ?? identity.claims["returnTo"]?.stringValue).flatMap(configuration.redirectPolicy.allowed)
+                let success = AuthSuccess(provider: name, identity: identity, request: request, returnTo: returnTo)
+                var response = try await context.timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
+                response.head.headerFields.append(contentsOf: clearing)
+                return response
             }
-        default:
-            if segments.count >= 1, providers[String(segments[0])] == nil, !AuthHandler.reservedNames.contains(String(segments[0])) {
-                throw AuthError.unknownProvider
-            }
-            throw AuthError.notFound
+        } catch let error as AuthError {
+            var error = error
+            error.responseFields.append(contentsOf: clearing)
+            throw error
         }
     }
 
@@ -195,8 +198,7 @@ public struct AuthHandler: Sendable {
             keys: keys,
             flowKey: flowKey,
             flowReplay: flowReplay,
-            logger: logger,
-            onSuccess: onSuccess)
+            logger: logger)
     }
 
     // MARK: Index

@@ -2,10 +2,11 @@ import Logging
 
 /// A way to sign in: SST's adapter.
 ///
-/// A provider handles two steps under ``AuthHandler``'s prefix, `/{name}/authorize` and `/{name}/callback`,
-/// and ends a successful flow by calling ``AuthContext/success(claims:)``, which runs the app's `onSuccess`
-/// (the user lookup) and returns its response, typically a session cookie or parameter redirect. Errors are
-/// thrown as ``AuthError`` and answered by the handler in one place.
+/// A provider answers two steps under ``AuthHandler``'s prefix, `/{name}/authorize` and `/{name}/callback`. Its
+/// callback verifies what came back and returns a ``ProviderResult``: who signed in (``ProviderResult/signedIn(_:)``),
+/// or a page of its own. It never calls back into the handler: the handler runs the `signIn` callback and the app's
+/// `onSuccess`, clears the provider's ``flowCookies(context:)`` and answers every error, in one place. Errors are
+/// thrown as ``AuthError``.
 public protocol AuthProvider: Sendable {
     /// The kind of provider, for example `link`, `oauth` or `oidc`.
     var type: String { get }
@@ -16,19 +17,71 @@ public protocol AuthProvider: Sendable {
     ///
     /// - Parameters:
     ///   - request: The request to `/{name}/authorize`.
-    ///   - context: The provider's URLs, keys and the success continuation.
+    ///   - context: The provider's name, URLs and keys.
     /// - Returns: The response to send.
     /// - Throws: ``AuthError`` for bad input; anything else is a server error.
     func authorize(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse
 
-    /// Finishes a sign-in and calls ``AuthContext/success(claims:)``.
+    /// Finishes a sign-in: checks what the browser brought back.
     ///
     /// - Parameters:
     ///   - request: The request to `/{name}/callback`.
-    ///   - context: The provider's URLs, keys and the success continuation.
-    /// - Returns: The response to send (usually the app's `onSuccess` response).
+    ///   - context: The provider's name, URLs and keys.
+    /// - Returns: Who signed in, or a response of the provider's own (a confirmation page).
     /// - Throws: ``AuthError`` for bad input; anything else is a server error.
-    func callback(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse
+    func callback(_ request: AuthRequest, context: AuthContext) async throws -> ProviderResult
+
+    /// The cookies the provider's flow keeps in the browser between its steps (OAuth's flow state, a link's
+    /// browser binding): the handler clears them when a callback ends, signed in or failed.
+    ///
+    /// - Parameter context: The provider's name and the handler's configuration.
+    /// - Returns: The cookies (default none).
+    func flowCookies(context: AuthContext) -> [SessionCookie]
+}
+
+extension AuthProvider {
+    /// No flow cookies.
+    public func flowCookies(context: AuthContext) -> [SessionCookie] { [] }
+}
+
+/// How a provider's callback ends.
+public enum ProviderResult: Sendable {
+    /// The provider verified who is signing in; the handler goes on with the sign-in.
+    case signedIn(ProviderIdentity)
+    /// The provider answers itself and nobody signs in yet (a link opened in another browser asks to confirm).
+    case respond(AuthResponse)
+}
+
+/// Who a provider verified: the claims, and for OAuth / OpenID Connect the tokens and profile.
+public struct ProviderIdentity: Sendable {
+    /// What the provider verified about the user: for a magic link, `email` and the link request's extra
+    /// parameters; for OpenID Connect, the ID token's claims; for OAuth 2.0, the user-info response.
+    public var claims: JSONObject
+    /// The tokens an OAuth / OpenID Connect provider issued.
+    public var tokens: TokenSet?
+    /// The normalized profile (`id`, `email`, `emailVerified`, `name`, `image`).
+    public var profile: Profile?
+    /// The provider's raw profile (user-info response), if it was fetched.
+    public var rawProfile: JSONObject?
+    /// Where the user wanted to go, if the flow carried it (else the claims' `returnTo`); the handler keeps it only
+    /// when the redirect policy allows it.
+    public var returnTo: String?
+
+    /// Creates an identity.
+    ///
+    /// - Parameters:
+    ///   - claims: What the provider verified.
+    ///   - tokens: The provider's tokens, if any.
+    ///   - profile: The normalized profile, if any.
+    ///   - rawProfile: The raw profile, if any.
+    ///   - returnTo: Where the user wanted to go, if the flow carried it.
+    public init(claims: JSONObject, tokens: TokenSet? = nil, profile: Profile? = nil, rawProfile: JSONObject? = nil, returnTo: String? = nil) {
+        self.claims = claims
+        self.tokens = tokens
+        self.profile = profile
+        self.rawProfile = rawProfile
+        self.returnTo = returnTo
+    }
 }
 
 /// A provider built from two closures: custom adapters, for example one that picks a tenant's identity
@@ -37,7 +90,7 @@ public struct CustomProvider: AuthProvider {
     public let type: String
     public let displayName: String
     private let authorizeStep: @Sendable (AuthRequest, AuthContext) async throws -> AuthResponse
-    private let callbackStep: @Sendable (AuthRequest, AuthContext) async throws -> AuthResponse
+    private let callbackStep: @Sendable (AuthRequest, AuthContext) async throws -> ProviderResult
 
     /// Creates a provider from its two steps.
     ///
@@ -45,12 +98,12 @@ public struct CustomProvider: AuthProvider {
     ///   - type: The kind of provider (default `custom`).
     ///   - displayName: A name for people.
     ///   - authorize: The authorize step.
-    ///   - callback: The callback step; it ends with ``AuthContext/success(claims:)``.
+    ///   - callback: The callback step: who signed in, or a response.
     public init(
         type: String = "custom",
         displayName: String,
         authorize: @escaping @Sendable (AuthRequest, AuthContext) async throws -> AuthResponse,
-        callback: @escaping @Sendable (AuthRequest, AuthContext) async throws -> AuthResponse
+        callback: @escaping @Sendable (AuthRequest, AuthContext) async throws -> ProviderResult
     ) {
         self.type = type
         self.displayName = displayName
@@ -62,7 +115,7 @@ public struct CustomProvider: AuthProvider {
         try await authorizeStep(request, context)
     }
 
-    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
+    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> ProviderResult {
         try await callbackStep(request, context)
     }
 }
@@ -85,25 +138,6 @@ public struct AuthContext: Sendable {
     let flowReplay: any ReplayStore
     /// The request's logger.
     public let logger: Logger
-    let onSuccess: @Sendable (AuthSuccess) async throws -> AuthResponse
-
-    /// Ends a successful sign-in: runs the app's `onSuccess` with the verified claims.
-    ///
-    /// - Parameters:
-    ///   - claims: What the provider verified about the user (for a magic link: `email` and the extra
-    ///     parameters of the link request).
-    ///   - request: The request that completed the sign-in.
-    /// - Returns: The app's response.
-    public func success(claims: JSONObject, request: AuthRequest) async throws -> AuthResponse {
-        // A `returnTo` the sign-in request carried (checked again: claims may come from anywhere).
-        let returnTo = claims["returnTo"]?.stringValue.flatMap(configuration.redirectPolicy.allowed)
-        return try await success(AuthSuccess(provider: provider, claims: claims, request: request, returnTo: returnTo))
-    }
-
-    /// Ends a successful OAuth / OpenID Connect sign-in: runs the app's `onSuccess` with the tokens and profile.
-    func success(_ success: AuthSuccess) async throws -> AuthResponse {
-        try await timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
-    }
 
     /// Runs one step, reporting its duration to the configuration's step observer when there is one.
     func timed<Result, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Result) async throws(Failure) -> Result {
@@ -112,13 +146,6 @@ public struct AuthContext: Sendable {
         let start = clock.now
         defer { observer(step, clock.now - start) }
         return try await body()
-    }
-
-    /// Runs another provider's step as if it were mounted here (for providers that delegate).
-    public func delegating(to name: String) -> AuthContext {
-        AuthContext(
-            provider: name, authorizeURL: authorizeURL, callbackURL: callbackURL, configuration: configuration,
-            keys: keys, flowKey: flowKey, flowReplay: flowReplay, logger: logger, onSuccess: onSuccess)
     }
 }
 
@@ -140,13 +167,13 @@ public struct AuthSuccess: Sendable {
     /// Where the user wanted to go (an allowed `returnTo` of the authorize request), if anywhere.
     public let returnTo: String?
 
-    init(provider: String, claims: JSONObject, request: AuthRequest, tokens: TokenSet? = nil, profile: Profile? = nil, rawProfile: JSONObject? = nil, returnTo: String? = nil) {
+    init(provider: String, identity: ProviderIdentity, request: AuthRequest, returnTo: String?) {
         self.provider = provider
-        self.claims = claims
+        self.claims = identity.claims
         self.request = request
-        self.tokens = tokens
-        self.profile = profile
-        self.rawProfile = rawProfile
+        self.tokens = identity.tokens
+        self.profile = identity.profile
+        self.rawProfile = identity.rawProfile
         self.returnTo = returnTo
     }
 }

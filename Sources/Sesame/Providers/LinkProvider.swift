@@ -187,7 +187,7 @@ public struct LinkProvider: AuthProvider {
 
     // MARK: Callback
 
-    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
+    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> ProviderResult {
         guard let token = request.parameters["token"], !token.isEmpty else {
             throw AuthError.invalidRequest.with(detail: "the link has no token")
         }
@@ -213,7 +213,7 @@ public struct LinkProvider: AuthProvider {
             // redeemed until the person confirms.
             let binding = request.cookie(named: cookie.effectiveName).map(LinkProvider.bindingHash)
             guard let binding, let expected = verified.claim("bh")?.stringValue, ConstantTime.equals(Array(binding.utf8), Array(expected.utf8)) else {
-                return confirmationPage(token: token, email: email, context: context)
+                return .respond(confirmationPage(token: token, email: email, context: context))
             }
         }
 
@@ -224,10 +224,11 @@ public struct LinkProvider: AuthProvider {
             throw AuthError.unavailable.with(detail: "used links cannot be checked")
         }
         guard first else { throw AuthError.usedToken }
-        var response = try await context.success(claims: claims, request: request)
-        response.head.headerFields.append(HTTPField(name: .setCookie, value: cookie.clearCookie()))
-        return response
+        return .signedIn(ProviderIdentity(claims: claims))
     }
+
+    /// The cookie that binds a link to the browser that asked for it.
+    public func flowCookies(context: AuthContext) -> [SessionCookie] { [bindingCookie(context)] }
 
     /// The page a link opened outside the browser that asked for it shows: who is signing in, and one button that
     /// posts the link back (same origin). Nothing on the page runs by itself, so a scanner's prefetch redeems

@@ -60,9 +60,6 @@ struct FlowState: Sendable {
     }
 
     /// The `Set-Cookie` value that removes the flow cookie.
-    static func clearCookie(provider: String, context: AuthContext, crossSite: Bool) -> String {
-        cookie(for: provider, configuration: context.configuration, crossSite: crossSite).clearCookie()
-    }
 
     /// Reads and checks the flow cookie of a callback.
     ///

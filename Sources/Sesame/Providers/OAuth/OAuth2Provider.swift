@@ -85,35 +85,29 @@ public struct OAuth2Provider: AuthProvider {
         try client.authorize(request, context: context, endpoints: endpoints, usesNonce: false)
     }
 
-    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
-        let clear = client.clearFlowCookie(context: context)
-        do {
-            let (flow, tokens, _) = try await client.callback(request, context: context, endpoints: endpoints)
-            let fetched = try await context.timed(.userInfo) { () async throws(AuthError) -> JSONValue in
-                try await client.fetchJSON(configuration.userInfoURL, tokens: tokens, headers: configuration.userInfoHeaders)
-            }
-            guard case .object(let userInfo) = fetched else {
-                throw AuthError.oauthCallback.with(detail: "the user-info response is not an object")
-            }
-            let fetch = ProviderFetch(client: client, tokens: tokens, headers: configuration.userInfoHeaders)
-            let profile: Profile?
-            do {
-                profile = try await configuration.profile(userInfo, tokens, fetch)
-            } catch let error as AuthError {
-                throw error
-            } catch {
-                throw AuthError.oauthCallback.with(detail: "the profile cannot be read")
-            }
-            guard let profile else { throw AuthError.oauthCallback.with(detail: "the user-info response has no user ID") }
-            var response = try await context.success(AuthSuccess(
-                provider: context.provider, claims: userInfo, request: request, tokens: tokens, profile: profile, rawProfile: userInfo,
-                returnTo: flow.returnTo))
-            response.head.headerFields.append(clear)
-            return response
-        } catch let error as AuthError {
-            throw error.clearing(clear)
+    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> ProviderResult {
+        let (flow, tokens) = try await client.callback(request, context: context, endpoints: endpoints)
+        let fetched = try await context.timed(.userInfo) { () async throws(AuthError) -> JSONValue in
+            try await client.fetchJSON(configuration.userInfoURL, tokens: tokens, headers: configuration.userInfoHeaders)
         }
+        guard case .object(let userInfo) = fetched else {
+            throw AuthError.oauthCallback.with(detail: "the user-info response is not an object")
+        }
+        let fetch = ProviderFetch(client: client, tokens: tokens, headers: configuration.userInfoHeaders)
+        let profile: Profile?
+        do {
+            profile = try await configuration.profile(userInfo, tokens, fetch)
+        } catch let error as AuthError {
+            throw error
+        } catch {
+            throw AuthError.oauthCallback.with(detail: "the profile cannot be read")
+        }
+        guard let profile else { throw AuthError.oauthCallback.with(detail: "the user-info response has no user ID") }
+        return .signedIn(ProviderIdentity(claims: userInfo, tokens: tokens, profile: profile, rawProfile: userInfo, returnTo: flow.returnTo))
     }
+
+    /// The flow-state cookie.
+    public func flowCookies(context: AuthContext) -> [SessionCookie] { [client.flowCookie(context: context)] }
 }
 
 /// Lets a profile mapping fetch more from the provider's API with the user's access token.

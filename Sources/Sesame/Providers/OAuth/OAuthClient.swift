@@ -93,8 +93,8 @@ struct OAuthClient: Sendable {
 
     /// Checks the callback and exchanges its code.
     ///
-    /// - Returns: The flow, the token set and the raw token response.
-    func callback(_ request: AuthRequest, context: AuthContext, endpoints: OAuthEndpoints) async throws(AuthError) -> (FlowState, TokenSet, JSONObject) {
+    /// - Returns: The flow and the token set.
+    func callback(_ request: AuthRequest, context: AuthContext, endpoints: OAuthEndpoints) async throws(AuthError) -> (FlowState, TokenSet) {
         let parameters = request.parameters
         if let error = parameters["error"] {
             throw error == "access_denied"
@@ -123,14 +123,14 @@ struct OAuthClient: Sendable {
             guard first else { throw AuthError.invalidState.with(detail: "this sign-in was already completed") }
             return (flow, code)
         }
-        let (tokens, raw) = try await context.timed(.codeExchange) { () async throws(AuthError) -> (TokenSet, JSONObject) in
+        let tokens = try await context.timed(.codeExchange) { () async throws(AuthError) -> TokenSet in
             try await exchange(code: code, verifier: flow.verifier, context: context, endpoints: endpoints)
         }
-        return (flow, tokens, raw)
+        return (flow, tokens)
     }
 
     /// The code exchange at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.5).
-    func exchange(code: String, verifier: String, context: AuthContext, endpoints: OAuthEndpoints) async throws(AuthError) -> (TokenSet, JSONObject) {
+    func exchange(code: String, verifier: String, context: AuthContext, endpoints: OAuthEndpoints) async throws(AuthError) -> TokenSet {
         var form: [(name: String, value: String)] = [
             ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", context.callbackURL), ("code_verifier", verifier),
         ]
@@ -167,7 +167,7 @@ struct OAuthClient: Sendable {
         guard let tokens = TokenSet(json: json, now: Date(timeIntervalSince1970: now())) else {
             throw AuthError.oauthCallback.with(detail: "the token response has no access token")
         }
-        return (tokens, json)
+        return tokens
     }
 
     /// Fetches a JSON object with the access token (user-info and similar endpoints).
@@ -186,8 +186,8 @@ struct OAuthClient: Sendable {
         return json
     }
 
-    /// The `Set-Cookie` that removes the flow cookie, for every callback response.
-    func clearFlowCookie(context: AuthContext) -> HTTPField {
-        HTTPField(name: .setCookie, value: FlowState.clearCookie(provider: context.provider, context: context, crossSite: usesFormPost))
+    /// The flow-state cookie, which the handler clears when the callback ends.
+    func flowCookie(context: AuthContext) -> SessionCookie {
+        FlowState.cookie(for: context.provider, configuration: context.configuration, crossSite: usesFormPost)
     }
 }

@@ -96,34 +96,28 @@ public struct OIDCProvider: AuthProvider {
         return try client.authorize(request, context: context, endpoints: discovered.endpoints, usesNonce: true)
     }
 
-    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
-        let clear = client.clearFlowCookie(context: context)
-        do {
-            let discovered = try await discoverForCallback()
-            let (flow, tokens, _) = try await client.callback(request, context: context, endpoints: discovered.endpoints)
-            guard let idToken = tokens.idToken else { throw AuthError.invalidIDToken.with(detail: "the token response has no ID token") }
-            var claims = try await context.timed(.idTokenVerification) { () async throws(AuthError) -> JSONObject in
-                try await verifyIDToken(idToken, nonce: flow.nonce)
-            }
-            if configuration.fetchesUserInfo, let userInfoURL = discovered.endpoints.userInfo,
-                case .object(let userInfo) = try await context.timed(.userInfo, { () async throws(AuthError) -> JSONValue in
-                    try await client.fetchJSON(userInfoURL, tokens: tokens)
-                })
-            {
-                // OpenID Connect Core §5.3.2: the user-info `sub` must be the ID token's.
-                guard userInfo["sub"] == claims["sub"] else { throw AuthError.oauthCallback.with(detail: "the user-info subject differs from the ID token's") }
-                for (name, value) in userInfo where claims[name] == nil { claims[name] = value }
-            }
-            guard let profile = configuration.profile(claims) else { throw AuthError.invalidIDToken.with(detail: "the ID token has no subject") }
-            var response = try await context.success(AuthSuccess(
-                provider: context.provider, claims: claims, request: request, tokens: tokens, profile: profile, rawProfile: claims,
-                returnTo: flow.returnTo))
-            response.head.headerFields.append(clear)
-            return response
-        } catch let error as AuthError {
-            throw error.clearing(clear)
+    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> ProviderResult {
+        let discovered = try await discoverForCallback()
+        let (flow, tokens) = try await client.callback(request, context: context, endpoints: discovered.endpoints)
+        guard let idToken = tokens.idToken else { throw AuthError.invalidIDToken.with(detail: "the token response has no ID token") }
+        var claims = try await context.timed(.idTokenVerification) { () async throws(AuthError) -> JSONObject in
+            try await verifyIDToken(idToken, nonce: flow.nonce)
         }
+        if configuration.fetchesUserInfo, let userInfoURL = discovered.endpoints.userInfo,
+            case .object(let userInfo) = try await context.timed(.userInfo, { () async throws(AuthError) -> JSONValue in
+                try await client.fetchJSON(userInfoURL, tokens: tokens)
+            })
+        {
+            // OpenID Connect Core §5.3.2: the user-info `sub` must be the ID token's.
+            guard userInfo["sub"] == claims["sub"] else { throw AuthError.oauthCallback.with(detail: "the user-info subject differs from the ID token's") }
+            for (name, value) in userInfo where claims[name] == nil { claims[name] = value }
+        }
+        guard let profile = configuration.profile(claims) else { throw AuthError.invalidIDToken.with(detail: "the ID token has no subject") }
+        return .signedIn(ProviderIdentity(claims: claims, tokens: tokens, profile: profile, rawProfile: claims, returnTo: flow.returnTo))
     }
+
+    /// The flow-state cookie.
+    public func flowCookies(context: AuthContext) -> [SessionCookie] { [client.flowCookie(context: context)] }
 
     /// Discovery during a callback: a failure there is a callback error, not a sign-in error.
     private func discoverForCallback() async throws(AuthError) -> ProviderMetadataCache.Metadata {
