@@ -147,6 +147,9 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         return visits
     }
 
+    /// The cookie that ties the check-email page to the browser that asked for a link (Sesame's cookie policy).
+    var pendingCookie: SessionCookie { SessionCookie(name: "demo-pending", baseURL: configuration.baseURL) }
+
     /// The demo's routes.
     ///
     /// - Parameter benchmarkSession: When given, adds `/bench/plain`, which renders this session the way
@@ -214,14 +217,14 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 "<p><a class=\"button\" href=\"/auth/\(HTML.escape(provider.name))/authorize?returnTo=\(HTML.escape(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"))\">Sign in with \(HTML.escape(provider.displayName))</a></p>"
             }.joined(separator: "\n"))
             """))
-        response.head.headerFields.append(HTTPField(name: .setCookie, value: "demo-pending=\(pending); Path=/; Max-Age=600; HttpOnly; SameSite=Lax"))
+        response.head.headerFields.append(HTTPField(name: .setCookie, value: pendingCookie.setCookie(pending, maxAge: 600)))
         return response
     }
 
     /// After a link was requested: in development, the link itself.
     public func checkEmail(_ request: HTTPRequest) -> AuthResponse {
         var body = "<h1>Check your email</h1><p>If the address can sign in, a link is on its way. It works once, for 10 minutes.</p>"
-        if configuration.isDevelopment, let pending = AuthRequest(head: request).cookie(named: "demo-pending"), let link = mailbox.link(pending: pending) {
+        if configuration.isDevelopment, let pending = AuthRequest(head: request).cookie(named: pendingCookie.effectiveName), let link = mailbox.link(pending: pending) {
             body += "<p class=\"muted\">Development mode: <a id=\"link\" href=\"\(HTML.escape(link))\">open your sign-in link</a>.</p>"
         }
         body += "<p><a href=\"/\">Back</a></p>"

@@ -61,10 +61,13 @@ extension SessionFlow {
             return request.eventLoop.makeSucceededFuture(Response(refusal))
         }
         if let session = scope.session { request.auth.login(session) }
-        let handled = scope.run { next.respond(to: request) }
-        guard scope.needsFinish else { return handled.flatMapErrorThrowing(Response.init(authError:)) }
-        // A synchronous route closure may run outside the task-local's scope: keep the scope for `withCurrentSession`.
+        guard scope.needsFinish else {
+            return scope.run { next.respond(to: request) }.flatMapErrorThrowing(Response.init(authError:))
+        }
+        // A synchronous route closure may run outside the task-local's scope (once Vapor has collected a streamed
+        // body): keep the scope for `withCurrentSession`, before the route can run.
         request.storage[SessionScopeKey<Subject>.self] = scope
+        let handled = scope.run { next.respond(to: request) }
         // A handler that failed saves nothing: its error is answered as it is.
         return handled.flatMap { response in
             switch finish(scope) {

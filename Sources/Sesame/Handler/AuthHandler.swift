@@ -196,6 +196,7 @@ public struct AuthHandler: Sendable {
             callbackURL: configuration.url("/\(name)/callback"),
             configuration: configuration,
             keys: keys,
+            pages: pages,
             flowKey: flowKey,
             flowReplay: flowReplay,
             logger: logger)
@@ -211,7 +212,7 @@ public struct AuthHandler: Sendable {
                 let provider = providers[name]!
                 items += "<li><a href=\"\(HTML.escape(configuration.url("/\(name)/authorize")))\">\(HTML.escape(provider.displayName))</a> <small>(\(HTML.escape(provider.type)))</small></li>"
             }
-            return .html(HTML.page(title: "Sign in", body: "<h1>Sign in</h1><ul>\(items)</ul>"))
+            return pages.render(title: pages.signInTitle, body: "<ul>\(items)</ul>")
         }
         var object = JSONObject()
         for name in names {
@@ -234,7 +235,7 @@ public struct AuthHandler: Sendable {
         if error.status == .tooManyRequests {
             // Rate limits answer with their status everywhere, so that clients can honour Retry-After.
             response = request.isBrowserNavigation
-                ? .html(ErrorPage.html(code: error.code), status: error.status)
+                ? pages.error(code: error.code, configuration: configuration, status: error.status)
                 : .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
         } else if request.isBrowserNavigation {
             let target = configuration.errorURL ?? configuration.prefix + "/error"

@@ -1,5 +1,8 @@
-/// The built-in pages (sign-in, sign-out, verify-request, error): server-rendered, working without JavaScript,
-/// light and dark, themable, each replaceable by the app's own URL.
+import HTTPTypes
+
+/// Sesame's one HTML renderer: every page it serves (sign-in, sign-out, verify-request, errors, the provider index,
+/// a link's "check your email" and confirmation pages) is drawn by ``render(title:body:status:)``, server-rendered,
+/// working without JavaScript, light and dark, themable; the Auth.js pages are each replaceable by the app's own URL.
 public struct AuthPages: Sendable {
     /// The brand colour of buttons and links, as a CSS colour (default a blue with AA contrast on white).
     public var brandColor: String
@@ -43,7 +46,7 @@ public struct AuthPages: Sendable {
     ) -> AuthResponse {
         var body = header(signInTitle)
         if let error {
-            body += "<p class=\"error\" role=\"alert\">\(HTML.escape(ErrorPage.messages[error] ?? "Sign-in did not complete. Try again."))</p>"
+            body += "<p class=\"error\" role=\"alert\">\(HTML.escape(ErrorMessages.text[error] ?? "Sign-in did not complete. Try again."))</p>"
         }
         let hidden = "<input type=\"hidden\" name=\"csrfToken\" value=\"\(HTML.escape(csrfToken))\">"
             + (callbackURL.map { "<input type=\"hidden\" name=\"callbackUrl\" value=\"\(HTML.escape($0))\">" } ?? "")
@@ -90,16 +93,29 @@ public struct AuthPages: Sendable {
     }
 
     /// The error page (`?error=CODE`): known codes are explained, unknown ones are not reflected.
-    func error(code: String?, configuration: AuthConfiguration) -> AuthResponse {
-        let known = code.flatMap { ErrorPage.messages[$0] }
-        var body = header("Sign-in error") + "<p role=\"alert\">\(HTML.escape(known ?? "Sign-in did not complete."))</p>"
+    func error(code: String?, configuration: AuthConfiguration, status: HTTPResponse.Status = .ok) -> AuthResponse {
+        let known = code.flatMap { ErrorMessages.text[$0] }
+        var body = "<p role=\"alert\">\(HTML.escape(known ?? "Sign-in did not complete."))</p>"
         if known != nil, let code { body += "<p class=\"muted\">Error code: <code>\(HTML.escape(code))</code></p>" }
         body += "<p><a href=\"\(HTML.escape(configuration.url("/signin")))\">Try again</a></p>"
-        return page("Sign-in error", body)
+        return render(title: "Sign-in error", body: body, status: status)
     }
 
     private func header(_ title: String) -> String {
         (logoURL.map { "<img class=\"logo\" src=\"\(HTML.escape($0))\" alt=\"\" width=\"48\" height=\"48\">" } ?? "") + "<h1>\(HTML.escape(title))</h1>"
+    }
+
+    /// A page in the theme: the logo, `title` as its heading, then `body`, with the strict content security policy.
+    ///
+    /// - Parameters:
+    ///   - title: The page's title and heading (escaped here).
+    ///   - body: The HTML below the heading (escape what you interpolate with ``HTML/escape(_:)``).
+    ///   - status: The status (default `200`).
+    /// - Returns: The page.
+    public func render(title: String, body: String, status: HTTPResponse.Status = .ok) -> AuthResponse {
+        var response = page(title, header(title) + body)
+        response.head.status = status
+        return response
     }
 
     private func page(_ title: String, _ body: String) -> AuthResponse {
@@ -118,6 +134,9 @@ public struct AuthPages: Sendable {
             @media (prefers-color-scheme: dark) { form button { color: #fff; filter: brightness(1.1); } }
             </style>
             """
-        return .html(HTML.page(title: title, body: style + "<main>" + body + "</main>"))
+        var response = AuthResponse.html(HTML.page(title: title, body: style + "<main>" + body + "</main>"))
+        // A logo may come from another https origin.
+        response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy()
+        return response
     }
 }

@@ -132,6 +132,8 @@ public struct AuthContext: Sendable {
     public let configuration: AuthConfiguration
     /// The keys for tokens the provider issues to itself (magic links).
     public let keys: KeySet
+    /// The renderer of every page: a provider's own pages use it too, so they look like the rest.
+    public let pages: AuthPages
     /// The content-encryption key for flow-state cookies (derived from ``keys``).
     let flowKey: JWK
     /// Where single-use flow IDs are redeemed.

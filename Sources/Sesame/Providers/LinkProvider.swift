@@ -148,7 +148,7 @@ public struct LinkProvider: AuthProvider {
                 throw AuthError.unavailable.with(detail: "the link could not be sent")
             }
         }
-        var response = sentResponse(for: request)
+        var response = sentResponse(for: request, context: context)
         if let binding {
             response.head.headerFields.append(HTTPField(name: .setCookie, value: bindingCookie(context).setCookie(binding, maxAge: Int(configuration.lifetime))))
         }
@@ -177,12 +177,12 @@ public struct LinkProvider: AuthProvider {
         }
     }
 
-    private func sentResponse(for request: AuthRequest) -> AuthResponse {
+    private func sentResponse(for request: AuthRequest, context: AuthContext) -> AuthResponse {
         guard request.isBrowserNavigation else { return .json(["sent": true]) }
         if let sentURL = configuration.sentURL { return .redirect(to: sentURL, status: .seeOther) }
-        return .html(HTML.page(
+        return context.pages.render(
             title: "Check your email",
-            body: "<h1>Check your email</h1><p>If the address can sign in, a sign-in link is on its way. It works once, for \(Int(configuration.lifetime / 60)) minutes.</p>"))
+            body: "<p>If the address can sign in, a sign-in link is on its way. It works once, for \(Int(configuration.lifetime / 60)) minutes.</p>")
     }
 
     // MARK: Callback
@@ -234,17 +234,15 @@ public struct LinkProvider: AuthProvider {
     /// posts the link back (same origin). Nothing on the page runs by itself, so a scanner's prefetch redeems
     /// nothing.
     private func confirmationPage(token: String, email: String, context: AuthContext) -> AuthResponse {
-        var response = AuthResponse.html(HTML.page(title: "Confirm sign-in", body: """
-            <h1>Confirm sign-in</h1>
+        var response = context.pages.render(title: "Confirm sign-in", body: """
             <p>Sign in as <strong>\(HTML.escape(email))</strong>?</p>
             <p class="muted">This link was opened in a different browser from the one that asked for it. Continue only if you asked for it.</p>
             <form method="post" action="\(HTML.escape(context.callbackURL))">
             <input type="hidden" name="token" value="\(HTML.escape(token))">
             <button type="submit">Sign in</button>
             </form>
-            """))
+            """)
         response.head.headerFields[.cacheControl] = "no-store"
-        response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy()
         return response
     }
 

@@ -1,5 +1,6 @@
-/// How a cookie Sesame sets is named and scoped: the session cookie, the stored-session cookie, the CSRF cookie
-/// (and, through ``isSecure(baseURL:)``, the OAuth flow cookies).
+/// The one cookie policy: how every cookie Sesame sets is named and scoped (the session cookie, the stored-session
+/// cookie, the CSRF cookie, the OAuth flow cookies, a link's browser binding), and the `Set-Cookie` it is set and
+/// cleared with. Apps can set their own cookies with it too (``setCookie(_:maxAge:)``).
 ///
 /// Defaults are the secure ones: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure`, and the `__Host-` name prefix.
 /// Whether a cookie is `Secure` is configuration, never read from a request: set ``secure`` from the app's
@@ -101,8 +102,14 @@ public struct SessionCookie: Sendable, Hashable {
     /// The names a request may carry the cookie under: only the name it is set under.
     var acceptedNames: [String] { [effectiveName] }
 
-    /// A `Set-Cookie` value that stores `value` for `maxAge` seconds (at most ``maximumAge``).
-    func setCookie(_ value: String, maxAge: Int) -> String {
+    /// A `Set-Cookie` value that stores `value` under ``effectiveName`` for `maxAge` seconds (at most ``maximumAge``),
+    /// with this policy's attributes.
+    ///
+    /// - Parameters:
+    ///   - value: The cookie's value (already cookie-safe, for example base64url).
+    ///   - maxAge: Seconds the cookie lives.
+    /// - Returns: The `Set-Cookie` field's value.
+    public func setCookie(_ value: String, maxAge: Int) -> String {
         setCookie(named: effectiveName, value, maxAge: maxAge)
     }
 
@@ -115,8 +122,9 @@ public struct SessionCookie: Sendable, Hashable {
     }
 
     /// A `Set-Cookie` value that deletes the cookie.
-    @usableFromInline
-    func clearCookie() -> String {
+    ///
+    /// - Returns: The `Set-Cookie` field's value.
+    public func clearCookie() -> String {
         setCookie("", maxAge: 0)
     }
 }

@@ -1,8 +1,8 @@
-/// The page failed browser flows land on (`{prefix}/error?error=CODE`).
+/// What the error page (`{prefix}/error?error=CODE`) says for each known code.
 ///
 /// Only known codes are described; the code itself is shown escaped, so the page reflects nothing unsafe.
-enum ErrorPage {
-    static let messages: [String: String] = [
+enum ErrorMessages {
+    static let text: [String: String] = [
         "invalid_token": "This sign-in link is not valid. Request a new one.",
         "expired_token": "This sign-in link has expired. Request a new one.",
         "used_token": "This sign-in link was already used. Request a new one.",
@@ -18,15 +18,4 @@ enum ErrorPage {
         "temporarily_unavailable": "Sign-in is temporarily unavailable. Try again shortly.",
         "server_error": "Something went wrong on our side.",
     ]
-
-    static func html(code: String?) -> String {
-        let known = code.flatMap { messages[$0] }
-        let message = known ?? "Sign-in did not complete."
-        let detail = known != nil ? "<p class=\"muted\">Error code: <code>\(HTML.escape(code!))</code></p>" : ""
-        return HTML.page(title: "Sign-in error", body: "<h1>Sign-in error</h1><p role=\"alert\">\(HTML.escape(message))</p>\(detail)")
-    }
-
-    static func response(code: String?) -> AuthResponse {
-        .html(html(code: code), status: .ok)
-    }
 }
