@@ -40,6 +40,7 @@ let package = Package(
         .executableTarget(
             name: "sesame-callback-benchmark",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Sesame", package: "sesame"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -82,7 +82,7 @@ func format(_ value: Double) -> String {
 }
 
 func segment(_ token: String, _ index: Int) -> [UInt8] {
-    Sesame.Base64URL.decode(token.split(separator: ".", omittingEmptySubsequences: false)[index])!
+    Base64URLText.decode(token.split(separator: ".", omittingEmptySubsequences: false)[index])!
 }
 
 func member(_ key: Sesame.JWK, _ name: String) throws -> String {
@@ -112,7 +112,7 @@ func makeCase(_ algorithm: KeyAlgorithm) async throws -> Case {
     struct Invalid: Error {}
     switch algorithm {
     case .es256:
-        let publicKey = try P256.Signing.PublicKey(rawRepresentation: Sesame.Base64URL.decode(member(key, "x"))! + Sesame.Base64URL.decode(member(key, "y"))!)
+        let publicKey = try P256.Signing.PublicKey(rawRepresentation: Base64URLText.decode(member(key, "x"))! + Base64URLText.decode(member(key, "y"))!)
         let signature = segment(token, 2)
         raw = {
             let parsed = try P256.Signing.ECDSASignature(rawRepresentation: signature)
@@ -120,7 +120,7 @@ func makeCase(_ algorithm: KeyAlgorithm) async throws -> Case {
         }
         try await collection.add(ecdsa: ES256PublicKey(backing: publicKey), kid: kid)
     case .edDSA:
-        let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: Sesame.Base64URL.decode(member(key, "x"))!)
+        let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: Base64URLText.decode(member(key, "x"))!)
         let signature = segment(token, 2)
         raw = { guard publicKey.isValidSignature(signature, for: signingInput) else { throw Invalid() } }
         try await collection.add(eddsa: EdDSA.PublicKey(x: member(key, "x"), curve: .ed25519), kid: kid)
@@ -133,12 +133,12 @@ func makeCase(_ algorithm: KeyAlgorithm) async throws -> Case {
         }
         try await collection.add(rsa: Insecure.RSA.PublicKey(backing: publicKey), digestAlgorithm: .sha256, kid: kid)
     case .hs256:
-        let secret = SymmetricKey(data: Sesame.Base64URL.decode(try member(key, "k"))!)
+        let secret = SymmetricKey(data: Base64URLText.decode(try member(key, "k"))!)
         let signature = segment(token, 2)
         raw = { guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: secret) else { throw Invalid() } }
         await collection.add(hmac: HMACKey(key: secret), digestAlgorithm: .sha256, kid: kid)
     default:  // A256GCM JWE: the raw limit is AES-GCM open of the same ciphertext with the same AAD.
-        let secret = SymmetricKey(data: Sesame.Base64URL.decode(try member(key, "k"))!)
+        let secret = SymmetricKey(data: Base64URLText.decode(try member(key, "k"))!)
         let additionalData = Array(parts[0].utf8)
         let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: segment(token, 2)), ciphertext: segment(token, 3), tag: segment(token, 4))
         raw = { _ = try AES.GCM.open(box, using: secret, authenticating: additionalData) }

@@ -1,3 +1,4 @@
+import BenchmarkSupport
 import Crypto
 import Foundation
 import HTTPTypes
@@ -75,7 +76,7 @@ final class BenchmarkProvider: Sendable {
             var response: Response
             if request.headers[.authorization] == expected, let code = form["code"], let verifier = form["code_verifier"],
                 let entry = self.prepared.withLock({ $0.removeValue(forKey: code) }),
-                Base64URL.encode(SHA256.hash(data: Array(verifier.utf8))) == entry.challenge
+                Base64URLText.encode(SHA256.hash(data: Array(verifier.utf8))) == entry.challenge
             {
                 response = Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                                     body: ResponseBody(byteBuffer: ByteBuffer(bytes: entry.body)))
@@ -146,8 +147,8 @@ nonisolated func run(callbacks: Int, warmUp: Int) async throws {
         /// One bare token request for a fresh code: its round trip with the provider's time subtracted.
         func bareExchange(_ index: Int) async throws -> Double {
             let code = "bare-\(index)-" + UUID().uuidString
-            let verifier = Base64URL.encode(Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8))
-            try provider.prepare(code: code, challenge: Base64URL.encode(SHA256.hash(data: Array(verifier.utf8))), nonce: "n")
+            let verifier = Base64URLText.encode(Array(UUID().uuidString.utf8) + Array(UUID().uuidString.utf8))
+            try provider.prepare(code: code, challenge: Base64URLText.encode(SHA256.hash(data: Array(verifier.utf8))), nonce: "n")
             var request = HTTPClientRequest(url: issuer + "/token")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")

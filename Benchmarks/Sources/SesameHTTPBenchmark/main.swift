@@ -53,11 +53,11 @@ if CommandLine.arguments.contains("--parts") {
         let elapsed = clock.now - start
         print(label, Double(elapsed.components.attoseconds) / 1e9 / Double(n) + Double(elapsed.components.seconds) * 1e9 / Double(n), "ns")
     }
-    await time("token(from:)") { _ = demo.sessions.token(from: head) }
+    await time("token(from:)") { _ = demo.sessions.token(from: SessionCredentials(head)) }
     try await time("verify (cache hit)", CommandLine.arguments.contains("--long") ? 5_000_000 : 200_000) { _ = try await demo.sessions.verify(token) }
     await time("resolve") { _ = await demo.sessions.resolve(head) }
     let resolution = await demo.sessions.resolve(head)
-    await time("withCurrent + AuthSession.current") { _ = await resolution.withCurrent { @Sendable in AuthSession<DemoSession>.current } }
+    await time("withCurrent + AuthSession.current") { _ = await SessionScope(resolution).run { @Sendable in AuthSession<DemoSession>.current } }
     await time("TaskLocal<Int>.withValue") { await Probe.$value.withValue(1) { @Sendable in _ = Probe.value } }
     let box = Probe.Box()
     await time("TaskLocal<AnyObject>.withValue") { await Probe.$object.withValue(box) { @Sendable in _ = Probe.object as? Probe.Box } }

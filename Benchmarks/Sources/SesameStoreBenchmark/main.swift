@@ -13,7 +13,7 @@ import Synchronization
 
 // Session resolution per second, per store, at concurrency 1, 16 and 64, side by side in one run:
 //   memory    Sesame's StoredSessions.resolve over MemorySessionStore, against hummingbird-auth 2.5's
-//             SessionStorage.loadWithTTL (what its SesameSessionMiddleware runs per request) over MemoryPersistDriver;
+//             SessionStorage.loadWithTTL (what its SessionMiddleware runs per request) over MemoryPersistDriver;
 //   sqlite    StoredSessions.resolve over SQLiteSessionStore (a file in a temporary directory);
 //   postgres  StoredSessions.resolve over PostgresSessionStore, against `pgbench -S` (its read-only
 //             select-by-primary-key transaction) at the same concurrency on the same server: the limit.
@@ -119,12 +119,12 @@ func sesameCandidate(_ name: String, store: any SessionStore) async throws -> Ca
     return Candidate(name: name, counter: counter) { [requests] in
         let resolution = await sessions.resolve(requests[turns.take()])
         guard case .user? = resolution.session?.subject else { fatalError("\(name): the session did not resolve") }
-        _ = try await sessions.commit(resolution)
+        _ = try await sessions.commit(resolution).value.get()
     }
 }
 candidates.append(try await sesameCandidate("Sesame memory", store: MemorySessionStore()))
 
-// hummingbird-auth: the same work its SesameSessionMiddleware does before the handler runs.
+// hummingbird-auth: the same work its SessionMiddleware does before the handler runs.
 let persist = MemoryPersistDriver()
 let hummingbirdStorage = SessionStorage<HummingbirdSession>(persist)
 var hummingbirdRequests: [Request] = []

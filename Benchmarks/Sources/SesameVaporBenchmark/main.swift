@@ -73,8 +73,17 @@ app.get("bench", "plain") { _ async in Response(DemoAPI.json(session)) }
 app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement()))
     .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
 /// The middleware's work in stages, for SESAME_BENCH_STAGES: the task-local only; plus reading the credentials; plus
-/// finding the token; plus verifying it; the same through `resolveWithoutWaiting`; plus `req.auth.login` (the
+/// finding the token; plus verifying it; the same through `resolve` (the `now` answer); plus `req.auth.login` (the
 /// route then reads `AuthSession.current`).
+/// The credentials of a Vapor request, in one pass over its headers (as SesameVapor reads them).
+func vaporCredentials(of request: Request) -> SessionCredentials {
+    var authorization: String? = nil
+    var cookies: [String] = []
+    for (name, value) in request.headers {
+        if name.lowercased() == "cookie" { cookies.append(value) } else if name.lowercased() == "authorization" { authorization = value }
+    }
+    return SessionCredentials(authorization: authorization, cookies: cookies)
+}
 struct StageMiddleware: Middleware {
     enum Stage { case current, head, token, verify, resolve, login }
     let stage: Stage
@@ -83,22 +92,22 @@ struct StageMiddleware: Middleware {
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         var current = SessionResolution(session: session, failure: nil, responseFields: [])
         if stage != .current {
-            let credentials = SessionCredentials(of: request)
+            let credentials = vaporCredentials(of: request)
             switch stage {
             case .current, .head:
                 guard !credentials.cookies.isEmpty else { fatalError("no cookie") }
             case .token:
                 guard sessions.token(from: credentials) != nil else { fatalError("no token") }
             case .verify:
-                guard let token = sessions.token(from: credentials), let verified = try? sessions.verifyWithoutWaiting(token) else { fatalError("no session") }
+                guard let token = sessions.token(from: credentials), case .now(.success(let verified)) = sessions.verification(token) else { fatalError("no session") }
                 current = SessionResolution(session: verified, failure: nil, responseFields: [])
             case .resolve, .login:
-                guard let resolution = sessions.resolveWithoutWaiting(credentials), let resolved = resolution.session else { fatalError("no session") }
+                guard case .now(let resolution) = sessions.resolve(credentials), let resolved = resolution.session else { fatalError("no session") }
                 if stage == .login { request.auth.login(resolved) }
                 current = resolution
             }
         }
-        return current.withCurrent { next.respond(to: request) }
+        return SessionScope(current).run { next.respond(to: request) }
     }
 }
 /// For calibration: a fixed amount of busy waiting on the event loop, and nothing else.
@@ -146,8 +155,8 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_LOOP"] == "1" {
         print(name.padding(toLength: 40, withPad: " ", startingAt: 0), Int(Double(DispatchTime.now().uptimeNanoseconds - start) / Double(count)), "ns")
     }
     let request = Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop)
-    let credentials = SessionCredentials(of: request)
-    guard let token = demo.sessions.token(from: credentials), let resolution = demo.sessions.resolveWithoutWaiting(credentials) else {
+    let credentials = vaporCredentials(of: request)
+    guard let token = demo.sessions.token(from: credentials), case .now(let resolution) = demo.sessions.resolve(credentials) else {
         fatalError("the benchmark's cookie does not resolve")
     }
     /// A responder that answers at once, with one response made in advance.
@@ -160,11 +169,11 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_LOOP"] == "1" {
     for _ in 0..<3 {
         timed("a Vapor request") { _ = Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop) }
         timed("a Vapor request and req.auth.login") { Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop).auth.login(session) }
-        timed("SessionCredentials(of:)") { _ = SessionCredentials(of: request) }
+        timed("SessionCredentials(of:)") { _ = vaporCredentials(of: request) }
         timed("token(from:)") { _ = demo.sessions.token(from: credentials) }
-        timed("verifyWithoutWaiting (cached)") { _ = try? demo.sessions.verifyWithoutWaiting(token) }
-        timed("resolveWithoutWaiting (cached)") { _ = demo.sessions.resolveWithoutWaiting(credentials) }
-        timed("withCurrent") { resolution.withCurrent { _ = 1 } }
+        timed("verification (cached)") { _ = demo.sessions.verification(token) }
+        timed("resolve (cached)") { _ = demo.sessions.resolve(credentials) }
+        timed("SessionScope.run") { SessionScope(resolution).run { _ = 1 } }
         // The whole middleware on its event loop, in front of a responder that answers at once (a new request each time).
         try loop.submit {
             timed("a request, answered at once") { _ = answer.respond(to: Request(application: app, method: .GET, url: "/api/me", headers: headers, on: loop)) }
@@ -198,10 +207,10 @@ if ProcessInfo.processInfo.environment["SESAME_BENCH_STAGES"] == "1" {
     let stages = [
         ("/bench/plain", "plain"), ("/stage/spin1", "1 µs of busy waiting on the event loop, nothing else"), ("/stage/spin3", "3 µs of busy waiting on the event loop, nothing else"),
         ("/stage/current", "+ task-local `AuthSession.current` around the chain"),
-        ("/stage/head", "+ the credentials sessions read (`SessionCredentials(of:)`)"),
+        ("/stage/head", "+ the credentials sessions read (one pass over the headers)"),
         ("/stage/token", "+ finding the token in the cookie"),
         ("/stage/verify", "+ verifying it (verified-token cache hit, revocation check)"),
-        ("/stage/resolve", "+ the same through `resolveWithoutWaiting` (the resolution the middleware uses)"),
+        ("/stage/resolve", "+ the same through `resolve` (the `now` answer) (the resolution the middleware uses)"),
         ("/stage/login", "+ `req.auth.login`, the route reading `AuthSession.current`"),
         ("/api/me", "`SesameSessionMiddleware` + requirement (all of it)"),
     ]

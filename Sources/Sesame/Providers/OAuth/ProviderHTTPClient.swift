@@ -12,13 +12,17 @@ import NIOHTTP1
 public struct ProviderHTTPClient: Sendable {
     /// A response: status, header fields and the (capped) body.
     public struct Response: Sendable {
+        /// The status.
         public var status: HTTPResponse.Status
+        /// The header fields.
         public var headerFields: HTTPFields
+        /// The body, at most the client's cap.
         public var body: [UInt8]
     }
 
     /// Why a request to an identity provider failed.
     public struct Failure: Error, Sendable, CustomStringConvertible {
+        /// What failed (no secrets).
         public let description: String
     }
 
