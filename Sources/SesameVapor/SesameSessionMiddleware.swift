@@ -32,7 +32,8 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     public init(sessions: Strategy, requirement: SessionRequirement<Strategy.Subject>? = nil, crossSite: CrossSiteProtection = CrossSiteProtection()) {
         let flow = SessionFlow(sessions: sessions, requirement: requirement, crossSite: crossSite)
         self.flow = flow
-        handle = { request, next in flow.respond(to: request, chainingTo: next) }
+        let handling = VaporSessionHandling(flow)
+        handle = { request, next in handling.respond(to: request, chainingTo: next) }
     }
 
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
@@ -40,22 +41,32 @@ public struct SesameSessionMiddleware<Strategy: SessionStrategy>: Middleware {
     }
 }
 
-extension SessionFlow {
-    /// The flow on Vapor's futures: on the event loop when it answers now, in a task when it must wait.
+/// The flow on Vapor's futures, in a class: the closures a request's futures keep capture one reference to it, not
+/// a copy of the flow (a struct of many references).
+@usableFromInline
+final class VaporSessionHandling<Strategy: SessionStrategy>: Sendable {
+    @usableFromInline let flow: SessionFlow<Strategy>
+
+    @inlinable
+    init(_ flow: SessionFlow<Strategy>) {
+        self.flow = flow
+    }
+
+    /// On the event loop when the flow answers now, in a task when it must wait.
     @inlinable
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        switch start(VaporFlowRequest(request)) {
+        switch flow.start(VaporFlowRequest(request)) {
         case .now(let start):
             return proceed(start, request: request, next: next)
         case .later(let starting):
             let promise = request.eventLoop.makePromise(of: Response.self)
-            promise.completeWithTask { try await proceed(await starting(), request: request, next: next).get() }
+            promise.completeWithTask { try await self.proceed(await starting(), request: request, next: next).get() }
             return promise.futureResult
         }
     }
 
     @inlinable
-    func proceed(_ start: SessionFlowStart<Subject>, request: Request, next: any Responder) -> EventLoopFuture<Response> {
+    func proceed(_ start: SessionFlowStart<Strategy.Subject>, request: Request, next: any Responder) -> EventLoopFuture<Response> {
         guard case .proceed(let scope) = start else {
             guard case .refuse(let refusal) = start else { fatalError("unreachable") }
             return request.eventLoop.makeSucceededFuture(Response(refusal))
@@ -66,11 +77,11 @@ extension SessionFlow {
         }
         // A synchronous route closure may run outside the task-local's scope (once Vapor has collected a streamed
         // body): keep the scope for `withCurrentSession`, before the route can run.
-        request.storage[SessionScopeKey<Subject>.self] = scope
+        request.storage[SessionScopeKey<Strategy.Subject>.self] = scope
         let handled = scope.run { next.respond(to: request) }
         // A handler that failed saves nothing: its error is answered as it is.
         return handled.flatMap { response in
-            switch finish(scope) {
+            switch self.flow.finish(scope) {
             case .now(let end):
                 return request.eventLoop.makeSucceededFuture(response.applying(end))
             case .later(let ending):

@@ -14,8 +14,20 @@ struct VaporFlowRequest: SessionFlowRequest {
         self.request = request
     }
 
+    /// The method, without building a string for the common ones.
     @usableFromInline
-    var method: HTTPRequest.Method { HTTPRequest.Method(request.method.rawValue) ?? .get }
+    var method: HTTPRequest.Method {
+        switch request.method {
+        case .GET: .get
+        case .HEAD: .head
+        case .POST: .post
+        case .PUT: .put
+        case .DELETE: .delete
+        case .PATCH: .patch
+        case .OPTIONS: .options
+        default: HTTPRequest.Method(request.method.rawValue) ?? .post
+        }
+    }
 
     @usableFromInline
     var authority: String? { request.headers.first(name: .host) }

@@ -37,14 +37,15 @@ struct JWTKitSessionPayload: JWTPayload {
 
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "profile" {
-    // `profile ALG SECONDS`: only Sesame's verification, in one task, for a profiler to sample.
+    // `profile ALG SECONDS [TASKS] [jwt]`: only Sesame's verification, in TASKS tasks (default 1), for a profiler.
     let algorithm = KeyAlgorithm(name: arguments.dropFirst().first ?? "HS256") ?? .hs256
     let seconds = arguments.dropFirst(2).first.flatMap(Double.init) ?? 5
+    let tasks = arguments.dropFirst(3).first.flatMap(Int.init) ?? 1
     let benchmarkCase = try await makeCase(algorithm)
     let sessions = benchmarkCase.sesame, token = benchmarkCase.token, keys = benchmarkCase.keys
     let rate = arguments.contains("jwt")
-        ? try await throughput(tasks: 1, seconds: seconds) { _ = try JWT.verify(token, keys: keys) }
-        : try await throughput(tasks: 1, seconds: seconds) { _ = try await sessions.verify(token) }
+        ? try await throughput(tasks: tasks, seconds: seconds) { _ = try JWT.verify(token, keys: keys) }
+        : try await throughput(tasks: tasks, seconds: seconds) { _ = try await sessions.verify(token) }
     print("\(benchmarkCase.name): \(format(rate))/s")
     exit(0)
 }

@@ -148,7 +148,8 @@ let base = "http://127.0.0.1:\(port)"
 if ProcessInfo.processInfo.environment["SESAME_BENCH_LOOP"] == "1" {
     let headers: HTTPHeaders = ["Host": "127.0.0.1", "Cookie": sesameCookies[0]]
     let loop = app.eventLoopGroup.next()
-    func timed(_ name: String, count: Int = 300_000, _ body: () -> Void) {
+    let loopCount = ProcessInfo.processInfo.environment["SESAME_BENCH_LOOP_COUNT"].flatMap(Int.init) ?? 300_000
+    func timed(_ name: String, count: Int = loopCount, _ body: () -> Void) {
         for _ in 0..<count / 10 { body() }
         let start = DispatchTime.now().uptimeNanoseconds
         for _ in 0..<count { body() }

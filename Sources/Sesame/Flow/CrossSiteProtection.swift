@@ -10,6 +10,10 @@ import HTTPTypes
 ///   origin; or, without `Origin`, `Sec-Fetch-Site` is `same-site` or `cross-site`; or, without either, its
 ///   `Referer` is from another origin. A request with none of the three comes from a non-browser client.
 ///
+/// "This site" is the request's host and port (`Host` or `:authority`), compared with the `Origin`'s; the scheme is not
+/// compared (a request does not say it behind a proxy; browsers treat http and https as different sites and the
+/// `Secure` session cookie never travels over http).
+///
 /// A route that must accept such requests (a payment provider's form post back to the app) opts out by its path.
 /// Behind a proxy that rewrites `Host`, list the public origin in ``trustedOrigins``.
 public struct CrossSiteProtection: Sendable {

@@ -8,7 +8,7 @@ import HTTPTypes
 public struct SessionRequirement<Subject: SessionSubject>: Sendable {
     /// Where browsers without a session go.
     public var signInURL: String
-    private let accepts: @Sendable (AuthSession<Subject>) -> Bool
+    @usableFromInline let accepts: @Sendable (AuthSession<Subject>) -> Bool
 
     /// Creates a requirement.
     ///
@@ -26,9 +26,17 @@ public struct SessionRequirement<Subject: SessionSubject>: Sendable {
     ///   - request: The request.
     ///   - resolution: The request's session resolution.
     /// - Returns: A redirect to sign in (browser navigations), `401`, `403` or `503` JSON; or `nil`.
+    @inlinable
     public func refusal(for request: some SessionFlowRequest, resolution: SessionResolution<Subject>) -> AuthResponse? {
-        if let session = resolution.session {
-            if accepts(session) { return nil }
+        // The common case, a qualifying session, is settled here; everything else reads the request.
+        if let session = resolution.session, accepts(session) { return nil }
+        return refusalOfNonQualifying(request, resolution: resolution)
+    }
+
+    /// The refusal of a request without a qualifying session.
+    @usableFromInline
+    func refusalOfNonQualifying(_ request: some SessionFlowRequest, resolution: SessionResolution<Subject>) -> AuthResponse {
+        if resolution.session != nil {
             return .json(["error": "forbidden", "error_description": "this session may not use this route"], status: .forbidden)
         }
         if resolution.isUnavailable {

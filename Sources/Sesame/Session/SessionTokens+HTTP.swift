@@ -97,6 +97,7 @@ extension SessionTokens {
         return try await verify(token)
     }
 
+    /// The token of an `Authorization: Bearer …` value (the scheme matched case-insensitively), or `nil`.
     @usableFromInline
     static func bearerToken(_ authorization: String) -> Substring? {
         guard let space = authorization.firstIndex(of: " ") else { return nil }
@@ -105,7 +106,6 @@ extension SessionTokens {
         guard !token.isEmpty, !token.contains(" ") else { return nil }
         return token
     }
-
 }
 
 extension String {

@@ -42,6 +42,8 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         }
     }
     @usableFromInline let now: @Sendable () -> Double
+    /// Decoded subjects by their wire form.
+    let subjects = ThreadShardedMemo<DecodedSubjectKey, Subject>()
     /// The cookie names a request may carry the session under, as bytes, preferred first.
     let cookieNames: [[UInt8]]
 
@@ -185,7 +187,10 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
         guard let subjectID = claims.subject else { throw TokenError.missingClaim.with(detail: "sub") }
         guard let tokenID = claims.tokenID else { throw TokenError.missingClaim.with(detail: "jti") }
         guard let issuedAt = claims.issuedAt else { throw TokenError.missingClaim.with(detail: "iat") }
-        let subject = try SessionSubjectCoding.decode(Subject.self, type: extracted[0], properties: extracted[1])
+        // The subject of a verified token, decoded once per thread for each distinct subject (see ThreadShardedMemo).
+        let subject = try subjects.value(for: DecodedSubjectKey(type: extracted[0], properties: extracted[1])) { () throws(TokenError) -> Subject in
+            try SessionSubjectCoding.decode(Subject.self, type: extracted[0], properties: extracted[1])
+        }
         return AuthSession(
             subject: subject,
             subjectID: subjectID,
@@ -252,4 +257,10 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
             throw TokenError.revocationUnavailable
         }
     }
+}
+
+/// A subject's wire form (`type`, `properties`), the key of its decoding.
+struct DecodedSubjectKey: Hashable, Sendable {
+    let type: JSONValue?
+    let properties: JSONValue?
 }
