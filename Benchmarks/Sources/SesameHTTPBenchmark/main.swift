@@ -84,18 +84,38 @@ struct PassThrough<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// A pass-through middleware that also makes a fixed session current (the task-local part of Sesame's middleware).
+struct CurrentOnly<Context: RequestContext>: RouterMiddleware {
+    let session: AuthSession<DemoSession>
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await AuthSession.withCurrent(session) { try await next(request, context) }
+    }
+}
+
+/// A pass-through middleware that also sets the context's identity (the context part of Sesame's middleware).
+struct IdentityOnly<Context: SesameRequestContext>: RouterMiddleware where Context.Subject == DemoSession {
+    let session: AuthSession<DemoSession>
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.identity = session
+        return try await next(request, context)
+    }
+}
+
 if CommandLine.arguments.contains("--breakdown") {
     // Where the time goes: the same rendering behind no middleware, a pass-through middleware, and Sesame's.
     let router = Router(context: BasicSesameRequestContext<DemoSession>.self)
     router.get("/plain") { _, _ in DemoAPI.render(session) }
     router.group("noop").add(middleware: PassThrough()).get("r") { _, _ in DemoAPI.render(session) }
+    router.group("current").add(middleware: CurrentOnly(session: session)).get("r") { _, _ in DemoAPI.render(AuthSession<DemoSession>.current ?? session) }
+    router.group("identity").add(middleware: IdentityOnly(session: session)).get("r") { _, _ in DemoAPI.render(session) }
     router.group("optional").add(middleware: SesameSessionMiddleware(sessions: demo.sessions)).get("r") { _, _ in DemoAPI.render(AuthSession<DemoSession>.current ?? session) }
     router.group("required").add(middleware: SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement())).get("r") { _, _ in DemoAPI.render(session) }
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await app.runService() }
         try await Task.sleep(for: .seconds(1))
-        for path in ["/plain", "/noop/r", "/optional/r", "/required/r", "/plain"] {
+        for path in ["/plain", "/noop/r", "/current/r", "/identity/r", "/optional/r", "/required/r", "/plain", "/noop/r", "/current/r", "/identity/r", "/optional/r"] {
             print(path, Int(try wrk(base + path, cookie: "sesame-session=\(token)")))
         }
         group.cancelAll()
