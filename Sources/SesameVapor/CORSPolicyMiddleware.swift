@@ -20,24 +20,11 @@ public struct CORSPolicyMiddleware: Middleware {
     }
 
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
-        let head = HTTPRequest(corsHeadOf: request)
+        let head = VaporFlowRequest(request)
         if let preflight = policy.preflightResponse(for: head) {
             return request.eventLoop.makeSucceededFuture(Response(AuthResponse(preflight)))
         }
         let fields = policy.responseFields(for: head)
         return next.respond(to: request).map { $0.applying(.add(fields)) }
-    }
-}
-
-extension HTTPRequest {
-    /// The part of a Vapor request that a CORS policy reads: the method and the `Origin` and
-    /// `Access-Control-Request-Method` fields.
-    ///
-    /// - Parameter request: The Vapor request.
-    init(corsHeadOf request: Request) {
-        self.init(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: nil, path: "/")
-        for name in [HTTPField.Name.origin, .accessControlRequestMethod] {
-            for value in request.headers[name.rawName] { headerFields.append(HTTPField(name: name, value: value)) }
-        }
     }
 }

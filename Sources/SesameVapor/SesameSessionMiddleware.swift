@@ -67,9 +67,10 @@ final class VaporSessionHandling<Strategy: SessionStrategy>: Sendable {
 
     @inlinable
     func proceed(_ start: SessionFlowStart<Strategy.Subject>, request: Request, next: any Responder) -> EventLoopFuture<Response> {
-        guard case .proceed(let scope) = start else {
-            guard case .refuse(let refusal) = start else { fatalError("unreachable") }
-            return request.eventLoop.makeSucceededFuture(Response(refusal))
+        let scope: SessionScope<Strategy.Subject>
+        switch start {
+        case .refuse(let refusal): return request.eventLoop.makeSucceededFuture(Response(refusal))
+        case .proceed(let proceeding): scope = proceeding
         }
         if let session = scope.session { request.auth.login(session) }
         guard scope.needsFinish else {

@@ -35,8 +35,12 @@ struct VaporFlowRequest: SessionFlowRequest {
     @usableFromInline
     var pathAndQuery: String { request.url.string }
 
+    /// The field's values joined with ", ", as `HTTPFields` reads a field that appears more than once.
     @usableFromInline
-    func field(_ name: HTTPField.Name) -> String? { request.headers.first(name: name.rawName) }
+    func field(_ name: HTTPField.Name) -> String? {
+        let values = request.headers[name.rawName]
+        return values.isEmpty ? nil : values.joined(separator: ", ")
+    }
 
     /// The `Authorization` and `Cookie` fields, taken as they are (converting the request to an `HTTPRequest`
     /// would validate every field, and cost more than resolving a cached session).

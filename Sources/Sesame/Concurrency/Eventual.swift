@@ -21,18 +21,6 @@ public enum Eventual<Value: Sendable>: Sendable {
         }
     }
 
-    /// The value transformed, still now when it was now.
-    ///
-    /// - Parameter transform: What to make of the value.
-    /// - Returns: The transformed eventual value.
-    @inlinable
-    public func map<Other: Sendable>(_ transform: @escaping @Sendable (Value) -> Other) -> Eventual<Other> {
-        switch self {
-        case .now(let value): .now(transform(value))
-        case .later(let produce): .later { transform(await produce()) }
-        }
-    }
-
     /// The value of throwing work that must be waited for, with its error kept in the result.
     ///
     /// - Parameter work: The work, for example a query to a store's server.

@@ -1,6 +1,7 @@
 import HTTPTypes
 
-/// What ``SessionFlow`` reads of a request: its credentials always, the rest only to decide a refusal.
+/// What ``SessionFlow`` (and ``CORSPolicy``) reads of a request: its credentials always, the rest only to decide a
+/// refusal or a CORS answer.
 ///
 /// `HTTPRequest` conforms. An integration whose requests are not `HTTPRequest`s (Vapor) conforms a thin view of its
 /// own request, so that the common request costs one pass over the headers for the credentials and nothing more.
@@ -11,10 +12,11 @@ public protocol SessionFlowRequest: Sendable {
     var authority: String? { get }
     /// The request target's path and query, read only to refuse (a sign-in redirect names the page wanted).
     var pathAndQuery: String { get }
-    /// The first value of a header field, read only to decide a refusal.
+    /// A header field's value, read only to decide a refusal or a CORS answer; a field that appears more than once
+    /// reads as its values joined with ", " (as `HTTPFields` reads it).
     ///
     /// - Parameter name: The field's name.
-    /// - Returns: Its first value, if the request has the field.
+    /// - Returns: Its value, if the request has the field.
     func field(_ name: HTTPField.Name) -> String?
     /// The request's `Authorization` and `Cookie` fields.
     var sessionCredentials: SessionCredentials { get }
@@ -42,7 +44,7 @@ extension HTTPRequest: SessionFlowRequest {
     /// The path and query (`/` when the request has none).
     public var pathAndQuery: String { path ?? "/" }
 
-    /// The first value of a header field.
+    /// A header field's value (several joined, as `HTTPFields` joins them).
     public func field(_ name: HTTPField.Name) -> String? { headerFields[name] }
 
     /// The request's `Authorization` and `Cookie` fields.

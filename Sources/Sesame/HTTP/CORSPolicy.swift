@@ -37,15 +37,15 @@ public struct CORSPolicy: Sendable {
     }
 
     /// The allowed origin of a request, if it has one that is on the list.
-    public func allowedOrigin(of request: HTTPRequest) -> String? {
-        guard let origin = request.headerFields[.origin], allowedOrigins.contains(origin.lowercased()) else { return nil }
+    public func allowedOrigin(of request: some SessionFlowRequest) -> String? {
+        guard let origin = request.field(.origin), allowedOrigins.contains(origin.lowercased()) else { return nil }
         return origin.lowercased()
     }
 
     /// The answer to a CORS preflight (`OPTIONS` with `Access-Control-Request-Method`), or `nil` when the
     /// request is not a preflight.
-    public func preflightResponse(for request: HTTPRequest) -> HTTPResponse? {
-        guard request.method == .options, request.headerFields[.accessControlRequestMethod] != nil else { return nil }
+    public func preflightResponse(for request: some SessionFlowRequest) -> HTTPResponse? {
+        guard request.method == .options, request.field(.accessControlRequestMethod) != nil else { return nil }
         guard let origin = allowedOrigin(of: request) else {
             var refused = HTTPResponse(status: .forbidden)
             refused.headerFields[.vary] = "Origin"
@@ -62,7 +62,7 @@ public struct CORSPolicy: Sendable {
     }
 
     /// The CORS fields to add to an actual response.
-    public func responseFields(for request: HTTPRequest) -> [HTTPField] {
+    public func responseFields(for request: some SessionFlowRequest) -> [HTTPField] {
         var fields = [HTTPField(name: .vary, value: "Origin")]
         guard let origin = allowedOrigin(of: request) else { return fields }
         fields.append(HTTPField(name: .accessControlAllowOrigin, value: origin))
