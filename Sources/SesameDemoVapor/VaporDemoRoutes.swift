@@ -9,9 +9,9 @@ public enum VaporDemoRoutes {
     public static func register<Sessions: SessionStrategy>(on app: Application, demo: Demo<Sessions>) where Sessions.Subject == DemoSession {
         app.addAuthHandler(demo.auth)
         let site = app.grouped(SesameSessionMiddleware(sessions: demo.sessions))
-        site.get { request async throws in Response(demo.home(try AuthRequest(request).head)) }
-        site.get("check-email") { request async throws in Response(demo.checkEmail(try AuthRequest(request).head)) }
-        site.post("signout") { request async throws in Response(try await demo.signOut(try AuthRequest(request).head)) }
+        site.get { request async throws in Response(demo.home(AuthRequest(request).head)) }
+        site.get("check-email") { request async throws in Response(demo.checkEmail(AuthRequest(request).head)) }
+        site.post("signout") { request async throws in Response(try await demo.signOut(AuthRequest(request).head)) }
         site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/")))
             .get("protected") { _ async in Response(demo.protectedPage()) }
         app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement(signInURL: "/")))

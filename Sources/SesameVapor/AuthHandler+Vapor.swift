@@ -21,7 +21,7 @@ extension RoutesBuilder {
                     if let size = request.body.data?.readableBytes, size > handler.configuration.maximumBodySize {
                         return Response(AuthError.payloadTooLarge.jsonResponse)
                     }
-                    return try Response(await handler.handle(AuthRequest(request)))
+                    return Response(await handler.handle(AuthRequest(request)))
                 }
             }
         }
@@ -30,38 +30,19 @@ extension RoutesBuilder {
 
 extension AuthRequest {
     /// Builds Sesame's request from Vapor's (the body must have been collected).
-    public init(_ request: Request) throws {
-        var head = HTTPRequest(method: HTTPRequest.Method(request.method.rawValue) ?? .get, scheme: nil, authority: request.headers.first(name: .host), path: request.url.string)
-        head.headerFields = HTTPFields(request.headers)
-        let body = request.body.data.map { Array($0.readableBytesView) } ?? []
+    public init(_ request: Request) {
         // The socket's address: proxies are trusted only through `AuthConfiguration.trustedProxies`.
-        self.init(head: head, body: body, clientAddress: request.remoteAddress?.ipAddress)
+        self.init(method: request.method.rawValue, path: request.url.string, fields: request.headers,
+                  body: request.body.data.map { Array($0.readableBytesView) } ?? [], clientAddress: request.remoteAddress?.ipAddress)
     }
 }
 
 extension Response {
-    /// Builds Vapor's response from Sesame's.
+    /// Builds Vapor's response from Sesame's (each `Set-Cookie` kept separate).
     public convenience init(_ response: AuthResponse) {
         self.init(
             status: HTTPResponseStatus(statusCode: response.head.status.code, reasonPhrase: response.head.status.reasonPhrase),
-            headers: HTTPHeaders(response.head.headerFields),
+            headers: HTTPHeaders(response.head.headerFields.map { ($0.name.rawName, $0.value) }),
             body: response.body.isEmpty ? .empty : .init(buffer: ByteBuffer(bytes: response.body)))
-    }
-}
-
-extension HTTPFields {
-    /// Vapor's header fields as swift-http-types fields (names that are not valid tokens are dropped).
-    init(_ headers: HTTPHeaders) {
-        self.init()
-        for (name, value) in headers {
-            if let name = HTTPField.Name(name) { append(HTTPField(name: name, value: value)) }
-        }
-    }
-}
-
-extension HTTPHeaders {
-    /// swift-http-types fields as Vapor's header fields (each `Set-Cookie` kept separate).
-    init(_ fields: HTTPFields) {
-        self.init(fields.map { ($0.name.rawName, $0.value) })
     }
 }

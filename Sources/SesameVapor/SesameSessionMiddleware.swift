@@ -56,12 +56,8 @@ final class VaporSessionHandling<Strategy: SessionStrategy>: Sendable {
     @inlinable
     func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         switch flow.start(VaporFlowRequest(request)) {
-        case .now(let start):
-            return proceed(start, request: request, next: next)
-        case .later(let starting):
-            let promise = request.eventLoop.makePromise(of: Response.self)
-            promise.completeWithTask { try await self.proceed(await starting(), request: request, next: next).get() }
-            return promise.futureResult
+        case .now(let start): proceed(start, request: request, next: next)
+        case .later(let starting): request.eventLoop.future(starting).flatMap { self.proceed($0, request: request, next: next) }
         }
     }
 
@@ -83,14 +79,20 @@ final class VaporSessionHandling<Strategy: SessionStrategy>: Sendable {
         // A handler that failed saves nothing: its error is answered as it is.
         return handled.flatMap { response in
             switch self.flow.finish(scope) {
-            case .now(let end):
-                return request.eventLoop.makeSucceededFuture(response.applying(end))
-            case .later(let ending):
-                let promise = request.eventLoop.makePromise(of: Response.self)
-                promise.completeWithTask { response.applying(await ending()) }
-                return promise.futureResult
+            case .now(let end): request.eventLoop.makeSucceededFuture(response.applying(end))
+            case .later(let ending): request.eventLoop.future(ending).map(response.applying)
             }
         }.flatMapErrorThrowing(Response.init(authError:))
+    }
+}
+
+extension EventLoop {
+    /// A future of work the flow must wait for, run in a task.
+    @inlinable
+    func future<Value: Sendable>(_ work: @escaping @Sendable () async -> Value) -> EventLoopFuture<Value> {
+        let promise = makePromise(of: Value.self)
+        promise.completeWithTask(work)
+        return promise.futureResult
     }
 }
 

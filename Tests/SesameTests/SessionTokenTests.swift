@@ -376,6 +376,17 @@ import Testing
         split.headerFields.append(HTTPField(name: .cookie, value: "theme=dark"))
         split.headerFields.append(HTTPField(name: .cookie, value: "__Host-sesame-session=\(token)"))
         #expect(sessions.token(from: SessionCredentials(split)) == token)
+
+        // A framework's raw fields (Vapor's) read the same: names ignore ASCII case, Cookie fields stay separate and
+        // in order, several Authorization fields join as HTTPFields joins them, other fields are not read.
+        let rawFields = SessionCredentials(fields: [
+            (name: "COOKIE", value: "theme=dark"), (name: "X-Cookie", value: "__Host-sesame-session=forged"),
+            (name: "cookie", value: "__Host-sesame-session=\(token)"), (name: "Authorization", value: "Bearer a"),
+            (name: "authorizatioN", value: "Bearer b"), (name: "authorization\u{212A}", value: "Bearer c"),
+        ])
+        #expect(rawFields.cookies == ["theme=dark", "__Host-sesame-session=\(token)"])
+        #expect(rawFields.authorization == "Bearer a, Bearer b")
+        #expect(sessions.token(from: SessionCredentials(fields: [(name: "Authorization", value: "bearer \(token)")])) == token)
         var lookalike = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/")
         lookalike.headerFields[.cookie] = "x__Host-sesame-session=\(token)"
         #expect(sessions.token(from: SessionCredentials(lookalike)) == nil)

@@ -142,7 +142,7 @@ import Vapor
         try await Self.serve(port: port, configure: { app in
             let site = app.grouped(SesameSessionMiddleware(sessions: sessions))
             site.post("signin") { request async throws -> Response in
-                Response(AuthResponse(try await sessions.signIn(.user(email: "ada@example.com"), request: try AuthRequest(request).head, redirect: "/")))
+                Response(AuthResponse(try await sessions.signIn(.user(email: "ada@example.com"), request: AuthRequest(request).head, redirect: "/")))
             }
             site.on(.POST, "unscoped", body: .collect(maxSize: "1mb")) { request throws -> String in
                 let current = AuthSession<NoteSession>.current == nil ? "no session" : "session"

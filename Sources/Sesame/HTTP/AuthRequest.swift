@@ -19,6 +19,30 @@ public struct AuthRequest: Sendable {
         self.clientAddress = clientAddress
     }
 
+    /// Creates a request from a framework's raw parts, for integrations whose requests are not `HTTPRequest`s.
+    ///
+    /// A field whose name is not a valid token is dropped; an unknown method reads as `GET`.
+    ///
+    /// - Parameters:
+    ///   - method: The method's name.
+    ///   - path: The path and query, as the request line carries them.
+    ///   - fields: The header fields as name and value pairs, in order.
+    ///   - body: The collected body.
+    ///   - clientAddress: The socket's peer address.
+    public init<Fields: Sequence>(method: String, path: String, fields: Fields, body: [UInt8] = [], clientAddress: String? = nil)
+    where Fields.Element == (name: String, value: String) {
+        var headerFields = HTTPFields()
+        var authority: String?
+        for (name, value) in fields {
+            guard let name = HTTPField.Name(name) else { continue }
+            if authority == nil, name.canonicalName == "host" { authority = value }
+            headerFields.append(HTTPField(name: name, value: value))
+        }
+        var head = HTTPRequest(method: HTTPRequest.Method(method) ?? .get, scheme: nil, authority: authority, path: path)
+        head.headerFields = headerFields
+        self.init(head: head, body: body, clientAddress: clientAddress)
+    }
+
     /// The path without the query.
     public var path: String {
         let full = head.path ?? "/"

@@ -29,4 +29,31 @@ public struct SessionCredentials: Sendable {
     public init(_ request: HTTPRequest) {
         self.init(authorization: request.headerFields[.authorization], cookies: request.headerFields[values: .cookie])
     }
+
+    /// The credentials among a framework's raw header fields, found in one pass without validating the others.
+    ///
+    /// Names compare ignoring ASCII case. Several `Authorization` fields read as one, joined with ", " as
+    /// `HTTPFields` joins them; `Cookie` fields stay separate, in order.
+    ///
+    /// - Parameter fields: The request's header fields as name and value pairs (Vapor's `HTTPHeaders` is one).
+    @inlinable
+    public init<Fields: Sequence>(fields: Fields) where Fields.Element == (name: String, value: String) {
+        self.init()
+        for (name, value) in fields {
+            if Self.name(name, equals: "cookie") {
+                cookies.append(value)
+            } else if Self.name(name, equals: "authorization") {
+                authorization = authorization.map { $0 + ", " + value } ?? value
+            }
+        }
+    }
+
+    /// Whether a field name equals a lowercase one, ignoring ASCII case.
+    @inlinable
+    static func name(_ name: String, equals lowercased: String) -> Bool {
+        guard name.utf8.count == lowercased.utf8.count else { return false }
+        return zip(name.utf8, lowercased.utf8).allSatisfy { byte, expected in
+            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte) == expected
+        }
+    }
 }
