@@ -13,6 +13,8 @@ enum PostgresErrorClassifier {
         switch error {
         case let error as SessionStoreError:
             return error
+        case let error as AccountStoreError:
+            return error
         case is CancellationError:
             return error
         case let error as OperationDeadline.Exceeded:

@@ -60,6 +60,34 @@ struct PostgresStoreConnection: Sendable {
         }
     }
 
+    /// Brings a component's schema to its newest version: in one transaction, under the same advisory lock as
+    /// ``migrate(_:)``, the versions not yet recorded in `<prefix>schema_migrations` run in order and are recorded.
+    ///
+    /// - Returns: The versions applied now.
+    func migrateVersioned(component: String, versions: [[String]]) async throws -> [Int] {
+        let ledger = namespace.table("schema_migrations")
+        let prelude = (namespace.createSchemaStatement.map { [$0] } ?? []) + [
+            "CREATE TABLE IF NOT EXISTS \(ledger) (component text NOT NULL, version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"
+        ]
+        return try await perform { client, logger in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
+                for statement in prelude { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                var current = 0
+                for try await version in try await connection.query(
+                    "SELECT coalesce(max(version), 0) FROM \(unescaped: ledger) WHERE component = \(component)", logger: logger
+                ).decode(Int.self) { current = version }
+                var applied: [Int] = []
+                for (index, statements) in versions.enumerated() where index + 1 > current {
+                    for statement in statements { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                    try await connection.query("INSERT INTO \(unescaped: ledger) (component, version) VALUES (\(component), \(index + 1))", logger: logger)
+                    applied.append(index + 1)
+                }
+                return applied
+            }
+        }
+    }
+
     /// Deletes rows whose `column` (a `timestamptz`) has passed, in batches of at most `batchSize` rows so that
     /// no single statement holds many locks; rows locked by a concurrent writer are left for the next run.
     ///

@@ -86,6 +86,13 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let oauthCallback = AuthError(code: "oauth_callback", status: .badGateway, detail: "the identity provider's answer was not valid")
     /// The ID token failed verification (signature, issuer, audience, expiry or nonce).
     public static let invalidIDToken = AuthError(code: "invalid_id_token", status: .badRequest, detail: "the identity provider's ID token is not valid")
+    /// The identity is new, but a user with its email address exists and the address is not proven on both sides:
+    /// Auth.js's `OAuthAccountNotLinked`. The person signs in the way they did before and links from there.
+    public static let accountNotLinked = AuthError(code: "account_not_linked", status: .forbidden, detail: "this sign-in is not linked to the account with its email address; sign in the way you did before, then link it")
+    /// The identity is linked to another user than the one signed in.
+    public static let accountLinkedElsewhere = AuthError(code: "account_linked_elsewhere", status: .conflict, detail: "this sign-in belongs to another user")
+    /// The account is the user's last way to sign in, so it cannot be unlinked.
+    public static let lastSignInMethod = AuthError(code: "last_sign_in_method", status: .conflict, detail: "this is the last way to sign in to the account")
     /// The app's own code failed.
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }

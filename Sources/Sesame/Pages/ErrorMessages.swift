@@ -17,5 +17,9 @@ enum ErrorMessages {
         "unknown_provider": "This sign-in method does not exist.",
         "temporarily_unavailable": "Sign-in is temporarily unavailable. Try again shortly.",
         "server_error": "Something went wrong on our side.",
+        "account_not_linked": "An account with this email address exists already. To confirm your identity, sign in the way you did before; you can link this sign-in from your account page afterwards.",
+        "OAuthAccountNotLinked": "An account with this email address exists already. To confirm your identity, sign in the way you did before; you can link this sign-in from your account page afterwards.",
+        "account_linked_elsewhere": "This sign-in belongs to another account. Sign out first to use it.",
+        "last_sign_in_method": "This is the last way to sign in to your account, so it cannot be removed.",
     ]
 }

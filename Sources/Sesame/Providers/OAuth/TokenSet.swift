@@ -15,6 +15,24 @@ public struct TokenSet: Sendable, Hashable {
     /// The granted scope.
     public var scope: String?
 
+    /// Creates a token set.
+    ///
+    /// - Parameters:
+    ///   - accessToken: The access token.
+    ///   - tokenType: The token type.
+    ///   - refreshToken: The refresh token, if any.
+    ///   - idToken: The ID token, if any.
+    ///   - expiresAt: When the access token expires.
+    ///   - scope: The granted scope.
+    public init(accessToken: String, tokenType: String? = "Bearer", refreshToken: String? = nil, idToken: String? = nil, expiresAt: Date? = nil, scope: String? = nil) {
+        self.accessToken = accessToken
+        self.tokenType = tokenType
+        self.refreshToken = refreshToken
+        self.idToken = idToken
+        self.expiresAt = expiresAt
+        self.scope = scope
+    }
+
     /// Reads a token response (RFC 6749 §5.1).
     ///
     /// - Parameters:

@@ -1,0 +1,89 @@
+import Foundation
+
+/// Where users and their accounts live: the operations Auth.js's adapter methods answer (see
+/// `docs/authjs-compatibility.md`), each atomic.
+///
+/// Implementations: ``MemoryAccountStore``, `SQLiteAccountStore` (the embedded default) and
+/// `PostgresAccountStore`; one behavioural suite runs against all three. Emails are compared in their
+/// normalised form (``AuthUser/email``). A store that cannot be reached throws ``SessionStoreError/unavailable(_:)``
+/// and changes nothing.
+public protocol AccountStore: Sendable {
+    /// The user with an ID, if any.
+    func user(id: String) async throws -> AuthUser?
+    /// The user with a normalised email address, if any.
+    func user(email: String) async throws -> AuthUser?
+    /// The account with a key, if any.
+    func account(_ key: AccountKey) async throws -> AuthAccount?
+    /// A user's accounts, oldest first.
+    func accounts(userID: String) async throws -> [AuthAccount]
+
+    /// Creates a user and, in the same transaction, its first account: both or neither.
+    ///
+    /// - Throws: ``AccountStoreError/emailInUse`` or ``AccountStoreError/accountInUse`` (and nothing is written).
+    func createUser(_ user: AuthUser, account: AuthAccount?) async throws
+    /// Replaces a user's fields.
+    ///
+    /// - Returns: `false` when there is no such user.
+    /// - Throws: ``AccountStoreError/emailInUse`` when another user has the new address.
+    func updateUser(_ user: AuthUser) async throws -> Bool
+    /// Deletes a user with its accounts, passkeys and verification tokens.
+    ///
+    /// - Returns: `false` when there was no such user.
+    func deleteUser(id: String) async throws -> Bool
+
+    /// Links an account to its user.
+    ///
+    /// - Returns: `false` when the user does not exist (nothing is written).
+    /// - Throws: ``AccountStoreError/accountInUse`` when the key is linked already.
+    func linkAccount(_ account: AuthAccount) async throws -> Bool
+    /// Unlinks one of a user's accounts, unless it is the user's last way to sign in (accounts and passkeys
+    /// counted together, in the same transaction).
+    func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome
+    /// Replaces an account's sealed tokens if they are still `expected` (compare-and-swap), so that of several
+    /// processes refreshing at once, one wins.
+    ///
+    /// - Returns: `false` when the account is gone or its tokens changed meanwhile.
+    func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool
+
+    /// Stores a verification token's record.
+    func createVerificationToken(_ token: VerificationToken) async throws
+    /// Consumes a token: deletes and returns its record when it exists for this identifier and purpose and has not
+    /// expired; of two concurrent callers, one gets it.
+    func useVerificationToken(identifier: String, tokenHash: [UInt8], purpose: String, now: Date) async throws -> VerificationToken?
+
+    /// Registers a passkey.
+    ///
+    /// - Returns: `false` when the user does not exist.
+    /// - Throws: ``AccountStoreError/authenticatorInUse`` when the credential ID is registered already.
+    func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool
+    /// The passkey with a credential ID, if any.
+    func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator?
+    /// A user's passkeys, oldest first.
+    func authenticators(userID: String) async throws -> [PasskeyAuthenticator]
+    /// Records a passkey's new signature counter and backup state.
+    ///
+    /// - Returns: `false` when there is no such passkey.
+    func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool
+}
+
+/// What ``AccountStore/unlinkAccount(_:userID:)`` did.
+public enum UnlinkOutcome: Sendable, Equatable {
+    /// The account was unlinked.
+    case unlinked
+    /// The user has no such account.
+    case notFound
+    /// The account is the user's last way to sign in: nothing changed.
+    case lastSignInMethod
+}
+
+/// A write an ``AccountStore`` refused because it would break a uniqueness rule; nothing was written.
+public enum AccountStoreError: Error, Sendable, Equatable {
+    /// Another user has the address.
+    case emailInUse
+    /// The provider identity is linked (to this or another user) already.
+    case accountInUse
+    /// The user ID exists already.
+    case userInUse
+    /// The passkey's credential ID is registered already.
+    case authenticatorInUse
+}

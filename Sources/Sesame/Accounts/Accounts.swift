@@ -1,0 +1,215 @@
+import Foundation
+
+/// Users and their accounts, on an ``AccountStore``: how a provider's sign-in becomes a user (Auth.js's adapter
+/// flow), with safe account linking and the provider's tokens sealed at rest.
+///
+/// ```swift
+/// let accounts = Accounts(store: SQLiteAccountStore(storage: storage), keys: keys)
+/// let signIn = try await accounts.signIn(provider: "github", type: .oauth, identity: identity)
+/// // signIn.user, signIn.isNewUser, signIn.trigger
+/// ```
+///
+/// The rules, in order: an identity already linked signs its user in; a signed-in user who completes another
+/// provider's sign-in links it; otherwise a user with the identity's email address gets it linked only when both
+/// sides proved the address (the provider verified it, and the user's address is verified), or when the app
+/// allowed it for that provider by name; else the sign-in ends with ``AuthError/accountNotLinked``. A new identity
+/// with an address no user has creates a user and its account in one transaction.
+public struct Accounts: Sendable {
+    /// The store.
+    public let store: any AccountStore
+    /// Providers whose identities link to a user with the same address even when one side did not prove it
+    /// (Auth.js's `allowDangerousEmailAccountLinking`): only for providers whose addresses the app trusts.
+    public let dangerousEmailLinking: Set<String>
+    let sealer: ProviderTokenSealer
+    let now: @Sendable () -> Date
+
+    /// Creates the accounts service.
+    ///
+    /// - Parameters:
+    ///   - store: Where users and accounts live.
+    ///   - keys: The key set the provider tokens' sealing key is derived from (its active key must be private
+    ///     or secret for tokens to survive a restart).
+    ///   - dangerousEmailLinking: Provider names whose sign-ins link by email address without both sides
+    ///     proving it (default: none).
+    ///   - now: The clock.
+    public init(store: some AccountStore, keys: KeySet, dangerousEmailLinking: Set<String> = [], now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.dangerousEmailLinking = dangerousEmailLinking
+        sealer = ProviderTokenSealer(keys: keys)
+        self.now = now
+    }
+
+    // MARK: Sign-in
+
+    /// Settles who a provider's sign-in is: finds, links or creates the user.
+    ///
+    /// - Parameters:
+    ///   - provider: The provider's name in the ``AuthHandler``.
+    ///   - type: The kind of account.
+    ///   - identity: What the provider verified.
+    ///   - signedInUserID: The user already signed in on this request, if any: a new identity is linked to them.
+    /// - Returns: The user, the account and what happened.
+    /// - Throws: ``AuthError/accountNotLinked``, ``AuthError/accountLinkedElsewhere``,
+    ///   ``AuthError/oauthCallback`` when the identity has no ID, ``AuthError/unavailable`` when the store fails.
+    public func signIn(provider: String, type: AccountType, identity: ProviderIdentity, signedInUserID: String? = nil) async throws -> AccountSignIn {
+        guard let key = Self.key(provider: provider, type: type, identity: identity) else {
+            throw AuthError.oauthCallback.with(detail: "the provider gave no account ID")
+        }
+        let sealed = try identity.tokens.map { try sealer.seal($0, for: key) }
+        let email = Self.email(of: identity, type: type)
+        let proven = type == .email || identity.profile?.emailVerified == true
+        do {
+            // A conflict means another request created or linked the same identity meanwhile: look again.
+            for _ in 0..<3 {
+                if let account = try await store.account(key) {
+                    return try await signInExisting(account, sealed: sealed, signedInUserID: signedInUserID, provenEmail: proven ? email : nil)
+                }
+                let account = AuthAccount(key: key, userID: signedInUserID ?? "", type: type, sealedTokens: sealed, createdAt: now())
+                do {
+                    if let signedInUserID {
+                        guard let user = try await store.user(id: signedInUserID) else { throw AuthError.accessDenied.with(detail: "the signed-in user no longer exists") }
+                        guard try await store.linkAccount(account) else { throw AuthError.accessDenied.with(detail: "the signed-in user no longer exists") }
+                        return AccountSignIn(user: user, account: account, trigger: .link)
+                    }
+                    if let email, let existing = try await store.user(email: email) {
+                        guard dangerousEmailLinking.contains(provider) || (proven && existing.emailVerified != nil) else {
+                            throw AuthError.accountNotLinked
+                        }
+                        let linked = AuthAccount(key: key, userID: existing.id, type: type, sealedTokens: sealed, createdAt: now())
+                        guard try await store.linkAccount(linked) else { continue }
+                        return AccountSignIn(user: existing, account: linked, trigger: .link)
+                    }
+                    let time = now()
+                    var user = AuthUser(email: email, emailVerified: proven ? time : nil, name: identity.profile?.name, image: identity.profile?.image, now: time)
+                    if user.email == nil { user.emailVerified = nil }
+                    let created = AuthAccount(key: key, userID: user.id, type: type, sealedTokens: sealed, createdAt: time)
+                    try await store.createUser(user, account: created)
+                    return AccountSignIn(user: user, account: created, trigger: .signUp)
+                } catch AccountStoreError.accountInUse, AccountStoreError.emailInUse, AccountStoreError.userInUse {
+                    continue
+                }
+            }
+            throw AuthError.unavailable.with(detail: "the account changed during sign-in; try again")
+        } catch let error as AuthError {
+            throw error
+        } catch let error as SessionStoreError {
+            throw AuthError.unavailable.with(detail: error.description)
+        }
+    }
+
+    private func signInExisting(_ account: AuthAccount, sealed: [UInt8]?, signedInUserID: String?, provenEmail: String?) async throws -> AccountSignIn {
+        if let signedInUserID, signedInUserID != account.userID { throw AuthError.accountLinkedElsewhere }
+        guard var user = try await store.user(id: account.userID) else {
+            throw AuthError.unavailable.with(detail: "the account's user is missing")
+        }
+        var account = account
+        if let sealed, try await store.replaceTokens(account.key, expected: account.sealedTokens, with: sealed, needsReauthentication: false) {
+            account.sealedTokens = sealed
+            account.needsReauthentication = false
+        }
+        // A sign-in that proves the user's own address again marks it verified.
+        if let provenEmail, user.email == provenEmail, user.emailVerified == nil {
+            user.emailVerified = now().wholeMilliseconds
+            user.updatedAt = now().wholeMilliseconds
+            _ = try await store.updateUser(user)
+        }
+        return AccountSignIn(user: user, account: account, trigger: .signIn)
+    }
+
+    /// The account key of a provider's identity: for OpenID Connect the issuer and `sub`, for OAuth 2.0 the
+    /// profile's ID, for a sign-in link the address; never an email address for any other kind.
+    static func key(provider: String, type: AccountType, identity: ProviderIdentity) -> AccountKey? {
+        switch type {
+        case .email:
+            return email(of: identity, type: type).map { AccountKey(provider: provider, providerAccountID: $0) }
+        case .oidc:
+            guard let issuer = identity.claims["iss"]?.stringValue, !issuer.isEmpty,
+                let subject = identity.profile?.id ?? identity.claims["sub"]?.stringValue, !subject.isEmpty
+            else { return nil }
+            return AccountKey(provider: provider, issuer: issuer, providerAccountID: subject)
+        case .oauth, .credentials, .webauthn:
+            guard let id = identity.profile?.id, !id.isEmpty else { return nil }
+            return AccountKey(provider: provider, providerAccountID: id)
+        }
+    }
+
+    static func email(of identity: ProviderIdentity, type: AccountType) -> String? {
+        let text = type == .email ? identity.claims["email"]?.stringValue : (identity.profile?.email ?? identity.claims["email"]?.stringValue)
+        return text.flatMap(EmailAddress.normalized)
+    }
+
+    // MARK: Managing accounts
+
+    /// A user's linked accounts (without their tokens' plaintext).
+    ///
+    /// - Parameter userID: The user.
+    /// - Returns: The accounts, oldest first.
+    public func linkedAccounts(userID: String) async throws -> [AuthAccount] {
+        try await store.accounts(userID: userID)
+    }
+
+    /// Unlinks one of a user's accounts.
+    ///
+    /// - Parameters:
+    ///   - key: The account.
+    ///   - userID: The signed-in user, who must own it.
+    /// - Throws: ``AuthError/lastSignInMethod`` when it is the user's last way to sign in, ``AuthError/notFound``
+    ///   when the user has no such account.
+    public func unlink(_ key: AccountKey, userID: String) async throws {
+        switch try await store.unlinkAccount(key, userID: userID) {
+        case .unlinked: return
+        case .notFound: throw AuthError.notFound.with(detail: "no such linked account")
+        case .lastSignInMethod: throw AuthError.lastSignInMethod
+        }
+    }
+
+    /// Deletes a user: first every session of theirs ends (stored sessions deleted, stateless ones revoked), then
+    /// the user goes with their accounts, passkeys and tokens.
+    ///
+    /// - Parameters:
+    ///   - id: The user.
+    ///   - endSessions: Ends the user's sessions, for example
+    ///     `{ try await sessions.endAllSessions(subjectID: AppSession.user(userID: $0).subjectIdentifier) }`. When
+    ///     it throws, nothing is deleted.
+    /// - Returns: `false` when there was no such user.
+    @discardableResult
+    public func deleteUser(id: String, endSessions: @Sendable (String) async throws -> Void) async throws -> Bool {
+        try await endSessions(id)
+        return try await store.deleteUser(id: id)
+    }
+
+    /// The provider's tokens for a user's account with a provider, opened.
+    ///
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - provider: The provider's name.
+    /// - Returns: The tokens, or `nil` when the user has no such account or it holds none.
+    public func providerTokens(userID: String, provider: String) async throws -> TokenSet? {
+        guard let account = try await store.accounts(userID: userID).first(where: { $0.key.provider == provider }),
+            let sealed = account.sealedTokens
+        else { return nil }
+        return sealer.open(sealed, for: account.key)
+    }
+}
+
+/// The outcome of ``Accounts/signIn(provider:type:identity:signedInUserID:)``.
+public struct AccountSignIn: Sendable {
+    /// What the sign-in did: Auth.js's `trigger`.
+    public enum Trigger: String, Sendable {
+        /// An existing account signed its user in.
+        case signIn
+        /// A new user was created with the account.
+        case signUp
+        /// The account was linked to an existing user.
+        case link
+    }
+
+    /// The user who signed in.
+    public let user: AuthUser
+    /// The account used.
+    public let account: AuthAccount
+    /// What happened.
+    public let trigger: Trigger
+    /// Whether the user was created by this sign-in (Auth.js's `isNewUser`).
+    public var isNewUser: Bool { trigger == .signUp }
+}

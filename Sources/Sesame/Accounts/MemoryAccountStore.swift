@@ -1,0 +1,134 @@
+import Foundation
+import Synchronization
+
+/// An ``AccountStore`` in process memory, for tests and single-process demos: everything is lost on restart.
+///
+/// Each operation holds one lock for its whole read-check-write, so each is atomic as the protocol asks.
+public final class MemoryAccountStore: AccountStore {
+    private struct State {
+        var users: [String: AuthUser] = [:]
+        var userByEmail: [String: String] = [:]
+        var accounts: [AccountKey: AuthAccount] = [:]
+        var tokens: [VerificationToken] = []
+        var authenticators: [[UInt8]: PasskeyAuthenticator] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an empty store.
+    public init() {}
+
+    public func user(id: String) async throws -> AuthUser? { state.withLock { $0.users[id] } }
+
+    public func user(email: String) async throws -> AuthUser? {
+        state.withLock { state in state.userByEmail[email].flatMap { state.users[$0] } }
+    }
+
+    public func account(_ key: AccountKey) async throws -> AuthAccount? { state.withLock { $0.accounts[key] } }
+
+    public func accounts(userID: String) async throws -> [AuthAccount] {
+        state.withLock { $0.accounts.values.filter { $0.userID == userID }.sorted { ($0.createdAt, $0.key.description) < ($1.createdAt, $1.key.description) } }
+    }
+
+    public func createUser(_ user: AuthUser, account: AuthAccount?) async throws {
+        try state.withLock { state in
+            guard state.users[user.id] == nil else { throw AccountStoreError.userInUse }
+            if let email = user.email, state.userByEmail[email] != nil { throw AccountStoreError.emailInUse }
+            if let account, state.accounts[account.key] != nil { throw AccountStoreError.accountInUse }
+            state.users[user.id] = user
+            if let email = user.email { state.userByEmail[email] = user.id }
+            if let account { state.accounts[account.key] = account }
+        }
+    }
+
+    public func updateUser(_ user: AuthUser) async throws -> Bool {
+        try state.withLock { state in
+            guard let old = state.users[user.id] else { return false }
+            if let email = user.email, let owner = state.userByEmail[email], owner != user.id { throw AccountStoreError.emailInUse }
+            if let email = old.email { state.userByEmail[email] = nil }
+            if let email = user.email { state.userByEmail[email] = user.id }
+            state.users[user.id] = user
+            return true
+        }
+    }
+
+    public func deleteUser(id: String) async throws -> Bool {
+        state.withLock { state in
+            guard let user = state.users.removeValue(forKey: id) else { return false }
+            if let email = user.email { state.userByEmail[email] = nil }
+            state.accounts = state.accounts.filter { $0.value.userID != id }
+            state.authenticators = state.authenticators.filter { $0.value.userID != id }
+            if let email = user.email { state.tokens.removeAll { $0.identifier == email } }
+            return true
+        }
+    }
+
+    public func linkAccount(_ account: AuthAccount) async throws -> Bool {
+        try state.withLock { state in
+            guard state.users[account.userID] != nil else { return false }
+            guard state.accounts[account.key] == nil else { throw AccountStoreError.accountInUse }
+            state.accounts[account.key] = account
+            return true
+        }
+    }
+
+    public func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome {
+        state.withLock { state in
+            guard state.accounts[key]?.userID == userID else { return .notFound }
+            let methods = state.accounts.values.count { $0.userID == userID } + state.authenticators.values.count { $0.userID == userID }
+            guard methods > 1 else { return .lastSignInMethod }
+            state.accounts[key] = nil
+            return .unlinked
+        }
+    }
+
+    public func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool {
+        state.withLock { state in
+            guard var account = state.accounts[key], account.sealedTokens == expected else { return false }
+            account.sealedTokens = tokens
+            account.needsReauthentication = needsReauthentication
+            state.accounts[key] = account
+            return true
+        }
+    }
+
+    public func createVerificationToken(_ token: VerificationToken) async throws {
+        state.withLock { $0.tokens.append(token) }
+    }
+
+    public func useVerificationToken(identifier: String, tokenHash: [UInt8], purpose: String, now: Date) async throws -> VerificationToken? {
+        state.withLock { state in
+            guard let index = state.tokens.firstIndex(where: {
+                $0.identifier == identifier && $0.purpose == purpose && ConstantTime.equals($0.tokenHash, tokenHash)
+            }) else { return nil }
+            let token = state.tokens.remove(at: index)
+            return token.expiresAt > now ? token : nil
+        }
+    }
+
+    public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {
+        try state.withLock { state in
+            guard state.users[authenticator.userID] != nil else { return false }
+            guard state.authenticators[authenticator.credentialID] == nil else { throw AccountStoreError.authenticatorInUse }
+            state.authenticators[authenticator.credentialID] = authenticator
+            return true
+        }
+    }
+
+    public func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? {
+        state.withLock { $0.authenticators[credentialID] }
+    }
+
+    public func authenticators(userID: String) async throws -> [PasskeyAuthenticator] {
+        state.withLock { $0.authenticators.values.filter { $0.userID == userID }.sorted { $0.createdAt < $1.createdAt } }
+    }
+
+    public func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool {
+        state.withLock { state in
+            guard state.authenticators[credentialID] != nil else { return false }
+            state.authenticators[credentialID]!.counter = counter
+            state.authenticators[credentialID]!.backedUp = backedUp
+            return true
+        }
+    }
+}

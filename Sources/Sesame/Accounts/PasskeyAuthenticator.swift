@@ -1,0 +1,51 @@
+import Foundation
+
+/// A passkey registered to a user: Auth.js's `Authenticator` (named so as not to collide with Vapor's
+/// `Authenticator` protocol).
+public struct PasskeyAuthenticator: Sendable, Hashable {
+    /// The credential's ID, as the authenticator chose it.
+    public let credentialID: [UInt8]
+    /// The owner.
+    public let userID: String
+    /// The credential's public key, as a COSE key.
+    public let publicKey: [UInt8]
+    /// The last signature counter seen (0 for authenticators that do not count).
+    public var counter: UInt32
+    /// Whether the credential is backed up (synced).
+    public var backedUp: Bool
+    /// `singleDevice` or `multiDevice` (backup eligible).
+    public let deviceType: String
+    /// How the client can reach the authenticator (`internal`, `hybrid`, `usb`, …).
+    public let transports: [String]
+    /// A name the user chose.
+    public var name: String?
+    /// When it was registered.
+    public let createdAt: Date
+
+    /// Creates a record.
+    ///
+    /// - Parameters:
+    ///   - credentialID: The credential's ID.
+    ///   - userID: The owner.
+    ///   - publicKey: The COSE public key.
+    ///   - counter: The signature counter.
+    ///   - backedUp: Whether it is backed up.
+    ///   - deviceType: `singleDevice` or `multiDevice`.
+    ///   - transports: The transports.
+    ///   - name: A name the user chose.
+    ///   - createdAt: When it was registered.
+    public init(
+        credentialID: [UInt8], userID: String, publicKey: [UInt8], counter: UInt32 = 0, backedUp: Bool = false,
+        deviceType: String = "singleDevice", transports: [String] = [], name: String? = nil, createdAt: Date = Date()
+    ) {
+        self.credentialID = credentialID
+        self.userID = userID
+        self.publicKey = publicKey
+        self.counter = counter
+        self.backedUp = backedUp
+        self.deviceType = deviceType
+        self.transports = transports
+        self.name = name
+        self.createdAt = createdAt.wholeMilliseconds
+    }
+}

@@ -1,0 +1,360 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Sesame
+
+/// An ``AccountStore`` in PostgreSQL: users, accounts, verification tokens and passkeys, over a `PostgresClient`
+/// connection pool.
+///
+/// Times are `bigint` milliseconds since 1970 (the model keeps whole milliseconds, so they round-trip exactly). A user's deletion cascades to its
+/// accounts and passkeys by foreign key, and to its verification tokens in the same transaction. Creating a user
+/// with its first account is one transaction; unlinking locks the user's row first, so two unlinks of a user's
+/// last two accounts cannot both succeed. Run ``migrate()`` on start (or `sesame migrate`): the schema is
+/// versioned, and concurrent migrations queue on an advisory lock.
+public struct PostgresAccountStore: AccountStore {
+    /// Where the tables live.
+    public var namespace: PostgresTableNamespace { connection.namespace }
+
+    private let connection: PostgresStoreConnection
+    private let users: String, accounts: String, tokens: String, authenticators: String
+
+    /// Creates a store over a client; call ``migrate()`` once before first use.
+    ///
+    /// - Parameters:
+    ///   - client: The connection pool; its `run()` must be running for the store to work.
+    ///   - namespace: The schema and table prefix (default: `sesame_users`, … in the current schema).
+    ///   - operationTimeout: The longest any operation may take before it throws
+    ///     ``SessionStoreError/unavailable(_:)`` (default 5 seconds).
+    ///   - logger: Where PostgresNIO logs the store's queries.
+    public init(
+        client: PostgresClient, namespace: PostgresTableNamespace = .default, operationTimeout: Duration = .seconds(5),
+        logger: Logger = Logger(label: "sesame.postgres.accounts")
+    ) {
+        connection = PostgresStoreConnection(client: client, namespace: namespace, operationTimeout: operationTimeout, logger: logger)
+        users = namespace.table("users")
+        accounts = namespace.table("accounts")
+        tokens = namespace.table("verification_tokens")
+        authenticators = namespace.table("authenticators")
+    }
+
+    /// The schema version the database is at (0 before the first migration).
+    ///
+    /// - Returns: The newest version applied.
+    public func schemaVersion() async throws -> Int {
+        let ledger = namespace.table("schema_migrations")
+        do {
+            return try await rows("SELECT coalesce(max(version), 0)::int8 FROM \(unescaped: ledger) WHERE component = 'accounts'", { try $0.decode(Int.self) }).first ?? 0
+        } catch SessionStoreError.invalidResponse(let detail) where detail.contains("42P01") {
+            return 0  // no ledger yet
+        }
+    }
+
+    /// Brings the schema to its newest version (idempotent, safe from several processes at once).
+    ///
+    /// - Returns: The versions applied now (empty when the schema was current).
+    /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        let namespace = connection.namespace
+        return try await connection.migrateVersioned(component: "accounts", versions: [
+            [
+                """
+                CREATE TABLE \(users) (
+                    id text PRIMARY KEY, email text, email_verified bigint, name text, image text,
+                    created_at bigint NOT NULL, updated_at bigint NOT NULL, payload bytea,
+                    CONSTRAINT \(namespace.index("users_email_key")) UNIQUE (email)
+                )
+                """,
+                """
+                CREATE TABLE \(accounts) (
+                    provider text NOT NULL, issuer text NOT NULL, provider_account_id text NOT NULL,
+                    user_id text NOT NULL REFERENCES \(users) (id) ON DELETE CASCADE, type text NOT NULL, tokens bytea,
+                    needs_reauthentication boolean NOT NULL DEFAULT false, created_at bigint NOT NULL,
+                    CONSTRAINT \(namespace.index("accounts_pkey")) PRIMARY KEY (provider, issuer, provider_account_id)
+                )
+                """,
+                "CREATE INDEX \(namespace.index("accounts_user_idx")) ON \(accounts) (user_id)",
+                """
+                CREATE TABLE \(tokens) (
+                    identifier text NOT NULL, token_hash bytea NOT NULL, purpose text NOT NULL, expires_at bigint NOT NULL,
+                    PRIMARY KEY (identifier, token_hash)
+                )
+                """,
+                """
+                CREATE TABLE \(authenticators) (
+                    credential_id bytea NOT NULL, user_id text NOT NULL REFERENCES \(users) (id) ON DELETE CASCADE,
+                    public_key bytea NOT NULL, counter bigint NOT NULL, backed_up boolean NOT NULL, device_type text NOT NULL,
+                    transports text NOT NULL, name text, created_at bigint NOT NULL,
+                    CONSTRAINT \(namespace.index("authenticators_pkey")) PRIMARY KEY (credential_id)
+                )
+                """,
+                "CREATE INDEX \(namespace.index("authenticators_user_idx")) ON \(authenticators) (user_id)",
+            ]
+        ])
+    }
+
+    // MARK: Running
+
+    /// Runs `body` in a transaction, with uniqueness violations as ``AccountStoreError``.
+    private func transaction<Value: Sendable>(_ body: @escaping @Sendable (PostgresConnection, Logger) async throws -> Value) async throws -> Value {
+        let prefix = namespace.prefix
+        return try await connection.perform { client, logger in
+            do {
+                return try await client.withTransaction(logger: logger) { connection in try await body(connection, logger) }
+            } catch {
+                throw Self.conflict(error, prefix: prefix) ?? error
+            }
+        }
+    }
+
+    private func rows<Row: Sendable>(_ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> Row) async throws -> [Row] {
+        let prefix = namespace.prefix
+        return try await connection.perform { client, logger in
+            do {
+                var rows: [Row] = []
+                for try await row in try await client.query(query, logger: logger) { rows.append(try decode(row)) }
+                return rows
+            } catch {
+                throw Self.conflict(error, prefix: prefix) ?? error
+            }
+        }
+    }
+
+    private static func collect<Row>(_ connection: PostgresConnection, _ query: PostgresQuery, logger: Logger, _ decode: (PostgresRow) throws -> Row) async throws -> [Row] {
+        var rows: [Row] = []
+        for try await row in try await connection.query(query, logger: logger) { rows.append(try decode(row)) }
+        return rows
+    }
+
+    /// The uniqueness rule a failed write broke, if that is why it failed.
+    private static func conflict(_ error: any Error, prefix: String) -> AccountStoreError? {
+        var error = error
+        if let transaction = error as? PostgresTransactionError, let cause = transaction.closureError ?? transaction.commitError { error = cause }
+        guard let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505", let constraint = error.serverInfo?[.constraintName] else {
+            return error as? AccountStoreError
+        }
+        switch constraint {
+        case prefix + "users_email_key": return .emailInUse
+        case prefix + "users_pkey": return .userInUse
+        case prefix + "accounts_pkey": return .accountInUse
+        case prefix + "authenticators_pkey": return .authenticatorInUse
+        default: return nil
+        }
+    }
+
+    // MARK: Users
+
+    private static let userColumns = "id, email, email_verified, name, image, created_at, updated_at, payload"
+
+    public func user(id: String) async throws -> AuthUser? {
+        try await rows("SELECT \(unescaped: Self.userColumns) FROM \(unescaped: users) WHERE id = \(id)", Self.decodeUser).first
+    }
+
+    public func user(email: String) async throws -> AuthUser? {
+        try await rows("SELECT \(unescaped: Self.userColumns) FROM \(unescaped: users) WHERE email = \(email)", Self.decodeUser).first
+    }
+
+    public func createUser(_ user: AuthUser, account: AuthAccount?) async throws {
+        let users = users, insertAccount = account.map(insertAccountQuery)
+        try await transaction { connection, logger in
+            try await connection.query(
+                """
+                INSERT INTO \(unescaped: users) (\(unescaped: Self.userColumns)) VALUES (\(user.id), \(user.email), \(user.emailVerified?.millisecondsSince1970),
+                    \(user.name), \(user.image), \(user.createdAt.millisecondsSince1970), \(user.updatedAt.millisecondsSince1970), \(user.payloadJSON.map { ByteBuffer(bytes: $0) }))
+                """, logger: logger)
+            if let insertAccount { try await connection.query(insertAccount, logger: logger) }
+        }
+    }
+
+    public func updateUser(_ user: AuthUser) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE \(unescaped: users) SET email = \(user.email), email_verified = \(user.emailVerified?.millisecondsSince1970), name = \(user.name),
+                image = \(user.image), created_at = \(user.createdAt.millisecondsSince1970), updated_at = \(user.updatedAt.millisecondsSince1970),
+                payload = \(user.payloadJSON.map { ByteBuffer(bytes: $0) })
+            WHERE id = \(user.id) RETURNING id
+            """, { try $0.decode(String.self) }
+        ).isEmpty
+    }
+
+    public func deleteUser(id: String) async throws -> Bool {
+        let users = users, tokens = tokens
+        return try await transaction { connection, logger in
+            let emails = try await Self.collect(connection, "DELETE FROM \(unescaped: users) WHERE id = \(id) RETURNING email", logger: logger) {
+                try $0.decode(String?.self)
+            }
+            guard let email = emails.first else { return false }
+            if let email { try await connection.query("DELETE FROM \(unescaped: tokens) WHERE identifier = \(email)", logger: logger) }
+            return true
+        }
+    }
+
+    private static func decodeUser(_ row: PostgresRow) throws -> AuthUser {
+        let (id, email, verified, name, image, created, updated, payload) = try row.decode(
+            (String, String?, Int64?, String?, String?, Int64, Int64, ByteBuffer?).self)
+        return AuthUser(
+            id: id, email: email, emailVerified: verified.map(Date.init(millisecondsSince1970:)), name: name, image: image,
+            createdAt: Date(millisecondsSince1970: created), updatedAt: Date(millisecondsSince1970: updated),
+            payloadJSON: payload.map { Array($0.readableBytesView) })
+    }
+
+    // MARK: Accounts
+
+    private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at"
+
+    private func insertAccountQuery(_ account: AuthAccount) -> PostgresQuery {
+        """
+        INSERT INTO \(unescaped: accounts) (\(unescaped: Self.accountColumns)) VALUES (\(account.key.provider), \(account.key.issuer),
+            \(account.key.providerAccountID), \(account.userID), \(account.type.rawValue), \(account.sealedTokens.map { ByteBuffer(bytes: $0) }),
+            \(account.needsReauthentication), \(account.createdAt.millisecondsSince1970))
+        """
+    }
+
+    public func account(_ key: AccountKey) async throws -> AuthAccount? {
+        try await rows(
+            """
+            SELECT \(unescaped: Self.accountColumns) FROM \(unescaped: accounts)
+            WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID)
+            """, Self.decodeAccount
+        ).first
+    }
+
+    public func accounts(userID: String) async throws -> [AuthAccount] {
+        try await rows(
+            """
+            SELECT \(unescaped: Self.accountColumns) FROM \(unescaped: accounts) WHERE user_id = \(userID)
+            ORDER BY created_at, provider, issuer, provider_account_id
+            """, Self.decodeAccount)
+    }
+
+    public func linkAccount(_ account: AuthAccount) async throws -> Bool {
+        let users = users, insert = insertAccountQuery(account)
+        return try await transaction { connection, logger in
+            // The user's row locked: a deletion cannot slip in between the check and the insert.
+            guard try await !Self.collect(connection, "SELECT 1 FROM \(unescaped: users) WHERE id = \(account.userID) FOR SHARE", logger: logger, { _ in 1 }).isEmpty
+            else { return false }
+            try await connection.query(insert, logger: logger)
+            return true
+        }
+    }
+
+    public func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome {
+        let users = users, accounts = accounts, authenticators = authenticators
+        return try await transaction { connection, logger in
+            // Locking the user's row serializes this user's unlinks: each counts what the one before left.
+            _ = try await Self.collect(connection, "SELECT 1 FROM \(unescaped: users) WHERE id = \(userID) FOR UPDATE", logger: logger) { _ in 1 }
+            let owned = try await Self.collect(
+                connection,
+                """
+                SELECT 1 FROM \(unescaped: accounts) WHERE provider = \(key.provider) AND issuer = \(key.issuer)
+                    AND provider_account_id = \(key.providerAccountID) AND user_id = \(userID)
+                """, logger: logger) { _ in 1 }
+            guard !owned.isEmpty else { return .notFound }
+            let methods = try await Self.collect(
+                connection,
+                """
+                SELECT (SELECT count(*) FROM \(unescaped: accounts) WHERE user_id = \(userID))
+                     + (SELECT count(*) FROM \(unescaped: authenticators) WHERE user_id = \(userID))
+                """, logger: logger) { try $0.decode(Int.self) }
+            guard (methods.first ?? 0) > 1 else { return .lastSignInMethod }
+            try await connection.query(
+                """
+                DELETE FROM \(unescaped: accounts) WHERE provider = \(key.provider) AND issuer = \(key.issuer)
+                    AND provider_account_id = \(key.providerAccountID) AND user_id = \(userID)
+                """, logger: logger)
+            return .unlinked
+        }
+    }
+
+    public func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE \(unescaped: accounts) SET tokens = \(tokens.map { ByteBuffer(bytes: $0) }), needs_reauthentication = \(needsReauthentication)
+            WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID)
+                AND tokens IS NOT DISTINCT FROM \(expected.map { ByteBuffer(bytes: $0) })
+            RETURNING 1
+            """, { _ in 1 }
+        ).isEmpty
+    }
+
+    private static func decodeAccount(_ row: PostgresRow) throws -> AuthAccount {
+        let (provider, issuer, id, userID, type, tokens, needsReauthentication, created) = try row.decode(
+            (String, String, String, String, String, ByteBuffer?, Bool, Int64).self)
+        guard let accountType = AccountType(rawValue: type) else { throw SessionStoreError.invalidResponse("PostgreSQL: unknown account type") }
+        return AuthAccount(
+            key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: accountType,
+            sealedTokens: tokens.map { Array($0.readableBytesView) }, needsReauthentication: needsReauthentication,
+            createdAt: Date(millisecondsSince1970: created))
+    }
+
+    // MARK: Verification tokens
+
+    public func createVerificationToken(_ token: VerificationToken) async throws {
+        _ = try await rows(
+            """
+            INSERT INTO \(unescaped: tokens) (identifier, token_hash, purpose, expires_at)
+            VALUES (\(token.identifier), \(ByteBuffer(bytes: token.tokenHash)), \(token.purpose), \(token.expiresAt.millisecondsSince1970)) RETURNING 1
+            """, { _ in 1 })
+    }
+
+    public func useVerificationToken(identifier: String, tokenHash: [UInt8], purpose: String, now: Date) async throws -> VerificationToken? {
+        let used = try await rows(
+            """
+            DELETE FROM \(unescaped: tokens) WHERE identifier = \(identifier) AND token_hash = \(ByteBuffer(bytes: tokenHash)) AND purpose = \(purpose)
+            RETURNING expires_at
+            """, { try $0.decode(Int64.self) })
+        guard let expires = used.first, expires > now.millisecondsSince1970 else { return nil }
+        return VerificationToken(identifier: identifier, tokenHash: tokenHash, expiresAt: Date(millisecondsSince1970: expires), purpose: purpose)
+    }
+
+    // MARK: Passkeys
+
+    private static let authenticatorColumns = "credential_id, user_id, public_key, counter, backed_up, device_type, transports, name, created_at"
+
+    public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {
+        let users = users, authenticators = authenticators
+        return try await transaction { connection, logger in
+            guard try await !Self.collect(connection, "SELECT 1 FROM \(unescaped: users) WHERE id = \(authenticator.userID) FOR SHARE", logger: logger, { _ in 1 }).isEmpty
+            else { return false }
+            try await connection.query(
+                """
+                INSERT INTO \(unescaped: authenticators) (\(unescaped: Self.authenticatorColumns)) VALUES (\(ByteBuffer(bytes: authenticator.credentialID)),
+                    \(authenticator.userID), \(ByteBuffer(bytes: authenticator.publicKey)), \(Int64(authenticator.counter)), \(authenticator.backedUp),
+                    \(authenticator.deviceType), \(authenticator.transports.joined(separator: ",")), \(authenticator.name), \(authenticator.createdAt.millisecondsSince1970))
+                """, logger: logger)
+            return true
+        }
+    }
+
+    public func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? {
+        try await rows(
+            "SELECT \(unescaped: Self.authenticatorColumns) FROM \(unescaped: authenticators) WHERE credential_id = \(ByteBuffer(bytes: credentialID))",
+            Self.decodeAuthenticator
+        ).first
+    }
+
+    public func authenticators(userID: String) async throws -> [PasskeyAuthenticator] {
+        try await rows(
+            "SELECT \(unescaped: Self.authenticatorColumns) FROM \(unescaped: authenticators) WHERE user_id = \(userID) ORDER BY created_at, credential_id",
+            Self.decodeAuthenticator)
+    }
+
+    public func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE \(unescaped: authenticators) SET counter = \(Int64(counter)), backed_up = \(backedUp)
+            WHERE credential_id = \(ByteBuffer(bytes: credentialID)) RETURNING 1
+            """, { _ in 1 }
+        ).isEmpty
+    }
+
+    private static func decodeAuthenticator(_ row: PostgresRow) throws -> PasskeyAuthenticator {
+        let (credentialID, userID, publicKey, counter, backedUp, deviceType, transports, name, created) = try row.decode(
+            (ByteBuffer, String, ByteBuffer, Int64, Bool, String, String, String?, Int64).self)
+        guard let counterValue = UInt32(exactly: counter) else { throw SessionStoreError.invalidResponse("PostgreSQL: a passkey counter is out of range") }
+        return PasskeyAuthenticator(
+            credentialID: Array(credentialID.readableBytesView), userID: userID, publicKey: Array(publicKey.readableBytesView),
+            counter: counterValue, backedUp: backedUp, deviceType: deviceType, transports: transports.split(separator: ",").map(String.init),
+            name: name, createdAt: Date(millisecondsSince1970: created))
+    }
+}

@@ -1,0 +1,432 @@
+import Foundation
+import Logging
+import NIOCore
+import Sesame
+import SQLiteNIO
+import Synchronization
+
+/// An ``AccountStore`` in a SQLite file: users, accounts, verification tokens and passkeys, the embedded default.
+///
+/// Writes run on a connection of the store's own, one at a time, each in a transaction (`BEGIN IMMEDIATE`) or as
+/// one statement; foreign keys cascade a user's deletion to its accounts and passkeys, and a trigger to its
+/// verification tokens. The schema is versioned (``migrate()``, also run on first use): two processes that
+/// migrate at once take turns on SQLite's write lock, and the second finds nothing left to do.
+public final class SQLiteAccountStore: AccountStore {
+    /// The database file's path.
+    public let path: String
+    private let logger: Logger
+    private let connection = Mutex<Task<SQLiteConnection, any Error>?>(nil)
+    private let lock = SQLiteSerialLock()
+
+    /// Creates a store in a database file (created if missing); it may be the file the other SQLite stores use.
+    ///
+    /// - Parameters:
+    ///   - path: The database file.
+    ///   - logger: The logger for SQLite.
+    public init(path: String, logger: Logger = Logger(label: "sesame.sqlite.accounts")) {
+        self.path = path
+        self.logger = logger
+    }
+
+    /// Creates a store in the file of a ``SQLiteStorage``.
+    ///
+    /// - Parameter storage: The storage whose file to use.
+    public convenience init(storage: SQLiteStorage) {
+        self.init(path: storage.path)
+    }
+
+    /// The schema versions, oldest first; a version's statements run in one transaction.
+    static let migrations: [[String]] = [
+        [
+            """
+            CREATE TABLE sesame_users (
+                id TEXT PRIMARY KEY NOT NULL, email TEXT UNIQUE, email_verified INTEGER, name TEXT, image TEXT,
+                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, payload BLOB
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE sesame_accounts (
+                provider TEXT NOT NULL, issuer TEXT NOT NULL, provider_account_id TEXT NOT NULL,
+                user_id TEXT NOT NULL REFERENCES sesame_users (id) ON DELETE CASCADE, type TEXT NOT NULL, tokens BLOB,
+                needs_reauthentication INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+                PRIMARY KEY (provider, issuer, provider_account_id)
+            ) WITHOUT ROWID
+            """,
+            "CREATE INDEX sesame_accounts_user ON sesame_accounts (user_id)",
+            """
+            CREATE TABLE sesame_verification_tokens (
+                identifier TEXT NOT NULL, token_hash BLOB NOT NULL, purpose TEXT NOT NULL, expires_at INTEGER NOT NULL,
+                PRIMARY KEY (identifier, token_hash)
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE sesame_authenticators (
+                credential_id BLOB PRIMARY KEY NOT NULL, user_id TEXT NOT NULL REFERENCES sesame_users (id) ON DELETE CASCADE,
+                public_key BLOB NOT NULL, counter INTEGER NOT NULL, backed_up INTEGER NOT NULL, device_type TEXT NOT NULL,
+                transports TEXT NOT NULL, name TEXT, created_at INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+            "CREATE INDEX sesame_authenticators_user ON sesame_authenticators (user_id)",
+            """
+            CREATE TRIGGER sesame_users_delete_tokens AFTER DELETE ON sesame_users WHEN OLD.email IS NOT NULL
+            BEGIN DELETE FROM sesame_verification_tokens WHERE identifier = OLD.email; END
+            """,
+        ]
+    ]
+
+    /// The schema version the database is at (0 before the first migration).
+    ///
+    /// - Returns: The newest version applied.
+    public func schemaVersion() async throws -> Int {
+        try await rows("SELECT coalesce(max(version), 0) AS v FROM sesame_schema_migrations WHERE component = 'accounts'", []).first?.column("v")?.integer ?? 0
+    }
+
+    /// Brings the schema to the newest version (idempotent). Runs on first use too.
+    ///
+    /// - Returns: The versions applied now (empty when the schema was current).
+    /// - Throws: ``SessionStoreError/unavailable(_:)`` when the file cannot be opened or written.
+    @discardableResult
+    public func migrate() async throws -> [Int] {
+        try await perform { database in try await Self.migrate(database) }
+    }
+
+    private static func migrate(_ database: SQLiteConnection) async throws -> [Int] {
+        try await database.query("BEGIN IMMEDIATE", []) { _ in }
+        do {
+            try await database.query(
+                "CREATE TABLE IF NOT EXISTS sesame_schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (component, version))",
+                []) { _ in }
+            let current = try await collect(database, "SELECT coalesce(max(version), 0) AS v FROM sesame_schema_migrations WHERE component = 'accounts'", [])
+                .first?.column("v")?.integer ?? 0
+            var applied: [Int] = []
+            for (index, statements) in migrations.enumerated() where index + 1 > current {
+                for statement in statements { try await database.query(statement, []) { _ in } }
+                try await database.query(
+                    "INSERT INTO sesame_schema_migrations (component, version, applied_at) VALUES ('accounts', ?1, ?2)",
+                    [.integer(index + 1), .integer(Int(Date().millisecondsSince1970))]) { _ in }
+                applied.append(index + 1)
+            }
+            try await database.query("COMMIT", []) { _ in }
+            return applied
+        } catch {
+            try? await database.query("ROLLBACK", []) { _ in }
+            throw error
+        }
+    }
+
+    // MARK: Connection
+
+    private func database() async throws -> SQLiteConnection {
+        let task = connection.withLock { current in
+            if let current { return current }
+            let path = self.path, logger = self.logger
+            let opening = Task {
+                let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+                for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+                    try await database.query(pragma, []) { _ in }
+                }
+                _ = try await Self.migrate(database)
+                return database
+            }
+            current = opening
+            return opening
+        }
+        do {
+            return try await task.value
+        } catch {
+            connection.withLock { if $0 == task { $0 = nil } }
+            throw error
+        }
+    }
+
+    /// Runs `body` with the connection, alone, mapping SQLite's failures to store errors.
+    private func perform<Value: Sendable>(_ body: (SQLiteConnection) async throws -> Value) async throws -> Value {
+        await lock.acquire()
+        defer { lock.release() }
+        do {
+            return try await body(try await database())
+        } catch let error as AccountStoreError {
+            throw error
+        } catch let error as SQLiteError {
+            if let conflict = Self.conflict(error) { throw conflict }
+            throw SessionStoreError.unavailable("SQLite: \(error)")
+        } catch let error as SessionStoreError {
+            throw error
+        } catch {
+            throw SessionStoreError.unavailable("SQLite: \(error)")
+        }
+    }
+
+    /// Runs `body` in a write transaction.
+    private func transaction<Value: Sendable>(_ body: (SQLiteConnection) async throws -> Value) async throws -> Value {
+        try await perform { database in
+            try await database.query("BEGIN IMMEDIATE", []) { _ in }
+            do {
+                let value = try await body(database)
+                try await database.query("COMMIT", []) { _ in }
+                return value
+            } catch {
+                try? await database.query("ROLLBACK", []) { _ in }
+                throw error
+            }
+        }
+    }
+
+    private static func conflict(_ error: SQLiteError) -> AccountStoreError? {
+        switch error.reason {
+        case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraint:
+            if error.message.contains("sesame_users.email") { return .emailInUse }
+            if error.message.contains("sesame_users.id") { return .userInUse }
+            if error.message.contains("sesame_accounts.") { return .accountInUse }
+            if error.message.contains("sesame_authenticators.") { return .authenticatorInUse }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    private static func collect(_ database: SQLiteConnection, _ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+        let rows = Mutex<[SQLiteRow]>([])
+        try await database.query(sql, binds) { row in rows.withLock { $0.append(row) } }
+        return rows.withLock { $0 }
+    }
+
+    private func rows(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+        try await perform { try await Self.collect($0, sql, binds) }
+    }
+
+    // MARK: Users
+
+    private static let userColumns = "id, email, email_verified, name, image, created_at, updated_at, payload"
+
+    public func user(id: String) async throws -> AuthUser? {
+        try await rows("SELECT \(Self.userColumns) FROM sesame_users WHERE id = ?1", [.text(id)]).first.map(Self.decodeUser)
+    }
+
+    public func user(email: String) async throws -> AuthUser? {
+        try await rows("SELECT \(Self.userColumns) FROM sesame_users WHERE email = ?1", [.text(email)]).first.map(Self.decodeUser)
+    }
+
+    public func createUser(_ user: AuthUser, account: AuthAccount?) async throws {
+        try await transaction { database in
+            try await database.query("INSERT INTO sesame_users (\(Self.userColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", Self.userBinds(user)) { _ in }
+            if let account {
+                try await database.query(Self.insertAccount, Self.accountBinds(account)) { _ in }
+            }
+        }
+    }
+
+    public func updateUser(_ user: AuthUser) async throws -> Bool {
+        let updated = try await rows(
+            "UPDATE sesame_users SET email = ?2, email_verified = ?3, name = ?4, image = ?5, created_at = ?6, updated_at = ?7, payload = ?8 WHERE id = ?1 RETURNING id",
+            Self.userBinds(user))
+        return !updated.isEmpty
+    }
+
+    public func deleteUser(id: String) async throws -> Bool {
+        try await !rows("DELETE FROM sesame_users WHERE id = ?1 RETURNING id", [.text(id)]).isEmpty
+    }
+
+    private static func userBinds(_ user: AuthUser) -> [SQLiteData] {
+        [.text(user.id), text(user.email), user.emailVerified.map { .integer(Int($0.millisecondsSince1970)) } ?? .null, text(user.name), text(user.image),
+         .integer(Int(user.createdAt.millisecondsSince1970)), .integer(Int(user.updatedAt.millisecondsSince1970)), blob(user.payloadJSON)]
+    }
+
+    private static func decodeUser(_ row: SQLiteRow) throws -> AuthUser {
+        guard let id = row.column("id")?.string, let created = row.column("created_at")?.integer, let updated = row.column("updated_at")?.integer else {
+            throw SessionStoreError.invalidResponse("SQLite: a user row is incomplete")
+        }
+        return AuthUser(
+            id: id, email: row.column("email")?.string, emailVerified: row.column("email_verified")?.integer.map { Date(millisecondsSince1970: Int64($0)) },
+            name: row.column("name")?.string, image: row.column("image")?.string, createdAt: Date(millisecondsSince1970: Int64(created)),
+            updatedAt: Date(millisecondsSince1970: Int64(updated)), payloadJSON: bytes(row.column("payload")))
+    }
+
+    // MARK: Accounts
+
+    private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at"
+    private static let insertAccount = "INSERT INTO sesame_accounts (\(accountColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+
+    public func account(_ key: AccountKey) async throws -> AuthAccount? {
+        try await rows(
+            "SELECT \(Self.accountColumns) FROM sesame_accounts WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3",
+            Self.keyBinds(key)
+        ).first.map(Self.decodeAccount)
+    }
+
+    public func accounts(userID: String) async throws -> [AuthAccount] {
+        try await rows("SELECT \(Self.accountColumns) FROM sesame_accounts WHERE user_id = ?1 ORDER BY created_at, provider, issuer, provider_account_id", [.text(userID)])
+            .map(Self.decodeAccount)
+    }
+
+    public func linkAccount(_ account: AuthAccount) async throws -> Bool {
+        try await transaction { database in
+            guard try await !Self.collect(database, "SELECT 1 FROM sesame_users WHERE id = ?1", [.text(account.userID)]).isEmpty else { return false }
+            try await database.query(Self.insertAccount, Self.accountBinds(account)) { _ in }
+            return true
+        }
+    }
+
+    public func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome {
+        try await transaction { database in
+            let binds = Self.keyBinds(key) + [.text(userID)]
+            guard try await !Self.collect(database, "SELECT 1 FROM sesame_accounts WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND user_id = ?4", binds).isEmpty else {
+                return .notFound
+            }
+            let methods = try await Self.collect(
+                database,
+                "SELECT (SELECT count(*) FROM sesame_accounts WHERE user_id = ?1) + (SELECT count(*) FROM sesame_authenticators WHERE user_id = ?1) AS n",
+                [.text(userID)]
+            ).first?.column("n")?.integer ?? 0
+            guard methods > 1 else { return .lastSignInMethod }
+            try await database.query("DELETE FROM sesame_accounts WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND user_id = ?4", binds) { _ in }
+            return .unlinked
+        }
+    }
+
+    public func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE sesame_accounts SET tokens = ?5, needs_reauthentication = ?6
+            WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND tokens IS ?4 RETURNING 1
+            """,
+            Self.keyBinds(key) + [Self.blob(expected), Self.blob(tokens), .integer(needsReauthentication ? 1 : 0)]
+        ).isEmpty
+    }
+
+    private static func keyBinds(_ key: AccountKey) -> [SQLiteData] {
+        [.text(key.provider), .text(key.issuer), .text(key.providerAccountID)]
+    }
+
+    private static func accountBinds(_ account: AuthAccount) -> [SQLiteData] {
+        keyBinds(account.key) + [.text(account.userID), .text(account.type.rawValue), blob(account.sealedTokens),
+                                 .integer(account.needsReauthentication ? 1 : 0), .integer(Int(account.createdAt.millisecondsSince1970))]
+    }
+
+    private static func decodeAccount(_ row: SQLiteRow) throws -> AuthAccount {
+        guard let provider = row.column("provider")?.string, let issuer = row.column("issuer")?.string,
+            let id = row.column("provider_account_id")?.string, let userID = row.column("user_id")?.string,
+            let type = row.column("type")?.string.flatMap(AccountType.init(rawValue:)), let created = row.column("created_at")?.integer
+        else { throw SessionStoreError.invalidResponse("SQLite: an account row is incomplete") }
+        return AuthAccount(
+            key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: type,
+            sealedTokens: bytes(row.column("tokens")), needsReauthentication: row.column("needs_reauthentication")?.integer == 1,
+            createdAt: Date(millisecondsSince1970: Int64(created)))
+    }
+
+    // MARK: Verification tokens
+
+    public func createVerificationToken(_ token: VerificationToken) async throws {
+        _ = try await rows(
+            "INSERT INTO sesame_verification_tokens (identifier, token_hash, purpose, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            [.text(token.identifier), Self.blob(token.tokenHash), .text(token.purpose), .integer(Int(token.expiresAt.millisecondsSince1970))])
+    }
+
+    public func useVerificationToken(identifier: String, tokenHash: [UInt8], purpose: String, now: Date) async throws -> VerificationToken? {
+        // One statement: of two callers, one deletes the row.
+        let used = try await rows(
+            "DELETE FROM sesame_verification_tokens WHERE identifier = ?1 AND token_hash = ?2 AND purpose = ?3 RETURNING expires_at",
+            [.text(identifier), Self.blob(tokenHash), .text(purpose)])
+        guard let expires = used.first?.column("expires_at")?.integer, Int64(expires) > now.millisecondsSince1970 else { return nil }
+        return VerificationToken(identifier: identifier, tokenHash: tokenHash, expiresAt: Date(millisecondsSince1970: Int64(expires)), purpose: purpose)
+    }
+
+    // MARK: Passkeys
+
+    private static let authenticatorColumns = "credential_id, user_id, public_key, counter, backed_up, device_type, transports, name, created_at"
+
+    public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {
+        try await transaction { database in
+            guard try await !Self.collect(database, "SELECT 1 FROM sesame_users WHERE id = ?1", [.text(authenticator.userID)]).isEmpty else { return false }
+            try await database.query(
+                "INSERT INTO sesame_authenticators (\(Self.authenticatorColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                [Self.blob(authenticator.credentialID), .text(authenticator.userID), Self.blob(authenticator.publicKey), .integer(Int(authenticator.counter)),
+                 .integer(authenticator.backedUp ? 1 : 0), .text(authenticator.deviceType), .text(authenticator.transports.joined(separator: ",")),
+                 Self.text(authenticator.name), .integer(Int(authenticator.createdAt.millisecondsSince1970))]) { _ in }
+            return true
+        }
+    }
+
+    public func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? {
+        try await rows("SELECT \(Self.authenticatorColumns) FROM sesame_authenticators WHERE credential_id = ?1", [Self.blob(credentialID)])
+            .first.map(Self.decodeAuthenticator)
+    }
+
+    public func authenticators(userID: String) async throws -> [PasskeyAuthenticator] {
+        try await rows("SELECT \(Self.authenticatorColumns) FROM sesame_authenticators WHERE user_id = ?1 ORDER BY created_at, credential_id", [.text(userID)])
+            .map(Self.decodeAuthenticator)
+    }
+
+    public func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool {
+        try await !rows(
+            "UPDATE sesame_authenticators SET counter = ?2, backed_up = ?3 WHERE credential_id = ?1 RETURNING 1",
+            [Self.blob(credentialID), .integer(Int(counter)), .integer(backedUp ? 1 : 0)]
+        ).isEmpty
+    }
+
+    private static func decodeAuthenticator(_ row: SQLiteRow) throws -> PasskeyAuthenticator {
+        guard let credentialID = bytes(row.column("credential_id")), let userID = row.column("user_id")?.string,
+            let publicKey = bytes(row.column("public_key")), let counter = row.column("counter")?.integer, let counterValue = UInt32(exactly: counter),
+            let deviceType = row.column("device_type")?.string, let transports = row.column("transports")?.string,
+            let created = row.column("created_at")?.integer
+        else { throw SessionStoreError.invalidResponse("SQLite: a passkey row is incomplete") }
+        return PasskeyAuthenticator(
+            credentialID: credentialID, userID: userID, publicKey: publicKey, counter: counterValue,
+            backedUp: row.column("backed_up")?.integer == 1, deviceType: deviceType,
+            transports: transports.split(separator: ",").map(String.init), name: row.column("name")?.string,
+            createdAt: Date(millisecondsSince1970: Int64(created)))
+    }
+
+    // MARK: Values
+
+    private static func text(_ value: String?) -> SQLiteData { value.map { .text($0) } ?? .null }
+    private static func blob(_ value: [UInt8]?) -> SQLiteData { value.map { .blob(ByteBuffer(bytes: $0)) } ?? .null }
+    private static func bytes(_ data: SQLiteData?) -> [UInt8]? {
+        guard case .blob(let buffer)? = data else { return nil }
+        return Array(buffer.readableBytesView)
+    }
+
+    /// Closes the connection; the next operation opens it again.
+    public func close() async throws {
+        let task = connection.withLock { current in
+            defer { current = nil }
+            return current
+        }
+        if let database = try? await task?.value { try await database.close() }
+    }
+}
+
+/// A lock for async code: one holder at a time, the others wait in order without blocking a thread.
+final class SQLiteSerialLock: Sendable {
+    private struct State {
+        var held = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func acquire() async {
+        await withCheckedContinuation { continuation in
+            let acquired = state.withLock { state -> Bool in
+                if state.held {
+                    state.waiters.append(continuation)
+                    return false
+                }
+                state.held = true
+                return true
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

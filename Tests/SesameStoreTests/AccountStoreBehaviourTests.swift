@@ -1,0 +1,311 @@
+import Foundation
+import Sesame
+import PostgresNIO
+import SesamePostgres
+import SesameSQLite
+import Testing
+
+/// The account stores that exist: in memory, SQLite (the embedded default) and PostgreSQL.
+enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory, sqlite, postgres
+
+    var testDescription: String { rawValue }
+}
+
+/// The same behaviour from every account store, against the real SQLite file and PostgreSQL server.
+@Suite(.timeLimit(.minutes(3))) struct AccountStoreBehaviourTests {
+    /// Whole milliseconds, which every store keeps exactly.
+    static func time(_ offset: TimeInterval = 0) -> Date {
+        Date(timeIntervalSince1970: ((Date().timeIntervalSince1970 + offset) * 1000).rounded() / 1000)
+    }
+
+    static func user(_ email: String? = nil, verified: Bool = true) -> AuthUser {
+        let now = time()
+        return AuthUser(email: email, emailVerified: verified && email != nil ? now : nil, name: "Ada", image: "https://img.example/a.png", now: now)
+    }
+
+    static func account(_ user: AuthUser, provider: String = "github", id: String = UUID().uuidString, issuer: String = "") -> AuthAccount {
+        AuthAccount(key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: user.id, type: issuer.isEmpty ? .oauth : .oidc,
+                    sealedTokens: [1, 2, 3], createdAt: time())
+    }
+
+    static func email() -> String { "u\(UUID().uuidString.prefix(8).lowercased())@example.com" }
+
+    @Test(arguments: AccountStoreKind.allCases)
+    func aUserAndItsFirstAccountRoundTrip(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            var user = Self.user(Self.email())
+            struct Payload: Codable, Equatable { var plan: String; var seats: Int }
+            try user.setPayload(Payload(plan: "pro", seats: 3))
+            let account = Self.account(user, provider: "keycloak", id: "sub-1", issuer: "https://idp.example/realms/a")
+            try await store.createUser(user, account: account)
+            let stored = try #require(try await store.user(id: user.id))
+            #expect(stored == user)
+            #expect(try stored.payload(as: Payload.self) == Payload(plan: "pro", seats: 3))
+            #expect(try await store.user(email: user.email!) == user)
+            #expect(try await store.account(account.key) == account)
+            #expect(try await store.accounts(userID: user.id) == [account])
+            // The issuer is part of the key: the same subject at another issuer is another account.
+            #expect(try await store.account(AccountKey(provider: "keycloak", issuer: "https://idp.example/realms/b", providerAccountID: "sub-1")) == nil)
+            #expect(try await store.user(id: "missing") == nil)
+            #expect(try await store.user(email: "nobody@example.com") == nil)
+        }
+    }
+
+    /// A user and its account are written together or not at all: a conflict on either leaves nothing behind.
+    @Test(arguments: AccountStoreKind.allCases)
+    func aConflictWritesNeitherUserNorAccount(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let email = Self.email()
+            let first = Self.user(email)
+            let firstAccount = Self.account(first)
+            try await store.createUser(first, account: firstAccount)
+
+            let sameEmail = Self.user(email)
+            let freshAccount = Self.account(sameEmail)
+            await #expect(throws: AccountStoreError.emailInUse) { try await store.createUser(sameEmail, account: freshAccount) }
+            #expect(try await store.user(id: sameEmail.id) == nil)
+            #expect(try await store.account(freshAccount.key) == nil, "no account without its user")
+
+            let other = Self.user(Self.email())
+            let taken = AuthAccount(key: firstAccount.key, userID: other.id, type: .oauth)
+            await #expect(throws: AccountStoreError.accountInUse) { try await store.createUser(other, account: taken) }
+            #expect(try await store.user(id: other.id) == nil, "no user without its account")
+            #expect(try await store.account(firstAccount.key)?.userID == first.id)
+
+            var sameID = first
+            sameID.setEmail(Self.email())
+            await #expect(throws: AccountStoreError.userInUse) { try await store.createUser(sameID, account: nil) }
+        }
+    }
+
+    @Test(arguments: AccountStoreKind.allCases)
+    func updatesKeepEmailsUnique(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let (a, b) = (Self.user(Self.email()), Self.user(Self.email()))
+            try await store.createUser(a, account: nil)
+            try await store.createUser(b, account: nil)
+            var changed = b
+            changed.setEmail(a.email)
+            await #expect(throws: AccountStoreError.emailInUse) { try await store.updateUser(changed) }
+            #expect(try await store.user(id: b.id) == b)
+            let newAddress = Self.email()
+            changed.setEmail(newAddress)
+            changed.name = nil
+            changed.updatedAt = Self.time(1)
+            #expect(try await store.updateUser(changed))
+            #expect(try await store.user(id: b.id) == changed)
+            #expect(try await store.user(email: b.email!) == nil, "the old address is free")
+            #expect(try await store.user(email: newAddress)?.id == b.id)
+            #expect(try await !store.updateUser(Self.user()), "no such user")
+        }
+    }
+
+    @Test(arguments: AccountStoreKind.allCases)
+    func linkingAndUnlinking(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user(Self.email())
+            let first = Self.account(user)
+            try await store.createUser(user, account: first)
+            #expect(try await store.unlinkAccount(first.key, userID: user.id) == .lastSignInMethod)
+
+            let second = Self.account(user, provider: "gitlab")
+            #expect(try await store.linkAccount(second))
+            await #expect(throws: AccountStoreError.accountInUse) { try await store.linkAccount(second) }
+            #expect(try await !store.linkAccount(Self.account(Self.user())), "no account for a user that does not exist")
+            #expect(Set(try await store.accounts(userID: user.id).map(\.key)) == [first.key, second.key])
+
+            let stranger = Self.user()
+            try await store.createUser(stranger, account: nil)
+            #expect(try await store.unlinkAccount(first.key, userID: stranger.id) == .notFound, "only the owner unlinks")
+            #expect(try await store.unlinkAccount(first.key, userID: user.id) == .unlinked)
+            #expect(try await store.unlinkAccount(second.key, userID: user.id) == .lastSignInMethod)
+            // A passkey is a way to sign in too.
+            #expect(try await store.createAuthenticator(PasskeyAuthenticator(credentialID: [9, 9], userID: user.id, publicKey: [1])))
+            #expect(try await store.unlinkAccount(second.key, userID: user.id) == .unlinked)
+            #expect(try await store.accounts(userID: user.id).isEmpty)
+        }
+    }
+
+    /// Two racing unlinks of a user's last two accounts: one succeeds, the other finds it is the last.
+    @Test(arguments: AccountStoreKind.allCases)
+    func racingUnlinksKeepOneWayIn(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            for _ in 0..<5 {
+                let user = Self.user()
+                let (a, b) = (Self.account(user), Self.account(user, provider: "gitlab"))
+                try await store.createUser(user, account: a)
+                #expect(try await store.linkAccount(b))
+                async let first = store.unlinkAccount(a.key, userID: user.id)
+                async let second = store.unlinkAccount(b.key, userID: user.id)
+                let outcomes = try await [first, second]
+                #expect(outcomes.filter { $0 == .unlinked }.count == 1)
+                #expect(try await store.accounts(userID: user.id).count == 1)
+            }
+        }
+    }
+
+    @Test(arguments: AccountStoreKind.allCases)
+    func tokensAreReplacedOnlyIfUnchanged(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            let account = Self.account(user)
+            try await store.createUser(user, account: account)
+            #expect(try await !store.replaceTokens(account.key, expected: [7], with: [4], needsReauthentication: false))
+            #expect(try await store.replaceTokens(account.key, expected: [1, 2, 3], with: [4, 5], needsReauthentication: false))
+            #expect(try await !store.replaceTokens(account.key, expected: [1, 2, 3], with: [6], needsReauthentication: false), "the second writer loses")
+            #expect(try await store.replaceTokens(account.key, expected: [4, 5], with: nil, needsReauthentication: true))
+            let stored = try #require(try await store.account(account.key))
+            #expect(stored.sealedTokens == nil && stored.needsReauthentication)
+            #expect(try await store.replaceTokens(account.key, expected: nil, with: [8], needsReauthentication: false))
+            #expect(try await !store.replaceTokens(AccountKey(provider: "x", providerAccountID: "y"), expected: nil, with: [1], needsReauthentication: false))
+        }
+    }
+
+    @Test(arguments: AccountStoreKind.allCases)
+    func verificationTokensAreUsedOnce(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let identifier = Self.email()
+            let (token, record) = VerificationToken.make(identifier: identifier, purpose: "signin", lifetime: 600, now: Self.time())
+            try await store.createVerificationToken(record)
+            let hash = VerificationToken.hash(token)
+            #expect(try await store.useVerificationToken(identifier: identifier, tokenHash: hash, purpose: "email-change", now: Date()) == nil, "another purpose")
+            #expect(try await store.useVerificationToken(identifier: Self.email(), tokenHash: hash, purpose: "signin", now: Date()) == nil, "another address")
+            #expect(try await store.useVerificationToken(identifier: identifier, tokenHash: VerificationToken.hash(token + "x"), purpose: "signin", now: Date()) == nil)
+            #expect(try await store.useVerificationToken(identifier: identifier, tokenHash: hash, purpose: "signin", now: Date()) == record)
+            #expect(try await store.useVerificationToken(identifier: identifier, tokenHash: hash, purpose: "signin", now: Date()) == nil, "used once")
+
+            let (late, expired) = VerificationToken.make(identifier: identifier, purpose: "signin", lifetime: 60, now: Self.time(-120))
+            try await store.createVerificationToken(expired)
+            #expect(try await store.useVerificationToken(identifier: identifier, tokenHash: VerificationToken.hash(late), purpose: "signin", now: Date()) == nil)
+
+            // Ten at once: exactly one gets it.
+            let (raced, racedRecord) = VerificationToken.make(identifier: identifier, purpose: "signin", lifetime: 600)
+            try await store.createVerificationToken(racedRecord)
+            let winners = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await store.useVerificationToken(identifier: identifier, tokenHash: VerificationToken.hash(raced), purpose: "signin", now: Date()) == nil ? 0 : 1 }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(winners == 1)
+        }
+    }
+
+    @Test(arguments: AccountStoreKind.allCases)
+    func passkeysAreStoredPerUser(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            try await store.createUser(user, account: nil)
+            let passkey = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [0xA5, 1, 2], counter: 5,
+                                               backedUp: true, deviceType: "multiDevice", transports: ["internal", "hybrid"], name: "Laptop", createdAt: Self.time())
+            #expect(try await store.createAuthenticator(passkey))
+            await #expect(throws: AccountStoreError.authenticatorInUse) { try await store.createAuthenticator(passkey) }
+            #expect(try await !store.createAuthenticator(PasskeyAuthenticator(credentialID: [1], userID: "missing", publicKey: [1])))
+            #expect(try await store.authenticator(credentialID: passkey.credentialID) == passkey)
+            #expect(try await store.authenticators(userID: user.id) == [passkey])
+            #expect(try await store.updateAuthenticator(credentialID: passkey.credentialID, counter: 9, backedUp: false))
+            let updated = try #require(try await store.authenticator(credentialID: passkey.credentialID))
+            #expect(updated.counter == 9 && !updated.backedUp)
+            #expect(try await !store.updateAuthenticator(credentialID: [0], counter: 1, backedUp: false))
+            #expect(try await store.authenticator(credentialID: [0]) == nil)
+        }
+    }
+
+    /// Deleting a user takes its accounts, passkeys and verification tokens with it, and frees its address.
+    @Test(arguments: AccountStoreKind.allCases)
+    func deletingAUserDeletesEverythingOfIt(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user(Self.email())
+            let account = Self.account(user)
+            try await store.createUser(user, account: account)
+            let credential = Array(UUID().uuidString.utf8)
+            #expect(try await store.createAuthenticator(PasskeyAuthenticator(credentialID: credential, userID: user.id, publicKey: [1])))
+            let (token, record) = VerificationToken.make(identifier: user.email!, purpose: "email-change", lifetime: 600)
+            try await store.createVerificationToken(record)
+
+            let keeper = Self.user(Self.email())
+            try await store.createUser(keeper, account: Self.account(keeper))
+
+            #expect(try await store.deleteUser(id: user.id))
+            #expect(try await !store.deleteUser(id: user.id))
+            #expect(try await store.user(id: user.id) == nil)
+            #expect(try await store.account(account.key) == nil)
+            #expect(try await store.authenticator(credentialID: credential) == nil)
+            #expect(try await store.useVerificationToken(identifier: user.email!, tokenHash: VerificationToken.hash(token), purpose: "email-change", now: Date()) == nil)
+            try await store.createUser(Self.user(user.email), account: nil)
+            #expect(try await store.user(id: keeper.id) == keeper)
+            #expect(try await store.accounts(userID: keeper.id).count == 1)
+        }
+    }
+
+    /// Twenty sign-ups of the same new identity at once: exactly one user, exactly one account.
+    @Test(arguments: AccountStoreKind.allCases)
+    func concurrentCreationsOfOneIdentityMakeOneUser(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let key = AccountKey(provider: "github", providerAccountID: UUID().uuidString)
+            let email = Self.email()
+            let created = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        let user = Self.user(email)
+                        do {
+                            try await store.createUser(user, account: AuthAccount(key: key, userID: user.id, type: .oauth))
+                            return user.id
+                        } catch AccountStoreError.accountInUse, AccountStoreError.emailInUse {
+                            return nil
+                        }
+                    }
+                }
+                return try await group.compactMap { $0 }.reduce(into: [String]()) { $0.append($1) }
+            }
+            #expect(created.count == 1)
+            #expect(try await store.account(key)?.userID == created.first)
+            #expect(try await store.user(email: email)?.id == created.first)
+        }
+    }
+}
+
+/// Versioned migrations: idempotent, and two instances migrating one database at once apply each version once.
+@Suite(.timeLimit(.minutes(2))) struct AccountStoreMigrationTests {
+    @Test func sqliteMigratesOnceFromTwoConnections() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-migrate-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("accounts.sqlite").path
+        let (a, b) = (SQLiteAccountStore(path: path), SQLiteAccountStore(path: path))
+        async let first = a.migrate()
+        async let second = b.migrate()
+        let applied = try await [first, second]
+        #expect(applied.flatMap { $0 }.count <= 1, "opening a connection migrates too, so both may find it done")
+        #expect(try await a.schemaVersion() == 1)
+        #expect(try await a.migrate().isEmpty)
+        #expect(try await b.migrate().isEmpty)
+        let user = AuthUser(email: "ada@example.com")
+        try await a.createUser(user, account: nil)
+        #expect(try await b.user(email: "ada@example.com") == user)
+        try await a.close()
+        try await b.close()
+    }
+
+    @Test func postgresMigratesOnceFromTwoClients() async throws {
+        let url = try StoreFixture.environmentURL("SESAME_TEST_POSTGRES_URL")
+        let schema = "sesame_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let namespace = try PostgresTableNamespace(schema: schema)
+        let (clientA, clientB) = try (PostgresClient(configuration: PostgresStoreClient.configuration(url: url)), PostgresClient(configuration: PostgresStoreClient.configuration(url: url)))
+        let runners = [Task { await clientA.run() }, Task { await clientB.run() }]
+        defer { runners.forEach { $0.cancel() } }
+        let (a, b) = (PostgresAccountStore(client: clientA, namespace: namespace), PostgresAccountStore(client: clientB, namespace: namespace))
+        #expect(try await a.schemaVersion() == 0)
+        async let first = a.migrate()
+        async let second = b.migrate()
+        let applied = try await [first, second]
+        #expect(applied.sorted { $0.count < $1.count } == [[], [1]])
+        #expect(try await a.schemaVersion() == 1)
+        #expect(try await a.migrate().isEmpty)
+        let user = AuthUser(email: "ada@example.com")
+        try await a.createUser(user, account: nil)
+        #expect(try await b.user(id: user.id) == user)
+        try await clientA.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
+    }
+}
