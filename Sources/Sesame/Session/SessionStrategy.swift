@@ -41,6 +41,13 @@ public protocol SessionStrategy<Subject>: Sendable {
     ///   - redirect: Where to send the browser.
     /// - Returns: The redirect (303) clearing the cookie.
     func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse
+
+    /// Ends every session of a subject at once ("sign out everywhere", a deleted user): stored sessions are
+    /// deleted, stateless ones issued until now revoked.
+    ///
+    /// - Parameter subjectID: The subject's ``SessionSubject/subjectIdentifier``.
+    /// - Throws: When the sessions cannot be ended (no revocation store, a store that is down): fail closed.
+    func endAllSessions(subjectID: String) async throws
 }
 
 extension SessionStrategy {
@@ -118,6 +125,13 @@ extension SessionTokens: SessionStrategy {
             response.headerFields.append(HTTPField(name: .setCookie, value: value))
         }
         return response
+    }
+
+    /// Revokes every token of the subject issued until now.
+    ///
+    /// - Throws: ``TokenError/revocationUnavailable`` without a revocation store or when it fails.
+    public func endAllSessions(subjectID: String) async throws {
+        try await revokeAll(subjectID: subjectID)
     }
 
     /// Revokes each valid token the request carries, in its cookie and its `Authorization` field. A token that

@@ -245,6 +245,13 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         try await store.deleteGroup(subjectID)
     }
 
+    /// Deletes every session of the subject.
+    ///
+    /// - Throws: ``SessionStoreError`` when the store cannot be reached.
+    public func endAllSessions(subjectID: String) async throws {
+        try await terminateAll(subjectID: subjectID)
+    }
+
     /// The live sessions of a subject.
     ///
     /// - Parameter subjectID: The subject's ``SessionSubject/subjectIdentifier``.
