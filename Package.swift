@@ -89,7 +89,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "SesameCLI",
-            dependencies: ["Sesame"]
+            dependencies: [
+                "Sesame", "SesameSQLite", "SesamePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .target(
             name: "SesameDemo",
