@@ -78,6 +78,13 @@ import Testing
         #expect(resolved["user"]?["id"]?.stringValue == userID)
         #expect(events.all == ["createUser", "signIn", "linkAccount", "signIn", "signIn"])
         #expect(try await accounts.providerTokens(userID: userID, provider: "gitlab")?.accessToken == "at-7")
+
+        // The provider's tokens never reach the browser: not in a callback's answer, not in the session action's.
+        let sessionAnswer = await handler.handle(Self.request("/auth/session", cookie: third, browser: false))
+        for response in [first, linked, again, sessionAnswer] {
+            let text = String(decoding: response.body, as: UTF8.self) + response.head.headerFields.map(\.value).joined()
+            #expect(!text.contains("at-1") && !text.contains("at-7"))
+        }
     }
 
     /// An address that is not proven on both sides does not join a new identity to a user: browsers land on the
