@@ -76,6 +76,18 @@ let package = Package(
             path: "Sources/SesameVaporBenchmark"
         ),
         .executableTarget(
+            name: "sesame-account-benchmark",
+            dependencies: [
+                "BenchmarkSupport",
+                .product(name: "Sesame", package: "sesame"),
+                .product(name: "SesameSQLite", package: "sesame"),
+                .product(name: "SesamePostgres", package: "sesame"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/SesameAccountBenchmark"
+        ),
+        .executableTarget(
             name: "sesame-benchmarks",
             dependencies: [
                 "BenchmarkSupport",
