@@ -12,7 +12,7 @@ import SesameSQLite
 //                   account by provider key, then its user);
 // for PostgreSQL against pgbench running the same statements (a custom script, `\set n random(1, 1000)`) at the
 // same concurrency on the same server: the limit (target: Sesame ÷ pgbench ≥ 0.7 at 16 and 64). SQLite and memory
-// are listed for scale. PostgreSQL comes from SESAME_BENCH_POSTGRES_URL; without it, its rows are skipped.
+// are listed for scale. Sesame's pool holds at most 24 connections (pgbench at 64 needs the rest of the server's 100). PostgreSQL comes from SESAME_BENCH_POSTGRES_URL; without it, its rows are skipped.
 // Usage: swift run -c release --package-path Benchmarks sesame-account-benchmark [seconds-per-measurement] [rounds]
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Double($0) }
@@ -86,7 +86,7 @@ var pgbench: ((_ script: String, _ concurrency: Int) throws -> Double)? = nil
 var scripts: [String: String] = [:]
 var runner: Task<Void, Never>? = nil
 if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], let components = URLComponents(string: url) {
-    let client = PostgresClient(configuration: try PostgresStoreClient.configuration(url: url, maximumConnections: 64))
+    let client = PostgresClient(configuration: try PostgresStoreClient.configuration(url: url, maximumConnections: 24))
     runner = Task { await client.run() }
     let namespace = try PostgresTableNamespace(prefix: "bench_")
     let store = PostgresAccountStore(client: client, namespace: namespace)
@@ -103,7 +103,7 @@ if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], l
         scripts[name] = path
     }
     pgbench = { script, concurrency in
-        let output = try runCommand(["pgbench", "-n", "-M", "prepared", "-f", script, "-c", String(concurrency), "-j", String(min(concurrency, 2)),
+        let output = try runCommand(["pgbench", "-n", "-f", script, "-c", String(concurrency), "-j", String(min(concurrency, 2)),
                                      "-T", String(Int(seconds))] + connection + [database])
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("tps = ") }),
             let tps = Double(line.dropFirst("tps = ".count).prefix { $0 != " " })
