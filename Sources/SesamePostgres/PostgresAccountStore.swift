@@ -18,6 +18,7 @@ public struct PostgresAccountStore: AccountStore {
     private let connection: PostgresStoreConnection
     private let users: String, accounts: String, tokens: String, authenticators: String
     private let userLookups: LookupBatcher<AuthUser>
+    private let accountLookups: LookupBatcher<AuthAccount>
 
     /// Creates a store over a client; call ``migrate()`` once before first use.
     ///
@@ -44,6 +45,23 @@ public struct PostgresAccountStore: AccountStore {
             let found = try await connection.rows(query, Self.decodeUser)
             return Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         }
+        let accounts = accounts
+        accountLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2)) { keys in
+            let parts = keys.map { $0.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init) }
+            let (providers, issuers, ids) = (parts.map { $0[0] }, parts.map { $0[1] }, parts.map { $0[2] })
+            let query: PostgresQuery = """
+                SELECT \(unescaped: Self.accountColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                FROM \(unescaped: accounts) a JOIN unnest(\(providers)::text[], \(issuers)::text[], \(ids)::text[]) AS k (provider, issuer, id)
+                    ON a.provider = k.provider AND a.issuer = k.issuer AND a.provider_account_id = k.id
+                """
+            let found = try await connection.rows(query, Self.decodeAccount)
+            return Dictionary(found.map { (Self.lookupKey($0.key), $0) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    /// An account key as one string for the lookup batcher (PostgreSQL text holds no NUL, so none is ambiguous).
+    private static func lookupKey(_ key: AccountKey) -> String {
+        key.provider + "\u{0}" + key.issuer + "\u{0}" + key.providerAccountID
     }
 
     /// The schema version the database is at (0 before the first migration).
@@ -98,7 +116,9 @@ public struct PostgresAccountStore: AccountStore {
                 )
                 """,
                 "CREATE INDEX \(namespace.index("authenticators_user_idx")) ON \(authenticators) (user_id)",
-            ]
+            ],
+            // 2: the refresh lease, so that of several processes one refreshes an account's tokens.
+            ["ALTER TABLE \(accounts) ADD COLUMN refresh_lease_until bigint"],
         ])
     }
 
@@ -220,12 +240,9 @@ public struct PostgresAccountStore: AccountStore {
     }
 
     public func account(_ key: AccountKey) async throws -> AuthAccount? {
-        try await rows(
-            """
-            SELECT \(unescaped: Self.accountColumns) FROM \(unescaped: accounts)
-            WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID)
-            """, Self.decodeAccount
-        ).first
+        // A key part with a NUL cannot be stored, so it names no account.
+        guard ![key.provider, key.issuer, key.providerAccountID].contains(where: { $0.contains("\u{0}") }) else { return nil }
+        return try await accountLookups.value(for: Self.lookupKey(key))
     }
 
     public func accounts(userID: String) async throws -> [AuthAccount] {
@@ -278,12 +295,32 @@ public struct PostgresAccountStore: AccountStore {
     public func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool {
         try await !rows(
             """
-            UPDATE \(unescaped: accounts) SET tokens = \(tokens.map { ByteBuffer(bytes: $0) }), needs_reauthentication = \(needsReauthentication)
+            UPDATE \(unescaped: accounts) SET tokens = \(tokens.map { ByteBuffer(bytes: $0) }), needs_reauthentication = \(needsReauthentication),
+                refresh_lease_until = NULL
             WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID)
                 AND tokens IS NOT DISTINCT FROM \(expected.map { ByteBuffer(bytes: $0) })
             RETURNING 1
             """, { _ in 1 }
         ).isEmpty
+    }
+
+    public func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? {
+        try await rows(
+            """
+            UPDATE \(unescaped: accounts) SET refresh_lease_until = \(until.millisecondsSince1970)
+            WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID)
+                AND (refresh_lease_until IS NULL OR refresh_lease_until <= \(now.millisecondsSince1970))
+            RETURNING \(unescaped: Self.accountColumns)
+            """, Self.decodeAccount
+        ).first
+    }
+
+    public func releaseTokenRefresh(_ key: AccountKey) async throws {
+        _ = try await rows(
+            """
+            UPDATE \(unescaped: accounts) SET refresh_lease_until = NULL
+            WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID) RETURNING 1
+            """, { _ in 1 })
     }
 
     private static func decodeAccount(_ row: PostgresRow) throws -> AuthAccount {

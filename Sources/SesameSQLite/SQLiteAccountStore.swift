@@ -71,7 +71,9 @@ public final class SQLiteAccountStore: AccountStore {
             CREATE TRIGGER sesame_users_delete_tokens AFTER DELETE ON sesame_users WHEN OLD.email IS NOT NULL
             BEGIN DELETE FROM sesame_verification_tokens WHERE identifier = OLD.email; END
             """,
-        ]
+        ],
+        // 2: the refresh lease, so that of several processes one refreshes an account's tokens.
+        ["ALTER TABLE sesame_accounts ADD COLUMN refresh_lease_until INTEGER"],
     ]
 
     /// The schema version the database is at (0 before the first migration).
@@ -287,11 +289,27 @@ public final class SQLiteAccountStore: AccountStore {
     public func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool {
         try await !rows(
             """
-            UPDATE sesame_accounts SET tokens = ?5, needs_reauthentication = ?6
+            UPDATE sesame_accounts SET tokens = ?5, needs_reauthentication = ?6, refresh_lease_until = NULL
             WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND tokens IS ?4 RETURNING 1
             """,
             Self.keyBinds(key) + [Self.blob(expected), Self.blob(tokens), .integer(needsReauthentication ? 1 : 0)]
         ).isEmpty
+    }
+
+    public func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? {
+        try await rows(
+            """
+            UPDATE sesame_accounts SET refresh_lease_until = ?4
+            WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND (refresh_lease_until IS NULL OR refresh_lease_until <= ?5)
+            RETURNING \(Self.accountColumns)
+            """,
+            Self.keyBinds(key) + [.integer(Int(until.millisecondsSince1970)), .integer(Int(now.millisecondsSince1970))]
+        ).first.map(Self.decodeAccount)
+    }
+
+    public func releaseTokenRefresh(_ key: AccountKey) async throws {
+        _ = try await rows(
+            "UPDATE sesame_accounts SET refresh_lease_until = NULL WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3", Self.keyBinds(key))
     }
 
     private static func keyBinds(_ key: AccountKey) -> [SQLiteData] {

@@ -12,6 +12,7 @@ Client ID `sesame`, client secret `sesame-secret-for-tests`, user `ada` / `corre
 """
 
 import argparse
+import io
 import os
 import signal
 import sys
@@ -79,6 +80,9 @@ def configure(port: int, data: str) -> None:
             "ALLOWED_SCHEMES": ["http", "https"],
             "OAUTH2_VALIDATOR_CLASS": __name__ + ".EmailClaims",
             "SCOPES": {"openid": "OpenID Connect", "email": "Email address", "profile": "Profile"},
+            # A refresh token works once: each refresh rotates it, and a reused one revokes its whole family.
+            "ROTATE_REFRESH_TOKEN": True,
+            "REFRESH_TOKEN_REUSE_PROTECTION": True,
         },
     )
 
@@ -157,7 +161,27 @@ def main() -> None:
     if args.exit_with_stdin:
         threading.Thread(target=lambda: (sys.stdin.read(), os._exit(0)), daemon=True).start()
 
-    server = make_server("127.0.0.1", args.port, get_wsgi_application(), server_class=ThreadingServer, handler_class=QuietHandler)
+    # Counts the refresh grants that reach the token endpoint, for the tests that show a refresh happens once:
+    # GET /test/refresh-count answers the count.
+    django_app = get_wsgi_application()
+    refreshes = {"count": 0}
+    lock = threading.Lock()
+
+    def counting_app(environ, start_response):
+        if environ.get("PATH_INFO") == "/test/refresh-count":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            with lock:
+                return [str(refreshes["count"]).encode()]
+        if environ.get("PATH_INFO") == "/o/token/" and environ.get("REQUEST_METHOD") == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(body)
+            if b"grant_type=refresh_token" in body:
+                with lock:
+                    refreshes["count"] += 1
+        return django_app(environ, start_response)
+
+    server = make_server("127.0.0.1", args.port, counting_app, server_class=ThreadingServer, handler_class=QuietHandler)
     print("ready", flush=True)
     try:
         server.serve_forever()

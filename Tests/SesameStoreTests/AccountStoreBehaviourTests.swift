@@ -162,6 +162,34 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         }
     }
 
+    /// The refresh lease: one holder at a time until it expires; replacing the tokens or releasing ends it.
+    @Test(arguments: AccountStoreKind.allCases)
+    func refreshLeasesHaveOneHolder(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            let account = Self.account(user)
+            try await store.createUser(user, account: account)
+            let now = Self.time()
+            #expect(try await store.claimTokenRefresh(account.key, until: now.addingTimeInterval(30), now: now) == account)
+            #expect(try await store.claimTokenRefresh(account.key, until: now.addingTimeInterval(30), now: now.addingTimeInterval(10)) == nil, "held")
+            #expect(try await store.claimTokenRefresh(account.key, until: now.addingTimeInterval(90), now: now.addingTimeInterval(31)) != nil, "expired: taken over")
+            try await store.releaseTokenRefresh(account.key)
+            #expect(try await store.claimTokenRefresh(account.key, until: now.addingTimeInterval(30), now: now) != nil, "released")
+            #expect(try await store.replaceTokens(account.key, expected: account.sealedTokens, with: [9], needsReauthentication: false))
+            #expect(try await store.claimTokenRefresh(account.key, until: now.addingTimeInterval(30), now: now)?.sealedTokens == [9], "replacing ended it")
+            #expect(try await store.claimTokenRefresh(AccountKey(provider: "x", providerAccountID: "y"), until: now, now: now) == nil)
+            // Of ten racing claims, one wins.
+            try await store.releaseTokenRefresh(account.key)
+            let winners = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<10 {
+                    group.addTask { try await store.claimTokenRefresh(account.key, until: now.addingTimeInterval(30), now: now) == nil ? 0 : 1 }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(winners == 1)
+        }
+    }
+
     @Test(arguments: AccountStoreKind.allCases)
     func verificationTokensAreUsedOnce(_ kind: AccountStoreKind) async throws {
         try await AccountStoreFixture.with(kind) { store in
@@ -278,7 +306,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let second = b.migrate()
         let applied = try await [first, second]
         #expect(applied.flatMap { $0 }.count <= 1, "opening a connection migrates too, so both may find it done")
-        #expect(try await a.schemaVersion() == 1)
+        #expect(try await a.schemaVersion() == 2)
         #expect(try await a.migrate().isEmpty)
         #expect(try await b.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
@@ -300,8 +328,8 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let first = a.migrate()
         async let second = b.migrate()
         let applied = try await [first, second]
-        #expect(applied.sorted { $0.count < $1.count } == [[], [1]])
-        #expect(try await a.schemaVersion() == 1)
+        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2]])
+        #expect(try await a.schemaVersion() == 2)
         #expect(try await a.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
         try await a.createUser(user, account: nil)

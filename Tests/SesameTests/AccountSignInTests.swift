@@ -134,4 +134,6 @@ struct DownAccountStore: AccountStore {
     func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? { throw Self.down }
     func authenticators(userID: String) async throws -> [PasskeyAuthenticator] { throw Self.down }
     func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool { throw Self.down }
+    func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? { throw Self.down }
+    func releaseTokenRefresh(_ key: AccountKey) async throws { throw Self.down }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Sesame
@@ -186,6 +187,52 @@ import Testing
     }
 
     enum Subject: SessionSubject { case user(id: String) }
+
+    /// A provider's token endpoint in memory: counts refreshes, rotates refresh tokens, refuses a used one.
+    final class FakeRefresher: TokenRefreshing {
+        let state = Mutex((count: 0, valid: Set(["refresh-1"]), down: false))
+        func refreshTokens(_ refreshToken: String) async throws(TokenRefreshError) -> TokenSet {
+            try? await Task.sleep(for: .milliseconds(20))
+            return try state.withLock { (state) throws(TokenRefreshError) -> TokenSet in
+                if state.down { throw TokenRefreshError.unavailable("down") }
+                state.count += 1
+                guard state.valid.remove(refreshToken) != nil else { throw TokenRefreshError.refused("invalid_grant") }
+                let next = "refresh-\(state.count + 1)"
+                state.valid.insert(next)
+                return TokenSet(accessToken: "access-\(state.count + 1)", refreshToken: next, expiresAt: Date().addingTimeInterval(3600))
+            }
+        }
+    }
+
+    /// 50 callers at once for an expired token: one refresh, the rotated token stored, everyone served; a refused
+    /// refresh marks the account; a provider that is down changes nothing.
+    @Test func anExpiredTokenIsRefreshedOnce() async throws {
+        let store = MemoryAccountStore()
+        let refresher = FakeRefresher()
+        let signIn = try await accounts(store).signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "42"))
+        let later = Accounts(store: store, keys: keys, refreshers: ["github": refresher], now: { Date().addingTimeInterval(7200) })
+        let tokens = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<50 { group.addTask { try await later.accessToken(userID: signIn.user.id, provider: "github") } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(tokens) == ["access-2"])
+        #expect(refresher.state.withLock { $0.count } == 1)
+        #expect(try await later.providerTokens(userID: signIn.user.id, provider: "github")?.refreshToken == "refresh-2")
+
+        refresher.state.withLock { $0.down = true }
+        let evenLater = Accounts(store: store, keys: keys, refreshers: ["github": refresher], now: { Date().addingTimeInterval(4 * 3600) })
+        let before = try await store.account(signIn.account.key)
+        await #expect(throws: AuthError.providerUnavailable) { try await evenLater.accessToken(userID: signIn.user.id, provider: "github") }
+        #expect(try await store.account(signIn.account.key) == before)
+
+        refresher.state.withLock { $0.down = false; $0.valid = [] }
+        await #expect(throws: AuthError.reauthenticationRequired) { try await evenLater.accessToken(userID: signIn.user.id, provider: "github") }
+        #expect(try await store.account(signIn.account.key)?.needsReauthentication == true)
+        // A new sign-in with the provider stores fresh tokens and clears the mark.
+        _ = try await accounts(store).signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "42", token: "fresh"))
+        #expect(try await store.account(signIn.account.key)?.needsReauthentication == false)
+        #expect(try await accounts(store).accessToken(userID: signIn.user.id, provider: "github") == "fresh")
+    }
 
     @Test func addressesAreNormalised() {
         #expect(EmailAddress.normalized("  Ada.Lovelace@Example.COM ") == "ada.lovelace@example.com")

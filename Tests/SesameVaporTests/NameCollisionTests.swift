@@ -99,6 +99,8 @@ import Testing
         "StoredSessions": (StoredSessions<Names, Basket>).self,
         "TokenError": (TokenError).self,
         "TokenFormat": (TokenFormat).self,
+        "TokenRefreshError": (TokenRefreshError).self,
+        "TokenRefreshing": (any TokenRefreshing).self,
         "TokenSet": (TokenSet).self,
         "TokenValidation": (TokenValidation).self,
         "TrustedProxies": (TrustedProxies).self,

@@ -44,6 +44,14 @@ public protocol AccountStore: Sendable {
     ///
     /// - Returns: `false` when the account is gone or its tokens changed meanwhile.
     func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool
+    /// Takes the account's refresh lease until `until`, unless a lease taken by someone else is still live at `now`:
+    /// of several processes that find the same expired token, one refreshes it. ``replaceTokens(_:expected:with:needsReauthentication:)``
+    /// and ``releaseTokenRefresh(_:)`` end the lease.
+    ///
+    /// - Returns: The account as it is now when the lease was taken; `nil` when it is held or the account is gone.
+    func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount?
+    /// Ends the account's refresh lease without changing its tokens (the refresh failed).
+    func releaseTokenRefresh(_ key: AccountKey) async throws
 
     /// Stores a verification token's record.
     func createVerificationToken(_ token: VerificationToken) async throws

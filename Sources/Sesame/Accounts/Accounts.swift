@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Users and their accounts, on an ``AccountStore``: how a provider's sign-in becomes a user (Auth.js's adapter
 /// flow), with safe account linking and the provider's tokens sealed at rest.
@@ -20,8 +21,13 @@ public struct Accounts: Sendable {
     /// Providers whose identities link to a user with the same address even when one side did not prove it
     /// (Auth.js's `allowDangerousEmailAccountLinking`): only for providers whose addresses the app trusts.
     public let dangerousEmailLinking: Set<String>
+    /// The providers whose tokens ``accessToken(userID:provider:)`` refreshes, by name.
+    public let refreshers: [String: any TokenRefreshing]
+    /// How long before expiry an access token is refreshed (default 60 seconds).
+    public let refreshMargin: Double
     let sealer: ProviderTokenSealer
     let now: @Sendable () -> Date
+    let flights = RefreshFlights()
 
     /// Creates the accounts service.
     ///
@@ -31,10 +37,18 @@ public struct Accounts: Sendable {
     ///     or secret for tokens to survive a restart).
     ///   - dangerousEmailLinking: Provider names whose sign-ins link by email address without both sides
     ///     proving it (default: none).
+    ///   - refreshers: The providers whose tokens ``accessToken(userID:provider:)`` refreshes, by name (an
+    ///     `OAuth2Provider` or `OIDCProvider`, usually the handler's).
+    ///   - refreshMargin: How long before expiry an access token is refreshed, in seconds.
     ///   - now: The clock.
-    public init(store: some AccountStore, keys: KeySet, dangerousEmailLinking: Set<String> = [], now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        store: some AccountStore, keys: KeySet, dangerousEmailLinking: Set<String> = [], refreshers: [String: any TokenRefreshing] = [:],
+        refreshMargin: Double = 60, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.dangerousEmailLinking = dangerousEmailLinking
+        self.refreshers = refreshers
+        self.refreshMargin = refreshMargin
         sealer = ProviderTokenSealer(keys: keys)
         self.now = now
     }
@@ -189,6 +203,119 @@ public struct Accounts: Sendable {
             let sealed = account.sealedTokens
         else { return nil }
         return sealer.open(sealed, for: account.key)
+    }
+}
+
+extension Accounts {
+    /// How long one process may hold an account's refresh lease before another may take it over.
+    static let refreshLease: Double = 30
+
+    /// A valid access token for a user's account with a provider: the stored one while it is not about to
+    /// expire, else a refreshed one.
+    ///
+    /// A refresh happens once even when many requests ask at the same moment: once per process (the callers share
+    /// one refresh) and once across processes (the store's refresh lease; the others wait for its result). The new
+    /// tokens (with a rotated refresh token) replace the old ones atomically.
+    ///
+    /// - Parameters:
+    ///   - userID: The user.
+    ///   - provider: The provider's name.
+    /// - Returns: The access token.
+    /// - Throws: ``AuthError/notFound`` when the user has no account with the provider;
+    ///   ``AuthError/reauthenticationRequired`` when the provider refused the refresh token (the account is marked,
+    ///   and stays so until the user signs in with the provider again) or there is none; ``AuthError/providerUnavailable``
+    ///   when the provider cannot be reached (nothing changed); ``AuthError/unavailable`` when the store fails.
+    public func accessToken(userID: String, provider: String) async throws -> String {
+        do {
+            guard let account = try await store.accounts(userID: userID).first(where: { $0.key.provider == provider }) else {
+                throw AuthError.notFound.with(detail: "the user has no account with this provider")
+            }
+            let tokens = try current(account)
+            if isFresh(tokens) { return tokens.accessToken }
+            return try await flights.run(account.key) { try await refresh(account.key) }.accessToken
+        } catch let error as SessionStoreError {
+            throw AuthError.unavailable.with(detail: error.description)
+        }
+    }
+
+    /// The account's tokens, opened; refuses an account that needs a new sign-in.
+    private func current(_ account: AuthAccount) throws -> TokenSet {
+        guard !account.needsReauthentication, let sealed = account.sealedTokens, let tokens = sealer.open(sealed, for: account.key) else {
+            throw AuthError.reauthenticationRequired
+        }
+        return tokens
+    }
+
+    private func isFresh(_ tokens: TokenSet) -> Bool {
+        guard let expiresAt = tokens.expiresAt else { return true }
+        return expiresAt.timeIntervalSince(now()) > refreshMargin
+    }
+
+    /// One refresh of an account's tokens, or the result of another process's.
+    private func refresh(_ key: AccountKey) async throws -> TokenSet {
+        guard let refresher = refreshers[key.provider] else {
+            throw AuthError.reauthenticationRequired.with(detail: "no refresher is configured for this provider")
+        }
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(Self.refreshLease)
+        while true {
+            // Another process may have refreshed meanwhile.
+            guard let account = try await store.account(key) else { throw AuthError.notFound.with(detail: "the account was unlinked") }
+            let tokens = try current(account)
+            if isFresh(tokens) { return tokens }
+            let time = now()
+            if let claimed = try await store.claimTokenRefresh(key, until: time.addingTimeInterval(Self.refreshLease), now: time) {
+                let claimedTokens: TokenSet
+                do {
+                    claimedTokens = try current(claimed)
+                } catch {
+                    try await store.releaseTokenRefresh(key)
+                    throw error
+                }
+                if isFresh(claimedTokens) {
+                    try await store.releaseTokenRefresh(key)
+                    return claimedTokens
+                }
+                guard let refreshToken = claimedTokens.refreshToken else {
+                    _ = try await store.replaceTokens(key, expected: claimed.sealedTokens, with: claimed.sealedTokens, needsReauthentication: true)
+                    throw AuthError.reauthenticationRequired.with(detail: "the provider issued no refresh token")
+                }
+                let refreshed: TokenSet
+                do {
+                    refreshed = try await refresher.refreshTokens(refreshToken)
+                } catch .refused {
+                    _ = try await store.replaceTokens(key, expected: claimed.sealedTokens, with: claimed.sealedTokens, needsReauthentication: true)
+                    throw AuthError.reauthenticationRequired
+                } catch .unavailable(let detail) {
+                    try await store.releaseTokenRefresh(key)
+                    throw AuthError.providerUnavailable.with(detail: detail)
+                }
+                let sealed = try sealer.seal(refreshed, for: key)
+                if try await store.replaceTokens(key, expected: claimed.sealedTokens, with: sealed, needsReauthentication: false) {
+                    return refreshed
+                }
+                // The tokens changed under the lease (a new sign-in stored fresh ones): read them again.
+                continue
+            }
+            guard clock.now < giveUp else { throw AuthError.providerUnavailable.with(detail: "another process's refresh did not finish") }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+}
+
+/// The refreshes running in this process, one per account: callers that arrive while one runs share its result.
+final class RefreshFlights: Sendable {
+    private let running = Mutex<[AccountKey: Task<TokenSet, any Error>]>([:])
+
+    func run(_ key: AccountKey, _ work: @escaping @Sendable () async throws -> TokenSet) async throws -> TokenSet {
+        let task = running.withLock { running in
+            if let task = running[key] { return task }
+            let task = Task { try await work() }
+            running[key] = task
+            return task
+        }
+        defer { running.withLock { if $0[key] == task { $0[key] = nil } } }
+        return try await task.value
     }
 }
 

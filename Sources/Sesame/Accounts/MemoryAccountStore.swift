@@ -11,6 +11,7 @@ public final class MemoryAccountStore: AccountStore {
         var accounts: [AccountKey: AuthAccount] = [:]
         var tokens: [VerificationToken] = []
         var authenticators: [[UInt8]: PasskeyAuthenticator] = [:]
+        var leases: [AccountKey: Date] = [:]
     }
 
     private let state = Mutex(State())
@@ -57,6 +58,7 @@ public final class MemoryAccountStore: AccountStore {
             guard let user = state.users.removeValue(forKey: id) else { return false }
             if let email = user.email { state.userByEmail[email] = nil }
             state.accounts = state.accounts.filter { $0.value.userID != id }
+            state.leases = state.leases.filter { state.accounts[$0.key] != nil }
             state.authenticators = state.authenticators.filter { $0.value.userID != id }
             if let email = user.email { state.tokens.removeAll { $0.identifier == email } }
             return true
@@ -78,6 +80,7 @@ public final class MemoryAccountStore: AccountStore {
             let methods = state.accounts.values.count { $0.userID == userID } + state.authenticators.values.count { $0.userID == userID }
             guard methods > 1 else { return .lastSignInMethod }
             state.accounts[key] = nil
+            state.leases[key] = nil
             return .unlinked
         }
     }
@@ -88,8 +91,22 @@ public final class MemoryAccountStore: AccountStore {
             account.sealedTokens = tokens
             account.needsReauthentication = needsReauthentication
             state.accounts[key] = account
+            state.leases[key] = nil
             return true
         }
+    }
+
+    public func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? {
+        state.withLock { state in
+            guard let account = state.accounts[key] else { return nil }
+            if let lease = state.leases[key], lease > now { return nil }
+            state.leases[key] = until
+            return account
+        }
+    }
+
+    public func releaseTokenRefresh(_ key: AccountKey) async throws {
+        state.withLock { _ = $0.leases.removeValue(forKey: key) }
     }
 
     public func createVerificationToken(_ token: VerificationToken) async throws {

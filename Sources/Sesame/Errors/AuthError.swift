@@ -93,6 +93,10 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let accountLinkedElsewhere = AuthError(code: "account_linked_elsewhere", status: .conflict, detail: "this sign-in belongs to another user")
     /// The account is the user's last way to sign in, so it cannot be unlinked.
     public static let lastSignInMethod = AuthError(code: "last_sign_in_method", status: .conflict, detail: "this is the last way to sign in to the account")
+    /// The provider refused to refresh the account's tokens (or holds none): the user must sign in with it again.
+    public static let reauthenticationRequired = AuthError(code: "reauthentication_required", status: .unauthorized, detail: "sign in with this provider again")
+    /// The provider could not refresh the account's tokens now; nothing changed.
+    public static let providerUnavailable = AuthError(code: "provider_unavailable", status: .serviceUnavailable, detail: "the identity provider cannot be reached; try again later")
     /// The app's own code failed.
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }

@@ -60,7 +60,7 @@ public struct OAuth2Provider: AuthProvider {
     public let displayName: String
     /// The configuration.
     public let configuration: Configuration
-    private let client: OAuthClient
+    let client: OAuthClient
 
     /// Creates a provider.
     ///
@@ -77,7 +77,7 @@ public struct OAuth2Provider: AuthProvider {
             authorizationParameters: configuration.authorizationParameters, usesFormPost: false, http: http, now: now)
     }
 
-    private var endpoints: OAuthEndpoints {
+    var endpoints: OAuthEndpoints {
         OAuthEndpoints(authorization: configuration.authorizationURL, token: configuration.tokenURL, userInfo: configuration.userInfoURL, issuer: nil, sendsIssuerInResponse: false)
     }
 

@@ -131,9 +131,51 @@ struct OAuthClient: Sendable {
 
     /// The code exchange at the token endpoint (RFC 6749 §4.1.3, RFC 7636 §4.5).
     func exchange(code: String, verifier: String, context: AuthContext, endpoints: OAuthEndpoints) async throws(AuthError) -> TokenSet {
-        var form: [(name: String, value: String)] = [
+        let form: [(name: String, value: String)] = [
             ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", context.callbackURL), ("code_verifier", verifier),
         ]
+        switch try await tokenRequest(form, endpoints: endpoints) {
+        case .tokens(let tokens):
+            return tokens
+        case .unreachable(let detail):
+            throw AuthError.oauthCallback.with(detail: detail)
+        case .refused(let error):
+            throw AuthError.oauthCallback.with(detail: "the token endpoint refused the code: \(error.prefix(64))")
+        }
+    }
+
+    /// A refresh at the token endpoint (RFC 6749 §6). A provider that does not rotate refresh tokens answers
+    /// without one: the old one stays.
+    func refresh(_ refreshToken: String, endpoints: OAuthEndpoints) async throws(TokenRefreshError) -> TokenSet {
+        let response: TokenResponse
+        do {
+            response = try await tokenRequest([("grant_type", "refresh_token"), ("refresh_token", refreshToken)], endpoints: endpoints)
+        } catch {
+            throw TokenRefreshError.unavailable(error.detail ?? error.code)
+        }
+        switch response {
+        case .tokens(var tokens):
+            if tokens.refreshToken == nil { tokens.refreshToken = refreshToken }
+            return tokens
+        case .unreachable(let detail):
+            throw TokenRefreshError.unavailable(detail)
+        case .refused(let error):
+            throw error == "invalid_grant" ? TokenRefreshError.refused(error) : TokenRefreshError.unavailable("the token endpoint answered \(error.prefix(64))")
+        }
+    }
+
+    /// What the token endpoint answered.
+    enum TokenResponse {
+        case tokens(TokenSet)
+        /// Not reached, or no usable answer (no JSON, a 5xx, no access token).
+        case unreachable(String)
+        /// An OAuth error (`invalid_grant`, …).
+        case refused(String)
+    }
+
+    /// A request to the token endpoint with the client's authentication.
+    func tokenRequest(_ grant: [(name: String, value: String)], endpoints: OAuthEndpoints) async throws(AuthError) -> TokenResponse {
+        var form = grant
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .accept: "application/json"]
         let secret: String?
         do {
@@ -155,19 +197,19 @@ struct OAuthClient: Sendable {
         do {
             response = try await http.send(.post, endpoints.token, headers: headers, body: Array(URLEncodedForm(form).encoded.utf8))
         } catch {
-            throw AuthError.oauthCallback.with(detail: "the token endpoint cannot be reached")
+            return .unreachable("the token endpoint cannot be reached")
         }
         guard case .object(let json)? = try? JSONValue(parsing: response.body) else {
-            throw AuthError.oauthCallback.with(detail: "the token endpoint answered \(response.status.code) without a JSON object")
+            return .unreachable("the token endpoint answered \(response.status.code) without a JSON object")
         }
         guard response.status.code == 200 else {
-            let error = json["error"]?.stringValue ?? "HTTP \(response.status.code)"
-            throw AuthError.oauthCallback.with(detail: "the token endpoint refused the code: \(error.prefix(64))")
+            if response.status.code >= 500 { return .unreachable("the token endpoint answered \(response.status.code)") }
+            return .refused(json["error"]?.stringValue ?? "HTTP \(response.status.code)")
         }
         guard let tokens = TokenSet(json: json, now: Date(timeIntervalSince1970: now())) else {
-            throw AuthError.oauthCallback.with(detail: "the token response has no access token")
+            return .unreachable("the token response has no access token")
         }
-        return tokens
+        return .tokens(tokens)
     }
 
     /// Fetches a JSON object with the access token (user-info and similar endpoints).

@@ -70,8 +70,8 @@ public struct OIDCProvider: AuthProvider {
     public let displayName: String
     /// The configuration.
     public let configuration: Configuration
-    private let client: OAuthClient
-    private let metadata: ProviderMetadataCache
+    let client: OAuthClient
+    let metadata: ProviderMetadataCache
     private let now: @Sendable () -> Double
 
     /// Creates a provider.
