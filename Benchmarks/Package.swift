@@ -42,6 +42,7 @@ let package = Package(
             dependencies: [
                 "BenchmarkSupport",
                 .product(name: "Sesame", package: "sesame"),
+                .product(name: "SesameSQLite", package: "sesame"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Crypto", package: "swift-crypto"),

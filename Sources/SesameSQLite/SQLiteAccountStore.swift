@@ -235,13 +235,18 @@ public final class SQLiteAccountStore: AccountStore {
     }
 
     private static func decodeUser(_ row: SQLiteRow) throws -> AuthUser {
-        guard let id = row.column("id")?.string, let created = row.column("created_at")?.integer, let updated = row.column("updated_at")?.integer else {
+        try decodeUser(row, prefix: "")
+    }
+
+    private static func decodeUser(_ row: SQLiteRow, prefix: String) throws -> AuthUser {
+        func column(_ name: String) -> SQLiteData? { row.column(prefix + name) }
+        guard let id = column("id")?.string, let created = column("created_at")?.integer, let updated = column("updated_at")?.integer else {
             throw SessionStoreError.invalidResponse("SQLite: a user row is incomplete")
         }
         return AuthUser(
-            id: id, email: row.column("email")?.string, emailVerified: row.column("email_verified")?.integer.map { Date(millisecondsSince1970: Int64($0)) },
-            name: row.column("name")?.string, image: row.column("image")?.string, createdAt: Date(millisecondsSince1970: Int64(created)),
-            updatedAt: Date(millisecondsSince1970: Int64(updated)), payloadJSON: bytes(row.column("payload")))
+            id: id, email: column("email")?.string, emailVerified: column("email_verified")?.integer.map { Date(millisecondsSince1970: Int64($0)) },
+            name: column("name")?.string, image: column("image")?.string, createdAt: Date(millisecondsSince1970: Int64(created)),
+            updatedAt: Date(millisecondsSince1970: Int64(updated)), payloadJSON: bytes(column("payload")))
     }
 
     // MARK: Accounts
@@ -259,6 +264,22 @@ public final class SQLiteAccountStore: AccountStore {
     public func accounts(userID: String) async throws -> [AuthAccount] {
         try await rows("SELECT \(Self.accountColumns) FROM sesame_accounts WHERE user_id = ?1 ORDER BY created_at, provider, issuer, provider_account_id", [.text(userID)])
             .map(Self.decodeAccount)
+    }
+
+    /// The account and its user in one query.
+    public func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)? {
+        let userColumns = ["id", "email", "email_verified", "name", "image", "created_at", "updated_at", "payload"]
+            .map { "u.\($0) AS u_\($0)" }.joined(separator: ", ")
+        let accountColumns = Self.accountColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+        guard let row = try await rows(
+            """
+            SELECT \(accountColumns), \(userColumns) FROM sesame_accounts a LEFT JOIN sesame_users u ON u.id = a.user_id
+            WHERE a.provider = ?1 AND a.issuer = ?2 AND a.provider_account_id = ?3
+            """, Self.keyBinds(key)).first
+        else { return nil }
+        let account = try Self.decodeAccount(row)
+        guard row.column("u_created_at")?.integer != nil else { return (account, nil) }
+        return (account, try Self.decodeUser(row, prefix: "u_"))
     }
 
     public func linkAccount(_ account: AuthAccount) async throws -> Bool {

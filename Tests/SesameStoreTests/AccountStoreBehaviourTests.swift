@@ -45,6 +45,9 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             #expect(try await store.user(email: user.email!) == user)
             #expect(try await store.account(account.key) == account)
             #expect(try await store.accounts(userID: user.id) == [account])
+            let both = try #require(try await store.accountAndUser(account.key))
+            #expect(both.account == account && both.user == user)
+            #expect(try await store.accountAndUser(AccountKey(provider: "keycloak", providerAccountID: "sub-1")) == nil)
             // The issuer is part of the key: the same subject at another issuer is another account.
             #expect(try await store.account(AccountKey(provider: "keycloak", issuer: "https://idp.example/realms/b", providerAccountID: "sub-1")) == nil)
             #expect(try await store.user(id: "missing") == nil)

@@ -5,6 +5,7 @@ import HTTPTypes
 import AsyncHTTPClient
 import Hummingbird
 import Sesame
+import SesameSQLite
 import Logging
 import Synchronization
 
@@ -14,7 +15,10 @@ import Synchronization
 // ES256 session cookie). The provider prepares each token response before the callback (signing the ID token
 // then), and its handler times itself; that time is subtracted from the exchange and from the total, so what
 // remains is Sesame's work plus the HTTP client and loopback transport. For scale, the same token request is also
-// sent with a bare AsyncHTTPClient (the limit for the exchange step), alternating with the callbacks.
+// sent with a bare AsyncHTTPClient (the limit for the exchange step), alternating with the callbacks. And the same
+// callback once more per round through a handler that keeps users and accounts (`Accounts` on the embedded SQLite
+// store: the account found by issuer and subject, its tokens sealed and replaced, its user read) with the session
+// issued by the handler: target, accounts add at most 25 % to Sesame's part of the callback.
 // Usage: swift run -c release --package-path Benchmarks sesame-callback-benchmark [callbacks] [warm-up]
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
@@ -95,6 +99,10 @@ final class BenchmarkProvider: Sendable {
     }
 }
 
+enum AccountSession: SessionSubject {
+    case user(id: String)
+}
+
 enum BenchSession: SessionSubject {
     case user(email: String)
 }
@@ -141,7 +149,42 @@ nonisolated func run(callbacks: Int, warmUp: Int) async throws {
             return AuthResponse(try sessions.cookie(.user(email: email), redirect: "https://app.example/"))
         }
 
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-callback-bench-" + UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let accountSessions = try SessionTokens<AccountSession>(keys: keys)
+        // SESAME_BENCH_ACCOUNTS=memory measures the accounts logic without a database.
+        let inMemory = ProcessInfo.processInfo.environment["SESAME_BENCH_ACCOUNTS"] == "memory"
+        let accountStore: any AccountStore = inMemory ? MemoryAccountStore() : SQLiteAccountStore(path: directory.appendingPathComponent("accounts.sqlite").path)
+        let withAccounts = AuthHandler(
+            providers: ["bench": oidc], configuration: AuthConfiguration(baseURL: "https://app.example"), keys: keys,
+            accounts: Accounts(store: accountStore, keys: keys),
+            sessions: accountSessions, subject: { .user(id: $0.id) }, userID: { if case .user(let id) = $0 { id } else { nil } },
+            defaultRedirect: "https://app.example/")
+        var accountTotals: [Double] = []
+        var plainTotals: [Double] = []
+
         let clock = ContinuousClock()
+        /// One whole callback through `handler` (authorize and the provider's approval untimed), provider time excluded.
+        func timedCallback(_ handler: AuthHandler, _ index: Int) async throws -> Double {
+            let authorize = await handler.handle(AuthRequest(head: HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/bench/authorize")))
+            guard let location = authorize.head.headerFields[.location], let setCookie = authorize.head.headerFields[.setCookie],
+                let query = location.split(separator: "?", maxSplits: 1).last.map({ URLEncodedForm(parsing: $0) }),
+                let state = query["state"], let nonce = query["nonce"], let challenge = query["code_challenge"]
+            else { fatalError("authorize failed: \(authorize.head.status)") }
+            let code = "timed-\(index)-" + UUID().uuidString
+            try provider.prepare(code: code, challenge: challenge, nonce: nonce)
+            var head = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/bench/callback?" + URLEncodedForm([("code", code), ("state", state), ("iss", issuer)]).encoded)
+            head.headerFields[.cookie] = String(setCookie.prefix { $0 != ";" })
+            let start = clock.now
+            let response = await handler.handle(AuthRequest(head: head, clientAddress: "127.0.0.1"))
+            let total = nanoseconds(clock.now - start)
+            guard response.head.status == .found, response.head.headerFields[values: .setCookie].contains(where: { $0.contains("sesame-session=") }) else {
+                fatalError("callback failed: \(response.head.status) \(String(decoding: response.body, as: UTF8.self))")
+            }
+            return total - Double(provider.lastHandlerTime.load(ordering: .relaxed))
+        }
+
         let bare = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         let basic = "Basic " + Data("\(provider.clientID):\(provider.clientSecret)".utf8).base64EncodedString()
         /// One bare token request for a fresh code: its round trip with the provider's time subtracted.
@@ -192,6 +235,19 @@ nonisolated func run(callbacks: Int, warmUp: Int) async throws {
                 fatalError("callback failed: \(response.head.status) \(String(decoding: response.body, as: UTF8.self))")
             }
             if !index.isMultiple(of: 2) { bareTimes.append(try await bareExchange(index)) }
+            // With and without accounts, in alternating order.
+            let accountTime: Double, plainTime: Double
+            if index.isMultiple(of: 2) {
+                accountTime = try await timedCallback(withAccounts, index)
+                plainTime = try await timedCallback(handler, index)
+            } else {
+                plainTime = try await timedCallback(handler, index)
+                accountTime = try await timedCallback(withAccounts, index)
+            }
+            if index >= warmUp {
+                accountTotals.append(accountTime)
+                plainTotals.append(plainTime)
+            }
             guard index >= warmUp else { continue }
             let providerTime = Double(provider.lastHandlerTime.load(ordering: .relaxed))
             providerTimes.append(providerTime)
@@ -229,6 +285,9 @@ nonisolated func run(callbacks: Int, warmUp: Int) async throws {
         let exchangeMedian = percentile(stepTimes[.codeExchange]!.sorted(), 0.5)
         row("bare AHC token request", micro(percentile(bareSorted, 0.5)), micro(percentile(bareSorted, 0.99)), "")
         print(String(format: "code exchange ÷ bare AsyncHTTPClient request (medians): %.2f×", exchangeMedian / percentile(bareSorted, 0.5)))
+        let withMedian = percentile(accountTotals.sorted(), 0.5), withoutMedian = percentile(plainTotals.sorted(), 0.5)
+        print(String(format: "with accounts (\(inMemory ? "memory" : "SQLite")): median %.1f µs; without, same rounds: median %.1f µs; accounts add %.1f %% (target ≤ 25 %%)",
+                     withMedian / 1000, withoutMedian / 1000, (withMedian / withoutMedian - 1) * 100))
     }
 }
 

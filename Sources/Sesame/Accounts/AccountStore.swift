@@ -16,6 +16,9 @@ public protocol AccountStore: Sendable {
     func account(_ key: AccountKey) async throws -> AuthAccount?
     /// A user's accounts, oldest first.
     func accounts(userID: String) async throws -> [AuthAccount]
+    /// The account with a key and its user (`nil` when missing), or `nil` when there is no such account: what a
+    /// returning user's sign-in reads (a default implementation asks ``account(_:)`` then ``user(id:)``).
+    func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)?
 
     /// Creates a user and, in the same transaction, its first account: both or neither.
     ///
@@ -72,6 +75,17 @@ public protocol AccountStore: Sendable {
     ///
     /// - Returns: `false` when there is no such passkey.
     func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool
+}
+
+extension AccountStore {
+    /// The account with a key and its user, for a sign-in: stores that can read both at once (one query) override
+    /// it; this default asks twice.
+    ///
+    /// - Returns: The account and its user (`nil` when the user is missing), or `nil` when there is no such account.
+    public func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)? {
+        guard let account = try await account(key) else { return nil }
+        return (account, try await user(id: account.userID))
+    }
 }
 
 /// What ``AccountStore/unlinkAccount(_:userID:)`` did.

@@ -75,8 +75,8 @@ public struct Accounts: Sendable {
         do {
             // A conflict means another request created or linked the same identity meanwhile: look again.
             for _ in 0..<3 {
-                if let account = try await store.account(key) {
-                    return try await signInExisting(account, sealed: sealed, signedInUserID: signedInUserID, provenEmail: proven ? email : nil)
+                if let (account, user) = try await store.accountAndUser(key) {
+                    return try await signInExisting(account, user: user, sealed: sealed, signedInUserID: signedInUserID, provenEmail: proven ? email : nil)
                 }
                 let account = AuthAccount(key: key, userID: signedInUserID ?? "", type: type, sealedTokens: sealed, createdAt: now())
                 do {
@@ -111,9 +111,9 @@ public struct Accounts: Sendable {
         }
     }
 
-    private func signInExisting(_ account: AuthAccount, sealed: [UInt8]?, signedInUserID: String?, provenEmail: String?) async throws -> AccountSignIn {
+    private func signInExisting(_ account: AuthAccount, user: AuthUser?, sealed: [UInt8]?, signedInUserID: String?, provenEmail: String?) async throws -> AccountSignIn {
         if let signedInUserID, signedInUserID != account.userID { throw AuthError.accountLinkedElsewhere }
-        guard var user = try await store.user(id: account.userID) else {
+        guard var user else {
             throw AuthError.unavailable.with(detail: "the account's user is missing")
         }
         var account = account
