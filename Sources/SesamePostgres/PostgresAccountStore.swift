@@ -214,6 +214,7 @@ public struct PostgresAccountStore: AccountStore {
             }
             guard let email = emails.first else { return false }
             if let email { try await connection.query("DELETE FROM \(unescaped: tokens) WHERE identifier = \(email)", logger: logger) }
+            try await connection.query("DELETE FROM \(unescaped: tokens) WHERE identifier = \("email-change:" + id)", logger: logger)
             return true
         }
     }
@@ -351,6 +352,10 @@ public struct PostgresAccountStore: AccountStore {
             """, { try $0.decode(Int64.self) })
         guard let expires = used.first, expires > now.millisecondsSince1970 else { return nil }
         return VerificationToken(identifier: identifier, tokenHash: tokenHash, expiresAt: Date(millisecondsSince1970: expires), purpose: purpose)
+    }
+
+    public func deleteVerificationTokens(identifier: String) async throws {
+        _ = try await rows("DELETE FROM \(unescaped: tokens) WHERE identifier = \(identifier) RETURNING 1", { _ in 1 })
     }
 
     // MARK: Passkeys

@@ -74,6 +74,13 @@ public final class SQLiteAccountStore: AccountStore {
         ],
         // 2: the refresh lease, so that of several processes one refreshes an account's tokens.
         ["ALTER TABLE sesame_accounts ADD COLUMN refresh_lease_until INTEGER"],
+        // 3: a deleted user's pending email change goes with it.
+        [
+            """
+            CREATE TRIGGER sesame_users_delete_email_change AFTER DELETE ON sesame_users
+            BEGIN DELETE FROM sesame_verification_tokens WHERE identifier = 'email-change:' || OLD.id; END
+            """
+        ],
     ]
 
     /// The schema version the database is at (0 before the first migration).
@@ -368,6 +375,10 @@ public final class SQLiteAccountStore: AccountStore {
             [.text(identifier), Self.blob(tokenHash), .text(purpose)])
         guard let expires = used.first?.column("expires_at")?.integer, Int64(expires) > now.millisecondsSince1970 else { return nil }
         return VerificationToken(identifier: identifier, tokenHash: tokenHash, expiresAt: Date(millisecondsSince1970: Int64(expires)), purpose: purpose)
+    }
+
+    public func deleteVerificationTokens(identifier: String) async throws {
+        _ = try await rows("DELETE FROM sesame_verification_tokens WHERE identifier = ?1", [.text(identifier)])
     }
 
     // MARK: Passkeys

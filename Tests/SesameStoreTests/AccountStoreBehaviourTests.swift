@@ -210,6 +210,15 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             try await store.createVerificationToken(expired)
             #expect(try await store.useVerificationToken(identifier: identifier, tokenHash: VerificationToken.hash(late), purpose: "signin", now: Date()) == nil)
 
+            // Deleting an identifier's tokens: none of them works afterwards; another identifier's stay.
+            let (gone, goneRecord) = VerificationToken.make(identifier: identifier, purpose: "signin", lifetime: 600)
+            let (kept, keptRecord) = VerificationToken.make(identifier: identifier + ".other", purpose: "signin", lifetime: 600)
+            try await store.createVerificationToken(goneRecord)
+            try await store.createVerificationToken(keptRecord)
+            try await store.deleteVerificationTokens(identifier: identifier)
+            #expect(try await store.useVerificationToken(identifier: identifier, tokenHash: VerificationToken.hash(gone), purpose: "signin", now: Date()) == nil)
+            #expect(try await store.useVerificationToken(identifier: identifier + ".other", tokenHash: VerificationToken.hash(kept), purpose: "signin", now: Date()) != nil)
+
             // Ten at once: exactly one gets it.
             let (raced, racedRecord) = VerificationToken.make(identifier: identifier, purpose: "signin", lifetime: 600)
             try await store.createVerificationToken(racedRecord)
@@ -254,6 +263,9 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             #expect(try await store.createAuthenticator(PasskeyAuthenticator(credentialID: credential, userID: user.id, publicKey: [1])))
             let (token, record) = VerificationToken.make(identifier: user.email!, purpose: "email-change", lifetime: 600)
             try await store.createVerificationToken(record)
+            // A pending email change (as `Accounts.requestEmailChange` records it) goes too.
+            let (change, changeRecord) = VerificationToken.make(identifier: "email-change:" + user.id, purpose: "email-change:new@example.com", lifetime: 600)
+            try await store.createVerificationToken(changeRecord)
 
             let keeper = Self.user(Self.email())
             try await store.createUser(keeper, account: Self.account(keeper))
@@ -264,6 +276,8 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             #expect(try await store.account(account.key) == nil)
             #expect(try await store.authenticator(credentialID: credential) == nil)
             #expect(try await store.useVerificationToken(identifier: user.email!, tokenHash: VerificationToken.hash(token), purpose: "email-change", now: Date()) == nil)
+            #expect(try await store.useVerificationToken(
+                identifier: "email-change:" + user.id, tokenHash: VerificationToken.hash(change), purpose: "email-change:new@example.com", now: Date()) == nil)
             try await store.createUser(Self.user(user.email), account: nil)
             #expect(try await store.user(id: keeper.id) == keeper)
             #expect(try await store.accounts(userID: keeper.id).count == 1)
@@ -309,7 +323,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let second = b.migrate()
         let applied = try await [first, second]
         #expect(applied.flatMap { $0 }.count <= 1, "opening a connection migrates too, so both may find it done")
-        #expect(try await a.schemaVersion() == 2)
+        #expect(try await a.schemaVersion() == 3)
         #expect(try await a.migrate().isEmpty)
         #expect(try await b.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")

@@ -136,4 +136,5 @@ struct DownAccountStore: AccountStore {
     func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool { throw Self.down }
     func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? { throw Self.down }
     func releaseTokenRefresh(_ key: AccountKey) async throws { throw Self.down }
+    func deleteVerificationTokens(identifier: String) async throws { throw Self.down }
 }

@@ -234,6 +234,38 @@ import Testing
         #expect(try await accounts(store).accessToken(userID: signIn.user.id, provider: "github") == "fresh")
     }
 
+    /// An email change goes through a link to the new address; until it is confirmed the old address stays.
+    @Test func emailChangesNeedTheNewAddressProven() async throws {
+        let store = MemoryAccountStore()
+        let accounts = accounts(store)
+        let user = try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "1", email: "ada@example.com")).user
+        let first = try await accounts.requestEmailChange(userID: user.id, newEmail: " Ada@New.example ")
+        #expect(first.email == "ada@new.example")
+        #expect(try await store.user(id: user.id)?.email == "ada@example.com", "nothing changes before the link is confirmed")
+        // A newer request replaces the older link.
+        let second = try await accounts.requestEmailChange(userID: user.id, newEmail: "ada@new.example")
+        await #expect(throws: AuthError.invalidToken) { try await accounts.confirmEmailChange(userID: user.id, newEmail: "ada@new.example", token: first.token) }
+        // The token works only for the address and user it was issued for, and once.
+        await #expect(throws: AuthError.invalidToken) { try await accounts.confirmEmailChange(userID: user.id, newEmail: "eve@evil.example", token: second.token) }
+        let other = try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "2")).user
+        await #expect(throws: AuthError.invalidToken) { try await accounts.confirmEmailChange(userID: other.id, newEmail: "ada@new.example", token: second.token) }
+        let changed = try await accounts.confirmEmailChange(userID: user.id, newEmail: "ada@new.example", token: second.token)
+        #expect(changed.email == "ada@new.example" && changed.emailVerified != nil)
+        #expect(try await store.user(email: "ada@example.com") == nil)
+        #expect(try await store.user(email: "ada@new.example")?.id == user.id)
+        await #expect(throws: AuthError.invalidToken) { try await accounts.confirmEmailChange(userID: user.id, newEmail: "ada@new.example", token: second.token) }
+
+        // An address another user took meanwhile is refused when the link is confirmed.
+        let pending = try await accounts.requestEmailChange(userID: other.id, newEmail: "bob@example.com")
+        _ = try await accounts.signIn(provider: "gitlab", type: .oauth, identity: Self.oauth(id: "3", email: "bob@example.com"))
+        await #expect(throws: AuthError.emailInUse) { try await accounts.confirmEmailChange(userID: other.id, newEmail: "bob@example.com", token: pending.token) }
+        await #expect(throws: AuthError.invalidRequest) { try await accounts.requestEmailChange(userID: user.id, newEmail: "not an address") }
+        await #expect(throws: AuthError.notFound) { try await accounts.requestEmailChange(userID: "nobody", newEmail: "x@example.com") }
+        // An expired link is refused.
+        let expired = try await accounts.requestEmailChange(userID: user.id, newEmail: "late@example.com", lifetime: -1)
+        await #expect(throws: AuthError.invalidToken) { try await accounts.confirmEmailChange(userID: user.id, newEmail: "late@example.com", token: expired.token) }
+    }
+
     @Test func addressesAreNormalised() {
         #expect(EmailAddress.normalized("  Ada.Lovelace@Example.COM ") == "ada.lovelace@example.com")
         for bad in ["", "ada", "ada@", "@example.com", "a@b", "a b@example.com", "a@exa..mple.com", "a@example.com.", "<a>@example.com",

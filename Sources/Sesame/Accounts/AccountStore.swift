@@ -61,6 +61,8 @@ public protocol AccountStore: Sendable {
     /// Consumes a token: deletes and returns its record when it exists for this identifier and purpose and has not
     /// expired; of two concurrent callers, one gets it.
     func useVerificationToken(identifier: String, tokenHash: [UInt8], purpose: String, now: Date) async throws -> VerificationToken?
+    /// Deletes every token issued to an identifier (a newer one replaces them).
+    func deleteVerificationTokens(identifier: String) async throws
 
     /// Registers a passkey.
     ///

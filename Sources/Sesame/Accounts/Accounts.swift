@@ -192,6 +192,61 @@ public struct Accounts: Sendable {
         return try await store.deleteUser(id: id)
     }
 
+    /// Starts an email change: a single-use token for a link to send to the new address. Nothing changes until the
+    /// link is confirmed (``confirmEmailChange(userID:newEmail:token:)``); a newer request replaces an older one.
+    ///
+    /// - Parameters:
+    ///   - userID: The signed-in user (the app checks a recent sign-in first).
+    ///   - newEmail: The new address.
+    ///   - lifetime: How long the link works, in seconds (default one hour).
+    /// - Returns: The token and the normalised address, for the link (`?uid=…&email=…&token=…`).
+    /// - Throws: ``AuthError/invalidRequest`` when the address does not look like one, ``AuthError/notFound`` when
+    ///   there is no such user.
+    public func requestEmailChange(userID: String, newEmail: String, lifetime: Double = 3600) async throws -> (token: String, email: String) {
+        guard let email = EmailAddress.normalized(newEmail) else { throw AuthError.invalidRequest.with(detail: "not an email address") }
+        do {
+            guard try await store.user(id: userID) != nil else { throw AuthError.notFound.with(detail: "no such user") }
+            try await store.deleteVerificationTokens(identifier: Self.emailChangeIdentifier(userID))
+            let (token, record) = VerificationToken.make(
+                identifier: Self.emailChangeIdentifier(userID), purpose: Self.emailChangePurpose(email), lifetime: lifetime, now: now())
+            try await store.createVerificationToken(record)
+            return (token, email)
+        } catch let error as SessionStoreError {
+            throw AuthError.unavailable.with(detail: error.description)
+        }
+    }
+
+    /// Confirms an email change from its link: the token must be the newest one issued to this user for this
+    /// address, unexpired and unused; the address becomes the user's, verified now.
+    ///
+    /// - Returns: The updated user.
+    /// - Throws: ``AuthError/invalidToken`` for a token that is wrong, used, expired, replaced or for another
+    ///   address; ``AuthError/emailInUse`` when another user took the address meanwhile.
+    @discardableResult
+    public func confirmEmailChange(userID: String, newEmail: String, token: String) async throws -> AuthUser {
+        guard let email = EmailAddress.normalized(newEmail) else { throw AuthError.invalidToken }
+        do {
+            guard try await store.useVerificationToken(
+                identifier: Self.emailChangeIdentifier(userID), tokenHash: VerificationToken.hash(token), purpose: Self.emailChangePurpose(email), now: now()) != nil,
+                var user = try await store.user(id: userID)
+            else { throw AuthError.invalidToken }
+            let time = now().wholeMilliseconds
+            user.setEmail(email, verifiedAt: time)
+            user.updatedAt = time
+            do {
+                guard try await store.updateUser(user) else { throw AuthError.invalidToken }
+            } catch AccountStoreError.emailInUse {
+                throw AuthError.emailInUse
+            }
+            return user
+        } catch let error as SessionStoreError {
+            throw AuthError.unavailable.with(detail: error.description)
+        }
+    }
+
+    static func emailChangeIdentifier(_ userID: String) -> String { "email-change:" + userID }
+    static func emailChangePurpose(_ email: String) -> String { "email-change:" + email }
+
     /// The provider's tokens for a user's account with a provider, opened.
     ///
     /// - Parameters:

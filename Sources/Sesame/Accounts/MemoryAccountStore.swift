@@ -60,7 +60,7 @@ public final class MemoryAccountStore: AccountStore {
             state.accounts = state.accounts.filter { $0.value.userID != id }
             state.leases = state.leases.filter { state.accounts[$0.key] != nil }
             state.authenticators = state.authenticators.filter { $0.value.userID != id }
-            if let email = user.email { state.tokens.removeAll { $0.identifier == email } }
+            state.tokens.removeAll { $0.identifier == user.email || $0.identifier == "email-change:" + id }
             return true
         }
     }
@@ -121,6 +121,10 @@ public final class MemoryAccountStore: AccountStore {
             let token = state.tokens.remove(at: index)
             return token.expiresAt > now ? token : nil
         }
+    }
+
+    public func deleteVerificationTokens(identifier: String) async throws {
+        state.withLock { $0.tokens.removeAll { $0.identifier == identifier } }
     }
 
     public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {

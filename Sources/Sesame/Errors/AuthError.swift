@@ -97,6 +97,8 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let reauthenticationRequired = AuthError(code: "reauthentication_required", status: .unauthorized, detail: "sign in with this provider again")
     /// The provider could not refresh the account's tokens now; nothing changed.
     public static let providerUnavailable = AuthError(code: "provider_unavailable", status: .serviceUnavailable, detail: "the identity provider cannot be reached; try again later")
+    /// Another user has the email address.
+    public static let emailInUse = AuthError(code: "email_in_use", status: .conflict, detail: "another account uses this email address")
     /// The app's own code failed.
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }
