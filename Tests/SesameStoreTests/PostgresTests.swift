@@ -127,6 +127,64 @@ struct PostgresTests {
         }
     }
 
+    /// Sign-ins of new identities while the server stops mid-run: each either completes (user and account) or
+    /// answers 503 (`temporarily_unavailable`), never half a user; once the server is back every sign-in works.
+    @Test func signInsDuringAStopNeverLeaveHalfAUser() async throws {
+        try await PostgresTestServer.with { server in
+            try await server.withClient { client in
+                let store = PostgresAccountStore(client: client, operationTimeout: .seconds(2))
+                try await store.migrate()
+                let accounts = Accounts(store: store, keys: try KeySet(activeKey: JWK.generate(.es256)))
+                func signIn(_ n: Int) async -> AuthError? {
+                    let identity = ProviderIdentity(claims: [:], tokens: TokenSet(accessToken: "t\(n)"),
+                                                    profile: Profile(id: "id-\(n)", email: "u\(n)@example.com", emailVerified: true))
+                    do {
+                        _ = try await accounts.signIn(provider: "github", type: .oauth, identity: identity)
+                        return nil
+                    } catch let error as AuthError {
+                        return error
+                    } catch {
+                        Issue.record("not an AuthError: \(error)")
+                        return nil
+                    }
+                }
+                // 20 sign-ins in flight while the server stops (whichever side of the stop each lands on), then 20 more
+                // against the stopped server.
+                let during = await withTaskGroup(of: AuthError?.self) { group in
+                    for n in 0..<20 {
+                        group.addTask {
+                            try? await Task.sleep(for: .milliseconds(n * 10))
+                            return await signIn(n)
+                        }
+                    }
+                    group.addTask {
+                        try? await Task.sleep(for: .milliseconds(30))
+                        try? await server.stop()
+                        return nil
+                    }
+                    return await group.reduce(into: [AuthError?]()) { $0.append($1) }
+                }
+                let after = await withTaskGroup(of: AuthError?.self) { group in
+                    for n in 20..<40 { group.addTask { await signIn(n) } }
+                    return await group.reduce(into: [AuthError?]()) { $0.append($1) }
+                }
+                let refused = (during + after).compactMap { $0 }
+                #expect(refused.allSatisfy { $0 == .unavailable && $0.status == .serviceUnavailable }, "\(refused)")
+                #expect(after.allSatisfy { $0 == .unavailable }, "with the server down every sign-in is a 503")
+
+                try await server.start()
+                let orphans = try await Self.eventually {
+                    try await Self.count(client, "SELECT count(*) FROM sesame_users u WHERE NOT EXISTS (SELECT 1 FROM sesame_accounts a WHERE a.user_id = u.id)")
+                }
+                #expect(orphans == 0, "no user without its account")
+                // Every identity signs in now, the completed ones to the user they made.
+                for n in 0..<40 { #expect(await signIn(n) == nil) }
+                #expect(try await Self.count(client, "SELECT count(*) FROM sesame_users") == 40)
+                #expect(try await Self.count(client, "SELECT count(*) FROM sesame_accounts") == 40)
+            }
+        }
+    }
+
     /// What was committed before a restart of the server is there after it.
     @Test func committedSessionsSurviveARestart() async throws {
         try await PostgresTestServer.with { server in
