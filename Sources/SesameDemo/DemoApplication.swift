@@ -68,6 +68,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     let providerButtons: [(name: String, displayName: String)]
     /// The session data that counts home page visits, with store-backed sessions.
     let visitData: StoredSessionData<DemoData>?
+    /// The users and their linked sign-ins.
+    public let accounts: Accounts
 
     /// Assembles the demo.
     ///
@@ -79,11 +81,16 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     ///   - logger: The demo's logger.
     ///   - sessions: The session strategy.
     ///   - visitData: Where the home page counts visits (store-backed sessions only).
+    ///   - accountStore: Where users and accounts live (default: in memory; `sesame-demo` uses SQLite).
     public init(
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
-        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), visitData: StoredSessionData<DemoData>? = nil
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), visitData: StoredSessionData<DemoData>? = nil,
+        accountStore: (any AccountStore)? = nil
     ) throws {
         self.visitData = visitData
+        let accounts = Accounts(store: accountStore ?? MemoryAccountStore(), keys: keys)
+        self.accounts = accounts
+        let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email]) { _, link in link }
         self.configuration = configuration
         self.logger = logger
         let mailbox = DemoMailbox()
@@ -126,8 +133,16 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 guard let linked = success.claims["email"]?.stringValue else { throw AuthError.accessDenied }
                 email = linked
             }
+            // The user and their linked sign-ins: a link and a provider that both verify an address land on one user.
+            let current = await sessions.resolve(success.request.head).session.flatMap { session -> String? in
+                guard case .user(let email) = session.subject else { return nil }
+                return email
+            }
+            let signedInUserID = try await current.asyncMap { try await accounts.store.user(email: $0)?.id } ?? nil
+            let signIn = try await accounts.signIn(
+                provider: success.provider, type: types[success.provider] ?? .oauth, identity: success.identity, signedInUserID: signedInUserID)
             let target = (success.returnTo ?? success.claims["redirect"]?.stringValue).flatMap(RedirectPolicy.localPath) ?? "/"
-            return AuthResponse(try await sessions.signIn(.user(email: email), request: success.request.head, redirect: baseURL + target))
+            return AuthResponse(try await sessions.signIn(.user(email: signIn.user.email ?? email), request: success.request.head, redirect: baseURL + target))
         }
         self.providerButtons = providers.sorted { $0.key < $1.key }.map { (name: $0.key, displayName: $0.value.displayName) }
         self.sessions = sessions
@@ -165,9 +180,14 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         site.get("/") { request, _ in Response(self.home(request.head)) }
         site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
         site.post("/signout") { request, _ in Response(try await self.signOut(request.head)) }
-        site.group()
-            .add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
-            .get("/protected") { _, _ in Response(self.protectedPage()) }
+        let signedIn = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
+        signedIn.get("/protected") { _, _ in Response(self.protectedPage()) }
+        signedIn.get("/account") { _, _ in Response(await self.accountPage()) }
+        signedIn.post("/account/unlink") { request, context in
+            let body = try await request.body.collect(upTo: 4096)
+            return Response(await self.unlink(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
+        }
+        signedIn.post("/account/signout-everywhere") { request, _ in Response(await self.signOutEverywhere(request.head)) }
         // The API resolves and requires the session in one step.
         router.group("api")
             .add(middleware: SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/")))
@@ -194,6 +214,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 <p>Signed in as <strong>\(HTML.escape(email))</strong>.\(countVisit().map { " Home page visits in this session (kept in the session store): \($0)." } ?? "")</p>
                 <ul>
                 <li><a href="/protected">A protected page</a></li>
+                <li><a href="/account">Your account</a>: linked sign-ins, sign out everywhere</li>
                 <li><a href="/api/me">The JSON API</a> (cookie or <code>Authorization: Bearer</code>)</li>
                 </ul>
                 <form method="post" action="/signout"><button type="submit">Sign out</button></form>
@@ -235,6 +256,71 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public func protectedPage() -> AuthResponse {
         guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
         return .html(HTML.page(title: "Protected", body: "<h1>Protected</h1><p>Only signed-in people see this, \(HTML.escape(email)).</p><p><a href=\"/\">Home</a></p>"))
+    }
+
+    /// The signed-in user's page: their linked sign-ins (each with "unlink") and "sign out everywhere".
+    public func accountPage(notice: String? = nil) async -> AuthResponse {
+        guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
+        let linked: [AuthAccount]
+        do {
+            guard let user = try await accounts.store.user(email: email) else {
+                return .html(HTML.page(title: "Account", body: "<h1>Account</h1><p>No account for this session.</p>"), status: .notFound)
+            }
+            linked = try await accounts.linkedAccounts(userID: user.id)
+        } catch {
+            return .html(HTML.page(title: "Account", body: "<h1>Account</h1><p>The account store is unavailable. Try again shortly.</p>"), status: .serviceUnavailable)
+        }
+        let rows = linked.map { account in
+            """
+            <li><span class="account">\(HTML.escape(account.key.provider))</span> (\(account.type.rawValue), since \(account.createdAt.formatted(.iso8601)))
+            <form method="post" action="/account/unlink" style="display:inline">
+            <input type="hidden" name="provider" value="\(HTML.escape(account.key.provider))">
+            <input type="hidden" name="issuer" value="\(HTML.escape(account.key.issuer))">
+            <input type="hidden" name="id" value="\(HTML.escape(account.key.providerAccountID))">
+            <button type="submit">Unlink</button></form></li>
+            """
+        }.joined(separator: "\n")
+        return .html(HTML.page(title: "Account", body: """
+            <h1>Account</h1>
+            \(notice.map { "<p class=\"notice\">\(HTML.escape($0))</p>" } ?? "")
+            <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
+            <h2>Linked sign-ins</h2>
+            <ul>\(rows)</ul>
+            <form method="post" action="/signout"><button type="submit">Sign out this session</button></form>
+            <form method="post" action="/account/signout-everywhere"><button type="submit">Sign out everywhere</button></form>
+            <p><a href="/">Home</a></p>
+            """))
+    }
+
+    /// Unlinks one of the signed-in user's sign-ins (a same-origin form post); never the last one.
+    public func unlink(_ request: HTTPRequest, form: URLEncodedForm) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject,
+            let provider = form["provider"], let id = form["id"]
+        else { return .json(["error": "invalid_request"], status: .badRequest) }
+        do {
+            guard let user = try await accounts.store.user(email: email) else { return .json(["error": "not_found"], status: .notFound) }
+            try await accounts.unlink(AccountKey(provider: provider, issuer: form["issuer"] ?? "", providerAccountID: id), userID: user.id)
+            return .redirect(to: "/account", status: .seeOther)
+        } catch let error as AuthError {
+            var page = await accountPage(notice: error.detail ?? error.code)
+            page.head.status = error.status
+            return page
+        } catch {
+            return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
+        }
+    }
+
+    /// Ends every session of the signed-in user (stored ones deleted, stateless ones revoked), this one included.
+    public func signOutEverywhere(_ request: HTTPRequest) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        guard let session = AuthSession<DemoSession>.current else { return .json(["error": "unauthorized"], status: .unauthorized) }
+        do {
+            try await sessions.endAllSessions(subjectID: session.subjectID)
+            return AuthResponse(try await sessions.signOut(request, redirect: "/"))
+        } catch {
+            return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
+        }
     }
 
     /// A same-origin sign-out form post.
@@ -300,13 +386,13 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
     /// - Parameters: See ``init(configuration:keys:sessions:link:providers:logger:)``.
     public init(
         configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
-        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), accountStore: (any AccountStore)? = nil
     ) throws {
         try self.init(
             configuration: configuration, keys: keys,
             sessions: try SessionTokens<DemoSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL))),
             link: link,
-            providers: providers, logger: logger)
+            providers: providers, logger: logger, accountStore: accountStore)
     }
 }
 
@@ -316,8 +402,18 @@ extension Demo where Sessions == StoredSessions<DemoSession, DemoData> {
     /// - Parameters: As the general initializer.
     public init(
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
-        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo")
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), accountStore: (any AccountStore)? = nil
     ) throws {
-        try self.init(configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: sessions.data)
+        try self.init(
+            configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: sessions.data,
+            accountStore: accountStore)
+    }
+}
+
+extension Optional {
+    /// The wrapped value transformed by an async closure.
+    func asyncMap<Result>(_ transform: (Wrapped) async throws -> Result) async rethrows -> Result? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

@@ -16,7 +16,8 @@ public protocol DemoRunner {
 /// sign-in: SESAME_OIDC_ISSUER + SESAME_OIDC_CLIENT_ID + SESAME_OIDC_CLIENT_SECRET (any OpenID Connect provider),
 /// SESAME_GITHUB_CLIENT_ID + _SECRET, SESAME_GOOGLE_CLIENT_ID + _SECRET (register the callback
 /// http://127.0.0.1:PORT/auth/{oidc,github,google}/callback). Sessions: stateless tokens by default;
-/// SESAME_SESSION_STORE=memory or sqlite (file .sesame/sessions.sqlite, or SESAME_SQLITE_PATH) uses a store.
+/// SESAME_SESSION_STORE=memory or sqlite (file .sesame/sessions.sqlite, or SESAME_SQLITE_PATH) uses a store. Users
+/// and accounts always live in that SQLite file.
 public enum DemoEnvironment {
     /// Why the demo cannot start.
     public struct StartError: Error, CustomStringConvertible {
@@ -45,13 +46,17 @@ public enum DemoEnvironment {
             providers["google"] = OIDCProvider.google(clientID: id, clientSecret: secret)
         }
         let configuration = DemoConfiguration(port: port, isDevelopment: !isProduction)
+        // Users and accounts live in SQLite, the embedded default (the file the SQLite session store uses too).
+        let databasePath = environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"
+        let directory = (databasePath as NSString).deletingLastPathComponent
+        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        let accountStore = SQLiteAccountStore(path: databasePath)
         let store: (any SessionStore)?
         switch environment["SESAME_SESSION_STORE"] {
         case "memory":
             store = MemorySessionStore()
         case "sqlite":
-            try FileManager.default.createDirectory(atPath: ".sesame", withIntermediateDirectories: true)
-            store = SQLiteSessionStore(storage: SQLiteStorage(path: environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"))
+            store = SQLiteSessionStore(storage: SQLiteStorage(path: databasePath))
         case nil, "", "stateless":
             store = nil
         case let other?:
@@ -62,9 +67,9 @@ public enum DemoEnvironment {
             let sessions = StoredSessions<DemoSession, DemoData>(
                 store: store, signer: SessionCookieSigner(keys: keys),
                 configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL)))
-            try await runner.run(Demo(configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger))
+            try await runner.run(Demo(configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger, accountStore: accountStore))
         } else {
-            try await runner.run(Demo(configuration: configuration, keys: keys, providers: providers, logger: logger))
+            try await runner.run(Demo(configuration: configuration, keys: keys, providers: providers, logger: logger, accountStore: accountStore))
         }
     }
 }

@@ -12,8 +12,13 @@ public enum VaporDemoRoutes {
         site.get { request async throws in Response(demo.home(AuthRequest(request).head)) }
         site.get("check-email") { request async throws in Response(demo.checkEmail(AuthRequest(request).head)) }
         site.post("signout") { request async throws in Response(try await demo.signOut(AuthRequest(request).head)) }
-        site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/")))
-            .get("protected") { _ async in Response(demo.protectedPage()) }
+        let signedIn = site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/")))
+        signedIn.get("protected") { _ async in Response(demo.protectedPage()) }
+        signedIn.get("account") { _ async in Response(await demo.accountPage()) }
+        signedIn.on(.POST, "account", "unlink", body: .collect(maxSize: 4096)) { request async in
+            Response(await demo.unlink(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
+        }
+        signedIn.post("account", "signout-everywhere") { request async in Response(await demo.signOutEverywhere(AuthRequest(request).head)) }
         app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement(signInURL: "/")))
             .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
     }

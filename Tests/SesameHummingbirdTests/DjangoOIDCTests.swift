@@ -121,6 +121,7 @@ import Testing
             try await LiveServer.run(demo.application()) { _ in
                 // One cookie jar for both servers, as a browser has: cookies ignore ports.
                 try await DemoFlows.signInAtProvider(browser: ProviderBrowser(http: http, origin: String(issuer.dropLast(2))), base: base)
+                try await DemoFlows.accountsAcrossSignIns(client: http, base: base)
             }
         }
     }

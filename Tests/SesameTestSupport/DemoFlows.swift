@@ -151,6 +151,42 @@ public enum DemoFlows {
         #expect(refused.status == .unauthorized)
     }
 
+    /// After a sign-in at the provider named `oidc` (ada@example.com, verified there), a sign-in by link for the
+    /// same address lands on the same user: the account page lists both sign-ins; one unlinks, the last one is
+    /// refused; "sign out everywhere" ends the session.
+    public static func accountsAcrossSignIns(client: HTTPClient, base: String) async throws {
+        let (signedIn, _) = try await signInByLink(client: client, base: base)
+        let cookie = try #require(signedIn.sessionCookie)
+        let browser: [(String, String)] = [("Cookie", cookie), ("Accept", "text/html")]
+        let page = try await client.send(base + "/account", headers: browser)
+        #expect(page.status == .ok)
+        #expect(page.text.contains("<span class=\"account\">oidc</span>") && page.text.contains("<span class=\"account\">link</span>"),
+                "one user for the provider's and the link's sign-ins")
+
+        let form: [(String, String)] = [("Cookie", cookie), ("Origin", base), ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "text/html")]
+        let unlinked = try await client.send(base + "/account/unlink", method: .POST, headers: form, body: "provider=link&issuer=&id=ada%40example.com")
+        #expect(unlinked.status == .seeOther)
+        let after = try await client.send(base + "/account", headers: browser)
+        #expect(!after.text.contains("<span class=\"account\">link</span>") && after.text.contains("<span class=\"account\">oidc</span>"))
+        let issuer = try #require(after.text.firstMatch(of: /name="issuer" value="([^"]*)"/).map { String($0.1) })
+        let subject = try #require(after.text.firstMatch(of: /name="id" value="([^"]*)"/).map { String($0.1) })
+        let last = try await client.send(
+            base + "/account/unlink", method: .POST, headers: form,
+            body: "provider=oidc&issuer=\(issuer.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)&id=\(subject)")
+        #expect(last.status == .conflict)
+        #expect(last.text.contains("last way to sign in"))
+        // From another site, nothing happens.
+        let crossSite = try await client.send(
+            base + "/account/signout-everywhere", method: .POST,
+            headers: [("Cookie", cookie), ("Origin", "https://evil.example"), ("Content-Type", "application/x-www-form-urlencoded")], body: "")
+        #expect(crossSite.status == .forbidden)
+        #expect(try await client.send(base + "/protected", headers: browser).status == .ok)
+
+        let everywhere = try await client.send(base + "/account/signout-everywhere", method: .POST, headers: form, body: "")
+        #expect(everywhere.status == .seeOther)
+        #expect(try await client.send(base + "/protected", headers: [("Cookie", cookie)]).status == .unauthorized, "the session ended")
+    }
+
     /// With store-backed sessions: signs in by link, then checks that the session is a store session (an
     /// opaque `sesame-sid` cookie, no token) and that the home page counts visits in its data (1, then 2).
     ///

@@ -88,6 +88,7 @@ import Vapor
             try await Self.serve(port: port, configure: { VaporDemoRoutes.register(on: $0, demo: demo) }) { _ in
                 // One cookie jar for both servers, as a browser has: cookies ignore ports.
                 try await DemoFlows.signInAtProvider(browser: ProviderBrowser(http: http, origin: String(issuer.dropLast(2))), base: base)
+                try await DemoFlows.accountsAcrossSignIns(client: http, base: base)
             }
         }
     }

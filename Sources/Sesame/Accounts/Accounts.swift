@@ -42,7 +42,7 @@ public struct Accounts: Sendable {
     ///   - refreshMargin: How long before expiry an access token is refreshed, in seconds.
     ///   - now: The clock.
     public init(
-        store: some AccountStore, keys: KeySet, dangerousEmailLinking: Set<String> = [], refreshers: [String: any TokenRefreshing] = [:],
+        store: any AccountStore, keys: KeySet, dangerousEmailLinking: Set<String> = [], refreshers: [String: any TokenRefreshing] = [:],
         refreshMargin: Double = 60, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store

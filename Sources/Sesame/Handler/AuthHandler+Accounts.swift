@@ -87,8 +87,11 @@ extension AuthHandler {
 }
 
 extension AccountType {
-    /// The account type of a provider's ``AuthProvider/type``.
-    init(providerType: String) {
+    /// The account type of a provider's ``AuthProvider/type`` (`oidc`, `oauth`, `link`, `credentials`,
+    /// `webauthn`; any other is `oauth`).
+    ///
+    /// - Parameter providerType: The provider's type.
+    public init(providerType: String) {
         switch providerType {
         case "oidc": self = .oidc
         case "link", "email": self = .email
@@ -100,8 +103,8 @@ extension AccountType {
 }
 
 extension AuthSuccess {
-    /// What the provider verified, as it returned it.
-    var identity: ProviderIdentity {
+    /// What the provider verified, as it returned it (for ``Accounts/signIn(provider:type:identity:signedInUserID:)``).
+    public var identity: ProviderIdentity {
         ProviderIdentity(claims: claims, tokens: tokens, profile: profile, rawProfile: rawProfile, returnTo: returnTo)
     }
 }
