@@ -289,6 +289,22 @@ public final class SQLiteAccountStore: AccountStore {
         return (account, try Self.decodeUser(row, prefix: "u_"))
     }
 
+    /// The tokens written and the account read back with its user, in one statement.
+    public func recordSignIn(_ key: AccountKey, tokens: [UInt8]) async throws -> (account: AuthAccount, user: AuthUser?)? {
+        let userColumns = ["id", "email", "email_verified", "name", "image", "created_at", "updated_at", "payload"]
+            .map { "(SELECT \($0) FROM sesame_users WHERE sesame_users.id = sesame_accounts.user_id) AS u_\($0)" }.joined(separator: ", ")
+        guard let row = try await rows(
+            """
+            UPDATE sesame_accounts SET tokens = ?4, needs_reauthentication = 0, refresh_lease_until = NULL
+            WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3
+            RETURNING \(Self.accountColumns), \(userColumns)
+            """, Self.keyBinds(key) + [Self.blob(tokens)]).first
+        else { return nil }
+        let account = try Self.decodeAccount(row)
+        guard row.column("u_created_at")?.integer != nil else { return (account, nil) }
+        return (account, try Self.decodeUser(row, prefix: "u_"))
+    }
+
     public func linkAccount(_ account: AuthAccount) async throws -> Bool {
         try await transaction { database in
             guard try await !Self.collect(database, "SELECT 1 FROM sesame_users WHERE id = ?1", [.text(account.userID)]).isEmpty else { return false }

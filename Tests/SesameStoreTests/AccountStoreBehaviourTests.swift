@@ -47,6 +47,11 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             #expect(try await store.accounts(userID: user.id) == [account])
             let both = try #require(try await store.accountAndUser(account.key))
             #expect(both.account == account && both.user == user)
+            // A returning sign-in writes its tokens and reads the account back with its user.
+            let recorded = try #require(try await store.recordSignIn(account.key, tokens: [7, 7]))
+            #expect(recorded.account.sealedTokens == [7, 7] && recorded.user == user)
+            #expect(try await store.account(account.key)?.sealedTokens == [7, 7])
+            #expect(try await store.recordSignIn(AccountKey(provider: "keycloak", providerAccountID: "none"), tokens: [1]) == nil)
             #expect(try await store.accountAndUser(AccountKey(provider: "keycloak", providerAccountID: "sub-1")) == nil)
             // The issuer is part of the key: the same subject at another issuer is another account.
             #expect(try await store.account(AccountKey(provider: "keycloak", issuer: "https://idp.example/realms/b", providerAccountID: "sub-1")) == nil)

@@ -19,6 +19,13 @@ public protocol AccountStore: Sendable {
     /// The account with a key and its user (`nil` when missing), or `nil` when there is no such account: what a
     /// returning user's sign-in reads (a default implementation asks ``account(_:)`` then ``user(id:)``).
     func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)?
+    /// A returning sign-in: replaces the account's sealed tokens with the ones the sign-in brought (clearing
+    /// ``AuthAccount/needsReauthentication`` and any refresh lease) and returns the account, as written, with its
+    /// user. A default implementation reads, then replaces by compare-and-swap; stores that can do both in one
+    /// statement override it.
+    ///
+    /// - Returns: `nil` when there is no such account (nothing is written).
+    func recordSignIn(_ key: AccountKey, tokens: [UInt8]) async throws -> (account: AuthAccount, user: AuthUser?)?
 
     /// Creates a user and, in the same transaction, its first account: both or neither.
     ///
@@ -87,6 +94,18 @@ extension AccountStore {
     public func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)? {
         guard let account = try await account(key) else { return nil }
         return (account, try await user(id: account.userID))
+    }
+
+    public func recordSignIn(_ key: AccountKey, tokens: [UInt8]) async throws -> (account: AuthAccount, user: AuthUser?)? {
+        for _ in 0..<3 {
+            guard var (account, user) = try await accountAndUser(key) else { return nil }
+            if try await replaceTokens(key, expected: account.sealedTokens, with: tokens, needsReauthentication: false) {
+                account.sealedTokens = tokens
+                account.needsReauthentication = false
+                return (account, user)
+            }
+        }
+        throw SessionStoreError.unavailable("the account's tokens kept changing")
     }
 }
 

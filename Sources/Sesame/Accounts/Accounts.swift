@@ -75,6 +75,10 @@ public struct Accounts: Sendable {
         do {
             // A conflict means another request created or linked the same identity meanwhile: look again.
             for _ in 0..<3 {
+                // A returning sign-in with nobody signed in (the common case) records its tokens in the same step.
+                if signedInUserID == nil, let sealed, let (account, user) = try await store.recordSignIn(key, tokens: sealed) {
+                    return try await signInExisting(account, user: user, sealed: nil, signedInUserID: nil, provenEmail: proven ? email : nil)
+                }
                 if let (account, user) = try await store.accountAndUser(key) {
                     return try await signInExisting(account, user: user, sealed: sealed, signedInUserID: signedInUserID, provenEmail: proven ? email : nil)
                 }
