@@ -70,6 +70,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     let visitData: StoredSessionData<DemoData>?
     /// The users and their linked sign-ins.
     public let accounts: Accounts
+    /// With store-backed sessions: a subject's live sessions, and ending one of them.
+    let sessionDirectory: DemoSessionDirectory?
 
     /// Assembles the demo.
     ///
@@ -87,7 +89,18 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), visitData: StoredSessionData<DemoData>? = nil,
         accountStore: (any AccountStore)? = nil
     ) throws {
+        try self.init(
+            configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: visitData,
+            accountStore: accountStore, sessionDirectory: nil)
+    }
+
+    init(
+        configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration?,
+        providers: [String: any AuthProvider], logger: Logger, visitData: StoredSessionData<DemoData>?,
+        accountStore: (any AccountStore)?, sessionDirectory: DemoSessionDirectory?
+    ) throws {
         self.visitData = visitData
+        self.sessionDirectory = sessionDirectory
         let accounts = Accounts(store: accountStore ?? MemoryAccountStore(), keys: keys)
         self.accounts = accounts
         let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email]) { _, link in link }
@@ -188,6 +201,10 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             return Response(await self.unlink(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
         }
         signedIn.post("/account/signout-everywhere") { request, _ in Response(await self.signOutEverywhere(request.head)) }
+        signedIn.post("/account/sessions/end") { request, context in
+            let body = try await request.body.collect(upTo: 4096)
+            return Response(await self.endSession(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
+        }
         // The API resolves and requires the session in one step.
         router.group("api")
             .add(middleware: SesameSessionMiddleware(sessions: sessions, requirement: SessionRequirement(signInURL: "/")))
@@ -270,6 +287,17 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         } catch {
             return .html(HTML.page(title: "Account", body: "<h1>Account</h1><p>The account store is unavailable. Try again shortly.</p>"), status: .serviceUnavailable)
         }
+        var sessionRows = ""
+        if let sessionDirectory, let live = try? await sessionDirectory.list(session.subjectID) {
+            sessionRows = "<h2>Sessions</h2><ul>" + live.map { other in
+                let this = other.id == session.id
+                return """
+                    <li class="session">Signed in \(other.issuedAt.formatted(.iso8601))\(this ? " <strong>(this session)</strong>" : "")
+                    <form method="post" action="/account/sessions/end" style="display:inline">
+                    <input type="hidden" name="id" value="\(HTML.escape(other.id))"><button type="submit">Sign out this session</button></form></li>
+                    """
+            }.joined(separator: "\n") + "</ul>"
+        }
         let rows = linked.map { account in
             """
             <li><span class="account">\(HTML.escape(account.key.provider))</span> (\(account.type.rawValue), since \(account.createdAt.formatted(.iso8601)))
@@ -286,7 +314,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
             <h2>Linked sign-ins</h2>
             <ul>\(rows)</ul>
-            <form method="post" action="/signout"><button type="submit">Sign out this session</button></form>
+            \(sessionRows)
+            <form method="post" action="/signout"><button type="submit">Sign out</button></form>
             <form method="post" action="/account/signout-everywhere"><button type="submit">Sign out everywhere</button></form>
             <p><a href="/">Home</a></p>
             """))
@@ -306,6 +335,24 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             var page = await accountPage(notice: error.detail ?? error.code)
             page.head.status = error.status
             return page
+        } catch {
+            return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
+        }
+    }
+
+    /// Ends one of the signed-in user's stored sessions (a same-origin form post from the account page).
+    public func endSession(_ request: HTTPRequest, form: URLEncodedForm) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        guard let session = AuthSession<DemoSession>.current, let sessionDirectory, let id = form["id"] else {
+            return .json(["error": "invalid_request"], status: .badRequest)
+        }
+        do {
+            // Only the user's own sessions are listed, so only they can be ended.
+            guard let target = try await sessionDirectory.list(session.subjectID).first(where: { $0.id == id }) else {
+                return .json(["error": "not_found"], status: .notFound)
+            }
+            try await sessionDirectory.end(target)
+            return .redirect(to: target.id == session.id ? "/" : "/account", status: .seeOther)
         } catch {
             return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
         }
@@ -406,7 +453,8 @@ extension Demo where Sessions == StoredSessions<DemoSession, DemoData> {
     ) throws {
         try self.init(
             configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: sessions.data,
-            accountStore: accountStore)
+            accountStore: accountStore,
+            sessionDirectory: DemoSessionDirectory(list: { try await sessions.sessions(subjectID: $0) }, end: { try await sessions.terminate($0) }))
     }
 }
 
@@ -416,4 +464,10 @@ extension Optional {
         guard let self else { return nil }
         return try await transform(self)
     }
+}
+
+/// A subject's live store-backed sessions, and ending one (what the account page's session list needs).
+struct DemoSessionDirectory: Sendable {
+    let list: @Sendable (String) async throws -> [AuthSession<DemoSession>]
+    let end: @Sendable (AuthSession<DemoSession>) async throws -> Void
 }

@@ -19,6 +19,9 @@ public enum VaporDemoRoutes {
             Response(await demo.unlink(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }
         signedIn.post("account", "signout-everywhere") { request async in Response(await demo.signOutEverywhere(AuthRequest(request).head)) }
+        signedIn.on(.POST, "account", "sessions", "end", body: .collect(maxSize: 4096)) { request async in
+            Response(await demo.endSession(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
+        }
         app.grouped(SesameSessionMiddleware(sessions: demo.sessions, requirement: SessionRequirement(signInURL: "/")))
             .get("api", "me") { _ async in Response(DemoAPI.meResponse()) }
     }

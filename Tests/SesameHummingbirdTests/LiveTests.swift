@@ -43,7 +43,8 @@ import Testing
         let base = "http://127.0.0.1:\(port)"
         let (first, firstStorage) = try demo(port: port)
         let cookie = try await LiveServer.run(first.application()) { client in
-            try await DemoFlows.storedSessionSignIn(client: client, base: base)
+            try await DemoFlows.storedSessionsListedAndEnded(client: client, base: base)
+            return try await DemoFlows.storedSessionSignIn(client: client, base: base)
         }
         try await firstStorage.close()
 

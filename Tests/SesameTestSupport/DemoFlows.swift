@@ -187,6 +187,34 @@ public enum DemoFlows {
         #expect(try await client.send(base + "/protected", headers: [("Cookie", cookie)]).status == .unauthorized, "the session ended")
     }
 
+    /// With store-backed sessions: two sign-ins of the same person are two sessions on the account page; ending
+    /// the other one from there ends it (its cookie stops working) and keeps this one.
+    public static func storedSessionsListedAndEnded(client: HTTPClient, base: String) async throws {
+        let (first, _) = try await signInByLink(client: client, base: base)
+        let (second, _) = try await signInByLink(client: client, base: base)
+        let one = try #require(first.cookies.first { $0.hasPrefix("sesame-sid=") }.map { String($0.prefix { $0 != ";" }) })
+        let two = try #require(second.cookies.first { $0.hasPrefix("sesame-sid=") }.map { String($0.prefix { $0 != ";" }) })
+        let page = try await client.send(base + "/account", headers: [("Cookie", two), ("Accept", "text/html")])
+        #expect(page.status == .ok)
+        let ids = page.text.matches(of: /name="id" value="([^"]+)"><button type="submit">Sign out this session/).map { String($0.1) }
+        #expect(ids.count >= 2)
+        #expect(page.text.contains("(this session)"))
+        // The session listed without "(this session)" first is the older one: end it.
+        let other = try #require(page.text.firstMatch(of: /<li class="session">Signed in [^<]*\n<form[^>]*>\n<input type="hidden" name="id" value="([^"]+)"/).map { String($0.1) })
+        let ended = try await client.send(
+            base + "/account/sessions/end", method: .POST,
+            headers: [("Cookie", two), ("Origin", base), ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "text/html")],
+            body: "id=" + other)
+        #expect(ended.status == .seeOther)
+        #expect(try await client.send(base + "/protected", headers: [("Cookie", one)]).status == .unauthorized, "the other session ended")
+        #expect(try await client.send(base + "/protected", headers: [("Cookie", two)]).status == .ok, "this one stays")
+        // A session ID that is not the user's is not found.
+        let foreign = try await client.send(
+            base + "/account/sessions/end", method: .POST,
+            headers: [("Cookie", two), ("Origin", base), ("Content-Type", "application/x-www-form-urlencoded")], body: "id=not-a-session")
+        #expect(foreign.status == .notFound)
+    }
+
     /// With store-backed sessions: signs in by link, then checks that the session is a store session (an
     /// opaque `sesame-sid` cookie, no token) and that the home page counts visits in its data (1, then 2).
     ///
