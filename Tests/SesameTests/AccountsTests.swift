@@ -34,9 +34,13 @@ import Testing
         #expect(first.user.email == "ada@example.com" && first.user.emailVerified != nil && first.user.name == "Ada")
         let again = try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "42", email: "ada@example.com"))
         #expect(again.trigger == .signIn && !again.isNewUser && again.user.id == first.user.id)
-        // An unverified address is kept, not verified.
+        // An unverified address is kept, not verified; a later sign-in that proves it marks it (Auth.js's updateUser).
         let unverified = try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "43", email: "bob@example.com", verified: false))
-        #expect(unverified.user.emailVerified == nil)
+        #expect(unverified.user.emailVerified == nil && !unverified.updatedUser)
+        let proven = try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "43", email: "bob@example.com", verified: true))
+        #expect(proven.updatedUser && proven.user.emailVerified != nil)
+        #expect(try await accounts.store.user(id: unverified.user.id)?.emailVerified != nil)
+        #expect(try await !accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "43", email: "bob@example.com")).updatedUser)
     }
 
     @Test func aSignedInUserLinksAnotherProvider() async throws {

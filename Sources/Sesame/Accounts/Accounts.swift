@@ -126,12 +126,13 @@ public struct Accounts: Sendable {
             account.needsReauthentication = false
         }
         // A sign-in that proves the user's own address again marks it verified.
+        var updated = false
         if let provenEmail, user.email == provenEmail, user.emailVerified == nil {
             user.emailVerified = now().wholeMilliseconds
             user.updatedAt = now().wholeMilliseconds
-            _ = try await store.updateUser(user)
+            updated = try await store.updateUser(user)
         }
-        return AccountSignIn(user: user, account: account, trigger: .signIn)
+        return AccountSignIn(user: user, account: account, trigger: .signIn, updatedUser: updated)
     }
 
     /// The account key of a provider's identity: for OpenID Connect the issuer and `sub`, for OAuth 2.0 the
@@ -396,6 +397,16 @@ public struct AccountSignIn: Sendable {
     public let account: AuthAccount
     /// What happened.
     public let trigger: Trigger
+    /// Whether the sign-in changed the user (it proved an address that was not verified yet): Auth.js's
+    /// `updateUser` event.
+    public let updatedUser: Bool
     /// Whether the user was created by this sign-in (Auth.js's `isNewUser`).
     public var isNewUser: Bool { trigger == .signUp }
+
+    init(user: AuthUser, account: AuthAccount, trigger: Trigger, updatedUser: Bool = false) {
+        self.user = user
+        self.account = account
+        self.trigger = trigger
+        self.updatedUser = updatedUser
+    }
 }

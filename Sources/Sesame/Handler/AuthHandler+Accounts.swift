@@ -9,8 +9,9 @@ extension AuthHandler {
     /// user in; one completed by a signed-in user is linked to them; a new one creates a user (or links to the user
     /// with its email address, when both sides proved the address; otherwise the browser lands on the error page
     /// with `account_not_linked`). Then a session is issued for the user through `sessions`, with a new session
-    /// ID, and the browser goes to where the flow was headed (else `defaultRedirect`). The events `createUser`
-    /// and `linkAccount` are logged and passed to ``AuthCallbacks/event``.
+    /// ID, and the browser goes to where the flow was headed (else `defaultRedirect`). The events `createUser`,
+    /// `linkAccount` and `updateUser` (a sign-in proved the user's unverified address) are logged and passed to
+    /// ``AuthCallbacks/event``.
     ///
     /// ```swift
     /// let auth = AuthHandler(
@@ -69,7 +70,7 @@ extension AuthHandler {
             let event: String? = switch signIn.trigger {
             case .signUp: "createUser"
             case .link: "linkAccount"
-            case .signIn: nil
+            case .signIn: signIn.updatedUser ? "updateUser" : nil
             }
             if let event {
                 let record = AuthEvent(name: event, provider: success.provider, subjectID: signIn.user.id)
