@@ -53,6 +53,16 @@ import Testing
         #expect(try await accounts.signIn(provider: "gitlab", type: .oauth, identity: Self.oauth(id: "7")).user.id == user.id)
     }
 
+    /// A sign-in link opened by a signed-in user does not add its address to their account (the link may come from
+    /// an attacker who wants their address on the victim's account): it signs in as the address's own user.
+    @Test func aSignInLinkNeverLinksToTheSignedInUser() async throws {
+        let accounts = accounts()
+        let victim = try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "42", email: "victim@example.com")).user
+        let result = try await accounts.signIn(provider: "email", type: .email, identity: Self.link("attacker@evil.example"), signedInUserID: victim.id)
+        #expect(result.user.id != victim.id && result.isNewUser)
+        #expect(try await accounts.linkedAccounts(userID: victim.id).map(\.key.provider) == ["github"])
+    }
+
     @Test func anIdentityOfAnotherUserIsNotTakenOver() async throws {
         let accounts = accounts()
         let owner = try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: "42")).user

@@ -72,6 +72,10 @@ public struct Accounts: Sendable {
         let sealed = try identity.tokens.map { try sealer.seal($0, for: key) }
         let email = Self.email(of: identity, type: type)
         let proven = type == .email || identity.profile?.emailVerified == true
+        // A sign-in link never links to the signed-in user: a link can be sent to anyone and opened in their
+        // browser, which would add the sender's address to the victim's account. It signs in as its address's
+        // user; an address joins an account through an email change (a link to the new address).
+        let signedInUserID = type == .email ? nil : signedInUserID
         do {
             // A conflict means another request created or linked the same identity meanwhile: look again.
             for _ in 0..<3 {
