@@ -128,6 +128,19 @@ import Testing
         await #expect(throws: AuthError.oauthCallback) {
             try await accounts.signIn(provider: "github", type: .oauth, identity: ProviderIdentity(claims: [:]))
         }
+        // A display name or picture a store could not keep is left out, not an error.
+        let odd = ProviderIdentity(claims: [:], profile: Profile(id: "odd", name: "Ada\u{0}", image: String(repeating: "i", count: 3000)))
+        let user = try await accounts.signIn(provider: "github", type: .oauth, identity: odd).user
+        #expect(user.name == nil && user.image == nil)
+        // IDs a store could not keep (a NUL, other controls, over 1 KiB) are refused as the provider's bad answer.
+        for bad in ["a\u{0}b", "line\nbreak", String(repeating: "x", count: 1025)] {
+            await #expect(throws: AuthError.oauthCallback) {
+                try await accounts.signIn(provider: "github", type: .oauth, identity: Self.oauth(id: bad))
+            }
+            await #expect(throws: AuthError.oauthCallback) {
+                try await accounts.signIn(provider: "sso", type: .oidc, identity: Self.oidc(issuer: bad, sub: "1"))
+            }
+        }
     }
 
     /// Provider tokens are sealed: the store never holds them in the clear, a sealed value moved to another

@@ -102,7 +102,9 @@ public struct Accounts: Sendable {
                         return AccountSignIn(user: existing, account: linked, trigger: .link)
                     }
                     let time = now()
-                    var user = AuthUser(email: email, emailVerified: proven ? time : nil, name: identity.profile?.name, image: identity.profile?.image, now: time)
+                    var user = AuthUser(
+                        email: email, emailVerified: proven ? time : nil, name: Self.storable(identity.profile?.name), image: Self.storable(identity.profile?.image),
+                        now: time)
                     if user.email == nil { user.emailVerified = nil }
                     let created = AuthAccount(key: key, userID: user.id, type: type, sealedTokens: sealed, createdAt: time)
                     try await store.createUser(user, account: created)
@@ -142,6 +144,15 @@ public struct Accounts: Sendable {
     /// The account key of a provider's identity: for OpenID Connect the issuer and `sub`, for OAuth 2.0 the
     /// profile's ID, for a sign-in link the address; never an email address for any other kind.
     static func key(provider: String, type: AccountType, identity: ProviderIdentity) -> AccountKey? {
+        guard let key = rawKey(provider: provider, type: type, identity: identity) else { return nil }
+        // IDs are text a store can keep: no control characters (a NUL would be refused by PostgreSQL), at most 1 KiB.
+        for part in [key.issuer, key.providerAccountID] where part.utf8.count > 1024 || part.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return nil
+        }
+        return key
+    }
+
+    private static func rawKey(provider: String, type: AccountType, identity: ProviderIdentity) -> AccountKey? {
         switch type {
         case .email:
             return email(of: identity, type: type).map { AccountKey(provider: provider, providerAccountID: $0) }
@@ -154,6 +165,12 @@ public struct Accounts: Sendable {
             guard let id = identity.profile?.id, !id.isEmpty else { return nil }
             return AccountKey(provider: provider, providerAccountID: id)
         }
+    }
+
+    /// A provider's display text if a store can keep it (no NUL, at most 2 KiB); otherwise it is left out.
+    static func storable(_ text: String?) -> String? {
+        guard let text, !text.contains("\u{0}"), text.utf8.count <= 2048 else { return nil }
+        return text
     }
 
     static func email(of identity: ProviderIdentity, type: AccountType) -> String? {
