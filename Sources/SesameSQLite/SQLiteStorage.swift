@@ -3,7 +3,6 @@ import Logging
 import NIOCore
 import Sesame
 import SQLiteNIO
-import Synchronization
 
 /// One SQLite database file shared by Sesame's SQLite stores: sessions, single-use IDs, rate limits and
 /// token revocations. The embedded default: no server, one file.
@@ -13,8 +12,7 @@ import Synchronization
 public final class SQLiteStorage: Sendable {
     /// The database file's path.
     public let path: String
-    private let logger: Logger
-    private let connection = Mutex<Task<SQLiteConnection, any Error>?>(nil)
+    private let connection: SQLiteLazyConnection
 
     /// Creates storage in a file (created if missing, with its tables).
     ///
@@ -23,7 +21,9 @@ public final class SQLiteStorage: Sendable {
     ///   - logger: The logger for SQLite.
     public init(path: String, logger: Logger = Logger(label: "sesame.sqlite")) {
         self.path = path
-        self.logger = logger
+        connection = SQLiteLazyConnection(path: path, logger: logger) { database in
+            for statement in Self.schema { try await database.query(statement, []) { _ in } }
+        }
     }
 
     /// The schema, in statements that may run any number of times.
@@ -48,37 +48,12 @@ public final class SQLiteStorage: Sendable {
         "CREATE TABLE IF NOT EXISTS sesame_subject_cutoffs (subject TEXT PRIMARY KEY NOT NULL, not_before REAL NOT NULL, forget_after REAL NOT NULL) WITHOUT ROWID",
     ]
 
-    /// The open connection, opening it (and creating the tables) on first use.
-    private func database() async throws -> SQLiteConnection {
-        let task = connection.withLock { current in
-            if let current { return current }
-            let path = self.path, logger = self.logger
-            let opening = Task {
-                let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-                for statement in Self.schema { try await database.query(statement, []) { _ in } }
-                return database
-            }
-            current = opening
-            return opening
-        }
-        do {
-            return try await task.value
-        } catch {
-            // Let the next operation try again (the directory may appear, the disk may free up).
-            connection.withLock { if $0 == task { $0 = nil } }
-            throw error
-        }
-    }
-
     /// Runs one statement and collects its rows.
     ///
     /// - Throws: ``SessionStoreError/unavailable(_:)`` when the database cannot be opened or written.
     func rows(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
         do {
-            let database = try await database()
-            let collected = Mutex<[SQLiteRow]>([])
-            try await database.query(sql, binds) { row in collected.withLock { $0.append(row) } }
-            return collected.withLock { $0 }
+            return try await SQLiteLazyConnection.rows(connection.connection(), sql, binds)
         } catch let error as SessionStoreError {
             throw error
         } catch {
@@ -101,10 +76,6 @@ public final class SQLiteStorage: Sendable {
 
     /// Closes the connection; the next operation opens it again.
     public func close() async throws {
-        let task = connection.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        if let database = try? await task?.value { try await database.close() }
+        try await connection.close()
     }
 }
