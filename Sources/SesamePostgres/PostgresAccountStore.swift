@@ -50,7 +50,7 @@ public struct PostgresAccountStore: AccountStore {
             let parts = keys.map { $0.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init) }
             let (providers, issuers, ids) = (parts.map { $0[0] }, parts.map { $0[1] }, parts.map { $0[2] })
             let query: PostgresQuery = """
-                SELECT \(unescaped: Self.accountColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+                SELECT \(unescaped: Self.qualifiedAccountColumns)
                 FROM \(unescaped: accounts) a JOIN unnest(\(providers)::text[], \(issuers)::text[], \(ids)::text[]) AS k (provider, issuer, id)
                     ON a.provider = k.provider AND a.issuer = k.issuer AND a.provider_account_id = k.id
                 """
@@ -214,7 +214,7 @@ public struct PostgresAccountStore: AccountStore {
             }
             guard let email = emails.first else { return false }
             if let email { try await connection.query("DELETE FROM \(unescaped: tokens) WHERE identifier = \(email)", logger: logger) }
-            try await connection.query("DELETE FROM \(unescaped: tokens) WHERE identifier = \("email-change:" + id)", logger: logger)
+            try await connection.query("DELETE FROM \(unescaped: tokens) WHERE identifier = \(VerificationToken.emailChangeIdentifier(userID: id))", logger: logger)
             return true
         }
     }
@@ -231,6 +231,9 @@ public struct PostgresAccountStore: AccountStore {
     // MARK: Accounts
 
     private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at"
+    /// The same, qualified with `a.`, for a join.
+    private static let qualifiedAccountColumns = accountColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }
+        .joined(separator: ", ")
 
     private func insertAccountQuery(_ account: AuthAccount) -> PostgresQuery {
         """

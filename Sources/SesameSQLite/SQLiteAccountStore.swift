@@ -14,8 +14,7 @@ import Synchronization
 public final class SQLiteAccountStore: AccountStore {
     /// The database file's path.
     public let path: String
-    private let logger: Logger
-    private let connection = Mutex<Task<SQLiteConnection, any Error>?>(nil)
+    private let connection: SQLiteLazyConnection
     private let lock = SQLiteSerialLock()
 
     /// Creates a store in a database file (created if missing); it may be the file the other SQLite stores use.
@@ -25,7 +24,12 @@ public final class SQLiteAccountStore: AccountStore {
     ///   - logger: The logger for SQLite.
     public init(path: String, logger: Logger = Logger(label: "sesame.sqlite.accounts")) {
         self.path = path
-        self.logger = logger
+        connection = SQLiteLazyConnection(path: path, logger: logger) { database in
+            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
+                try await database.query(pragma, []) { _ in }
+            }
+            _ = try await Self.migrate(database)
+        }
     }
 
     /// Creates a store in the file of a ``SQLiteStorage``.
@@ -74,7 +78,7 @@ public final class SQLiteAccountStore: AccountStore {
         ],
         // 2: the refresh lease, so that of several processes one refreshes an account's tokens.
         ["ALTER TABLE sesame_accounts ADD COLUMN refresh_lease_until INTEGER"],
-        // 3: a deleted user's pending email change goes with it.
+        // 3: a deleted user's pending email change goes with it (`VerificationToken.emailChangeIdentifier(userID:)`).
         [
             """
             CREATE TRIGGER sesame_users_delete_email_change AFTER DELETE ON sesame_users
@@ -125,35 +129,12 @@ public final class SQLiteAccountStore: AccountStore {
 
     // MARK: Connection
 
-    private func database() async throws -> SQLiteConnection {
-        let task = connection.withLock { current in
-            if let current { return current }
-            let path = self.path, logger = self.logger
-            let opening = Task {
-                let database = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-                for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
-                    try await database.query(pragma, []) { _ in }
-                }
-                _ = try await Self.migrate(database)
-                return database
-            }
-            current = opening
-            return opening
-        }
-        do {
-            return try await task.value
-        } catch {
-            connection.withLock { if $0 == task { $0 = nil } }
-            throw error
-        }
-    }
-
     /// Runs `body` with the connection, alone, mapping SQLite's failures to store errors.
     private func perform<Value: Sendable>(_ body: (SQLiteConnection) async throws -> Value) async throws -> Value {
         await lock.acquire()
         defer { lock.release() }
         do {
-            return try await body(try await database())
+            return try await body(try await connection.connection())
         } catch let error as AccountStoreError {
             throw error
         } catch let error as SQLiteError {
@@ -195,9 +176,7 @@ public final class SQLiteAccountStore: AccountStore {
     }
 
     private static func collect(_ database: SQLiteConnection, _ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
-        let rows = Mutex<[SQLiteRow]>([])
-        try await database.query(sql, binds) { row in rows.withLock { $0.append(row) } }
-        return rows.withLock { $0 }
+        try await SQLiteLazyConnection.rows(database, sql, binds)
     }
 
     private func rows(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
@@ -275,34 +254,39 @@ public final class SQLiteAccountStore: AccountStore {
 
     /// The account and its user in one query.
     public func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)? {
-        let userColumns = ["id", "email", "email_verified", "name", "image", "created_at", "updated_at", "payload"]
-            .map { "u.\($0) AS u_\($0)" }.joined(separator: ", ")
-        let accountColumns = Self.accountColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
-        guard let row = try await rows(
+        try await rows(
             """
-            SELECT \(accountColumns), \(userColumns) FROM sesame_accounts a LEFT JOIN sesame_users u ON u.id = a.user_id
+            SELECT \(Self.joinedColumns) FROM sesame_accounts a LEFT JOIN sesame_users u ON u.id = a.user_id
             WHERE a.provider = ?1 AND a.issuer = ?2 AND a.provider_account_id = ?3
-            """, Self.keyBinds(key)).first
-        else { return nil }
-        let account = try Self.decodeAccount(row)
-        guard row.column("u_created_at")?.integer != nil else { return (account, nil) }
-        return (account, try Self.decodeUser(row, prefix: "u_"))
+            """, Self.keyBinds(key)
+        ).first.map(Self.decodeAccountAndUser)
     }
 
     /// The tokens written and the account read back with its user, in one statement.
     public func recordSignIn(_ key: AccountKey, tokens: [UInt8]) async throws -> (account: AuthAccount, user: AuthUser?)? {
-        let userColumns = ["id", "email", "email_verified", "name", "image", "created_at", "updated_at", "payload"]
-            .map { "(SELECT \($0) FROM sesame_users WHERE sesame_users.id = sesame_accounts.user_id) AS u_\($0)" }.joined(separator: ", ")
-        guard let row = try await rows(
+        try await rows(
             """
             UPDATE sesame_accounts SET tokens = ?4, needs_reauthentication = 0, refresh_lease_until = NULL
             WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3
-            RETURNING \(Self.accountColumns), \(userColumns)
-            """, Self.keyBinds(key) + [Self.blob(tokens)]).first
-        else { return nil }
-        let account = try Self.decodeAccount(row)
+            RETURNING \(Self.accountColumns), \(Self.ownerColumns)
+            """, Self.keyBinds(key) + [Self.blob(tokens)]
+        ).first.map(Self.decodeAccountAndUser)
+    }
+
+    /// The user columns, one name each.
+    private static let userColumnNames = userColumns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    /// An account's columns (`a`) and its user's (`u`, named `u_…`), for a join.
+    private static let joinedColumns = (accountColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }
+        + userColumnNames.map { "u.\($0) AS u_\($0)" }).joined(separator: ", ")
+    /// The account's user's columns (named `u_…`) as subqueries, for an `UPDATE … RETURNING` on the accounts table.
+    private static let ownerColumns = userColumnNames.map { "(SELECT \($0) FROM sesame_users WHERE sesame_users.id = sesame_accounts.user_id) AS u_\($0)" }
+        .joined(separator: ", ")
+
+    /// An account and its user (`u_…` columns; `nil` when the join found none).
+    private static func decodeAccountAndUser(_ row: SQLiteRow) throws -> (account: AuthAccount, user: AuthUser?) {
+        let account = try decodeAccount(row)
         guard row.column("u_created_at")?.integer != nil else { return (account, nil) }
-        return (account, try Self.decodeUser(row, prefix: "u_"))
+        return (account, try decodeUser(row, prefix: "u_"))
     }
 
     public func linkAccount(_ account: AuthAccount) async throws -> Bool {
@@ -454,11 +438,7 @@ public final class SQLiteAccountStore: AccountStore {
 
     /// Closes the connection; the next operation opens it again.
     public func close() async throws {
-        let task = connection.withLock { current in
-            defer { current = nil }
-            return current
-        }
-        if let database = try? await task?.value { try await database.close() }
+        try await connection.close()
     }
 }
 
