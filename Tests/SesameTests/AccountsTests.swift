@@ -299,6 +299,9 @@ import Testing
                     "a@@example.com", "a\u{0}@example.com", "a\u{85}@example.com", String(repeating: "a", count: 65) + "@example.com"] {
             #expect(EmailAddress.normalized(bad) == nil, "\(bad)")
         }
+        // Where links are sent, only the domain is lowercased; the same check refuses the same addresses.
+        #expect(EmailAddress.deliverable("  Ada.Lovelace@Example.COM ") == "Ada.Lovelace@example.com")
+        #expect(EmailAddress.deliverable("a\u{85}@example.com") == nil && EmailAddress.deliverable("a b@example.com") == nil)
         var user = AuthUser(email: "not an address", emailVerified: Date())
         #expect(user.email == nil && user.emailVerified == nil)
         let refused = user.setEmail("nope")

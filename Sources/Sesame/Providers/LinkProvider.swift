@@ -101,7 +101,7 @@ public struct LinkProvider: AuthProvider {
         // Another site cannot make us send mail, whatever the method (a cross-site `<img>` is a GET).
         guard !context.configuration.originPolicy.isCrossSite(request.head) else { throw AuthError.forbiddenOrigin }
         let parameters = request.parameters
-        guard let email = parameters["email"].flatMap(LinkProvider.normalizedEmail) else {
+        guard let email = parameters["email"].flatMap(EmailAddress.deliverable) else {
             throw AuthError.invalidRequest.with(detail: "a valid email address is required")
         }
         var claims: JSONObject = ["email": .string(email)]
@@ -244,23 +244,6 @@ public struct LinkProvider: AuthProvider {
             """)
         response.head.headerFields[.cacheControl] = "no-store"
         return response
-    }
-
-    // MARK: Addresses
-
-    /// The address, trimmed and with its domain lowercased, if it looks like a deliverable email address.
-    static func normalizedEmail(_ text: String) -> String? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        guard trimmed.utf8.count <= 254, let at = trimmed.lastIndex(of: "@") else { return nil }
-        let local = trimmed[..<at], domain = trimmed[trimmed.index(after: at)...]
-        guard !local.isEmpty, local.utf8.count <= 64, !local.contains("@"), !domain.isEmpty, domain.contains("."),
-            !domain.hasPrefix("."), !domain.hasSuffix("."), !domain.contains("..")
-        else { return nil }
-        let forbidden = "<>()[]\\,;:\"".unicodeScalars
-        for scalar in trimmed.unicodeScalars where scalar.value <= 0x20 || scalar.value == 0x7F || forbidden.contains(scalar) {
-            return nil
-        }
-        return "\(local)@\(domain.lowercased())"
     }
 }
 

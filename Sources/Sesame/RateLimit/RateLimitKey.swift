@@ -22,7 +22,7 @@ enum RateLimitKey {
     /// The key of an email address: lowercased whole, and without a `+tag` in the local part, so that
     /// `Ada+1@Example.com` and `ada@example.com` share one bucket.
     ///
-    /// - Parameter email: A normalised email address (see `LinkProvider.normalizedEmail`).
+    /// - Parameter email: A normalised email address (see `EmailAddress.deliverable`).
     /// - Returns: The key.
     static func address(_ email: String) -> String {
         let lowered = email.lowercased()
