@@ -165,24 +165,32 @@ nonisolated func run(callbacks: Int, warmUp: Int) async throws {
         var plainTotals: [Double] = []
 
         let clock = ContinuousClock()
-        /// One whole callback through `handler` (authorize and the provider's approval untimed), provider time excluded.
-        func timedCallback(_ handler: AuthHandler, _ index: Int) async throws -> Double {
+        /// Authorize (not timed), then the provider approves: the callback request for a code whose token response
+        /// is prepared.
+        func approvedCallback(_ handler: AuthHandler, code: String) async throws -> AuthRequest {
             let authorize = await handler.handle(AuthRequest(head: HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/bench/authorize")))
             guard let location = authorize.head.headerFields[.location], let setCookie = authorize.head.headerFields[.setCookie],
                 let query = location.split(separator: "?", maxSplits: 1).last.map({ URLEncodedForm(parsing: $0) }),
                 let state = query["state"], let nonce = query["nonce"], let challenge = query["code_challenge"]
             else { fatalError("authorize failed: \(authorize.head.status)") }
-            let code = "timed-\(index)-" + UUID().uuidString
             try provider.prepare(code: code, challenge: challenge, nonce: nonce)
-            var head = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/bench/callback?" + URLEncodedForm([("code", code), ("state", state), ("iss", issuer)]).encoded)
+            let callbackQuery = URLEncodedForm([("code", code), ("state", state), ("iss", issuer)]).encoded
+            var head = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/bench/callback?" + callbackQuery)
             head.headerFields[.cookie] = String(setCookie.prefix { $0 != ";" })
+            return AuthRequest(head: head, clientAddress: "127.0.0.1")
+        }
+
+        /// One callback, timed: Sesame's part (the provider's handler time subtracted) and the provider's time, read
+        /// before any other request reaches the provider. Stops the run unless it signed in.
+        func timedCallback(_ handler: AuthHandler, _ request: AuthRequest) async -> (own: Double, provider: Double) {
             let start = clock.now
-            let response = await handler.handle(AuthRequest(head: head, clientAddress: "127.0.0.1"))
+            let response = await handler.handle(request)
             let total = nanoseconds(clock.now - start)
             guard response.head.status == .found, response.head.headerFields[values: .setCookie].contains(where: { $0.contains("sesame-session=") }) else {
                 fatalError("callback failed: \(response.head.status) \(String(decoding: response.body, as: UTF8.self))")
             }
-            return total - Double(provider.lastHandlerTime.load(ordering: .relaxed))
+            let providerTime = Double(provider.lastHandlerTime.load(ordering: .relaxed))
+            return (total - providerTime, providerTime)
         }
 
         let bare = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
@@ -214,45 +222,28 @@ nonisolated func run(callbacks: Int, warmUp: Int) async throws {
         let order: [FlowStep] = [.stateCheck, .codeExchange, .idTokenVerification, .signIn]
         for index in 0..<(warmUp + callbacks) {
             if index.isMultiple(of: 2) { bareTimes.append(try await bareExchange(index)) }
-            // Authorize (not timed), then the provider approves: a code with its prepared token response.
-            let authorize = await handler.handle(AuthRequest(head: HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/bench/authorize")))
-            guard let location = authorize.head.headerFields[.location], let setCookie = authorize.head.headerFields[.setCookie],
-                let query = location.split(separator: "?", maxSplits: 1).last.map({ URLEncodedForm(parsing: $0) }),
-                let state = query["state"], let nonce = query["nonce"], let challenge = query["code_challenge"]
-            else { fatalError("authorize failed: \(authorize.head.status)") }
-            let code = "code-\(index)-" + UUID().uuidString
-            try provider.prepare(code: code, challenge: challenge, nonce: nonce)
-            let callbackQuery = URLEncodedForm([("code", code), ("state", state), ("iss", issuer)]).encoded
-            var head = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/bench/callback?" + callbackQuery)
-            head.headerFields[.cookie] = String(setCookie.prefix { $0 != ";" })
-            let request = AuthRequest(head: head, clientAddress: "127.0.0.1")
-
+            let request = try await approvedCallback(handler, code: "code-\(index)-" + UUID().uuidString)
             log.steps.withLock { $0.removeAll() }
-            let start = clock.now
-            let response = await handler.handle(request)
-            let total = nanoseconds(clock.now - start)
-            guard response.head.status == .found, response.head.headerFields[values: .setCookie].contains(where: { $0.contains("sesame-session=") }) else {
-                fatalError("callback failed: \(response.head.status) \(String(decoding: response.body, as: UTF8.self))")
-            }
+            let (own, providerTime) = await timedCallback(handler, request)
+            // This callback's steps, before another callback through the same handler reports its own.
+            let steps = log.steps.withLock { $0 }
             if !index.isMultiple(of: 2) { bareTimes.append(try await bareExchange(index)) }
             // With and without accounts, in alternating order.
+            let accountRequest = try await approvedCallback(withAccounts, code: "accounts-\(index)-" + UUID().uuidString)
+            let plainRequest = try await approvedCallback(handler, code: "plain-\(index)-" + UUID().uuidString)
             let accountTime: Double, plainTime: Double
             if index.isMultiple(of: 2) {
-                accountTime = try await timedCallback(withAccounts, index)
-                plainTime = try await timedCallback(handler, index)
+                accountTime = await timedCallback(withAccounts, accountRequest).own
+                plainTime = await timedCallback(handler, plainRequest).own
             } else {
-                plainTime = try await timedCallback(handler, index)
-                accountTime = try await timedCallback(withAccounts, index)
-            }
-            if index >= warmUp {
-                accountTotals.append(accountTime)
-                plainTotals.append(plainTime)
+                plainTime = await timedCallback(handler, plainRequest).own
+                accountTime = await timedCallback(withAccounts, accountRequest).own
             }
             guard index >= warmUp else { continue }
-            let providerTime = Double(provider.lastHandlerTime.load(ordering: .relaxed))
+            accountTotals.append(accountTime)
+            plainTotals.append(plainTime)
             providerTimes.append(providerTime)
-            totals.append(total - providerTime)
-            let steps = log.steps.withLock { $0 }
+            totals.append(own)
             for step in order {
                 guard let duration = steps[step] else { fatalError("step \(step) not reported") }
                 stepTimes[step, default: []].append(nanoseconds(duration) - (step == .codeExchange ? providerTime : 0))
