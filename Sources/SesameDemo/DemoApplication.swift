@@ -147,11 +147,10 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 email = linked
             }
             // The user and their linked sign-ins: a link and a provider that both verify an address land on one user.
-            let current = await sessions.resolve(success.request.head).session.flatMap { session -> String? in
-                guard case .user(let email) = session.subject else { return nil }
-                return email
+            var signedInUserID: String? = nil
+            if let session = await sessions.resolve(success.request.head).session, case .user(let signedInEmail) = session.subject {
+                signedInUserID = try await accounts.store.user(email: signedInEmail)?.id
             }
-            let signedInUserID = try await current.asyncMap { try await accounts.store.user(email: $0)?.id } ?? nil
             let signIn = try await accounts.signIn(
                 provider: success.provider, type: types[success.provider] ?? .oauth, identity: success.identity, signedInUserID: signedInUserID)
             let target = (success.returnTo ?? success.claims["redirect"]?.stringValue).flatMap(RedirectPolicy.localPath) ?? "/"
@@ -455,14 +454,6 @@ extension Demo where Sessions == StoredSessions<DemoSession, DemoData> {
             configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: sessions.data,
             accountStore: accountStore,
             sessionDirectory: DemoSessionDirectory(list: { try await sessions.sessions(subjectID: $0) }, end: { try await sessions.terminate($0) }))
-    }
-}
-
-extension Optional {
-    /// The wrapped value transformed by an async closure.
-    func asyncMap<Result>(_ transform: (Wrapped) async throws -> Result) async rethrows -> Result? {
-        guard let self else { return nil }
-        return try await transform(self)
     }
 }
 

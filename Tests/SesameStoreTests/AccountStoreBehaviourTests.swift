@@ -269,7 +269,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             let (token, record) = VerificationToken.make(identifier: user.email!, purpose: "email-change", lifetime: 600)
             try await store.createVerificationToken(record)
             // A pending email change (as `Accounts.requestEmailChange` records it) goes too.
-            let (change, changeRecord) = VerificationToken.make(identifier: "email-change:" + user.id, purpose: "email-change:new@example.com", lifetime: 600)
+            let (change, changeRecord) = VerificationToken.make(identifier: VerificationToken.emailChangeIdentifier(userID: user.id), purpose: "email-change:new@example.com", lifetime: 600)
             try await store.createVerificationToken(changeRecord)
 
             let keeper = Self.user(Self.email())
@@ -282,7 +282,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             #expect(try await store.authenticator(credentialID: credential) == nil)
             #expect(try await store.useVerificationToken(identifier: user.email!, tokenHash: VerificationToken.hash(token), purpose: "email-change", now: Date()) == nil)
             #expect(try await store.useVerificationToken(
-                identifier: "email-change:" + user.id, tokenHash: VerificationToken.hash(change), purpose: "email-change:new@example.com", now: Date()) == nil)
+                identifier: VerificationToken.emailChangeIdentifier(userID: user.id), tokenHash: VerificationToken.hash(change), purpose: "email-change:new@example.com", now: Date()) == nil)
             try await store.createUser(Self.user(user.email), account: nil)
             #expect(try await store.user(id: keeper.id) == keeper)
             #expect(try await store.accounts(userID: keeper.id).count == 1)

@@ -232,9 +232,9 @@ public struct Accounts: Sendable {
         guard let email = EmailAddress.normalized(newEmail) else { throw AuthError.invalidRequest.with(detail: "not an email address") }
         do {
             guard try await store.user(id: userID) != nil else { throw AuthError.notFound.with(detail: "no such user") }
-            try await store.deleteVerificationTokens(identifier: Self.emailChangeIdentifier(userID))
+            try await store.deleteVerificationTokens(identifier: VerificationToken.emailChangeIdentifier(userID: userID))
             let (token, record) = VerificationToken.make(
-                identifier: Self.emailChangeIdentifier(userID), purpose: Self.emailChangePurpose(email), lifetime: lifetime, now: now())
+                identifier: VerificationToken.emailChangeIdentifier(userID: userID), purpose: Self.emailChangePurpose(email), lifetime: lifetime, now: now())
             try await store.createVerificationToken(record)
             return (token, email)
         } catch let error as SessionStoreError {
@@ -253,7 +253,7 @@ public struct Accounts: Sendable {
         guard let email = EmailAddress.normalized(newEmail) else { throw AuthError.invalidToken }
         do {
             guard try await store.useVerificationToken(
-                identifier: Self.emailChangeIdentifier(userID), tokenHash: VerificationToken.hash(token), purpose: Self.emailChangePurpose(email), now: now()) != nil,
+                identifier: VerificationToken.emailChangeIdentifier(userID: userID), tokenHash: VerificationToken.hash(token), purpose: Self.emailChangePurpose(email), now: now()) != nil,
                 var user = try await store.user(id: userID)
             else { throw AuthError.invalidToken }
             let time = now().wholeMilliseconds
@@ -270,7 +270,6 @@ public struct Accounts: Sendable {
         }
     }
 
-    static func emailChangeIdentifier(_ userID: String) -> String { "email-change:" + userID }
     static func emailChangePurpose(_ email: String) -> String { "email-change:" + email }
 
     /// The provider's tokens for a user's account with a provider, opened.

@@ -60,7 +60,7 @@ public final class MemoryAccountStore: AccountStore {
             state.accounts = state.accounts.filter { $0.value.userID != id }
             state.leases = state.leases.filter { state.accounts[$0.key] != nil }
             state.authenticators = state.authenticators.filter { $0.value.userID != id }
-            state.tokens.removeAll { $0.identifier == user.email || $0.identifier == "email-change:" + id }
+            state.tokens.removeAll { $0.identifier == user.email || $0.identifier == VerificationToken.emailChangeIdentifier(userID: id) }
             return true
         }
     }

@@ -40,6 +40,13 @@ public struct VerificationToken: Sendable, Hashable {
         return (token, VerificationToken(identifier: identifier, tokenHash: hash(token), expiresAt: now.addingTimeInterval(lifetime), purpose: purpose))
     }
 
+    /// The identifier of a user's pending email change (the new address is in the token's purpose): stores delete
+    /// the tokens under it, with those under the user's address, when they delete the user.
+    ///
+    /// - Parameter userID: The user.
+    /// - Returns: `email-change:` followed by the user's ID.
+    public static func emailChangeIdentifier(userID: String) -> String { "email-change:" + userID }
+
     /// The SHA-256 of a token's text, as stored.
     ///
     /// - Parameter token: The token as sent.
