@@ -14,13 +14,23 @@ struct PostgresStoreConnection: Sendable {
     /// An arbitrary, fixed advisory-lock key that serializes concurrent migrations ("SESAME" in ASCII).
     private static let migrationLockKey: Int64 = 0x5345_5341_4D45
 
+    /// How long a migration may take, waiting for the lock included. Migrations run at start-up, serialized
+    /// across every Sesame store on the server, so several instances (or test suites) starting at once queue
+    /// behind each other for longer than one request's deadline allows.
+    private var migrationTimeout: Duration { max(operationTimeout, .seconds(60)) }
+
     /// Runs `body` against the client within the operation deadline, mapping failures to store errors.
+    ///
+    /// - Parameters:
+    ///   - deadline: How long the operation may take; the store's operation deadline when `nil`.
+    ///   - body: The operation.
     func perform<Value: Sendable>(
+        within deadline: Duration? = nil,
         _ body: @escaping @Sendable (_ client: PostgresClient, _ logger: Logger) async throws -> Value
     ) async throws -> Value {
         let client = client, logger = logger
         do {
-            return try await OperationDeadline.run(within: operationTimeout) { try await body(client, logger) }
+            return try await OperationDeadline.run(within: deadline ?? operationTimeout) { try await body(client, logger) }
         } catch {
             throw PostgresErrorClassifier.storeError(for: error)
         }
@@ -50,7 +60,7 @@ struct PostgresStoreConnection: Sendable {
     /// an advisory lock (two instances starting at once would otherwise race on `CREATE … IF NOT EXISTS`).
     func migrate(_ statements: [String]) async throws {
         let all = (namespace.createSchemaStatement.map { [$0] } ?? []) + statements
-        try await perform { client, logger in
+        try await perform(within: migrationTimeout) { client, logger in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
                 for statement in all {
@@ -69,7 +79,7 @@ struct PostgresStoreConnection: Sendable {
         let prelude = (namespace.createSchemaStatement.map { [$0] } ?? []) + [
             "CREATE TABLE IF NOT EXISTS \(ledger) (component text NOT NULL, version integer NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (component, version))"
         ]
-        return try await perform { client, logger in
+        return try await perform(within: migrationTimeout) { client, logger in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: logger)
                 for statement in prelude { try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
