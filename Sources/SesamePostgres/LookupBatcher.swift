@@ -3,10 +3,11 @@ import Synchronization
 /// Coalesces concurrent lookups by key into shared queries, so that a busy server sends PostgreSQL one
 /// `= ANY($1)` query for many sessions instead of one query each.
 ///
-/// No lookup waits for company: when fewer than `maximumQueries` queries are in flight, a lookup runs at once,
-/// alone. Lookups that arrive while all of them are busy queue up, and when a query finishes, the first of
-/// those waiting runs the next one for everybody queued so far (up to `maximumBatch` keys). So at low
-/// concurrency each lookup is one query, and under load a query serves many.
+/// No lookup waits for company: when fewer than `maximumQueries` queries are in flight, a lookup takes a slot at
+/// once and runs after one scheduler turn (`Task.yield()`), with whatever lookups queued during that turn.
+/// Lookups that arrive while every slot is busy queue up, and when a query finishes, the first of those waiting
+/// runs the next one for everybody queued so far (up to `maximumBatch` keys). So at low concurrency each lookup
+/// is one query, and under load a query serves many.
 final class LookupBatcher<Value: Sendable>: Sendable {
     /// Looks up the values of a batch of keys: the result holds an entry for each key that has one.
     typealias Fetch = @Sendable (_ keys: [String]) async throws -> [String: Value]
@@ -59,7 +60,12 @@ final class LookupBatcher<Value: Sendable>: Sendable {
             state.queriesInFlight += 1
             return true
         }
-        if runsNow { return try await run(leaderKey: key, others: []) }
+        if runsNow {
+            // Let the lookups that are ready to run (the tasks the last query woke, typically) reach the queue
+            // before this query leaves: one scheduler turn, nothing when no one else is running.
+            await Task.yield()
+            return try await run(leaderKey: key, others: takeWaiting())
+        }
         let outcome = try await withCheckedThrowingContinuation { continuation in
             // Queued only while every query slot is busy; otherwise the slot is ours after all.
             let queued = state.withLock { state in
@@ -93,6 +99,15 @@ final class LookupBatcher<Value: Sendable>: Sendable {
         for waiter in others { waiter.continuation.resume(returning: .value(values[waiter.key])) }
         handOver()
         return values[leaderKey]
+    }
+
+    /// Removes and returns up to `maximumBatch - 1` queued lookups, to ride along with a query about to run.
+    private func takeWaiting() -> [Waiter] {
+        state.withLock { state in
+            let count = min(maximumBatch - 1, state.waiting.count)
+            defer { state.waiting.removeFirst(count) }
+            return Array(state.waiting.prefix(count))
+        }
     }
 
     /// After a query: the lookups queued meanwhile get the slot (their first one runs the next query for all

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Runs an operation with a deadline, returning (or throwing) as soon as either the operation finishes or the
@@ -42,7 +44,7 @@ enum OperationDeadline {
             var early: Result<Value, any Error>?
             var finished = false
             var work: Task<Void, Never>?
-            var timer: Task<Void, Never>?
+            var timer: Scheduled<Void>?
         }
 
         private let state = Mutex(State())
@@ -67,9 +69,12 @@ enum OperationDeadline {
                     finish(.failure(error))
                 }
             }
-            let timer = Task {
-                do { try await Task.sleep(for: timeout) } catch { return }
-                finish(.failure(Exceeded(timeout: timeout)))
+            // The timer is a task scheduled on an event loop (a heap entry, cancelled in O(log n)), not a
+            // sleeping Swift task: one fewer task started and cancelled per operation.
+            let nanoseconds = timeout.components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            let delay = TimeAmount.nanoseconds(nanoseconds.overflow ? .max : nanoseconds.partialValue + timeout.components.attoseconds / 1_000_000_000)
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: delay) {
+                self.finish(.failure(Exceeded(timeout: timeout)))
             }
             let finishedMeanwhile = state.withLock { state in
                 if state.finished { return true }
@@ -86,7 +91,7 @@ enum OperationDeadline {
         func finish(_ result: Result<Value, any Error>) {
             let (continuation, work, timer) = state.withLock { state in
                 guard !state.finished else {
-                    return (CheckedContinuation<Value, any Error>?.none, Task<Void, Never>?.none, Task<Void, Never>?.none)
+                    return (CheckedContinuation<Value, any Error>?.none, Task<Void, Never>?.none, Scheduled<Void>?.none)
                 }
                 state.finished = true
                 let taken = (state.continuation, state.work, state.timer)

@@ -19,6 +19,13 @@ public struct PostgresAccountStore: AccountStore {
     private let users: String, accounts: String, tokens: String, authenticators: String
     private let userLookups: LookupBatcher<AuthUser>
     private let accountLookups: LookupBatcher<AuthAccount>
+    private let accountAndUserLookups: LookupBatcher<AccountWithUser>
+
+    /// An account and its user (`nil` when the join found none), as the batched join answers it.
+    private struct AccountWithUser: Sendable {
+        let account: AuthAccount
+        let user: AuthUser?
+    }
 
     /// Creates a store over a client; call ``migrate()`` once before first use.
     ///
@@ -47,8 +54,7 @@ public struct PostgresAccountStore: AccountStore {
         }
         let accounts = accounts
         accountLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2)) { keys in
-            let parts = keys.map { $0.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init) }
-            let (providers, issuers, ids) = (parts.map { $0[0] }, parts.map { $0[1] }, parts.map { $0[2] })
+            let (providers, issuers, ids) = Self.keyColumns(keys)
             let query: PostgresQuery = """
                 SELECT \(unescaped: Self.qualifiedAccountColumns)
                 FROM \(unescaped: accounts) a JOIN unnest(\(providers)::text[], \(issuers)::text[], \(ids)::text[]) AS k (provider, issuer, id)
@@ -57,6 +63,29 @@ public struct PostgresAccountStore: AccountStore {
             let found = try await connection.rows(query, Self.decodeAccount)
             return Dictionary(found.map { (Self.lookupKey($0.key), $0) }, uniquingKeysWith: { first, _ in first })
         }
+        // A returning sign-in reads the account and its user in one query (a join), batched the same way.
+        accountAndUserLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2)) { keys in
+            let (providers, issuers, ids) = Self.keyColumns(keys)
+            let query: PostgresQuery = """
+                SELECT \(unescaped: Self.qualifiedAccountColumns), \(unescaped: Self.qualifiedUserColumns)
+                FROM \(unescaped: accounts) a JOIN unnest(\(providers)::text[], \(issuers)::text[], \(ids)::text[]) AS k (provider, issuer, id)
+                    ON a.provider = k.provider AND a.issuer = k.issuer AND a.provider_account_id = k.id
+                    LEFT JOIN \(unescaped: users) u ON u.id = a.user_id
+                """
+            let found = try await connection.rows(query, Self.decodeAccountAndUser)
+            return Dictionary(found.map { (Self.lookupKey($0.account.key), $0) }, uniquingKeysWith: { first, _ in first })
+        }
+    }
+
+    /// Whether a key can name a stored account: PostgreSQL text holds no NUL, so a key with one names none.
+    private static func isStorable(_ key: AccountKey) -> Bool {
+        !key.provider.utf8.contains(0) && !key.issuer.utf8.contains(0) && !key.providerAccountID.utf8.contains(0)
+    }
+
+    /// Batched lookup keys split back into the provider, issuer and provider-account-ID columns.
+    private static func keyColumns(_ keys: [String]) -> (providers: [String], issuers: [String], ids: [String]) {
+        let parts = keys.map { $0.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init) }
+        return (parts.map { $0[0] }, parts.map { $0[1] }, parts.map { $0[2] })
     }
 
     /// An account key as one string for the lookup batcher (PostgreSQL text holds no NUL, so none is ambiguous).
@@ -174,6 +203,8 @@ public struct PostgresAccountStore: AccountStore {
     // MARK: Users
 
     private static let userColumns = "id, email, email_verified, name, image, created_at, updated_at, payload"
+    /// The same, qualified with `u.`, for a join.
+    private static let qualifiedUserColumns = qualified(userColumns, by: "u")
 
     public func user(id: String) async throws -> AuthUser? {
         try await userLookups.value(for: id)
@@ -232,8 +263,12 @@ public struct PostgresAccountStore: AccountStore {
 
     private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at"
     /// The same, qualified with `a.`, for a join.
-    private static let qualifiedAccountColumns = accountColumns.split(separator: ",").map { "a." + $0.trimmingCharacters(in: .whitespaces) }
-        .joined(separator: ", ")
+    private static let qualifiedAccountColumns = qualified(accountColumns, by: "a")
+
+    /// A column list with each column qualified by a table alias.
+    private static func qualified(_ columns: String, by alias: String) -> String {
+        columns.split(separator: ",").map { alias + "." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")
+    }
 
     private func insertAccountQuery(_ account: AuthAccount) -> PostgresQuery {
         """
@@ -244,9 +279,30 @@ public struct PostgresAccountStore: AccountStore {
     }
 
     public func account(_ key: AccountKey) async throws -> AuthAccount? {
-        // A key part with a NUL cannot be stored, so it names no account.
-        guard ![key.provider, key.issuer, key.providerAccountID].contains(where: { $0.contains("\u{0}") }) else { return nil }
+        guard Self.isStorable(key) else { return nil }
         return try await accountLookups.value(for: Self.lookupKey(key))
+    }
+
+    public func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)? {
+        guard Self.isStorable(key) else { return nil }
+        return try await accountAndUserLookups.value(for: Self.lookupKey(key)).map { ($0.account, $0.user) }
+    }
+
+    public func recordSignIn(_ key: AccountKey, tokens: [UInt8]) async throws -> (account: AuthAccount, user: AuthUser?)? {
+        guard Self.isStorable(key) else { return nil }
+        // One statement: the tokens replaced (lease and re-authentication mark cleared), the account read back
+        // with its user.
+        return try await rows(
+            """
+            WITH a AS (
+                UPDATE \(unescaped: accounts) SET tokens = \(ByteBuffer(bytes: tokens)), needs_reauthentication = false, refresh_lease_until = NULL
+                WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID)
+                RETURNING \(unescaped: Self.accountColumns)
+            )
+            SELECT \(unescaped: Self.qualifiedAccountColumns), \(unescaped: Self.qualifiedUserColumns)
+            FROM a LEFT JOIN \(unescaped: users) u ON u.id = a.user_id
+            """, Self.decodeAccountAndUser
+        ).first.map { ($0.account, $0.user) }
     }
 
     public func accounts(userID: String) async throws -> [AuthAccount] {
@@ -335,6 +391,23 @@ public struct PostgresAccountStore: AccountStore {
             key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: accountType,
             sealedTokens: tokens.map { Array($0.readableBytesView) }, needsReauthentication: needsReauthentication,
             createdAt: Date(millisecondsSince1970: created))
+    }
+
+    /// An account's columns followed by its user's (all `NULL` when the user is missing).
+    private static func decodeAccountAndUser(_ row: PostgresRow) throws -> AccountWithUser {
+        let (provider, issuer, id, userID, type, tokens, needsReauthentication, created, ownerID, email, verified, name, image, userCreated, updated, payload) =
+            try row.decode((String, String, String, String, String, ByteBuffer?, Bool, Int64, String?, String?, Int64?, String?, String?, Int64?, Int64?, ByteBuffer?).self)
+        guard let accountType = AccountType(rawValue: type) else { throw SessionStoreError.invalidResponse("PostgreSQL: unknown account type") }
+        let account = AuthAccount(
+            key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: accountType,
+            sealedTokens: tokens.map { Array($0.readableBytesView) }, needsReauthentication: needsReauthentication,
+            createdAt: Date(millisecondsSince1970: created))
+        guard let ownerID, let userCreated, let updated else { return AccountWithUser(account: account, user: nil) }
+        let user = AuthUser(
+            id: ownerID, email: email, emailVerified: verified.map(Date.init(millisecondsSince1970:)), name: name, image: image,
+            createdAt: Date(millisecondsSince1970: userCreated), updatedAt: Date(millisecondsSince1970: updated),
+            payloadJSON: payload.map { Array($0.readableBytesView) })
+        return AccountWithUser(account: account, user: user)
     }
 
     // MARK: Verification tokens

@@ -9,7 +9,7 @@ import SesameSQLite
 // Account-store operations per second, per store, at concurrency 1, 16 and 64, side by side in one run:
 //   lookup          AccountStore.user(id:) for one of 1,000 users (what a request that shows the user costs);
 //   find-or-create  Accounts.signIn for an identity already linked (what a returning user's sign-in costs: the
-//                   account by provider key, then its user);
+//                   account by provider key joined with its user, one statement);
 // for PostgreSQL against pgbench running the same statements (a custom script, `\set n random(1, 1000)`) at the
 // same concurrency on the same server: the limit (target: Sesame ÷ pgbench ≥ 0.7 at 16 and 64). SQLite and memory
 // are listed for scale. Sesame's pool holds at most 24 connections (pgbench at 64 needs the rest of the server's 100). PostgreSQL comes from SESAME_BENCH_POSTGRES_URL; without it, its rows are skipped.
@@ -18,7 +18,8 @@ import SesameSQLite
 let arguments = CommandLine.arguments.dropFirst().compactMap { Double($0) }
 let seconds = arguments.first ?? 3
 let rounds = Int(arguments.dropFirst().first ?? 3)
-let concurrencies = [1, 16, 64]
+// SESAME_BENCH_CONCURRENCY=16 measures one concurrency only (for a profiler).
+let concurrencies = ProcessInfo.processInfo.environment["SESAME_BENCH_CONCURRENCY"].flatMap(Int.init).map { [$0] } ?? [1, 16, 64]
 let userCount = 1_000
 let keys = try KeySet(activeKey: JWK.generate(.es256))
 
@@ -75,17 +76,21 @@ func candidate(_ name: String, _ store: any AccountStore) async throws -> Candid
     }
 }
 
+// SESAME_BENCH_STORES=postgres (a comma-separated list of memory, sqlite, postgres) measures only those.
+let stores = Set((ProcessInfo.processInfo.environment["SESAME_BENCH_STORES"] ?? "memory,sqlite,postgres").split(separator: ",").map(String.init))
 var candidates: [Candidate] = []
-candidates.append(try await candidate("Sesame memory", MemoryAccountStore()))
+if stores.contains("memory") { candidates.append(try await candidate("Sesame memory", MemoryAccountStore())) }
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-account-bench-" + UUID().uuidString)
 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: directory) }
-candidates.append(try await candidate("Sesame SQLite", SQLiteAccountStore(path: directory.appendingPathComponent("accounts.sqlite").path)))
+if stores.contains("sqlite") {
+    candidates.append(try await candidate("Sesame SQLite", SQLiteAccountStore(path: directory.appendingPathComponent("accounts.sqlite").path)))
+}
 
 var pgbench: ((_ script: String, _ concurrency: Int) throws -> Double)? = nil
 var scripts: [String: String] = [:]
 var runner: Task<Void, Never>? = nil
-if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], let components = URLComponents(string: url) {
+if stores.contains("postgres"), let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], let components = URLComponents(string: url) {
     let client = PostgresClient(configuration: try PostgresStoreClient.configuration(url: url, maximumConnections: 24))
     runner = Task { await client.run() }
     let namespace = try PostgresTableNamespace(prefix: "bench_")
@@ -96,8 +101,14 @@ if let url = ProcessInfo.processInfo.environment["SESAME_BENCH_POSTGRES_URL"], l
     let database = String(components.path.dropFirst())
     // The statements Sesame sends, as pgbench scripts.
     let users = "SELECT id, email, email_verified, name, image, created_at, updated_at, payload FROM bench_users WHERE id = 'bench-user-' || :n;"
-    let accounts = "SELECT provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at FROM bench_accounts WHERE provider = 'github' AND issuer = '' AND provider_account_id = 'acct-' || :n;"
-    for (name, body) in [("lookup", users), ("find-or-create", accounts + "\n" + users)] {
+    // A returning sign-in reads the account and its user in one join.
+    let accountAndUser = """
+        SELECT a.provider, a.issuer, a.provider_account_id, a.user_id, a.type, a.tokens, a.needs_reauthentication, a.created_at, \
+        u.id, u.email, u.email_verified, u.name, u.image, u.created_at, u.updated_at, u.payload \
+        FROM bench_accounts a LEFT JOIN bench_users u ON u.id = a.user_id \
+        WHERE a.provider = 'github' AND a.issuer = '' AND a.provider_account_id = 'acct-' || :n;
+        """
+    for (name, body) in [("lookup", users), ("find-or-create", accountAndUser)] {
         let path = directory.appendingPathComponent(name + ".sql").path
         try "\\set n random(1, \(userCount))\n\(body)\n".write(toFile: path, atomically: true, encoding: .utf8)
         scripts[name] = path
