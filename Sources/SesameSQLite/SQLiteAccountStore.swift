@@ -1,5 +1,4 @@
 import Foundation
-import Logging
 import NIOCore
 import Sesame
 import SQLiteNIO
@@ -7,29 +6,31 @@ import Synchronization
 
 /// An ``AccountStore`` in a SQLite file: users, accounts, verification tokens and passkeys, the embedded default.
 ///
-/// Writes run on a connection of the store's own, one at a time, each in a transaction (`BEGIN IMMEDIATE`) or as
-/// one statement; foreign keys cascade a user's deletion to its accounts and passkeys, and a trigger to its
+/// Operations run on a connection of the store's own, one at a time, on the calling task's thread (the statements
+/// are short and indexed: a hop to a thread pool would cost more than most of them); writes run in a transaction
+/// (`BEGIN IMMEDIATE`) or as one statement; foreign keys cascade a user's deletion to its accounts and passkeys, and a trigger to its
 /// verification tokens. The schema is versioned (``migrate()``, also run on first use): two processes that
 /// migrate at once take turns on SQLite's write lock, and the second finds nothing left to do.
 public final class SQLiteAccountStore: AccountStore {
     /// The database file's path.
     public let path: String
-    private let connection: SQLiteLazyConnection
+    private let busyTimeoutMilliseconds: Int32
+    /// The connection, opened and set up on first use (and again after a failed opening or ``close()``); used
+    /// only while `lock` is held.
+    private let database = Mutex<SQLiteDirectConnection?>(nil)
     private let lock = SQLiteSerialLock()
 
     /// Creates a store in a database file (created if missing); it may be the file the other SQLite stores use.
     ///
     /// - Parameters:
     ///   - path: The database file.
-    ///   - logger: The logger for SQLite.
-    public init(path: String, logger: Logger = Logger(label: "sesame.sqlite.accounts")) {
+    ///   - busyTimeout: How long a write waits for another connection's write lock before the operation fails
+    ///     with ``SessionStoreError/unavailable(_:)`` (default 1 second; statements run on the calling task's
+    ///     thread, so keep it short).
+    public init(path: String, busyTimeout: Duration = .seconds(1)) {
         self.path = path
-        connection = SQLiteLazyConnection(path: path, logger: logger) { database in
-            for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA busy_timeout = 5000", "PRAGMA foreign_keys = ON"] {
-                try await database.query(pragma, []) { _ in }
-            }
-            _ = try await Self.migrate(database)
-        }
+        let (seconds, attoseconds) = busyTimeout.components
+        busyTimeoutMilliseconds = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 
     /// Creates a store in the file of a ``SQLiteStorage``.
@@ -100,44 +101,45 @@ public final class SQLiteAccountStore: AccountStore {
     /// - Throws: ``SessionStoreError/unavailable(_:)`` when the file cannot be opened or written.
     @discardableResult
     public func migrate() async throws -> [Int] {
-        try await perform { database in try await Self.migrate(database) }
+        try await perform { database in try Self.migrate(database) }
     }
 
-    private static func migrate(_ database: SQLiteConnection) async throws -> [Int] {
-        try await database.query("BEGIN IMMEDIATE", []) { _ in }
+    private static func migrate(_ database: SQLiteDirectConnection) throws -> [Int] {
+        try database.rows("BEGIN IMMEDIATE", [])
         do {
-            try await database.query(
+            try database.rows(
                 "CREATE TABLE IF NOT EXISTS sesame_schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (component, version))",
-                []) { _ in }
-            let current = try await collect(database, "SELECT coalesce(max(version), 0) AS v FROM sesame_schema_migrations WHERE component = 'accounts'", [])
+                [])
+            let current = try database.rows("SELECT coalesce(max(version), 0) AS v FROM sesame_schema_migrations WHERE component = 'accounts'")
                 .first?.column("v")?.integer ?? 0
             var applied: [Int] = []
             for (index, statements) in migrations.enumerated() where index + 1 > current {
-                for statement in statements { try await database.query(statement, []) { _ in } }
-                try await database.query(
+                for statement in statements { try database.rows(statement, []) }
+                try database.rows(
                     "INSERT INTO sesame_schema_migrations (component, version, applied_at) VALUES ('accounts', ?1, ?2)",
-                    [.integer(index + 1), .integer(Int(Date().millisecondsSince1970))]) { _ in }
+                    [.integer(index + 1), .integer(Int(Date().millisecondsSince1970))])
                 applied.append(index + 1)
             }
-            try await database.query("COMMIT", []) { _ in }
+            try database.rows("COMMIT", [])
             return applied
         } catch {
-            try? await database.query("ROLLBACK", []) { _ in }
+            _ = try? database.rows("ROLLBACK", [])
             throw error
         }
     }
 
     // MARK: Connection
 
-    /// Runs `body` with the connection, alone, mapping SQLite's failures to store errors.
-    private func perform<Value: Sendable>(_ body: (SQLiteConnection) async throws -> Value) async throws -> Value {
+    /// Runs `body` with the connection, alone, mapping SQLite's failures to store errors. The connection is
+    /// opened and set up (pragmas, migrations) on first use; a failed opening is retried by the next call.
+    private func perform<Value: Sendable>(_ body: (SQLiteDirectConnection) throws -> Value) async throws -> Value {
         await lock.acquire()
         defer { lock.release() }
         do {
-            return try await body(try await connection.connection())
+            return try body(try openConnection())
         } catch let error as AccountStoreError {
             throw error
-        } catch let error as SQLiteError {
+        } catch let error as SQLiteDirectConnection.Failure {
             if let conflict = Self.conflict(error) { throw conflict }
             throw SessionStoreError.unavailable("SQLite: \(error)")
         } catch let error as SessionStoreError {
@@ -147,40 +149,44 @@ public final class SQLiteAccountStore: AccountStore {
         }
     }
 
+    /// The open connection (call with `lock` held).
+    private func openConnection() throws -> SQLiteDirectConnection {
+        if let open = database.withLock({ $0 }) { return open }
+        let opened = try SQLiteDirectConnection(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"] {
+            try opened.rows(pragma)
+        }
+        _ = try Self.migrate(opened)
+        database.withLock { $0 = opened }
+        return opened
+    }
+
     /// Runs `body` in a write transaction.
-    private func transaction<Value: Sendable>(_ body: (SQLiteConnection) async throws -> Value) async throws -> Value {
+    private func transaction<Value: Sendable>(_ body: (SQLiteDirectConnection) throws -> Value) async throws -> Value {
         try await perform { database in
-            try await database.query("BEGIN IMMEDIATE", []) { _ in }
+            try database.rows("BEGIN IMMEDIATE")
             do {
-                let value = try await body(database)
-                try await database.query("COMMIT", []) { _ in }
+                let value = try body(database)
+                try database.rows("COMMIT")
                 return value
             } catch {
-                try? await database.query("ROLLBACK", []) { _ in }
+                _ = try? database.rows("ROLLBACK")
                 throw error
             }
         }
     }
 
-    private static func conflict(_ error: SQLiteError) -> AccountStoreError? {
-        switch error.reason {
-        case .constraintUniqueFailed, .constraintPrimaryKeyFailed, .constraint:
-            if error.message.contains("sesame_users.email") { return .emailInUse }
-            if error.message.contains("sesame_users.id") { return .userInUse }
-            if error.message.contains("sesame_accounts.") { return .accountInUse }
-            if error.message.contains("sesame_authenticators.") { return .authenticatorInUse }
-            return nil
-        default:
-            return nil
-        }
+    private static func conflict(_ error: SQLiteDirectConnection.Failure) -> AccountStoreError? {
+        guard error.isUniquenessConflict else { return nil }
+        if error.message.contains("sesame_users.email") { return .emailInUse }
+        if error.message.contains("sesame_users.id") { return .userInUse }
+        if error.message.contains("sesame_accounts.") { return .accountInUse }
+        if error.message.contains("sesame_authenticators.") { return .authenticatorInUse }
+        return nil
     }
 
-    private static func collect(_ database: SQLiteConnection, _ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
-        try await SQLiteLazyConnection.rows(database, sql, binds)
-    }
-
-    private func rows(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
-        try await perform { try await Self.collect($0, sql, binds) }
+    private func rows(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteDirectConnection.Row] {
+        try await perform { try $0.rows(sql, binds) }
     }
 
     // MARK: Users
@@ -197,9 +203,9 @@ public final class SQLiteAccountStore: AccountStore {
 
     public func createUser(_ user: AuthUser, account: AuthAccount?) async throws {
         try await transaction { database in
-            try await database.query("INSERT INTO sesame_users (\(Self.userColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", Self.userBinds(user)) { _ in }
+            try database.rows("INSERT INTO sesame_users (\(Self.userColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", Self.userBinds(user))
             if let account {
-                try await database.query(Self.insertAccount, Self.accountBinds(account)) { _ in }
+                try database.rows(Self.insertAccount, Self.accountBinds(account))
             }
         }
     }
@@ -220,11 +226,11 @@ public final class SQLiteAccountStore: AccountStore {
          .integer(Int(user.createdAt.millisecondsSince1970)), .integer(Int(user.updatedAt.millisecondsSince1970)), blob(user.payloadJSON)]
     }
 
-    private static func decodeUser(_ row: SQLiteRow) throws -> AuthUser {
+    private static func decodeUser(_ row: SQLiteDirectConnection.Row) throws -> AuthUser {
         try decodeUser(row, prefix: "")
     }
 
-    private static func decodeUser(_ row: SQLiteRow, prefix: String) throws -> AuthUser {
+    private static func decodeUser(_ row: SQLiteDirectConnection.Row, prefix: String) throws -> AuthUser {
         func column(_ name: String) -> SQLiteData? { row.column(prefix + name) }
         guard let id = column("id")?.string, let created = column("created_at")?.integer, let updated = column("updated_at")?.integer else {
             throw SessionStoreError.invalidResponse("SQLite: a user row is incomplete")
@@ -283,7 +289,7 @@ public final class SQLiteAccountStore: AccountStore {
         .joined(separator: ", ")
 
     /// An account and its user (`u_…` columns; `nil` when the join found none).
-    private static func decodeAccountAndUser(_ row: SQLiteRow) throws -> (account: AuthAccount, user: AuthUser?) {
+    private static func decodeAccountAndUser(_ row: SQLiteDirectConnection.Row) throws -> (account: AuthAccount, user: AuthUser?) {
         let account = try decodeAccount(row)
         guard row.column("u_created_at")?.integer != nil else { return (account, nil) }
         return (account, try decodeUser(row, prefix: "u_"))
@@ -291,8 +297,8 @@ public final class SQLiteAccountStore: AccountStore {
 
     public func linkAccount(_ account: AuthAccount) async throws -> Bool {
         try await transaction { database in
-            guard try await !Self.collect(database, "SELECT 1 FROM sesame_users WHERE id = ?1", [.text(account.userID)]).isEmpty else { return false }
-            try await database.query(Self.insertAccount, Self.accountBinds(account)) { _ in }
+            guard try !database.rows("SELECT 1 FROM sesame_users WHERE id = ?1", [.text(account.userID)]).isEmpty else { return false }
+            try database.rows(Self.insertAccount, Self.accountBinds(account))
             return true
         }
     }
@@ -300,16 +306,15 @@ public final class SQLiteAccountStore: AccountStore {
     public func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome {
         try await transaction { database in
             let binds = Self.keyBinds(key) + [.text(userID)]
-            guard try await !Self.collect(database, "SELECT 1 FROM sesame_accounts WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND user_id = ?4", binds).isEmpty else {
+            guard try !database.rows("SELECT 1 FROM sesame_accounts WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND user_id = ?4", binds).isEmpty else {
                 return .notFound
             }
-            let methods = try await Self.collect(
-                database,
+            let methods = try database.rows(
                 "SELECT (SELECT count(*) FROM sesame_accounts WHERE user_id = ?1) + (SELECT count(*) FROM sesame_authenticators WHERE user_id = ?1) AS n",
                 [.text(userID)]
             ).first?.column("n")?.integer ?? 0
             guard methods > 1 else { return .lastSignInMethod }
-            try await database.query("DELETE FROM sesame_accounts WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND user_id = ?4", binds) { _ in }
+            try database.rows("DELETE FROM sesame_accounts WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND user_id = ?4", binds)
             return .unlinked
         }
     }
@@ -349,7 +354,7 @@ public final class SQLiteAccountStore: AccountStore {
                                  .integer(account.needsReauthentication ? 1 : 0), .integer(Int(account.createdAt.millisecondsSince1970))]
     }
 
-    private static func decodeAccount(_ row: SQLiteRow) throws -> AuthAccount {
+    private static func decodeAccount(_ row: SQLiteDirectConnection.Row) throws -> AuthAccount {
         guard let provider = row.column("provider")?.string, let issuer = row.column("issuer")?.string,
             let id = row.column("provider_account_id")?.string, let userID = row.column("user_id")?.string,
             let type = row.column("type")?.string.flatMap(AccountType.init(rawValue:)), let created = row.column("created_at")?.integer
@@ -387,12 +392,12 @@ public final class SQLiteAccountStore: AccountStore {
 
     public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {
         try await transaction { database in
-            guard try await !Self.collect(database, "SELECT 1 FROM sesame_users WHERE id = ?1", [.text(authenticator.userID)]).isEmpty else { return false }
-            try await database.query(
+            guard try !database.rows("SELECT 1 FROM sesame_users WHERE id = ?1", [.text(authenticator.userID)]).isEmpty else { return false }
+            try database.rows(
                 "INSERT INTO sesame_authenticators (\(Self.authenticatorColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 [Self.blob(authenticator.credentialID), .text(authenticator.userID), Self.blob(authenticator.publicKey), .integer(Int(authenticator.counter)),
                  .integer(authenticator.backedUp ? 1 : 0), .text(authenticator.deviceType), .text(authenticator.transports.joined(separator: ",")),
-                 Self.text(authenticator.name), .integer(Int(authenticator.createdAt.millisecondsSince1970))]) { _ in }
+                 Self.text(authenticator.name), .integer(Int(authenticator.createdAt.millisecondsSince1970))])
             return true
         }
     }
@@ -414,7 +419,7 @@ public final class SQLiteAccountStore: AccountStore {
         ).isEmpty
     }
 
-    private static func decodeAuthenticator(_ row: SQLiteRow) throws -> PasskeyAuthenticator {
+    private static func decodeAuthenticator(_ row: SQLiteDirectConnection.Row) throws -> PasskeyAuthenticator {
         guard let credentialID = bytes(row.column("credential_id")), let userID = row.column("user_id")?.string,
             let publicKey = bytes(row.column("public_key")), let counter = row.column("counter")?.integer, let counterValue = UInt32(exactly: counter),
             let deviceType = row.column("device_type")?.string, let transports = row.column("transports")?.string,
@@ -438,7 +443,9 @@ public final class SQLiteAccountStore: AccountStore {
 
     /// Closes the connection; the next operation opens it again.
     public func close() async throws {
-        try await connection.close()
+        await lock.acquire()
+        defer { lock.release() }
+        database.withLock { $0 = nil }
     }
 }
 
@@ -452,6 +459,13 @@ final class SQLiteSerialLock: Sendable {
     private let state = Mutex(State())
 
     func acquire() async {
+        // Uncontended: taken at once, with no suspension.
+        let taken = state.withLock { state -> Bool in
+            guard !state.held else { return false }
+            state.held = true
+            return true
+        }
+        if taken { return }
         await withCheckedContinuation { continuation in
             let acquired = state.withLock { state -> Bool in
                 if state.held {
