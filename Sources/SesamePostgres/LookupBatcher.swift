@@ -1,27 +1,27 @@
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Coalesces concurrent lookups by key into shared queries, so that a busy server sends PostgreSQL one
-/// `= ANY($1)` query for many sessions instead of one query each.
+/// `= ANY($1)` query for many lookups instead of one query each.
 ///
-/// No lookup waits for company: when fewer than `maximumQueries` queries are in flight, a lookup takes a slot at
-/// once and runs after one scheduler turn (`Task.yield()`), with whatever lookups queued during that turn.
-/// Lookups that arrive while every slot is busy queue up, and when a query finishes, the first of those waiting
-/// runs the next one for everybody queued so far (up to `maximumBatch` keys). So at low concurrency each lookup
-/// is one query, and under load a query serves many.
+/// A lookup queues; when fewer than `maximumQueries` queries are in flight, it also starts one, in a task of
+/// its own that takes everything queued by the time it runs (up to `maximumBatch` keys): the lookups ready to
+/// run when it was started (typically the ones the previous query just answered) join it. The query's task
+/// answers every lookup it took, then starts the next query when lookups queued meanwhile, or frees its slot.
+/// So at low concurrency each lookup is one query, under load a query serves many, and an answer reaches its
+/// lookups with no task in between.
+///
+/// Each query has a deadline: when it passes, the query's lookups fail with the store's "unavailable" error and
+/// its slot goes to the next query; the late query is left to finish on its own (PostgresNIO does not stop a
+/// query on the wire), so a hung server never holds a lookup longer than the deadline.
 final class LookupBatcher<Value: Sendable>: Sendable {
     /// Looks up the values of a batch of keys: the result holds an entry for each key that has one.
     typealias Fetch = @Sendable (_ keys: [String]) async throws -> [String: Value]
 
     private struct Waiter: Sendable {
         let key: String
-        let continuation: CheckedContinuation<Outcome, any Error>
-    }
-
-    /// What a queued lookup is woken with: its value, or the job of running the next query for itself and the
-    /// other lookups queued with it.
-    private enum Outcome: Sendable {
-        case value(Value?)
-        case lead(others: [Waiter])
+        let continuation: CheckedContinuation<Value?, any Error>
     }
 
     private struct State {
@@ -32,17 +32,20 @@ final class LookupBatcher<Value: Sendable>: Sendable {
     private let state = Mutex(State())
     private let maximumQueries: Int
     private let maximumBatch: Int
+    private let deadline: Duration
     private let fetch: Fetch
 
     /// Creates a batcher.
     ///
     /// - Parameters:
-    ///   - maximumQueries: How many queries may run at once before lookups queue.
+    ///   - maximumQueries: How many queries may run at once.
     ///   - maximumBatch: The most keys one query asks for.
+    ///   - deadline: How long a query may take before its lookups fail.
     ///   - fetch: Runs one query.
-    init(maximumQueries: Int, maximumBatch: Int = 128, fetch: @escaping Fetch) {
+    init(maximumQueries: Int, maximumBatch: Int = 128, deadline: Duration, fetch: @escaping Fetch) {
         self.maximumQueries = max(1, maximumQueries)
         self.maximumBatch = max(1, maximumBatch)
+        self.deadline = deadline
         self.fetch = fetch
     }
 
@@ -53,77 +56,72 @@ final class LookupBatcher<Value: Sendable>: Sendable {
     ///
     /// - Parameter key: The key.
     /// - Returns: The value, or `nil`.
-    /// - Throws: What the query that served it threw.
+    /// - Throws: What the query that served it threw, or ``SessionStoreError/unavailable(_:)`` when it passed
+    ///   its deadline.
     func value(for key: String) async throws -> Value? {
-        let runsNow = state.withLock { state in
-            guard state.queriesInFlight < maximumQueries else { return false }
-            state.queriesInFlight += 1
-            return true
-        }
-        if runsNow {
-            // Let the lookups that are ready to run (the tasks the last query woke, typically) reach the queue
-            // before this query leaves: one scheduler turn, nothing when no one else is running.
-            await Task.yield()
-            return try await run(leaderKey: key, others: takeWaiting())
-        }
-        let outcome = try await withCheckedThrowingContinuation { continuation in
-            // Queued only while every query slot is busy; otherwise the slot is ours after all.
-            let queued = state.withLock { state in
-                guard state.queriesInFlight >= maximumQueries else {
-                    state.queriesInFlight += 1
-                    return false
-                }
+        try await withCheckedThrowingContinuation { continuation in
+            let starts = state.withLock { state in
                 state.waiting.append(Waiter(key: key, continuation: continuation))
+                guard state.queriesInFlight < maximumQueries else { return false }
+                state.queriesInFlight += 1
                 return true
             }
-            if !queued { continuation.resume(returning: .lead(others: [])) }
-        }
-        switch outcome {
-        case .value(let value):
-            return value
-        case .lead(let others):
-            return try await run(leaderKey: key, others: others)
+            if starts { startQuery() }
         }
     }
 
-    /// Runs one query for the caller's key and the waiting `others`, answers them, and hands the query slot on.
-    private func run(leaderKey: String, others: [Waiter]) async throws -> Value? {
-        let values: [String: Value]
-        do {
-            values = try await fetch(Array(Set([leaderKey] + others.map(\.key))))
-        } catch {
-            for waiter in others { waiter.continuation.resume(throwing: error) }
-            handOver()
-            throw error
-        }
-        for waiter in others { waiter.continuation.resume(returning: .value(values[waiter.key])) }
-        handOver()
-        return values[leaderKey]
+    /// Starts a query task (the caller holds a slot for it).
+    private func startQuery() {
+        Task { await runQuery() }
     }
 
-    /// Removes and returns up to `maximumBatch - 1` queued lookups, to ride along with a query about to run.
-    private func takeWaiting() -> [Waiter] {
-        state.withLock { state in
-            let count = min(maximumBatch - 1, state.waiting.count)
+    /// Runs one query for the lookups queued now and answers them; then hands the slot on.
+    private func runQuery() async {
+        let batch: [Waiter] = state.withLock { state in
+            let count = min(maximumBatch, state.waiting.count)
             defer { state.waiting.removeFirst(count) }
             return Array(state.waiting.prefix(count))
         }
+        guard !batch.isEmpty else { return handOver() }
+        // The first of the query and its deadline to settle answers the batch and hands the slot on.
+        let settled = Atomic(false)
+        let timeout = deadline
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(timeout)) {
+            guard !settled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            let error = PostgresErrorClassifier.storeError(for: OperationDeadline.Exceeded(timeout: timeout))
+            for waiter in batch { waiter.continuation.resume(throwing: error) }
+            self.handOver()
+        }
+        let result: Result<[String: Value], any Error>
+        do {
+            result = .success(try await fetch(Array(Set(batch.map(\.key)))))
+        } catch {
+            result = .failure(error)
+        }
+        guard !settled.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        timer.cancel()
+        switch result {
+        case .success(let values): for waiter in batch { waiter.continuation.resume(returning: values[waiter.key]) }
+        case .failure(let error): for waiter in batch { waiter.continuation.resume(throwing: error) }
+        }
+        handOver()
     }
 
-    /// After a query: the lookups queued meanwhile get the slot (their first one runs the next query for all
-    /// of them), or the slot is freed.
+    /// After a query: the next one starts for the lookups queued meanwhile, or the slot is freed.
     private func handOver() {
-        let next: [Waiter]? = state.withLock { state in
-            guard !state.waiting.isEmpty else {
-                state.queriesInFlight -= 1
-                return nil
-            }
-            let count = min(maximumBatch, state.waiting.count)
-            let batch = Array(state.waiting.prefix(count))
-            state.waiting.removeFirst(count)
-            return batch
+        let next = state.withLock { state in
+            if state.waiting.isEmpty { state.queriesInFlight -= 1 }
+            return !state.waiting.isEmpty
         }
-        guard let next, let leader = next.first else { return }
-        leader.continuation.resume(returning: .lead(others: Array(next.dropFirst())))
+        if next { startQuery() }
+    }
+}
+
+extension TimeAmount {
+    /// A `Duration` as NIO's time amount (saturating).
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        self = .nanoseconds(nanoseconds.overflow ? .max : nanoseconds.partialValue &+ attoseconds / 1_000_000_000)
     }
 }

@@ -71,9 +71,7 @@ enum OperationDeadline {
             }
             // The timer is a task scheduled on an event loop (a heap entry, cancelled in O(log n)), not a
             // sleeping Swift task: one fewer task started and cancelled per operation.
-            let nanoseconds = timeout.components.seconds.multipliedReportingOverflow(by: 1_000_000_000)
-            let delay = TimeAmount.nanoseconds(nanoseconds.overflow ? .max : nanoseconds.partialValue + timeout.components.attoseconds / 1_000_000_000)
-            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: delay) {
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(timeout)) {
                 self.finish(.failure(Exceeded(timeout: timeout)))
             }
             let finishedMeanwhile = state.withLock { state in

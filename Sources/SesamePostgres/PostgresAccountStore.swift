@@ -47,24 +47,24 @@ public struct PostgresAccountStore: AccountStore {
         // Lookups by ID that arrive while every lookup query is busy share the next one (`= ANY($1)`), as the
         // session store's do: under load, fewer, larger queries serve more.
         let connection = connection, users = users
-        userLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2)) { ids in
+        userLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), deadline: operationTimeout) { ids in
             let query: PostgresQuery = "SELECT \(unescaped: Self.userColumns) FROM \(unescaped: users) WHERE id = ANY(\(ids))"
-            let found = try await connection.rows(query, Self.decodeUser)
+            let found = try await connection.rowsWithoutDeadline(query, Self.decodeUser)
             return Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         }
         let accounts = accounts
-        accountLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2)) { keys in
+        accountLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), deadline: operationTimeout) { keys in
             let (providers, issuers, ids) = Self.keyColumns(keys)
             let query: PostgresQuery = """
                 SELECT \(unescaped: Self.qualifiedAccountColumns)
                 FROM \(unescaped: accounts) a JOIN unnest(\(providers)::text[], \(issuers)::text[], \(ids)::text[]) AS k (provider, issuer, id)
                     ON a.provider = k.provider AND a.issuer = k.issuer AND a.provider_account_id = k.id
                 """
-            let found = try await connection.rows(query, Self.decodeAccount)
+            let found = try await connection.rowsWithoutDeadline(query, Self.decodeAccount)
             return Dictionary(found.map { (Self.lookupKey($0.key), $0) }, uniquingKeysWith: { first, _ in first })
         }
         // A returning sign-in reads the account and its user in one query (a join), batched the same way.
-        accountAndUserLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2)) { keys in
+        accountAndUserLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), deadline: operationTimeout) { keys in
             let (providers, issuers, ids) = Self.keyColumns(keys)
             let query: PostgresQuery = """
                 SELECT \(unescaped: Self.qualifiedAccountColumns), \(unescaped: Self.qualifiedUserColumns)
@@ -72,7 +72,7 @@ public struct PostgresAccountStore: AccountStore {
                     ON a.provider = k.provider AND a.issuer = k.issuer AND a.provider_account_id = k.id
                     LEFT JOIN \(unescaped: users) u ON u.id = a.user_id
                 """
-            let found = try await connection.rows(query, Self.decodeAccountAndUser)
+            let found = try await connection.rowsWithoutDeadline(query, Self.decodeAccountAndUser)
             return Dictionary(found.map { (Self.lookupKey($0.account.key), $0) }, uniquingKeysWith: { first, _ in first })
         }
     }

@@ -60,11 +60,11 @@ public struct PostgresSessionStore: SessionStore {
         let table = namespace.table("sessions")
         self.connection = connection
         self.table = table
-        lookups = LookupBatcher(maximumQueries: concurrentLookups) { keys in
+        lookups = LookupBatcher(maximumQueries: concurrentLookups, deadline: operationTimeout) { keys in
             let query: PostgresQuery = """
                 SELECT key, grp, value, expires_at FROM \(unescaped: table) WHERE key = ANY(\(keys)) AND expires_at > now()
                 """
-            let records = try await connection.rows(query, Self.decodeRecord)
+            let records = try await connection.rowsWithoutDeadline(query, Self.decodeRecord)
             return Dictionary(records.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }

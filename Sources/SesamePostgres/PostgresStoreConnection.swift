@@ -49,6 +49,22 @@ struct PostgresStoreConnection: Sendable {
         }
     }
 
+    /// Runs one query and collects its rows with no deadline of its own, for a caller that bounds it (the
+    /// lookup batcher); failures are mapped to store errors.
+    func rowsWithoutDeadline<Row: Sendable>(
+        _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> Row
+    ) async throws -> [Row] {
+        do {
+            var rows: [Row] = []
+            for try await row in try await client.query(query, logger: logger) {
+                rows.append(try decode(row))
+            }
+            return rows
+        } catch {
+            throw PostgresErrorClassifier.storeError(for: error)
+        }
+    }
+
     /// Runs one statement that returns no rows worth reading.
     func execute(_ query: PostgresQuery) async throws {
         try await perform { client, logger in

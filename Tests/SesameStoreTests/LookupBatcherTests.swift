@@ -2,9 +2,10 @@ import Synchronization
 import Testing
 
 @testable import SesamePostgres
+import Sesame
 
 /// Concurrent session lookups share PostgreSQL queries without mixing up their answers.
-@Suite struct LookupBatcherTests {
+@Suite(.timeLimit(.minutes(1))) struct LookupBatcherTests {
     /// Counts the queries and the keys each asked for; the first `holdFirst` queries wait until `release` is set.
     final class FakeTable: Sendable {
         let queries = Mutex<[[String]]>([])
@@ -31,7 +32,7 @@ import Testing
 
     @Test func lookupsQueuedBehindBusyQueriesShareTheNextOneAndGetTheirOwnAnswers() async throws {
         let table = FakeTable(holdFirst: 2)
-        let batcher = LookupBatcher<String>(maximumQueries: 2, maximumBatch: 64) { try await table.fetch($0) }
+        let batcher = LookupBatcher<String>(maximumQueries: 2, maximumBatch: 64, deadline: .seconds(60)) { try await table.fetch($0) }
         let callers = 100
         let answers = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
             for index in 0..<callers { group.addTask { (index, try await batcher.value(for: String(index))) } }
@@ -56,7 +57,7 @@ import Testing
 
     @Test func aFailedQueryFailsEveryLookupItServedAndTheNextOnesStillRun() async throws {
         let table = FakeTable(holdFirst: 1, failing: true)
-        let batcher = LookupBatcher<String>(maximumQueries: 1) { try await table.fetch($0) }
+        let batcher = LookupBatcher<String>(maximumQueries: 1, deadline: .seconds(60)) { try await table.fetch($0) }
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for index in 0..<20 { group.addTask { (try? await batcher.value(for: String(index))) == nil } }
             while table.keysAsked + batcher.waitingCount < 20 { await Task.yield() }
@@ -69,5 +70,37 @@ import Testing
         #expect(table.keysAsked == 20)
         // The slot was handed back: a later lookup runs (and fails) on its own.
         await #expect(throws: FakeTable.Down.self) { _ = try await batcher.value(for: "2") }
+    }
+
+    @Test func aQueryPastItsDeadlineFailsItsLookupsAndTheSlotGoesOn() async throws {
+        // The first query hangs (until released at the end); the batcher has one slot.
+        let table = FakeTable(holdFirst: 1)
+        let batcher = LookupBatcher<String>(maximumQueries: 1, deadline: .milliseconds(200)) { try await table.fetch($0) }
+        let outcomes = await withTaskGroup(of: (any Error)?.self) { group in
+            for index in 0..<5 {
+                group.addTask {
+                    do {
+                        _ = try await batcher.value(for: String(index))
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            return await group.reduce(into: [(any Error)?]()) { $0.append($1) }
+        }
+        // Every lookup the hung query took failed as unavailable; none hung.
+        let hungKeys = table.queries.withLock { $0.first ?? [] }
+        #expect(!hungKeys.isEmpty)
+        #expect(outcomes.compactMap { $0 }.count == hungKeys.count)
+        for case let error? in outcomes {
+            guard case SessionStoreError.unavailable? = error as? SessionStoreError else {
+                Issue.record("not unavailable: \(error)")
+                continue
+            }
+        }
+        // The slot was handed on: with the first query still hung, a new lookup runs and is answered.
+        #expect(try await batcher.value(for: "2") == "value-2")
+        table.release.store(true, ordering: .releasing)
     }
 }
