@@ -200,6 +200,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             return Response(await self.unlink(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
         }
         signedIn.post("/account/signout-everywhere") { request, _ in Response(await self.signOutEverywhere(request.head)) }
+        signedIn.post("/account/delete") { request, _ in Response(await self.deleteAccount(request.head)) }
         signedIn.post("/account/sessions/end") { request, context in
             let body = try await request.body.collect(upTo: 4096)
             return Response(await self.endSession(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
@@ -274,7 +275,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         return .html(HTML.page(title: "Protected", body: "<h1>Protected</h1><p>Only signed-in people see this, \(HTML.escape(email)).</p><p><a href=\"/\">Home</a></p>"))
     }
 
-    /// The signed-in user's page: their linked sign-ins (each with "unlink") and "sign out everywhere".
+    /// The signed-in user's page: their linked sign-ins (each with "unlink"), providers to link, their sessions,
+    /// "sign out everywhere" and "delete my account".
     public func accountPage(notice: String? = nil) async -> AuthResponse {
         guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
         let linked: [AuthAccount]
@@ -307,15 +309,24 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <button type="submit">Unlink</button></form></li>
             """
         }.joined(separator: "\n")
+        // Signing in with another provider while signed in links it (a sign-in link never links: see `Accounts`).
+        let linkable = providerButtons.filter { provider in !linked.contains { $0.key.provider == provider.name } }
+        let linkRows = linkable.map { provider in
+            "<li><a class=\"button link-provider\" href=\"/auth/\(HTML.escape(provider.name))/authorize?returnTo=%2Faccount\">Link \(HTML.escape(provider.displayName))</a></li>"
+        }.joined(separator: "\n")
         return .html(HTML.page(title: "Account", body: """
             <h1>Account</h1>
             \(notice.map { "<p class=\"notice\">\(HTML.escape($0))</p>" } ?? "")
             <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
             <h2>Linked sign-ins</h2>
             <ul>\(rows)</ul>
+            \(linkRows.isEmpty ? "" : "<h2>Link another sign-in</h2><ul>\(linkRows)</ul>")
             \(sessionRows)
             <form method="post" action="/signout"><button type="submit">Sign out</button></form>
             <form method="post" action="/account/signout-everywhere"><button type="submit">Sign out everywhere</button></form>
+            <h2>Delete account</h2>
+            <p>Deletes your user, its linked sign-ins and stored provider tokens, and ends every session.</p>
+            <form method="post" action="/account/delete"><button type="submit" class="danger">Delete my account</button></form>
             <p><a href="/">Home</a></p>
             """))
     }
@@ -352,6 +363,23 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             }
             try await sessionDirectory.end(target)
             return .redirect(to: target.id == session.id ? "/" : "/account", status: .seeOther)
+        } catch {
+            return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
+        }
+    }
+
+    /// Deletes the signed-in user (a same-origin form post): every session of theirs ends first, then the user
+    /// goes with their linked sign-ins and tokens; the browser is signed out.
+    public func deleteAccount(_ request: HTTPRequest) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject else {
+            return .json(["error": "unauthorized"], status: .unauthorized)
+        }
+        do {
+            guard let user = try await accounts.store.user(email: email) else { return .json(["error": "not_found"], status: .notFound) }
+            let sessions = sessions, subjectID = session.subjectID
+            try await accounts.deleteUser(id: user.id) { _ in try await sessions.endAllSessions(subjectID: subjectID) }
+            return AuthResponse(try await sessions.signOut(request, redirect: "/"))
         } catch {
             return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
         }

@@ -19,6 +19,7 @@ public enum VaporDemoRoutes {
             Response(await demo.unlink(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }
         signedIn.post("account", "signout-everywhere") { request async in Response(await demo.signOutEverywhere(AuthRequest(request).head)) }
+        signedIn.post("account", "delete") { request async in Response(await demo.deleteAccount(AuthRequest(request).head)) }
         signedIn.on(.POST, "account", "sessions", "end", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.endSession(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }

@@ -187,6 +187,50 @@ public enum DemoFlows {
         #expect(try await client.send(base + "/protected", headers: [("Cookie", cookie)]).status == .unauthorized, "the session ended")
     }
 
+    /// After ``accountsAcrossSignIns(client:base:)`` (ada@example.com linked to the provider named `oidc`): the
+    /// account page offers no "link" for a linked provider; "delete my account" is refused from another site, and
+    /// from the page it ends the session and deletes the user with its sign-ins, so that the next sign-in by link
+    /// is a new user, offered to link the provider again.
+    public static func accountDeleted(client: HTTPClient, base: String) async throws {
+        try await waitForNextSecond()  // the last flow signed out everywhere
+        let (signedIn, _) = try await signInByLink(client: client, base: base)
+        let cookie = try #require(signedIn.sessionCookie)
+        let browser: [(String, String)] = [("Cookie", cookie), ("Accept", "text/html")]
+        let page = try await client.send(base + "/account", headers: browser)
+        #expect(page.text.contains("<span class=\"account\">oidc</span>"))
+        #expect(!page.text.contains("/auth/oidc/authorize?returnTo=%2Faccount"), "a linked provider is not offered again")
+        #expect(page.text.contains("action=\"/account/delete\""))
+
+        let crossSite = try await client.send(
+            base + "/account/delete", method: .POST,
+            headers: [("Cookie", cookie), ("Origin", "https://evil.example"), ("Content-Type", "application/x-www-form-urlencoded")], body: "")
+        #expect(crossSite.status == .forbidden)
+        #expect(try await client.send(base + "/account", headers: browser).text.contains("<span class=\"account\">oidc</span>"), "nothing deleted")
+
+        let deleted = try await client.send(
+            base + "/account/delete", method: .POST,
+            headers: [("Cookie", cookie), ("Origin", base), ("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "text/html")], body: "")
+        #expect(deleted.status == .seeOther)
+        #expect(deleted.headers["location"].first == "/")
+        #expect(try await client.send(base + "/protected", headers: [("Cookie", cookie)]).status == .unauthorized, "the session ended")
+
+        // The next sign-in by link is a new user: only the link is listed, and the provider is offered to link.
+        try await waitForNextSecond()
+        let (again, _) = try await signInByLink(client: client, base: base)
+        let fresh = try await client.send(base + "/account", headers: [("Cookie", try #require(again.sessionCookie)), ("Accept", "text/html")])
+        #expect(fresh.status == .ok)
+        #expect(fresh.text.contains("<span class=\"account\">link</span>") && !fresh.text.contains("<span class=\"account\">oidc</span>"))
+        #expect(fresh.text.contains("href=\"/auth/oidc/authorize?returnTo=%2Faccount\">Link Django</a>"))
+    }
+
+    /// Waits until the clock is past the current whole second. Ending every session of a subject revokes the
+    /// tokens issued up to the end of its second (token times are whole seconds, and the safe side of that
+    /// ambiguity is to revoke), so a sign-in meant to outlive such a revocation comes in a later second.
+    static func waitForNextSecond() async throws {
+        let now = Date().timeIntervalSince1970
+        try await Task.sleep(for: .milliseconds(Int(((now.rounded(.down) + 1 - now) * 1000).rounded(.up)) + 10))
+    }
+
     /// With store-backed sessions: two sign-ins of the same person are two sessions on the account page; ending
     /// the other one from there ends it (its cookie stops working) and keeps this one.
     public static func storedSessionsListedAndEnded(client: HTTPClient, base: String) async throws {
