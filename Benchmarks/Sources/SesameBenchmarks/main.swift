@@ -49,6 +49,45 @@ if arguments.first == "profile" {
     print("\(benchmarkCase.name): \(format(rate))/s")
     exit(0)
 }
+if arguments.first == "cpu" {
+    // `cpu SECONDS ROUNDS`: scaling measured in CPU time, which a shared VM's stolen cycles do not distort: for
+    // raw swift-crypto and Sesame's session path, operations per CPU-second of the process with 1 and with 2
+    // tasks. Work that shares nothing does as many operations per CPU-second with 2 tasks as with 1 (efficiency
+    // 1.0); contention between cores (locks, atomics on shared cache lines) costs CPU time and shows as < 1.0.
+    let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 2
+    let rounds = arguments.dropFirst(2).first.flatMap(Int.init) ?? 3
+    func cpuSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+    func perCPUSecond(tasks: Int, _ body: @escaping @Sendable () async throws -> Void) async throws -> Double {
+        let cpuBefore = cpuSeconds(), wall = ContinuousClock.now
+        let rate = try await throughput(tasks: tasks, seconds: seconds, body)
+        let elapsed = ContinuousClock.now - wall
+        let operations = rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return operations / (cpuSeconds() - cpuBefore)
+    }
+    print("Scaling from 1 to 2 tasks in CPU time (operations per CPU-second), \(seconds) s per cell, median of \(rounds) rounds")
+    print("")
+    print("| token | raw, 1 task | raw, 2 tasks | raw efficiency | session, 1 task | session, 2 tasks | session efficiency | session ÷ raw efficiency |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for algorithm in [KeyAlgorithm.es256, .edDSA, .rs256, .hs256, .a256gcm] {
+        let benchmarkCase = try await makeCase(algorithm)
+        let raw = benchmarkCase.raw, sessions = benchmarkCase.sesame, token = benchmarkCase.token
+        var cells: [[Double]] = Array(repeating: [], count: 4)
+        for _ in 0..<rounds {
+            cells[0].append(try await perCPUSecond(tasks: 1) { try raw() })
+            cells[1].append(try await perCPUSecond(tasks: 2) { try raw() })
+            cells[2].append(try await perCPUSecond(tasks: 1) { _ = try await sessions.verify(token) })
+            cells[3].append(try await perCPUSecond(tasks: 2) { _ = try await sessions.verify(token) })
+        }
+        let (raw1, raw2, session1, session2) = (median(cells[0]), median(cells[1]), median(cells[2]), median(cells[3]))
+        let (rawEfficiency, sessionEfficiency) = (raw2 / raw1, session2 / session1)
+        print("| \(benchmarkCase.name) | \(format(raw1)) | \(format(raw2)) | \(String(format: "%.2f", rawEfficiency)) | \(format(session1)) | \(format(session2)) | \(String(format: "%.2f", sessionEfficiency)) | \(String(format: "%.2f×", sessionEfficiency / rawEfficiency)) |")
+    }
+    exit(0)
+}
 let secondsPerMeasurement = arguments.first.flatMap(Double.init) ?? 1.0
 let rounds = arguments.dropFirst().first.flatMap(Int.init) ?? 3
 let concurrencies = [1, 2]
