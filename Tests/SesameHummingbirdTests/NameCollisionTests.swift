@@ -14,6 +14,10 @@ import Testing
     struct Basket: Codable, Sendable, Equatable {}
 
     static let types: [String: Any.Type] = [
+        "PasswordHashingQueue": (PasswordHashingQueue).self,
+        "PasswordPolicy": (PasswordPolicy).self,
+        "ScryptParameters": (ScryptParameters).self,
+        "ScryptPasswordHasher": (ScryptPasswordHasher).self,
         "AccountKey": (AccountKey).self,
         "AccountSignIn": (AccountSignIn).self,
         "AccountStore": (any AccountStore).self,

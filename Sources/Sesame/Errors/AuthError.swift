@@ -99,6 +99,10 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let providerUnavailable = AuthError(code: "provider_unavailable", status: .serviceUnavailable, detail: "the identity provider cannot be reached; try again later")
     /// Another user has the email address.
     public static let emailInUse = AuthError(code: "email_in_use", status: .conflict, detail: "another account uses this email address")
+    /// The server has more password hashes to compute than it queues; try again in a second.
+    public static let serverBusy = AuthError(code: "server_busy", status: .serviceUnavailable, detail: "the server is busy; try again shortly", retryAfter: 1)
+    /// A password the policy refuses (too short, too long, or too common).
+    public static let weakPassword = AuthError(code: "weak_password", status: .badRequest, detail: "choose another password")
     /// The app's own code failed.
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }
