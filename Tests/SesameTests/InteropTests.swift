@@ -12,9 +12,14 @@ import Testing
     /// Runs the Python helper on `request`. It waits for the process on a Dispatch thread, not on one of the
     /// cooperative pool's few threads, which the suites running at the same time need.
     func runInterop(_ request: JSONValue) async throws -> JSONValue {
+        try await Self.runHelper("jose_interop.py", request)
+    }
+
+    /// Runs one of the Python helpers in `Tests/Interop` on `request` (JSON on stdin) and returns its JSON output.
+    static func runHelper(_ script: String, _ request: JSONValue) async throws -> JSONValue {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot.appendingPathComponent("Tests/Interop/jose_interop.py").path]
+        process.arguments = ["python3", repositoryRoot.appendingPathComponent("Tests/Interop/" + script).path]
         let input = Pipe(), output = Pipe(), errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
@@ -31,7 +36,7 @@ import Testing
             }
         }
         guard process.terminationStatus == 0 else {
-            throw InteropFailure(message: "jose_interop.py exited \(process.terminationStatus): \(String(decoding: diagnostics, as: UTF8.self))")
+            throw InteropFailure(message: "\(script) exited \(process.terminationStatus): \(String(decoding: diagnostics, as: UTF8.self))")
         }
         return try JSONValue(parsing: Array(data))
     }

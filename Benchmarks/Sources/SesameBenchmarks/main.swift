@@ -49,6 +49,67 @@ if arguments.first == "profile" {
     print("\(benchmarkCase.name): \(format(rate))/s")
     exit(0)
 }
+if arguments.first == "passwords" {
+    // `passwords SECONDS ROUNDS`: password verification (ScryptPasswordHasher.verify at OWASP's parameters, through
+    // its hashing queue) against raw scrypt (KDF.Scrypt.deriveKey with the same parameters, password and salt
+    // length), with as many callers as processors, alternating round by round. Target: Sesame ÷ raw ≥ 0.95.
+    let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 5
+    let rounds = arguments.dropFirst(2).first.flatMap(Int.init) ?? 3
+    let tasks = ProcessInfo.processInfo.activeProcessorCount
+    let password = "correct horse battery staple"
+    let hasher = ScryptPasswordHasher()
+    let stored = try await hasher.hash(password)
+    let salt = (0..<16).map { _ in UInt8.random(in: 0...255) }
+    var raw: [Double] = [], sesame: [Double] = [], ratios: [Double] = []
+    for _ in 0..<rounds {
+        let rawRate = try await throughput(tasks: tasks, seconds: seconds) {
+            _ = try KDF.Scrypt.deriveKey(from: Array(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << 17, blockSize: 8, parallelism: 1)
+        }
+        let sesameRate = try await throughput(tasks: tasks, seconds: seconds) {
+            guard case .valid = try await hasher.verify(password, against: stored) else { fatalError("the password did not verify") }
+        }
+        raw.append(rawRate)
+        sesame.append(sesameRate)
+        ratios.append(sesameRate / rawRate)
+    }
+    print("Password verification, scrypt N = 2^17, r = 8, p = 1, \(tasks) callers, \(seconds) s per cell, median of \(rounds) rounds")
+    print("")
+    print("| raw scrypt (/s) | ScryptPasswordHasher.verify (/s) | Sesame ÷ raw |")
+    print("|---:|---:|---:|")
+    print("| \(String(format: "%.2f", median(raw))) | \(String(format: "%.2f", median(sesame))) | \(String(format: "%.3f×", median(ratios))) |")
+    exit(0)
+}
+if arguments.first == "totp" {
+    // `totp SECONDS ROUNDS`: TOTPFactor.verify of the current code (a 6-digit string checked against the step's
+    // HMAC-SHA-1) against raw swift-crypto HMAC-SHA-1 of the same 8-byte counter with the same key, one task,
+    // alternating round by round. Target: Sesame ÷ raw ≥ 0.9.
+    let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 2
+    let rounds = arguments.dropFirst(2).first.flatMap(Int.init) ?? 3
+    let secret = TOTPFactor.generateSecret()
+    let factor = TOTPFactor(secret: secret)
+    let key = SymmetricKey(data: secret)
+    let now = Date()
+    let code = factor.code(at: now)
+    let counter = withUnsafeBytes(of: UInt64(now.timeIntervalSince1970 / 30).bigEndian) { Array($0) }
+    var raw: [Double] = [], sesame: [Double] = [], ratios: [Double] = []
+    for _ in 0..<rounds {
+        let rawRate = try await throughput(tasks: 1, seconds: seconds) {
+            _ = HMAC<Crypto.Insecure.SHA1>.authenticationCode(for: counter, using: key)
+        }
+        let sesameRate = try await throughput(tasks: 1, seconds: seconds) {
+            guard factor.verify(code, at: now, after: nil) != nil else { fatalError("the code did not verify") }
+        }
+        raw.append(rawRate)
+        sesame.append(sesameRate)
+        ratios.append(sesameRate / rawRate)
+    }
+    print("TOTP verification, one task, \(seconds) s per cell, median of \(rounds) rounds")
+    print("")
+    print("| raw HMAC-SHA-1 (/s) | TOTPFactor.verify (/s) | Sesame ÷ raw |")
+    print("|---:|---:|---:|")
+    print("| \(format(median(raw))) | \(format(median(sesame))) | \(String(format: "%.2f×", median(ratios))) |")
+    exit(0)
+}
 if arguments.first == "cpu" {
     // `cpu SECONDS ROUNDS`: scaling measured in CPU time, which a shared VM's stolen cycles do not distort: for
     // raw swift-crypto and Sesame's session path, operations per CPU-second of the process with 1 and with 2
