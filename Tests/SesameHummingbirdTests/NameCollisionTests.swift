@@ -16,6 +16,7 @@ import Testing
     static let types: [String: Any.Type] = [
         "PasswordHashingQueue": (PasswordHashingQueue).self,
         "PasswordPolicy": (PasswordPolicy).self,
+        "TOTPFactor": (TOTPFactor).self,
         "ScryptParameters": (ScryptParameters).self,
         "ScryptPasswordHasher": (ScryptPasswordHasher).self,
         "AccountKey": (AccountKey).self,

@@ -99,6 +99,8 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let providerUnavailable = AuthError(code: "provider_unavailable", status: .serviceUnavailable, detail: "the identity provider cannot be reached; try again later")
     /// Another user has the email address.
     public static let emailInUse = AuthError(code: "email_in_use", status: .conflict, detail: "another account uses this email address")
+    /// The route needs a recent sign-in and the session's is older: sign in again, then retry.
+    public static let reauthRequired = AuthError(code: "reauth_required", status: .forbidden, detail: "sign in again to continue")
     /// The server has more password hashes to compute than it queues; try again in a second.
     public static let serverBusy = AuthError(code: "server_busy", status: .serviceUnavailable, detail: "the server is busy; try again shortly", retryAfter: 1)
     /// A password the policy refuses (too short, too long, or too common).
