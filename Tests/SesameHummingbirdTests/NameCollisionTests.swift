@@ -17,6 +17,7 @@ import Testing
         "PasswordHashingQueue": (PasswordHashingQueue).self,
         "PasswordPolicy": (PasswordPolicy).self,
         "TOTPFactor": (TOTPFactor).self,
+        "RecoveryCodes": (RecoveryCodes).self,
         "ScryptParameters": (ScryptParameters).self,
         "ScryptPasswordHasher": (ScryptPasswordHasher).self,
         "AccountKey": (AccountKey).self,
