@@ -17,6 +17,8 @@ import Testing
         "PasswordPolicy": (PasswordPolicy).self,
         "TOTPFactor": (TOTPFactor).self,
         "RecoveryCodes": (RecoveryCodes).self,
+        "PwnedPasswordsRange": (PwnedPasswordsRange).self,
+        "BreachedPasswordCheck": (any BreachedPasswordCheck).self,
         "ScryptParameters": (ScryptParameters).self,
         "ScryptPasswordHasher": (ScryptPasswordHasher).self,
         "AccountKey": (AccountKey).self,

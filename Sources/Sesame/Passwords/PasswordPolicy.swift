@@ -31,6 +31,10 @@ public struct PasswordPolicy: Sendable {
         case tooLong(maximum: Int)
         /// On the list of common passwords.
         case common
+        /// Found in a breach corpus (``BreachedPasswordCheck``) this many times.
+        case breached(count: Int)
+        /// The breach corpus could not be asked, so the password was not accepted (fail closed).
+        case breachCheckUnavailable
 
         /// The refusal as an answer: ``AuthError/weakPassword`` with a description a person can act on.
         public var authError: AuthError {
@@ -38,6 +42,8 @@ public struct PasswordPolicy: Sendable {
             case .tooShort(let minimum): AuthError.weakPassword.with(detail: "use at least \(minimum) characters")
             case .tooLong(let maximum): AuthError.weakPassword.with(detail: "use at most \(maximum) characters")
             case .common: AuthError.weakPassword.with(detail: "this password is too common; choose another")
+            case .breached: AuthError.weakPassword.with(detail: "this password appears in known data breaches; choose another")
+            case .breachCheckUnavailable: AuthError.unavailable.with(detail: "the password cannot be checked right now; try again shortly")
             }
         }
     }
@@ -53,5 +59,21 @@ public struct PasswordPolicy: Sendable {
         if count > maximumLength { return .tooLong(maximum: maximumLength) }
         if refusesCommonPasswords, CommonPasswords.contains(normalized) { return .common }
         return nil
+    }
+
+    /// Checks a new password, then asks a breach corpus about it.
+    ///
+    /// - Parameters:
+    ///   - password: The password.
+    ///   - breaches: The corpus (``PwnedPasswordsRange``, or another).
+    /// - Returns: Why it is refused (``Violation/breachCheckUnavailable`` when the corpus cannot be asked), or `nil`.
+    public func violation(of password: String, checking breaches: some BreachedPasswordCheck) async -> Violation? {
+        if let violation = violation(of: password) { return violation }
+        do {
+            let count = try await breaches.breachCount(of: password.precomposedStringWithCompatibilityMapping)
+            return count > 0 ? .breached(count: count) : nil
+        } catch {
+            return .breachCheckUnavailable
+        }
     }
 }
