@@ -94,4 +94,24 @@ import Testing
         #expect(Base32Text.decode("MZXW6YTBOJ") == nil, "non-zero trailing bits")
         #expect(Base32Text.decode("MZXW 6YTBOI") == nil)
     }
+
+    @Test func secretsAreSealedForOneUser() throws {
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let factor = TOTPFactor(secret: TOTPFactor.generateSecret(), digits: 8, period: 60)
+        let sealed = try factor.sealed(with: keys, userID: "user-1")
+        let inTheClear = (0...(sealed.count - factor.secret.count)).contains { sealed[$0..<($0 + factor.secret.count)].elementsEqual(factor.secret) }
+        #expect(!inTheClear, "the secret is not stored in the clear")
+        let opened = try #require(TOTPFactor(sealed: sealed, keys: keys, userID: "user-1"))
+        #expect(opened.secret == factor.secret && opened.digits == 8 && opened.period == 60)
+        // Another user's row, another key set, or a flipped bit: nothing opens.
+        #expect(TOTPFactor(sealed: sealed, keys: keys, userID: "user-2") == nil)
+        #expect(TOTPFactor(sealed: sealed, keys: try KeySet(activeKey: JWK.generate(.es256)), userID: "user-1") == nil)
+        for index in [0, 1, 13, sealed.count - 1] {
+            var tampered = sealed
+            tampered[index] ^= 0x01
+            #expect(TOTPFactor(sealed: tampered, keys: keys, userID: "user-1") == nil, "byte \(index)")
+        }
+        #expect(TOTPFactor(sealed: Array(sealed.prefix(20)), keys: keys, userID: "user-1") == nil)
+        #expect(TOTPFactor(sealed: [], keys: keys, userID: "user-1") == nil)
+    }
 }

@@ -30,10 +30,10 @@ public struct TOTPFactor: Sendable {
     /// - Parameters:
     ///   - secret: The shared secret (at least 16 bytes; ``generateSecret()`` makes one of 20).
     ///   - digits: Digits per code, 6 to 8 (default 6).
-    ///   - period: Seconds per step (default 30).
+    ///   - period: Seconds per step (default 30; at most 65,535).
     public init(secret: [UInt8], digits: Int = 6, period: Int = 30) {
         precondition(secret.count >= 16, "a TOTP secret has at least 128 bits")
-        precondition((6...8).contains(digits) && period > 0, "TOTP codes have 6 to 8 digits and a positive period")
+        precondition((6...8).contains(digits) && (1...65_535).contains(period), "TOTP codes have 6 to 8 digits and a period of 1 to 65,535 seconds")
         self.secret = secret
         self.digits = digits
         self.period = period
@@ -96,6 +96,30 @@ public struct TOTPFactor: Sendable {
         guard let accepted, accepted > (lastUsedStep ?? .min) else { return nil }
         return accepted
     }
+
+    /// The factor's secret sealed for storage with the user's ID (AES-256-GCM under a key derived from the key set
+    /// for TOTP secrets, the user's ID as associated data), with its digits and period.
+    ///
+    /// - Parameters:
+    ///   - keys: The app's key set.
+    ///   - userID: The user the factor belongs to.
+    /// - Returns: Bytes to store; ``init(sealed:keys:userID:)`` opens them.
+    public func sealed(with keys: KeySet, userID: String) throws -> [UInt8] {
+        try PurposeSealer(keys: keys, purpose: Self.sealingPurpose).seal([UInt8(digits), UInt8(period >> 8 & 0xFF), UInt8(period & 0xFF)] + secret, for: [userID])
+    }
+
+    /// Opens a factor sealed by ``sealed(with:userID:)``; `nil` when the bytes do not open for this user under
+    /// any key of the set, or do not hold a factor.
+    public init?(sealed: [UInt8], keys: KeySet, userID: String) {
+        guard let plain = PurposeSealer(keys: keys, purpose: Self.sealingPurpose).open(sealed, for: [userID]), plain.count >= 3 + 16,
+            (6...8).contains(Int(plain[0]))
+        else { return nil }
+        let period = Int(plain[1]) << 8 | Int(plain[2])
+        guard period > 0 else { return nil }
+        self.init(secret: Array(plain[3...]), digits: Int(plain[0]), period: period)
+    }
+
+    private static let sealingPurpose = "sesame/totp-secrets/v1"
 
     /// The `otpauth://` URI an authenticator app reads from a QR code.
     ///

@@ -1,0 +1,52 @@
+import Crypto
+
+/// Seals secrets for storage: AES-256-GCM under a key derived from the app's key set for one purpose (so a value
+/// sealed for one purpose never opens for another), with associated data that names the row it belongs to (so a
+/// sealed value moved to another row does not open). Opening tries every private key of the set, so a key rotation
+/// keeps old rows readable; they are sealed again under the active key when next written.
+///
+/// Sealed form: a version byte (1), the 12-byte nonce, the ciphertext, the 16-byte tag.
+struct PurposeSealer: Sendable {
+    private static let version: UInt8 = 1
+    private let purpose: String
+    private let sealingKey: SymmetricKey
+    private let openingKeys: [SymmetricKey]
+
+    init(keys: KeySet, purpose: String) {
+        self.purpose = purpose
+        sealingKey = SymmetricKey(data: keys.derivedKey(purpose: purpose))
+        let derived = keys.derivedKeys(purpose: purpose).map { SymmetricKey(data: $0) }
+        // A verification-only set seals under a per-process key: readable until the process ends.
+        openingKeys = derived.isEmpty ? [sealingKey] : derived
+    }
+
+    /// The sealed form of `plaintext` for the row named by `parts`.
+    func seal(_ plaintext: [UInt8], for parts: [String]) throws -> [UInt8] {
+        let box = try AES.GCM.seal(plaintext, using: sealingKey, authenticating: associatedData(parts))
+        return [Self.version] + Array(box.nonce) + Array(box.ciphertext) + Array(box.tag)
+    }
+
+    /// The plaintext sealed for `parts`, or `nil` when the bytes do not open under any key (tampered, moved from
+    /// another row, sealed for another purpose, or under a key no longer in the set).
+    func open(_ sealed: [UInt8], for parts: [String]) -> [UInt8]? {
+        guard sealed.count >= 1 + 12 + 16, sealed[0] == Self.version,
+            let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: sealed[1..<13]), ciphertext: sealed[13..<(sealed.count - 16)], tag: sealed[(sealed.count - 16)...])
+        else { return nil }
+        let associated = associatedData(parts)
+        for candidate in openingKeys {
+            if let plaintext = try? AES.GCM.open(box, using: candidate, authenticating: associated) { return Array(plaintext) }
+        }
+        return nil
+    }
+
+    /// The purpose, then length-prefixed parts: no two rows give the same bytes.
+    private func associatedData(_ parts: [String]) -> [UInt8] {
+        var bytes = Array(purpose.utf8)
+        for part in parts {
+            let utf8 = Array(part.utf8)
+            withUnsafeBytes(of: UInt32(utf8.count).bigEndian) { bytes += $0 }
+            bytes += utf8
+        }
+        return bytes
+    }
+}
