@@ -19,6 +19,7 @@ import Testing
         "RecoveryCodes": (RecoveryCodes).self,
         "PwnedPasswordsRange": (PwnedPasswordsRange).self,
         "BreachedPasswordCheck": (any BreachedPasswordCheck).self,
+        "QRCode": (QRCode).self,
         "ScryptParameters": (ScryptParameters).self,
         "ScryptPasswordHasher": (ScryptPasswordHasher).self,
         "AccountKey": (AccountKey).self,
