@@ -18,8 +18,7 @@ public struct PostgresAccountStore: AccountStore {
     private let connection: PostgresStoreConnection
     private let users: String, accounts: String, tokens: String, authenticators: String
     private let userLookups: LookupBatcher<AuthUser>
-    private let accountLookups: LookupBatcher<AuthAccount>
-    private let accountAndUserLookups: LookupBatcher<AccountWithUser>
+    private let accountLookups: LookupBatcher<AccountWithUser>
 
     /// An account and its user (`nil` when the join found none), as the batched join answers it.
     private struct AccountWithUser: Sendable {
@@ -52,19 +51,9 @@ public struct PostgresAccountStore: AccountStore {
             let found = try await connection.rowsWithoutDeadline(query, Self.decodeUser)
             return Dictionary(found.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         }
+        // Accounts by key are read with their user (a join: a returning sign-in needs both), batched the same way.
         let accounts = accounts
         accountLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), deadline: operationTimeout) { keys in
-            let (providers, issuers, ids) = Self.keyColumns(keys)
-            let query: PostgresQuery = """
-                SELECT \(unescaped: Self.qualifiedAccountColumns)
-                FROM \(unescaped: accounts) a JOIN unnest(\(providers)::text[], \(issuers)::text[], \(ids)::text[]) AS k (provider, issuer, id)
-                    ON a.provider = k.provider AND a.issuer = k.issuer AND a.provider_account_id = k.id
-                """
-            let found = try await connection.rowsWithoutDeadline(query, Self.decodeAccount)
-            return Dictionary(found.map { (Self.lookupKey($0.key), $0) }, uniquingKeysWith: { first, _ in first })
-        }
-        // A returning sign-in reads the account and its user in one query (a join), batched the same way.
-        accountAndUserLookups = LookupBatcher(maximumQueries: max(1, ProcessInfo.processInfo.activeProcessorCount / 2), deadline: operationTimeout) { keys in
             let (providers, issuers, ids) = Self.keyColumns(keys)
             let query: PostgresQuery = """
                 SELECT \(unescaped: Self.qualifiedAccountColumns), \(unescaped: Self.qualifiedUserColumns)
@@ -253,7 +242,14 @@ public struct PostgresAccountStore: AccountStore {
     private static func decodeUser(_ row: PostgresRow) throws -> AuthUser {
         let (id, email, verified, name, image, created, updated, payload) = try row.decode(
             (String, String?, Int64?, String?, String?, Int64, Int64, ByteBuffer?).self)
-        return AuthUser(
+        return user(id: id, email: email, verified: verified, name: name, image: image, created: created, updated: updated, payload: payload)
+    }
+
+    /// A user from its columns' values.
+    private static func user(
+        id: String, email: String?, verified: Int64?, name: String?, image: String?, created: Int64, updated: Int64, payload: ByteBuffer?
+    ) -> AuthUser {
+        AuthUser(
             id: id, email: email, emailVerified: verified.map(Date.init(millisecondsSince1970:)), name: name, image: image,
             createdAt: Date(millisecondsSince1970: created), updatedAt: Date(millisecondsSince1970: updated),
             payloadJSON: payload.map { Array($0.readableBytesView) })
@@ -280,12 +276,12 @@ public struct PostgresAccountStore: AccountStore {
 
     public func account(_ key: AccountKey) async throws -> AuthAccount? {
         guard Self.isStorable(key) else { return nil }
-        return try await accountLookups.value(for: Self.lookupKey(key))
+        return try await accountLookups.value(for: Self.lookupKey(key))?.account
     }
 
     public func accountAndUser(_ key: AccountKey) async throws -> (account: AuthAccount, user: AuthUser?)? {
         guard Self.isStorable(key) else { return nil }
-        return try await accountAndUserLookups.value(for: Self.lookupKey(key)).map { ($0.account, $0.user) }
+        return try await accountLookups.value(for: Self.lookupKey(key)).map { ($0.account, $0.user) }
     }
 
     public func recordSignIn(_ key: AccountKey, tokens: [UInt8]) async throws -> (account: AuthAccount, user: AuthUser?)? {
@@ -386,28 +382,31 @@ public struct PostgresAccountStore: AccountStore {
     private static func decodeAccount(_ row: PostgresRow) throws -> AuthAccount {
         let (provider, issuer, id, userID, type, tokens, needsReauthentication, created) = try row.decode(
             (String, String, String, String, String, ByteBuffer?, Bool, Int64).self)
-        guard let accountType = AccountType(rawValue: type) else { throw SessionStoreError.invalidResponse("PostgreSQL: unknown account type") }
-        return AuthAccount(
-            key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: accountType,
-            sealedTokens: tokens.map { Array($0.readableBytesView) }, needsReauthentication: needsReauthentication,
-            createdAt: Date(millisecondsSince1970: created))
+        return try account(
+            provider: provider, issuer: issuer, id: id, userID: userID, type: type, tokens: tokens, needsReauthentication: needsReauthentication, created: created)
     }
 
     /// An account's columns followed by its user's (all `NULL` when the user is missing).
     private static func decodeAccountAndUser(_ row: PostgresRow) throws -> AccountWithUser {
         let (provider, issuer, id, userID, type, tokens, needsReauthentication, created, ownerID, email, verified, name, image, userCreated, updated, payload) =
             try row.decode((String, String, String, String, String, ByteBuffer?, Bool, Int64, String?, String?, Int64?, String?, String?, Int64?, Int64?, ByteBuffer?).self)
+        let account = try account(
+            provider: provider, issuer: issuer, id: id, userID: userID, type: type, tokens: tokens, needsReauthentication: needsReauthentication, created: created)
+        guard let ownerID, let userCreated, let updated else { return AccountWithUser(account: account, user: nil) }
+        return AccountWithUser(
+            account: account,
+            user: user(id: ownerID, email: email, verified: verified, name: name, image: image, created: userCreated, updated: updated, payload: payload))
+    }
+
+    /// An account from its columns' values.
+    private static func account(
+        provider: String, issuer: String, id: String, userID: String, type: String, tokens: ByteBuffer?, needsReauthentication: Bool, created: Int64
+    ) throws -> AuthAccount {
         guard let accountType = AccountType(rawValue: type) else { throw SessionStoreError.invalidResponse("PostgreSQL: unknown account type") }
-        let account = AuthAccount(
+        return AuthAccount(
             key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: accountType,
             sealedTokens: tokens.map { Array($0.readableBytesView) }, needsReauthentication: needsReauthentication,
             createdAt: Date(millisecondsSince1970: created))
-        guard let ownerID, let userCreated, let updated else { return AccountWithUser(account: account, user: nil) }
-        let user = AuthUser(
-            id: ownerID, email: email, emailVerified: verified.map(Date.init(millisecondsSince1970:)), name: name, image: image,
-            createdAt: Date(millisecondsSince1970: userCreated), updatedAt: Date(millisecondsSince1970: updated),
-            payloadJSON: payload.map { Array($0.readableBytesView) })
-        return AccountWithUser(account: account, user: user)
     }
 
     // MARK: Verification tokens

@@ -40,13 +40,7 @@ struct PostgresStoreConnection: Sendable {
     func rows<Row: Sendable>(
         _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> Row
     ) async throws -> [Row] {
-        try await perform { client, logger in
-            var rows: [Row] = []
-            for try await row in try await client.query(query, logger: logger) {
-                rows.append(try decode(row))
-            }
-            return rows
-        }
+        try await perform { client, logger in try await Self.collect(query, decode, client: client, logger: logger) }
     }
 
     /// Runs one query and collects its rows with no deadline of its own, for a caller that bounds it (the
@@ -55,14 +49,21 @@ struct PostgresStoreConnection: Sendable {
         _ query: PostgresQuery, _ decode: @escaping @Sendable (PostgresRow) throws -> Row
     ) async throws -> [Row] {
         do {
-            var rows: [Row] = []
-            for try await row in try await client.query(query, logger: logger) {
-                rows.append(try decode(row))
-            }
-            return rows
+            return try await Self.collect(query, decode, client: client, logger: logger)
         } catch {
             throw PostgresErrorClassifier.storeError(for: error)
         }
+    }
+
+    /// Runs one query and decodes every row.
+    private static func collect<Row: Sendable>(
+        _ query: PostgresQuery, _ decode: (PostgresRow) throws -> Row, client: PostgresClient, logger: Logger
+    ) async throws -> [Row] {
+        var rows: [Row] = []
+        for try await row in try await client.query(query, logger: logger) {
+            rows.append(try decode(row))
+        }
+        return rows
     }
 
     /// Runs one statement that returns no rows worth reading.

@@ -53,7 +53,11 @@ public struct PasswordPolicy: Sendable {
     /// - Parameter password: The password.
     /// - Returns: Why it is refused, or `nil` when it is acceptable.
     public func violation(of password: String) -> Violation? {
-        let normalized = password.precomposedStringWithCompatibilityMapping
+        violation(ofNormalized: ScryptPasswordHasher.normalized(password))
+    }
+
+    /// The local checks, on a password already normalised.
+    private func violation(ofNormalized normalized: String) -> Violation? {
         let count = normalized.count
         if count < minimumLength { return .tooShort(minimum: minimumLength) }
         if count > maximumLength { return .tooLong(maximum: maximumLength) }
@@ -68,9 +72,10 @@ public struct PasswordPolicy: Sendable {
     ///   - breaches: The corpus (``PwnedPasswordsRange``, or another).
     /// - Returns: Why it is refused (``Violation/breachCheckUnavailable`` when the corpus cannot be asked), or `nil`.
     public func violation(of password: String, checking breaches: some BreachedPasswordCheck) async -> Violation? {
-        if let violation = violation(of: password) { return violation }
+        let normalized = ScryptPasswordHasher.normalized(password)
+        if let violation = violation(ofNormalized: normalized) { return violation }
         do {
-            let count = try await breaches.breachCount(of: password.precomposedStringWithCompatibilityMapping)
+            let count = try await breaches.breachCount(of: normalized)
             return count > 0 ? .breached(count: count) : nil
         } catch {
             return .breachCheckUnavailable

@@ -55,7 +55,7 @@ public struct ScryptPasswordHasher: Sendable {
     /// - Throws: ``AuthError/serverBusy`` when the hashing queue is full.
     public func hash(_ password: String) async throws -> String {
         let salt = (0..<Self.saltLength).map { _ in UInt8.random(in: .min ... .max) }
-        let bytes = Self.normalized(password)
+        let bytes = Array(Self.normalized(password).utf8)
         let parameters = parameters
         let hash = try await queue.run { try Self.derive(bytes, salt: salt, parameters: parameters, length: Self.hashLength) }
         return PasswordHashString(parameters: parameters, salt: salt, hash: hash).encoded
@@ -71,7 +71,7 @@ public struct ScryptPasswordHasher: Sendable {
     /// - Throws: ``AuthError/serverBusy`` when the hashing queue is full.
     public func verify(_ password: String, against stored: String) async throws -> Verification {
         guard let record = PasswordHashString(parsing: stored) else { return .invalid }
-        let bytes = Self.normalized(password)
+        let bytes = Array(Self.normalized(password).utf8)
         let computed = try await queue.run { try Self.derive(bytes, salt: record.salt, parameters: record.parameters, length: record.hash.count) }
         guard ConstantTime.equals(computed, record.hash) else { return .invalid }
         guard record.parameters != parameters || record.salt.count != Self.saltLength || record.hash.count != Self.hashLength else {
@@ -87,13 +87,13 @@ public struct ScryptPasswordHasher: Sendable {
     /// - Throws: ``AuthError/serverBusy`` when the hashing queue is full.
     public func verifyNothing(_ password: String) async throws {
         let salt = [UInt8](repeating: 0, count: Self.saltLength)
-        let bytes = Self.normalized(password), parameters = parameters
+        let bytes = Array(Self.normalized(password).utf8), parameters = parameters
         _ = try await queue.run { try Self.derive(bytes, salt: salt, parameters: parameters, length: Self.hashLength) }
     }
 
-    /// The password's UTF-8 bytes after Unicode NFKC normalisation.
-    static func normalized(_ password: String) -> [UInt8] {
-        Array(password.precomposedStringWithCompatibilityMapping.utf8)
+    /// The password after Unicode NFKC normalisation (NIST SP 800-63B), as it is checked and hashed.
+    static func normalized(_ password: String) -> String {
+        password.precomposedStringWithCompatibilityMapping
     }
 
     /// scrypt (RFC 7914).

@@ -46,7 +46,7 @@ public struct SessionRequirement<Subject: SessionSubject>: Sendable {
     @inlinable
     public func refusal(for request: some SessionFlowRequest, resolution: SessionResolution<Subject>) -> AuthResponse? {
         // The common case, a qualifying session, is settled here; everything else reads the request.
-        if let session = resolution.session, accepts(session), maxAge == nil || isRecent(session) { return nil }
+        if let session = resolution.session, accepts(session), isRecent(session) { return nil }
         return refusalOfNonQualifying(request, resolution: resolution)
     }
 
