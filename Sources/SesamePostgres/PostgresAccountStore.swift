@@ -137,6 +137,9 @@ public struct PostgresAccountStore: AccountStore {
             ],
             // 2: the refresh lease, so that of several processes one refreshes an account's tokens.
             ["ALTER TABLE \(accounts) ADD COLUMN refresh_lease_until bigint"],
+            // 3: password accounts keep their hash in a column of their own (never with the sealed provider tokens,
+            // whose key could be lost).
+            ["ALTER TABLE \(accounts) ADD COLUMN password_hash text"],
         ])
     }
 
@@ -257,7 +260,7 @@ public struct PostgresAccountStore: AccountStore {
 
     // MARK: Accounts
 
-    private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at"
+    private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at, password_hash"
     /// The same, qualified with `a.`, for a join.
     private static let qualifiedAccountColumns = qualified(accountColumns, by: "a")
 
@@ -270,7 +273,7 @@ public struct PostgresAccountStore: AccountStore {
         """
         INSERT INTO \(unescaped: accounts) (\(unescaped: Self.accountColumns)) VALUES (\(account.key.provider), \(account.key.issuer),
             \(account.key.providerAccountID), \(account.userID), \(account.type.rawValue), \(account.sealedTokens.map { ByteBuffer(bytes: $0) }),
-            \(account.needsReauthentication), \(account.createdAt.millisecondsSince1970))
+            \(account.needsReauthentication), \(account.createdAt.millisecondsSince1970), \(account.passwordHash))
         """
     }
 
@@ -360,6 +363,18 @@ public struct PostgresAccountStore: AccountStore {
         ).isEmpty
     }
 
+    public func replacePasswordHash(_ key: AccountKey, expected: String?, with hash: String) async throws -> Bool {
+        guard Self.isStorable(key) else { return false }
+        return try await !rows(
+            """
+            UPDATE \(unescaped: accounts) SET password_hash = \(hash)
+            WHERE provider = \(key.provider) AND issuer = \(key.issuer) AND provider_account_id = \(key.providerAccountID)
+                AND password_hash IS NOT DISTINCT FROM \(expected)
+            RETURNING 1
+            """, { _ in 1 }
+        ).isEmpty
+    }
+
     public func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? {
         try await rows(
             """
@@ -380,18 +395,21 @@ public struct PostgresAccountStore: AccountStore {
     }
 
     private static func decodeAccount(_ row: PostgresRow) throws -> AuthAccount {
-        let (provider, issuer, id, userID, type, tokens, needsReauthentication, created) = try row.decode(
-            (String, String, String, String, String, ByteBuffer?, Bool, Int64).self)
+        let (provider, issuer, id, userID, type, tokens, needsReauthentication, created, passwordHash) = try row.decode(
+            (String, String, String, String, String, ByteBuffer?, Bool, Int64, String?).self)
         return try account(
-            provider: provider, issuer: issuer, id: id, userID: userID, type: type, tokens: tokens, needsReauthentication: needsReauthentication, created: created)
+            provider: provider, issuer: issuer, id: id, userID: userID, type: type, tokens: tokens, needsReauthentication: needsReauthentication,
+            created: created, passwordHash: passwordHash)
     }
 
     /// An account's columns followed by its user's (all `NULL` when the user is missing).
     private static func decodeAccountAndUser(_ row: PostgresRow) throws -> AccountWithUser {
-        let (provider, issuer, id, userID, type, tokens, needsReauthentication, created, ownerID, email, verified, name, image, userCreated, updated, payload) =
-            try row.decode((String, String, String, String, String, ByteBuffer?, Bool, Int64, String?, String?, Int64?, String?, String?, Int64?, Int64?, ByteBuffer?).self)
+        let (provider, issuer, id, userID, type, tokens, needsReauthentication, created, passwordHash, ownerID, email, verified, name, image, userCreated, updated, payload) =
+            try row.decode(
+                (String, String, String, String, String, ByteBuffer?, Bool, Int64, String?, String?, String?, Int64?, String?, String?, Int64?, Int64?, ByteBuffer?).self)
         let account = try account(
-            provider: provider, issuer: issuer, id: id, userID: userID, type: type, tokens: tokens, needsReauthentication: needsReauthentication, created: created)
+            provider: provider, issuer: issuer, id: id, userID: userID, type: type, tokens: tokens, needsReauthentication: needsReauthentication,
+            created: created, passwordHash: passwordHash)
         guard let ownerID, let userCreated, let updated else { return AccountWithUser(account: account, user: nil) }
         return AccountWithUser(
             account: account,
@@ -400,12 +418,13 @@ public struct PostgresAccountStore: AccountStore {
 
     /// An account from its columns' values.
     private static func account(
-        provider: String, issuer: String, id: String, userID: String, type: String, tokens: ByteBuffer?, needsReauthentication: Bool, created: Int64
+        provider: String, issuer: String, id: String, userID: String, type: String, tokens: ByteBuffer?, needsReauthentication: Bool, created: Int64,
+        passwordHash: String?
     ) throws -> AuthAccount {
         guard let accountType = AccountType(rawValue: type) else { throw SessionStoreError.invalidResponse("PostgreSQL: unknown account type") }
         return AuthAccount(
             key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: accountType,
-            sealedTokens: tokens.map { Array($0.readableBytesView) }, needsReauthentication: needsReauthentication,
+            sealedTokens: tokens.map { Array($0.readableBytesView) }, needsReauthentication: needsReauthentication, passwordHash: passwordHash,
             createdAt: Date(millisecondsSince1970: created))
     }
 

@@ -86,6 +86,9 @@ public final class SQLiteAccountStore: AccountStore {
             BEGIN DELETE FROM sesame_verification_tokens WHERE identifier = 'email-change:' || OLD.id; END
             """
         ],
+        // 4: password accounts keep their hash in a column of their own (never with the sealed provider tokens,
+        // whose key could be lost).
+        ["ALTER TABLE sesame_accounts ADD COLUMN password_hash TEXT"],
     ]
 
     /// The schema version the database is at (0 before the first migration).
@@ -243,8 +246,8 @@ public final class SQLiteAccountStore: AccountStore {
 
     // MARK: Accounts
 
-    private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at"
-    private static let insertAccount = "INSERT INTO sesame_accounts (\(accountColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+    private static let accountColumns = "provider, issuer, provider_account_id, user_id, type, tokens, needs_reauthentication, created_at, password_hash"
+    private static let insertAccount = "INSERT INTO sesame_accounts (\(accountColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
 
     public func account(_ key: AccountKey) async throws -> AuthAccount? {
         try await rows(
@@ -329,6 +332,15 @@ public final class SQLiteAccountStore: AccountStore {
         ).isEmpty
     }
 
+    public func replacePasswordHash(_ key: AccountKey, expected: String?, with hash: String) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE sesame_accounts SET password_hash = ?5
+            WHERE provider = ?1 AND issuer = ?2 AND provider_account_id = ?3 AND password_hash IS ?4 RETURNING 1
+            """, Self.keyBinds(key) + [Self.text(expected), .text(hash)]
+        ).isEmpty
+    }
+
     public func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? {
         try await rows(
             """
@@ -351,7 +363,8 @@ public final class SQLiteAccountStore: AccountStore {
 
     private static func accountBinds(_ account: AuthAccount) -> [SQLiteData] {
         keyBinds(account.key) + [.text(account.userID), .text(account.type.rawValue), blob(account.sealedTokens),
-                                 .integer(account.needsReauthentication ? 1 : 0), .integer(Int(account.createdAt.millisecondsSince1970))]
+                                 .integer(account.needsReauthentication ? 1 : 0), .integer(Int(account.createdAt.millisecondsSince1970)),
+                                 text(account.passwordHash)]
     }
 
     private static func decodeAccount(_ row: SQLiteDirectConnection.Row) throws -> AuthAccount {
@@ -362,7 +375,7 @@ public final class SQLiteAccountStore: AccountStore {
         return AuthAccount(
             key: AccountKey(provider: provider, issuer: issuer, providerAccountID: id), userID: userID, type: type,
             sealedTokens: bytes(row.column("tokens")), needsReauthentication: row.column("needs_reauthentication")?.integer == 1,
-            createdAt: Date(millisecondsSince1970: Int64(created)))
+            passwordHash: row.column("password_hash")?.string, createdAt: Date(millisecondsSince1970: Int64(created)))
     }
 
     // MARK: Verification tokens

@@ -170,6 +170,30 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         }
     }
 
+    /// A password account's hash round-trips, sits beside (never in) the sealed tokens, and is replaced only while
+    /// unchanged: a rehash racing a password change loses.
+    @Test(arguments: AccountStoreKind.allCases)
+    func passwordHashesAreReplacedOnlyIfUnchanged(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            let key = AccountKey(provider: "password", providerAccountID: user.id)
+            let account = AuthAccount(key: key, userID: user.id, type: .credentials, passwordHash: "$scrypt$ln=4,r=8,p=1$c2FsdA$aGFzaA", createdAt: Self.time())
+            try await store.createUser(user, account: account)
+            let stored = try #require(try await store.account(key))
+            #expect(stored == account && stored.sealedTokens == nil)
+            #expect(try await store.accountAndUser(key)?.account.passwordHash == account.passwordHash)
+            #expect(try await !store.replacePasswordHash(key, expected: "$scrypt$other", with: "$scrypt$new"))
+            #expect(try await store.replacePasswordHash(key, expected: account.passwordHash, with: "$scrypt$new"))
+            #expect(try await !store.replacePasswordHash(key, expected: account.passwordHash, with: "$scrypt$late"), "the second writer loses")
+            #expect(try await store.accounts(userID: user.id).map(\.passwordHash) == ["$scrypt$new"])
+            #expect(try await !store.replacePasswordHash(AccountKey(provider: "password", providerAccountID: "nobody"), expected: nil, with: "x"))
+            // An OAuth account has no hash: a CAS from nil gives it none unless asked, and its tokens are untouched.
+            let oauth = Self.account(user)
+            #expect(try await store.linkAccount(oauth))
+            #expect(try await store.account(oauth.key)?.passwordHash == nil)
+        }
+    }
+
     /// The refresh lease: one holder at a time until it expires; replacing the tokens or releasing ends it.
     @Test(arguments: AccountStoreKind.allCases)
     func refreshLeasesHaveOneHolder(_ kind: AccountStoreKind) async throws {
@@ -328,7 +352,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let second = b.migrate()
         let applied = try await [first, second]
         #expect(applied.flatMap { $0 }.count <= 1, "opening a connection migrates too, so both may find it done")
-        #expect(try await a.schemaVersion() == 3)
+        #expect(try await a.schemaVersion() == 4)
         #expect(try await a.migrate().isEmpty)
         #expect(try await b.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
@@ -351,7 +375,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let second = b.migrate()
         let applied = try await [first, second]
         #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2]])
-        #expect(try await a.schemaVersion() == 2)
+        #expect(try await a.schemaVersion() == 3)
         #expect(try await a.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
         try await a.createUser(user, account: nil)

@@ -128,6 +128,7 @@ struct DownAccountStore: AccountStore {
     func linkAccount(_ account: AuthAccount) async throws -> Bool { throw Self.down }
     func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome { throw Self.down }
     func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool { throw Self.down }
+    func replacePasswordHash(_ key: AccountKey, expected: String?, with hash: String) async throws -> Bool { throw Self.down }
     func createVerificationToken(_ token: VerificationToken) async throws { throw Self.down }
     func useVerificationToken(identifier: String, tokenHash: [UInt8], purpose: String, now: Date) async throws -> VerificationToken? { throw Self.down }
     func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool { throw Self.down }

@@ -54,6 +54,11 @@ public protocol AccountStore: Sendable {
     ///
     /// - Returns: `false` when the account is gone or its tokens changed meanwhile.
     func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool
+    /// Replaces a password account's hash if it is still `expected` (compare-and-swap): a rehash after a sign-in
+    /// never overwrites a password changed meanwhile.
+    ///
+    /// - Returns: `false` when the account is gone or its hash changed meanwhile.
+    func replacePasswordHash(_ key: AccountKey, expected: String?, with hash: String) async throws -> Bool
     /// Takes the account's refresh lease until `until`, unless a lease taken by someone else is still live at `now`:
     /// of several processes that find the same expired token, one refreshes it. ``replaceTokens(_:expected:with:needsReauthentication:)``
     /// and ``releaseTokenRefresh(_:)`` end the lease.

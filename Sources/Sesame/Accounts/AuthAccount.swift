@@ -55,6 +55,9 @@ public struct AuthAccount: Sendable, Hashable {
     public var sealedTokens: [UInt8]?
     /// Whether the provider refused to refresh the tokens (`invalid_grant`): the user must sign in with it again.
     public var needsReauthentication: Bool
+    /// The password hash of a password account (a PHC string such as `$scrypt$…`, or an imported bcrypt hash);
+    /// `nil` for every other kind. Never shown: ``PasswordAccounts`` reads it.
+    public var passwordHash: String?
     /// When the account was linked.
     public let createdAt: Date
 
@@ -66,13 +69,18 @@ public struct AuthAccount: Sendable, Hashable {
     ///   - type: The kind of account.
     ///   - sealedTokens: The sealed tokens, if any.
     ///   - needsReauthentication: Whether a refresh was refused.
+    ///   - passwordHash: A password account's hash.
     ///   - createdAt: When it was linked.
-    public init(key: AccountKey, userID: String, type: AccountType, sealedTokens: [UInt8]? = nil, needsReauthentication: Bool = false, createdAt: Date = Date()) {
+    public init(
+        key: AccountKey, userID: String, type: AccountType, sealedTokens: [UInt8]? = nil, needsReauthentication: Bool = false,
+        passwordHash: String? = nil, createdAt: Date = Date()
+    ) {
         self.key = key
         self.userID = userID
         self.type = type
         self.sealedTokens = sealedTokens
         self.needsReauthentication = needsReauthentication
+        self.passwordHash = passwordHash
         self.createdAt = createdAt.wholeMilliseconds
     }
 }

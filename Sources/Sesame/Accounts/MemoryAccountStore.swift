@@ -96,6 +96,14 @@ public final class MemoryAccountStore: AccountStore {
         }
     }
 
+    public func replacePasswordHash(_ key: AccountKey, expected: String?, with hash: String) async throws -> Bool {
+        state.withLock { state in
+            guard state.accounts[key] != nil, state.accounts[key]!.passwordHash == expected else { return false }
+            state.accounts[key]!.passwordHash = hash
+            return true
+        }
+    }
+
     public func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? {
         state.withLock { state in
             guard let account = state.accounts[key] else { return nil }

@@ -105,6 +105,12 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let serverBusy = AuthError(code: "server_busy", status: .serviceUnavailable, detail: "the server is busy; try again shortly", retryAfter: 1)
     /// A password the policy refuses (too short, too long, or too common).
     public static let weakPassword = AuthError(code: "weak_password", status: .badRequest, detail: "choose another password")
+    /// A password sign-in failed: no such address, no password for it, or the wrong password (never which).
+    public static let invalidCredentials = AuthError(code: "invalid_credentials", status: .unauthorized, detail: "the email address or password is not correct")
+    /// The password was right, but the address has not been verified yet.
+    public static let emailNotVerified = AuthError(code: "email_not_verified", status: .forbidden, detail: "verify your email address first; we sent you a link")
+    /// A password-reset or email-verification link or code that is unknown, used or expired.
+    public static let invalidVerification = AuthError(code: "invalid_verification", status: .badRequest, detail: "this link or code is not valid; it may have been used or expired")
     /// The app's own code failed.
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }

@@ -69,6 +69,15 @@ public struct AuthRequest: Sendable {
         CookieHeader.value(named: name, in: head.headerFields)
     }
 
+    /// The body's parameters, from an `application/x-www-form-urlencoded` body or a JSON object's string members;
+    /// never the query (secrets such as passwords must not travel in URLs, which are logged).
+    public var formOrJSON: URLEncodedForm {
+        if let object = jsonBody {
+            return URLEncodedForm(object.compactMap { member in member.value.stringValue.map { (name: member.key, value: $0) } })
+        }
+        return form
+    }
+
     /// The query and form parameters together (the form's values win).
     public var parameters: URLEncodedForm { query.merging(form) }
 

@@ -84,6 +84,7 @@ extension AuthHandler {
                 throw AuthError.unavailable.with(detail: error.description)
             }
         }
+        endSessions = { user in try await sessions.endAllSessions(subjectID: subject(user).subjectIdentifier) }
     }
 }
 

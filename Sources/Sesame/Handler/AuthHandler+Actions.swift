@@ -45,6 +45,8 @@ extension AuthHandler {
             var response = pages.signIn(
                 providers: providers.sorted { $0.key < $1.key }.map { (name: $0.key, provider: $0.value) }, csrfToken: token,
                 callbackURL: allowedCallbackURL(request.query["callbackUrl"]), error: request.query["error"],
+                message: request.query["verified"] == "1" ? "Your email address is verified. Sign in to continue."
+                    : request.query["reset"] == "1" ? "Your password was changed and every other session signed out. Sign in with the new password." : nil,
                 configuration: configuration)
             if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
             response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
@@ -72,6 +74,11 @@ extension AuthHandler {
     /// `POST signin/{provider}`: starts that provider's flow, with `callbackUrl` (if allowed) as where to go after.
     func startSignIn(_ name: String, request: AuthRequest) async throws -> AuthResponse {
         guard let provider = providers[name] else { throw AuthError.unknownProvider }
+        if provider.submitsForms {
+            // Auth.js's credentials sign-in: the form is the callback's.
+            try checkStateChange(request, token: request.formOrJSON["csrfToken"])
+            return try await callback(name, request: request)
+        }
         let form = request.parameters
         try checkStateChange(request, token: form["csrfToken"])
         // The provider sees the form without the CSRF token, and the allowed callbackUrl as `returnTo`.

@@ -43,6 +43,8 @@ public struct AuthHandler: Sendable {
     let csrf: CSRFProtection
     /// How the built-in pages look, and which the app replaces.
     let pages: AuthPages
+    /// Ends every session of a user, when the handler keeps users.
+    var endSessions: (@Sendable (AuthUser) async throws -> Void)?
 
     /// Names that would collide with the handler's own routes: the actions' path segments.
     static let reservedNames = Set(AuthRoute.Action.allCases.map(\.rawValue))
@@ -75,6 +77,11 @@ public struct AuthHandler: Sendable {
     ) {
         precondition(providers.keys.allSatisfy { !AuthHandler.reservedNames.contains($0) && !$0.contains("/") && !$0.isEmpty },
                      "provider names must be single path segments and not one of \(AuthHandler.reservedNames.sorted())")
+        for (name, provider) in providers {
+            if let password = provider as? PasswordProvider {
+                precondition(password.passwords.configuration.provider == name, "a PasswordProvider must be mounted under its PasswordAccounts' provider name")
+            }
+        }
         self.providers = providers
         self.configuration = configuration
         self.keys = keys
@@ -138,34 +145,32 @@ public struct AuthHandler: Sendable {
         case .signIn(let name):
             guard method == .post else { throw AuthError.methodNotAllowed }
             return try await startSignIn(name, request: request)
+        case .step(let name, let step):
+            if method == .post, providers[name]!.submitsForms { try checkStateChange(request, token: request.formOrJSON["csrfToken"]) }
+            let provider = providers[name]!
+            guard let result = try await provider.step(step, request: request, context: context(for: name, request: request)) else { throw AuthError.notFound }
+            return Self.keepingTheURLPrivate(try await finish(result, provider: name, request: request))
         case .authorize(let name):
             guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
             if method == .post { try checkOrigin(request) }
             return try await providers[name]!.authorize(request, context: context(for: name, request: request))
         case .callback(let name):
             guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
+            if method == .post, providers[name]!.submitsForms { try checkStateChange(request, token: request.formOrJSON["csrfToken"]) }
             return Self.keepingTheURLPrivate(try await callback(name, request: request))
         }
     }
 
     /// A provider's callback, to its end: the provider says who signed in (or answers itself); the `signIn`
     /// callback and the app's `onSuccess` run; the flow's cookies are cleared, signed in or failed.
-    private func callback(_ name: String, request: AuthRequest) async throws -> AuthResponse {
+    func callback(_ name: String, request: AuthRequest) async throws -> AuthResponse {
         let provider = providers[name]!
         let context = self.context(for: name, request: request)
         let clearing = provider.flowCookies(context: context).map { HTTPField(name: .setCookie, value: $0.clearCookie()) }
         do {
-            switch try await provider.callback(request, context: context) {
-            case .respond(let response):
-                return response
-            case .signedIn(let identity):
-                // A `returnTo` the flow or the claims carried, checked again: claims may come from anywhere.
-                let returnTo = (identity.returnTo ?? identity.claims["returnTo"]?.stringValue).flatMap(configuration.redirectPolicy.allowed)
-                let success = AuthSuccess(provider: name, identity: identity, request: request, returnTo: returnTo)
-                var response = try await context.timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
-                response.head.headerFields.append(contentsOf: clearing)
-                return response
-            }
+            var response = try await finish(try await provider.callback(request, context: context), provider: name, request: request)
+            response.head.headerFields.append(contentsOf: clearing)
+            return response
         } catch let error as AuthError {
             var error = error
             error.responseFields.append(contentsOf: clearing)
@@ -184,6 +189,20 @@ public struct AuthHandler: Sendable {
         return response
     }
 
+    /// A provider's result, to its end: its own response, or the `signIn` callback and the app's `onSuccess` for
+    /// who signed in.
+    private func finish(_ result: ProviderResult, provider name: String, request: AuthRequest) async throws -> AuthResponse {
+        switch result {
+        case .respond(let response):
+            return response
+        case .signedIn(let identity):
+            // A `returnTo` the flow or the claims carried, checked again: claims may come from anywhere.
+            let returnTo = (identity.returnTo ?? identity.claims["returnTo"]?.stringValue).flatMap(configuration.redirectPolicy.allowed)
+            let success = AuthSuccess(provider: name, identity: identity, request: request, returnTo: returnTo)
+            return try await context(for: name, request: request).timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
+        }
+    }
+
     /// Refuses state-changing requests from other origins.
     func checkOrigin(_ request: AuthRequest) throws {
         guard configuration.originPolicy.allows(request.head) else { throw AuthError.forbiddenOrigin }
@@ -199,7 +218,9 @@ public struct AuthHandler: Sendable {
             pages: pages,
             flowKey: flowKey,
             flowReplay: flowReplay,
-            logger: logger)
+            logger: logger,
+            csrf: csrf,
+            endSessions: endSessions)
     }
 
     // MARK: Index

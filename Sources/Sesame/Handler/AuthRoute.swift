@@ -4,13 +4,15 @@
 /// - `{prefix}/{action}`: an Auth.js action (``Action``);
 /// - `{prefix}/signin/{provider}`: Auth.js's start of a provider's sign-in;
 /// - `{prefix}/{provider}/authorize` and `{prefix}/{provider}/callback`: the provider's steps, and Auth.js's
-///   `{prefix}/callback/{provider}`, the same callback.
+///   `{prefix}/callback/{provider}`, the same callback;
+/// - `{prefix}/{provider}/{step}`: a further step of the provider's own (``AuthProvider/step(_:request:context:)``).
 enum AuthRoute: Equatable {
     case index
     case action(Action)
     case signIn(provider: String)
     case authorize(provider: String)
     case callback(provider: String)
+    case step(provider: String, step: String)
 
     /// The Auth.js actions: their path segments are reserved, no provider may be named like one (`callback` only
     /// as the first segment of `callback/{provider}`).
@@ -49,7 +51,7 @@ enum AuthRoute: Equatable {
             switch segments[1] {
             case "authorize": self = .authorize(provider: segments[0])
             case "callback": self = .callback(provider: segments[0])
-            default: throw AuthError.notFound
+            default: self = .step(provider: segments[0], step: segments[1])
             }
         default:
             throw isProvider(segments[0]) || Action(rawValue: segments[0]) != nil ? AuthError.notFound : AuthError.unknownProvider

@@ -42,7 +42,7 @@ public struct AuthPages: Sendable {
     /// The sign-in page: a button per provider, the email form for magic links.
     func signIn(
         providers: [(name: String, provider: any AuthProvider)], csrfToken: String, callbackURL: String?, error: String?,
-        configuration: AuthConfiguration
+        message: String? = nil, configuration: AuthConfiguration
     ) -> AuthResponse {
         var body = header(signInTitle)
         if let error {
@@ -50,9 +50,12 @@ public struct AuthPages: Sendable {
         }
         let hidden = "<input type=\"hidden\" name=\"csrfToken\" value=\"\(HTML.escape(csrfToken))\">"
             + (callbackURL.map { "<input type=\"hidden\" name=\"callbackUrl\" value=\"\(HTML.escape($0))\">" } ?? "")
+        if let message { body += "<p role=\"status\">\(HTML.escape(message))</p>" }
         for (name, provider) in providers {
             let action = HTML.escape(configuration.url("/signin/\(name)"))
-            if provider.type == "link" {
+            if provider.type == "credentials", provider.submitsForms {
+                body += Self.passwordSignInForm(name: name, displayName: provider.displayName, hidden: hidden, configuration: configuration)
+            } else if provider.type == "link" {
                 body += """
                     <form method="post" action="\(action)" class="provider">\(hidden)
                     <label for="email-\(HTML.escape(name))">Email address</label>
@@ -101,7 +104,7 @@ public struct AuthPages: Sendable {
         return render(title: "Sign-in error", body: body, status: status)
     }
 
-    private func header(_ title: String) -> String {
+    func header(_ title: String) -> String {
         (logoURL.map { "<img class=\"logo\" src=\"\(HTML.escape($0))\" alt=\"\" width=\"48\" height=\"48\">" } ?? "") + "<h1>\(HTML.escape(title))</h1>"
     }
 
@@ -118,7 +121,7 @@ public struct AuthPages: Sendable {
         return response
     }
 
-    private func page(_ title: String, _ body: String) -> AuthResponse {
+    func page(_ title: String, _ body: String) -> AuthResponse {
         // The brand colour is interpolated into CSS: only plain colour syntax is accepted.
         let safeColor = brandColor.allSatisfy { $0.isLetter || $0.isNumber || "#(),.% ".contains($0) } ? brandColor : "#1f5fbf"
         let style = """

@@ -20,6 +20,11 @@ enum ErrorMessages {
         "account_not_linked": "An account with this email address exists already. To confirm your identity, sign in the way you did before; you can link this sign-in from your account page afterwards.",
         "OAuthAccountNotLinked": "An account with this email address exists already. To confirm your identity, sign in the way you did before; you can link this sign-in from your account page afterwards.",
         "account_linked_elsewhere": "This sign-in belongs to another account. Sign out first to use it.",
+        "invalid_credentials": "The email address or password is not correct.",
+        "email_not_verified": "Verify your email address first: open the link we sent you, or request a new one.",
+        "invalid_verification": "This link or code is not valid. It may have been used already or it may have expired.",
+        "weak_password": "Choose another password: it is too short, too long or too common.",
+        "server_busy": "The server is busy. Try again in a moment.",
         "last_sign_in_method": "This is the last way to sign in to your account, so it cannot be removed.",
     ]
 }

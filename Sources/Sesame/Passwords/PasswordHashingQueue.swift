@@ -13,6 +13,7 @@ public final class PasswordHashingQueue: Sendable {
     public let maximumWaiting: Int
     private let pool: NIOThreadPool
     private let admitted = Atomic(0)
+    private let finished = Atomic(0)
 
     /// The queue every ``ScryptPasswordHasher`` uses unless given another: one thread per processor.
     public static let shared = PasswordHashingQueue()
@@ -35,6 +36,8 @@ public final class PasswordHashingQueue: Sendable {
 
     /// Hashes running or waiting now.
     public var load: Int { admitted.load(ordering: .relaxed) }
+    /// Hashes computed since the queue started (refused ones not counted).
+    public var completed: Int { finished.load(ordering: .relaxed) }
 
     /// Runs `work` on one of the queue's threads.
     ///
@@ -48,6 +51,8 @@ public final class PasswordHashingQueue: Sendable {
             throw AuthError.serverBusy
         }
         defer { admitted.subtract(1, ordering: .relaxed) }
-        return try await pool.runIfActive(work)
+        let value = try await pool.runIfActive(work)
+        finished.add(1, ordering: .relaxed)
+        return value
     }
 }

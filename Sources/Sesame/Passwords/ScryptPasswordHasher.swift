@@ -67,9 +67,18 @@ public struct ScryptPasswordHasher: Sendable {
     ///   - password: The password given.
     ///   - stored: The stored hash.
     /// - Returns: ``Verification/valid(replacement:)`` or ``Verification/invalid`` (also for a stored string that
-    ///   is not an scrypt hash within limits: nothing is computed for it).
+    ///   is neither an scrypt hash within limits nor a bcrypt hash: nothing is computed for it). A bcrypt hash
+    ///   (`$2a$`, `$2b$`, `$2y$`, as Vapor's and Hummingbird's `Bcrypt` write them, cost at most 16) is checked
+    ///   against the password's UTF-8 as typed and, when it matches, always asks to be replaced.
     /// - Throws: ``AuthError/serverBusy`` when the hashing queue is full.
     public func verify(_ password: String, against stored: String) async throws -> Verification {
+        if let imported = BcryptHash(parsing: stored) {
+            // Imported from Vapor's or Hummingbird's bcrypt, which hashed the UTF-8 as typed (not normalised):
+            // checked as it was made, then replaced by scrypt.
+            let bytes = Array(password.utf8)
+            guard try await queue.run({ imported.matches(bytes) }) else { return .invalid }
+            return .valid(replacement: try await hash(password))
+        }
         guard let record = PasswordHashString(parsing: stored) else { return .invalid }
         let bytes = Array(Self.normalized(password).utf8)
         let computed = try await queue.run { try Self.derive(bytes, salt: record.salt, parameters: record.parameters, length: record.hash.count) }

@@ -37,11 +37,31 @@ public protocol AuthProvider: Sendable {
     /// - Parameter context: The provider's name and the handler's configuration.
     /// - Returns: The cookies (default none).
     func flowCookies(context: AuthContext) -> [SessionCookie]
+
+    /// Answers a further step of the provider's own under `/{name}/{step}` (a password provider's sign-up and
+    /// reset, for example), as a callback does: who signed in, or a response.
+    ///
+    /// - Parameters:
+    ///   - step: The path segment after the provider's name (never `authorize` or `callback`).
+    ///   - request: The request.
+    ///   - context: The provider's name, URLs and keys.
+    /// - Returns: The result, or `nil` when the provider has no such step (the handler answers 404).
+    /// - Throws: ``AuthError`` for bad input; anything else is a server error.
+    func step(_ step: String, request: AuthRequest, context: AuthContext) async throws -> ProviderResult?
+
+    /// Whether the provider's `POST`s are forms of this site that the user fills in (a password, a code), rather
+    /// than an identity provider's answer: the handler then requires the CSRF token (`csrfToken`) and a
+    /// same-origin request for each, and `POST /signin/{name}` goes straight to the callback (default `false`).
+    var submitsForms: Bool { get }
 }
 
 extension AuthProvider {
     /// No flow cookies.
     public func flowCookies(context: AuthContext) -> [SessionCookie] { [] }
+    /// No further steps.
+    public func step(_ step: String, request: AuthRequest, context: AuthContext) async throws -> ProviderResult? { nil }
+    /// Callbacks are identity providers' answers.
+    public var submitsForms: Bool { false }
 }
 
 /// How a provider's callback ends.
@@ -140,6 +160,10 @@ public struct AuthContext: Sendable {
     let flowReplay: any ReplayStore
     /// The request's logger.
     public let logger: Logger
+    /// The double-submit CSRF tokens the handler checks, for a provider's own forms.
+    public let csrf: CSRFProtection
+    /// Ends every session of a user (a password reset), when the handler keeps users (`nil` otherwise).
+    public let endSessions: (@Sendable (AuthUser) async throws -> Void)?
 
     /// Runs one step, reporting its duration to the configuration's step observer when there is one.
     func timed<Result, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Result) async throws(Failure) -> Result {

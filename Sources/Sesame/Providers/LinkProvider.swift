@@ -166,15 +166,7 @@ public struct LinkProvider: AuthProvider {
     }
 
     private func limit(_ limiter: any RateLimiter, key: String) async throws {
-        let retryAfter: Int?
-        do {
-            retryAfter = try await limiter.consume("link:" + key)
-        } catch {
-            throw AuthError.unavailable.with(detail: "rate limits cannot be checked")
-        }
-        if let retryAfter {
-            throw AuthError(code: AuthError.rateLimited.code, status: .tooManyRequests, detail: AuthError.rateLimited.detail, retryAfter: retryAfter)
-        }
+        try await limiter.take("link:" + key)
     }
 
     private func sentResponse(for request: AuthRequest, context: AuthContext) -> AuthResponse {

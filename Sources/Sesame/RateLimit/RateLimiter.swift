@@ -78,3 +78,22 @@ public struct MemoryRateLimiter: RateLimiter {
         return retryAfter
     }
 }
+
+extension RateLimiter {
+    /// Takes one token from `key`'s bucket, or refuses the request.
+    ///
+    /// - Parameter key: What is being limited.
+    /// - Throws: ``AuthError/rateLimited`` with the seconds to wait, or ``AuthError/unavailable`` when the
+    ///   limiter's store cannot be reached (a limit that cannot be checked is never skipped).
+    func take(_ key: String) async throws(AuthError) {
+        let retryAfter: Int?
+        do {
+            retryAfter = try await consume(key)
+        } catch {
+            throw AuthError.unavailable.with(detail: "rate limits cannot be checked")
+        }
+        if let retryAfter {
+            throw AuthError(code: AuthError.rateLimited.code, status: .tooManyRequests, detail: AuthError.rateLimited.detail, retryAfter: retryAfter)
+        }
+    }
+}
