@@ -15,7 +15,9 @@ import Testing
 
     static let types: [String: Any.Type] = [
         "PasswordHashingQueue": (PasswordHashingQueue).self,
+        "PasswordAccounts": (PasswordAccounts).self,
         "PasswordPolicy": (PasswordPolicy).self,
+        "PasswordProvider": (PasswordProvider).self,
         "TOTPFactor": (TOTPFactor).self,
         "RecoveryCodes": (RecoveryCodes).self,
         "PwnedPasswordsRange": (PwnedPasswordsRange).self,

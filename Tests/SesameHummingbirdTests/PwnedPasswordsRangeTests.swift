@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Sesame
+import SesameTestSupport
 import Synchronization
 import Testing
 
@@ -43,7 +44,9 @@ import Testing
         let server = RangeServer()
         let port = try await LiveServer.freePort()
         let app = Application(router: server.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: Logger(label: "test"))
-        try await LiveServer.run(app) { _ async throws in
+        try await LiveServer.run(app) { client async throws in
+            // The server starts beside the test: wait until it answers (on a route that records nothing).
+            #expect(try await client.send("http://127.0.0.1:\(port)/broken/00000").status == .internalServerError)
             let check = PwnedPasswordsRange(baseURL: "http://127.0.0.1:\(port)/range/")
             #expect(try await check.breachCount(of: Self.breached) == 42)
             #expect(try await check.breachCount(of: Self.clean) == 0)

@@ -67,7 +67,9 @@ import Testing
         #expect(try route("/auth/signin/github") == .signIn(provider: "github"))
         #expect(throws: AuthError.unknownProvider) { try route("/auth/gitlab/callback") }
         #expect(throws: AuthError.unknownProvider) { try route("/auth/callback/gitlab") }
-        #expect(throws: AuthError.notFound) { try route("/auth/github/other") }
+        #expect(try route("/auth/github/other") == .step(provider: "github", step: "other"), "the provider says whether it has the step")
+        #expect(throws: AuthError.unknownProvider) { try route("/auth/gitlab/other") }
+        #expect(throws: AuthError.notFound) { try route("/auth/github/other/more") }
         #expect(throws: AuthError.notFound) { try route("/authority") }
         #expect(AuthHandler.reservedNames == ["providers", "csrf", "session", "signin", "signout", "callback", "error", "verify-request"])
     }
