@@ -48,6 +48,28 @@ public final class DemoMailbox: Sendable {
 
     /// The latest link for a pending sign-in.
     public func link(pending: String) -> String? { links.withLock { $0[pending] } }
+
+    private let letters = Mutex<[String: [PasswordProvider.Message]]>([:])
+
+    /// Keeps a password message (a verification, a reset link) for the development outbox page.
+    public func deliver(_ message: PasswordProvider.Message) {
+        letters.withLock { letters in
+            if letters.count > 1000 { letters.removeAll() }
+            letters[message.recipient, default: []].append(message)
+        }
+    }
+
+    /// The password messages sent to an address, oldest first.
+    public func messages(to address: String) -> [PasswordProvider.Message] { letters.withLock { $0[address] ?? [] } }
+}
+
+extension PasswordProvider.Message {
+    /// The address the message goes to.
+    var recipient: String {
+        switch self {
+        case .verifyEmail(let to, _, _), .addressInUse(let to, _, _), .resetPassword(let to, _): to
+        }
+    }
 }
 
 /// What the demo keeps in a store-backed session besides the signed-in person: the last page they asked for.
@@ -70,6 +92,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     let visitData: StoredSessionData<DemoData>?
     /// The users and their linked sign-ins.
     public let accounts: Accounts
+    /// Email-and-password accounts on the same store.
+    public let passwords: PasswordAccounts
     /// With store-backed sessions: a subject's live sessions, and ending one of them.
     let sessionDirectory: DemoSessionDirectory?
 
@@ -101,9 +125,12 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     ) throws {
         self.visitData = visitData
         self.sessionDirectory = sessionDirectory
-        let accounts = Accounts(store: accountStore ?? MemoryAccountStore(), keys: keys)
+        let store = accountStore ?? MemoryAccountStore()
+        let accounts = Accounts(store: store, keys: keys)
         self.accounts = accounts
-        let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email]) { _, link in link }
+        let passwords = PasswordAccounts(store: store)
+        self.passwords = passwords
+        let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email, "password": .credentials]) { _, own in own }
         self.configuration = configuration
         self.logger = logger
         let mailbox = DemoMailbox()
@@ -125,8 +152,18 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             logger.notice("Development sign-in link for \(claims["email"]?.stringValue ?? "?"): \(link)")
             if let pending = claims["pending"]?.stringValue { mailbox.deliver(link, pending: pending) }
         }
+        // Password messages: in development, the outbox page stands in for an inbox; a message is a credential,
+        // so nothing is delivered anywhere else.
+        let password = PasswordProvider(passwords: passwords, deliversInBackground: false) { message in
+            guard isDevelopment else {
+                logger.warning("No email delivery is configured; a password message was not sent")
+                return
+            }
+            logger.notice("Development password message for \(message.recipient): see /dev/outbox")
+            mailbox.deliver(message)
+        }
         self.auth = AuthHandler(
-            providers: providers.merging(["link": provider]) { _, link in link },
+            providers: providers.merging(["link": provider, "password": password]) { _, own in own },
             configuration: AuthConfiguration(baseURL: baseURL),
             keys: keys,
             // The Auth.js actions (`/auth/session`, `/auth/signout`) and the built-in pages use the same sessions.
@@ -135,6 +172,11 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 return ["email": .string(email), "name": .string(String(email.prefix { $0 != "@" }))]
             },
             pages: AuthPages(brandColor: "#6b3fa0"),
+            // A password reset signs the user out everywhere.
+            endSessions: { user in
+                guard let email = user.email else { return }
+                try await sessions.endAllSessions(subjectID: DemoSession.user(email: email).subjectIdentifier)
+            },
             logger: logger
         ) { success in
             let email: String
@@ -191,6 +233,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         let site = router.group().add(middleware: SesameSessionMiddleware(sessions: sessions))
         site.get("/") { request, _ in Response(self.home(request.head)) }
         site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
+        site.get("/dev/outbox") { request, _ in Response(self.outbox(request.head)) }
         site.post("/signout") { request, _ in Response(try await self.signOut(request.head)) }
         let signedIn = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
         signedIn.get("/protected") { _, _ in Response(self.protectedPage()) }
@@ -250,7 +293,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <input type="hidden" name="redirect" value="\(HTML.escape(redirect))">
             <button type="submit">Email me a sign-in link</button>
             </form>
-            <p>Or use Sesame's <a href="/auth/signin?callbackUrl=%2Fprotected">built-in sign-in page</a>.</p>
+            <p>Or <a id="password-signin" href="/auth/signin?callbackUrl=%2F">sign in with a password</a>
+            (<a id="signup" href="/auth/password/signup">create an account</a>), on Sesame's built-in pages.</p>
             \(providerButtons.map { provider in
                 "<p><a class=\"button\" href=\"/auth/\(HTML.escape(provider.name))/authorize?returnTo=\(HTML.escape(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"))\">Sign in with \(HTML.escape(provider.displayName))</a></p>"
             }.joined(separator: "\n"))
@@ -267,6 +311,27 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         }
         body += "<p><a href=\"/\">Back</a></p>"
         return .html(HTML.page(title: "Check your email", body: body))
+    }
+
+    /// Development only: the password messages sent to an address (`?to=`), standing in for an inbox.
+    public func outbox(_ request: HTTPRequest) -> AuthResponse {
+        guard configuration.isDevelopment else { return AuthResponse(HTTPResponse(status: .notFound)) }
+        let address = AuthRequest(head: request).query["to"]?.lowercased() ?? ""
+        var items = ""
+        for (index, message) in mailbox.messages(to: address).enumerated() {
+            switch message {
+            case .verifyEmail(_, let link, let code):
+                items += "<li>Verify your address: <a id=\"verify-\(index)\" href=\"\(HTML.escape(link))\">link</a>, or code <code id=\"code-\(index)\">\(HTML.escape(code))</code></li>"
+            case .addressInUse(_, let signIn, let forgot):
+                items += "<li>Someone tried to sign up with your address. <a href=\"\(HTML.escape(signIn))\">Sign in</a> or <a href=\"\(HTML.escape(forgot))\">reset your password</a>.</li>"
+            case .resetPassword(_, let link):
+                items += "<li>Reset your password: <a id=\"reset-\(index)\" href=\"\(HTML.escape(link))\">link</a></li>"
+            }
+        }
+        return .html(HTML.page(title: "Outbox", body: """
+            <h1>Outbox</h1><p class="muted">Development mode: the messages sent to <strong>\(HTML.escape(address))</strong>, newest last.</p>
+            <ol id="messages">\(items)</ol><p><a href="/">Home</a></p>
+            """))
     }
 
     /// A page only signed-in people see.

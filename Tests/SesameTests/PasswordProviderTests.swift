@@ -240,3 +240,48 @@ import Testing
         #expect(statuses.prefix(5).allSatisfy { $0 == .seeOther } && statuses.last == .tooManyRequests)
     }
 }
+
+/// ``CredentialsProvider``: the app's own check, behind the same CSRF, origin and rate-limit rules.
+@Suite struct CredentialsProviderTests {
+    static func handler(perClient: Int = 100) throws -> AuthHandler {
+        let provider = CredentialsProvider(displayName: "Company account", perClient: MemoryRateLimiter(capacity: perClient, refillInterval: 60)) { credentials, _ in
+            // The app's directory: one user. Sesame's own fields never reach it.
+            #expect(credentials["csrfToken"] == nil && credentials["callbackUrl"] == nil)
+            guard credentials["username"] == "ada", credentials["password"] == "lovelace-1815" else { return nil }
+            return ProviderIdentity(claims: ["dn": "uid=ada"], profile: Profile(id: "uid=ada", email: "ada@example.com", emailVerified: true, name: "Ada"))
+        }
+        return AuthHandler(providers: ["ldap": provider], configuration: AuthConfiguration(baseURL: PasswordProviderTests.origin), keys: try KeySet(activeKey: JWK.generate(.es256))) { success in
+            .json(["signedIn": .string(success.profile?.id ?? ""), "returnTo": success.returnTo.map(JSONValue.string) ?? .null])
+        }
+    }
+
+    @Test func theAppsCheckDecides() async throws {
+        let handler = try Self.handler()
+        var client = PasswordProviderTests.Client(browser: false)
+        let token = try await client.csrf(handler)
+        let page = String(decoding: await client.send(handler, .get, "/auth/signin", origin: nil, fields: ["Sec-Fetch-Mode": "navigate"]).body, as: UTF8.self)
+        #expect(page.contains("name=\"username\"") && page.contains("type=\"password\"") && page.contains("/auth/callback/ldap") && !page.contains("Forgot"))
+        let ok = await client.send(handler, .post, "/auth/callback/ldap", form: [("csrfToken", token), ("username", "ada"), ("password", "lovelace-1815"), ("callbackUrl", "/home")])
+        #expect(PasswordProviderTests.json(ok) == ["signedIn": "uid=ada", "returnTo": "/home"])
+        let wrong = await client.send(handler, .post, "/auth/callback/ldap", form: [("csrfToken", token), ("username", "ada"), ("password", "guess")])
+        #expect(wrong.head.status == .unauthorized && PasswordProviderTests.json(wrong)["error"] == "invalid_credentials")
+        var browser = PasswordProviderTests.Client()
+        let browserToken = try await browser.csrf(handler)
+        let refused = await browser.send(handler, .post, "/auth/signin/ldap", form: [("csrfToken", browserToken), ("username", "ada"), ("password", "guess")])
+        #expect(refused.head.headerFields[.location] == "https://app.example/auth/signin?error=invalid_credentials")
+        #expect(await client.send(handler, .post, "/auth/callback/ldap", form: [("username", "ada"), ("password", "lovelace-1815")]).head.status == .forbidden)
+        #expect(await client.send(handler, .post, "/auth/callback/ldap", form: [("csrfToken", token), ("username", "ada"), ("password", "lovelace-1815")], origin: "https://evil.example").head.status == .forbidden)
+        #expect(await client.send(handler, .get, "/auth/callback/ldap", origin: nil).head.status == .methodNotAllowed)
+    }
+
+    @Test func attemptsAreLimitedPerClient() async throws {
+        let handler = try Self.handler(perClient: 3)
+        var client = PasswordProviderTests.Client(browser: false)
+        let token = try await client.csrf(handler)
+        var statuses: [Int] = []
+        for _ in 0..<4 {
+            statuses.append(await client.send(handler, .post, "/auth/callback/ldap", form: [("csrfToken", token), ("username", "ada"), ("password", "guess")]).head.status.code)
+        }
+        #expect(statuses == [401, 401, 401, 429])
+    }
+}

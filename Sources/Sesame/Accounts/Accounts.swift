@@ -75,7 +75,8 @@ public struct Accounts: Sendable {
         // A sign-in link never links to the signed-in user: a link can be sent to anyone and opened in their
         // browser, which would add the sender's address to the victim's account. It signs in as its address's
         // user; an address joins an account through an email change (a link to the new address).
-        let signedInUserID = type == .email ? nil : signedInUserID
+        // A password sign-in names its user by the account it checked: it signs that user in, never links.
+        let signedInUserID = type == .email || type == .credentials ? nil : signedInUserID
         do {
             // A conflict means another request created or linked the same identity meanwhile: look again.
             for _ in 0..<3 {

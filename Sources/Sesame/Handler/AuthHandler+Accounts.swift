@@ -60,7 +60,7 @@ extension AuthHandler {
         }
         self.init(
             providers: providers, configuration: configuration, keys: keys, replay: replay, sessions: access, callbacks: callbacks,
-            pages: pages, logger: logger
+            pages: pages, endSessions: { user in try await sessions.endAllSessions(subjectID: subject(user).subjectIdentifier) }, logger: logger
         ) { success in
             let head = success.request.head
             // A signed-in user who completes another provider's sign-in links it.
@@ -84,7 +84,6 @@ extension AuthHandler {
                 throw AuthError.unavailable.with(detail: error.description)
             }
         }
-        endSessions = { user in try await sessions.endAllSessions(subjectID: subject(user).subjectIdentifier) }
     }
 }
 

@@ -43,8 +43,8 @@ public struct AuthHandler: Sendable {
     let csrf: CSRFProtection
     /// How the built-in pages look, and which the app replaces.
     let pages: AuthPages
-    /// Ends every session of a user, when the handler keeps users.
-    var endSessions: (@Sendable (AuthUser) async throws -> Void)?
+    /// Ends every session of a user (a password reset does).
+    let endSessions: (@Sendable (AuthUser) async throws -> Void)?
 
     /// Names that would collide with the handler's own routes: the actions' path segments.
     static let reservedNames = Set(AuthRoute.Action.allCases.map(\.rawValue))
@@ -61,6 +61,7 @@ public struct AuthHandler: Sendable {
     ///   - sessions: The app's sessions, for the Auth.js actions `GET|POST /session` and `POST /signout`.
     ///   - callbacks: The `signIn`, `redirect` and `event` callbacks.
     ///   - pages: The built-in pages' theme, and the app's own pages that replace them.
+    ///   - endSessions: Ends every session of a user: a ``PasswordProvider``'s reset calls it, and needs it.
     ///   - logger: Where flow errors and events are logged (never with tokens).
     ///   - onSuccess: The app's step: look the user up and return a response, typically
     ///     `AuthResponse(try await sessions.signIn(…, request: success.request.head, redirect: …))`.
@@ -72,6 +73,7 @@ public struct AuthHandler: Sendable {
         sessions: SessionAccess? = nil,
         callbacks: AuthCallbacks = AuthCallbacks(),
         pages: AuthPages = AuthPages(),
+        endSessions: (@Sendable (AuthUser) async throws -> Void)? = nil,
         logger: Logger = Logger(label: "sesame.auth"),
         onSuccess: @escaping @Sendable (AuthSuccess) async throws -> AuthResponse
     ) {
@@ -80,6 +82,7 @@ public struct AuthHandler: Sendable {
         for (name, provider) in providers {
             if let password = provider as? PasswordProvider {
                 precondition(password.passwords.configuration.provider == name, "a PasswordProvider must be mounted under its PasswordAccounts' provider name")
+                precondition(endSessions != nil, "a PasswordProvider needs endSessions: a password reset ends every session of the user")
             }
         }
         self.providers = providers
@@ -89,6 +92,7 @@ public struct AuthHandler: Sendable {
         self.sessions = sessions
         self.callbacks = callbacks
         self.pages = pages
+        self.endSessions = endSessions
         self.csrf = CSRFProtection(keys: keys, cookie: SessionCookie(name: "sesame-csrf", baseURL: configuration.baseURL))
         let policy = configuration.redirectPolicy
         // The signIn callback and the signIn event wrap the app's onSuccess.

@@ -39,7 +39,8 @@ public struct AuthPages: Sendable {
         return "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; form-action \(actions); frame-ancestors 'none'; base-uri 'none'"
     }
 
-    /// The sign-in page: a button per provider, the email form for magic links.
+    /// The sign-in page: a button per provider, the email form for magic links, the forms of password and
+    /// credentials providers.
     func signIn(
         providers: [(name: String, provider: any AuthProvider)], csrfToken: String, callbackURL: String?, error: String?,
         message: String? = nil, configuration: AuthConfiguration
@@ -53,8 +54,10 @@ public struct AuthPages: Sendable {
         if let message { body += "<p role=\"status\">\(HTML.escape(message))</p>" }
         for (name, provider) in providers {
             let action = HTML.escape(configuration.url("/signin/\(name)"))
-            if provider.type == "credentials", provider.submitsForms {
+            if provider is PasswordProvider {
                 body += Self.passwordSignInForm(name: name, displayName: provider.displayName, hidden: hidden, configuration: configuration)
+            } else if let credentials = provider as? CredentialsProvider {
+                body += Self.credentialsForm(name: name, fields: credentials.fields, hidden: hidden, configuration: configuration)
             } else if provider.type == "link" {
                 body += """
                     <form method="post" action="\(action)" class="provider">\(hidden)
