@@ -370,8 +370,15 @@ PAGES = {
     "verify-request": "/auth/verify-request",
     "signout": "/auth/signout?callbackUrl=%2F",
     "error": "/auth/error?error=AccessDenied",
+    "signup": "/auth/password/signup",
+    "verify-email": "/auth/password/verify?email=ada%40example.com",
+    "forgot-password": "/auth/password/forgot",
 }
-HEADINGS = {"signin": "Sign in", "verify-request": "Check your email", "signout": "Sign out", "error": "Sign-in error"}
+HEADINGS = {
+    "signin": "Sign in", "verify-request": "Check your email", "signout": "Sign out", "error": "Sign-in error",
+    "signup": "Create an account", "verify-email": "Verify your email", "forgot-password": "Forgot your password?",
+}
+FORM_PAGES = ("signin", "signout", "signup", "verify-email", "forgot-password")
 
 
 def focusable(driver):
@@ -402,7 +409,8 @@ def test_page_accessibility_basics(browser, demo, page):
         labels = browser.find_elements(By.CSS_SELECTOR, f"label[for='{field_id}']")
         assert len(labels) == 1 and labels[0].is_displayed() and labels[0].text.strip(), field.get_attribute("outerHTML")
     if page == "signin":
-        assert [f.get_attribute("type") for f in inputs] == ["email"]
+        # The magic-link form, then the password form.
+        assert [f.get_attribute("type") for f in inputs] == ["email", "email", "password"]
 
     # Keyboard: Tab moves through the inputs, buttons and links in document order (email field, then its button).
     order = focusable(browser)
@@ -424,7 +432,7 @@ def test_page_accessibility_basics(browser, demo, page):
 
     # Contrast: button text on its background, and the text and links, at least 4.5:1 (WCAG AA).
     buttons = browser.find_elements(By.TAG_NAME, "button")
-    assert bool(buttons) == (page in ("signin", "signout"))
+    assert bool(buttons) == (page in FORM_PAGES)
     for element in buttons + browser.find_elements(By.CSS_SELECTOR, "main p, main a, main label, main h1"):
         text, background = effective_colors(browser, element)
         ratio = contrast(text, background)
@@ -451,3 +459,115 @@ def test_pages_send_a_strict_content_security_policy(demo, page):
     assert "script-src" not in directives, csp
     assert directives["frame-ancestors"] == ["'none'"], csp
     assert "<script" not in body.lower()
+
+
+# MARK: (f) Passwords: sign-up, verification, sign-in, reset
+
+
+def wait_for_url(driver, fragment):
+    """Waits until the URL contains `fragment`; the failure names where the browser is and what it shows."""
+    try:
+        wait(driver).until(lambda d: fragment in d.current_url)
+    except TimeoutException:
+        raise AssertionError(
+            f"expected {fragment!r} in the URL, the browser is on {driver.current_url}: {driver.find_element(By.TAG_NAME, 'body').text!r}") from None
+
+
+def outbox_link(driver, demo, email, kind):
+    """The newest `kind` (`verify` or `reset`) link on the demo's development outbox page for `email`."""
+    driver.get(demo.url("/dev/outbox?to=" + urllib.parse.quote(email)))
+    links = driver.find_elements(By.CSS_SELECTOR, f"#messages a[id^='{kind}-']")
+    assert links, f"no {kind} message for {email}: {driver.find_element(By.TAG_NAME, 'body').text!r}"
+    return links[-1].get_attribute("href")
+
+
+def outbox_code(driver, demo, email):
+    driver.get(demo.url("/dev/outbox?to=" + urllib.parse.quote(email)))
+    codes = driver.find_elements(By.CSS_SELECTOR, "#messages code[id^='code-']")
+    assert codes, driver.find_element(By.TAG_NAME, "body").text
+    return codes[-1].text
+
+
+def fill(driver, label, value):
+    """Types into the field a visible label names."""
+    field = driver.find_element(By.ID, driver.find_element(By.XPATH, f"//label[normalize-space()='{label}']").get_attribute("for"))
+    field.clear()
+    field.send_keys(value)
+    return field
+
+
+def password_sign_in(driver, demo, email, password):
+    driver.get(demo.url("/auth/signin"))
+    form = driver.find_element(By.CSS_SELECTOR, "form[action$='/auth/callback/password']")
+    form.find_element(By.CSS_SELECTOR, "input[type=email]").send_keys(email)
+    form.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(password)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+
+def test_password_sign_up_verify_sign_in_and_reset(browser, demo):
+    # An address no other test signs in with (a magic-link user has no password, and sign-up would only tell them).
+    email = f"password-user-{browser.scheme}@example.com"
+    password = "a long and unusual passphrase"
+    browser.get(demo.url("/"))
+    browser.find_element(By.ID, "signup").click()
+    wait_for_path(browser, "/auth/password/signup")
+    fill(browser, "Email address", email)
+    fill(browser, "Password", "password1").submit()
+    # A common password comes back to the form with the reason.
+    wait_for_url(browser, "error=weak_password")
+    assert "too short, too long or too common" in browser.find_element(By.CSS_SELECTOR, "[role=alert]").text
+    fill(browser, "Email address", email)
+    fill(browser, "Password", password).submit()
+    wait_for_path(browser, "/auth/password/verify")
+    if demo.framework == "hummingbird":
+        save_screenshot(browser, "verify-email-code")
+
+    # Unverified, the right password is refused with a reason.
+    password_sign_in(browser, demo, email, password)
+    wait_for_url(browser, "error=email_not_verified")
+
+    browser.get(outbox_link(browser, demo, email, "verify"))
+    wait_for_url(browser, "verified=1")
+    assert "Your email address is verified" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+
+    password_sign_in(browser, demo, email, "not my password at all")
+    wait_for_url(browser, "error=invalid_credentials")
+    password_sign_in(browser, demo, email, password)
+    wait_for_path(browser, "/")
+    assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
+    browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+    wait(browser).until(lambda d: "Not signed in" in d.find_element(By.TAG_NAME, "body").text)
+
+    # Forgot: the link leads to the new-password form; the new password works, the old one does not.
+    browser.get(demo.url("/auth/password/forgot"))
+    fill(browser, "Email address", email).submit()
+    wait_for_url(browser, "sent=1")
+    browser.get(outbox_link(browser, demo, email, "reset"))
+    wait_for_path(browser, "/auth/password/reset")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Choose a new password"
+    if demo.framework == "hummingbird":
+        save_screenshot(browser, "reset-password")
+    fill(browser, "New password", password + " renewed").submit()
+    wait_for_url(browser, "reset=1")
+    password_sign_in(browser, demo, email, password)
+    wait_for_url(browser, "error=invalid_credentials")
+    password_sign_in(browser, demo, email, password + " renewed")
+    wait_for_path(browser, "/")
+    assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_email_verification_by_code(browser, demo):
+    email = f"code-user-{browser.scheme}@example.com"
+    browser.get(demo.url("/auth/password/signup"))
+    fill(browser, "Email address", email)
+    fill(browser, "Password", "another long passphrase").submit()
+    wait_for_path(browser, "/auth/password/verify")
+    code = outbox_code(browser, demo, email)
+    browser.get(demo.url("/auth/password/verify?email=" + urllib.parse.quote(email)))
+    fill(browser, "Code", "00000000").submit()
+    wait_for_url(browser, "error=invalid_verification")
+    fill(browser, "Code", code[:4] + " " + code[4:]).submit()
+    wait_for_url(browser, "verified=1")
+    password_sign_in(browser, demo, email, "another long passphrase")
+    wait_for_path(browser, "/")
+    assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text

@@ -38,7 +38,7 @@ public enum HTML {
         a { color: var(--accent); }
         small, .muted { color: var(--muted); }
         label { display: block; margin: 1rem 0 .25rem; }
-        input[type=email], input[type=text] { font: inherit; width: 100%; padding: .5rem; box-sizing: border-box; }
+        input[type=email], input[type=text], input[type=password] { font: inherit; width: 100%; padding: .5rem; box-sizing: border-box; }
         button { font: inherit; margin-top: 1rem; padding: .5rem 1rem; }
         code { word-break: break-all; }
         </style>
