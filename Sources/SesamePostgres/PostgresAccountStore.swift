@@ -16,7 +16,7 @@ public struct PostgresAccountStore: AccountStore {
     public var namespace: PostgresTableNamespace { connection.namespace }
 
     private let connection: PostgresStoreConnection
-    private let users: String, accounts: String, tokens: String, authenticators: String
+    private let users: String, accounts: String, tokens: String, authenticators: String, totp: String, recoveryCodes: String
     private let userLookups: LookupBatcher<AuthUser>
     private let accountLookups: LookupBatcher<AccountWithUser>
 
@@ -43,6 +43,8 @@ public struct PostgresAccountStore: AccountStore {
         accounts = namespace.table("accounts")
         tokens = namespace.table("verification_tokens")
         authenticators = namespace.table("authenticators")
+        totp = namespace.table("totp")
+        recoveryCodes = namespace.table("recovery_codes")
         // Lookups by ID that arrive while every lookup query is busy share the next one (`= ANY($1)`), as the
         // session store's do: under load, fewer, larger queries serve more.
         let connection = connection, users = users
@@ -140,6 +142,21 @@ public struct PostgresAccountStore: AccountStore {
             // 3: password accounts keep their hash in a column of their own (never with the sealed provider tokens,
             // whose key could be lost).
             ["ALTER TABLE \(accounts) ADD COLUMN password_hash text"],
+            // 4: authenticator-app enrolments and their recovery codes (hashes), deleted with their user.
+            [
+                """
+                CREATE TABLE \(totp) (
+                    user_id text NOT NULL REFERENCES \(users) (id) ON DELETE CASCADE, secret bytea NOT NULL, last_step bigint,
+                    created_at bigint NOT NULL, CONSTRAINT \(namespace.index("totp_pkey")) PRIMARY KEY (user_id)
+                )
+                """,
+                """
+                CREATE TABLE \(recoveryCodes) (
+                    user_id text NOT NULL REFERENCES \(users) (id) ON DELETE CASCADE, code_hash bytea NOT NULL,
+                    CONSTRAINT \(namespace.index("recovery_codes_pkey")) PRIMARY KEY (user_id, code_hash)
+                )
+                """,
+            ],
         ])
     }
 
@@ -501,5 +518,73 @@ public struct PostgresAccountStore: AccountStore {
             credentialID: Array(credentialID.readableBytesView), userID: userID, publicKey: Array(publicKey.readableBytesView),
             counter: counterValue, backedUp: backedUp, deviceType: deviceType, transports: transports.split(separator: ",").map(String.init),
             name: name, createdAt: Date(millisecondsSince1970: created))
+    }
+
+    // MARK: Second factor
+
+    public func totpEnrolment(userID: String) async throws -> TOTPEnrolment? {
+        try await rows("SELECT secret, last_step, created_at FROM \(unescaped: totp) WHERE user_id = \(userID)") { row in
+            let (secret, lastStep, created) = try row.decode((ByteBuffer, Int64?, Int64).self)
+            return TOTPEnrolment(userID: userID, sealedSecret: Array(secret.readableBytesView), lastUsedStep: lastStep, createdAt: Date(millisecondsSince1970: created))
+        }.first
+    }
+
+    public func saveTOTPEnrolment(_ enrolment: TOTPEnrolment, recoveryCodeHashes: [[UInt8]]) async throws -> Bool {
+        let users = users, totp = totp, recoveryCodes = recoveryCodes
+        return try await transaction { connection, logger in
+            guard try await !Self.collect(connection, "SELECT 1 FROM \(unescaped: users) WHERE id = \(enrolment.userID) FOR SHARE", logger: logger, { _ in 1 }).isEmpty
+            else { return false }
+            try await connection.query(
+                """
+                INSERT INTO \(unescaped: totp) (user_id, secret, last_step, created_at)
+                VALUES (\(enrolment.userID), \(ByteBuffer(bytes: enrolment.sealedSecret)), \(enrolment.lastUsedStep), \(enrolment.createdAt.millisecondsSince1970))
+                ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, last_step = EXCLUDED.last_step, created_at = EXCLUDED.created_at
+                """, logger: logger)
+            try await Self.writeRecoveryCodes(connection, table: recoveryCodes, userID: enrolment.userID, hashes: recoveryCodeHashes, logger: logger)
+            return true
+        }
+    }
+
+    public func deleteTOTPEnrolment(userID: String) async throws -> Bool {
+        let totp = totp, recoveryCodes = recoveryCodes
+        return try await transaction { connection, logger in
+            try await connection.query("DELETE FROM \(unescaped: recoveryCodes) WHERE user_id = \(userID)", logger: logger)
+            return try await !Self.collect(connection, "DELETE FROM \(unescaped: totp) WHERE user_id = \(userID) RETURNING 1", logger: logger, { _ in 1 }).isEmpty
+        }
+    }
+
+    public func useTOTPStep(userID: String, step: Int64) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE \(unescaped: totp) SET last_step = \(step) WHERE user_id = \(userID) AND (last_step IS NULL OR last_step < \(step)) RETURNING 1
+            """, { _ in 1 }
+        ).isEmpty
+    }
+
+    public func useRecoveryCode(userID: String, codeHash: [UInt8]) async throws -> Bool {
+        try await !rows(
+            "DELETE FROM \(unescaped: recoveryCodes) WHERE user_id = \(userID) AND code_hash = \(ByteBuffer(bytes: codeHash)) RETURNING 1", { _ in 1 }
+        ).isEmpty
+    }
+
+    public func replaceRecoveryCodes(userID: String, hashes: [[UInt8]]) async throws -> Bool {
+        let totp = totp, recoveryCodes = recoveryCodes
+        return try await transaction { connection, logger in
+            guard try await !Self.collect(connection, "SELECT 1 FROM \(unescaped: totp) WHERE user_id = \(userID) FOR UPDATE", logger: logger, { _ in 1 }).isEmpty
+            else { return false }
+            try await Self.writeRecoveryCodes(connection, table: recoveryCodes, userID: userID, hashes: hashes, logger: logger)
+            return true
+        }
+    }
+
+    private static func writeRecoveryCodes(_ connection: PostgresConnection, table: String, userID: String, hashes: [[UInt8]], logger: Logger) async throws {
+        try await connection.query("DELETE FROM \(unescaped: table) WHERE user_id = \(userID)", logger: logger)
+        let unique = Array(Set(hashes)).map { ByteBuffer(bytes: $0) }
+        guard !unique.isEmpty else { return }
+        try await connection.query("INSERT INTO \(unescaped: table) (user_id, code_hash) SELECT \(userID), unnest(\(unique)::bytea[])", logger: logger)
+    }
+
+    public func recoveryCodeCount(userID: String) async throws -> Int {
+        try await rows("SELECT count(*) FROM \(unescaped: recoveryCodes) WHERE user_id = \(userID)", { try $0.decode(Int.self) }).first ?? 0
     }
 }

@@ -89,6 +89,21 @@ public final class SQLiteAccountStore: AccountStore {
         // 4: password accounts keep their hash in a column of their own (never with the sealed provider tokens,
         // whose key could be lost).
         ["ALTER TABLE sesame_accounts ADD COLUMN password_hash TEXT"],
+        // 5: authenticator-app enrolments and their recovery codes (hashes), deleted with their user.
+        [
+            """
+            CREATE TABLE sesame_totp (
+                user_id TEXT PRIMARY KEY NOT NULL REFERENCES sesame_users (id) ON DELETE CASCADE, secret BLOB NOT NULL,
+                last_step INTEGER, created_at INTEGER NOT NULL
+            ) WITHOUT ROWID
+            """,
+            """
+            CREATE TABLE sesame_recovery_codes (
+                user_id TEXT NOT NULL REFERENCES sesame_users (id) ON DELETE CASCADE, code_hash BLOB NOT NULL,
+                PRIMARY KEY (user_id, code_hash)
+            ) WITHOUT ROWID
+            """,
+        ],
     ]
 
     /// The schema version the database is at (0 before the first migration).
@@ -443,6 +458,67 @@ public final class SQLiteAccountStore: AccountStore {
             backedUp: row.column("backed_up")?.integer == 1, deviceType: deviceType,
             transports: transports.split(separator: ",").map(String.init), name: row.column("name")?.string,
             createdAt: Date(millisecondsSince1970: Int64(created)))
+    }
+
+    // MARK: Second factor
+
+    public func totpEnrolment(userID: String) async throws -> TOTPEnrolment? {
+        guard let row = try await rows("SELECT secret, last_step, created_at FROM sesame_totp WHERE user_id = ?1", [.text(userID)]).first else { return nil }
+        guard let secret = Self.bytes(row.column("secret")), let created = row.column("created_at")?.integer else {
+            throw SessionStoreError.invalidResponse("SQLite: an enrolment row is incomplete")
+        }
+        return TOTPEnrolment(
+            userID: userID, sealedSecret: secret, lastUsedStep: row.column("last_step")?.integer.map(Int64.init),
+            createdAt: Date(millisecondsSince1970: Int64(created)))
+    }
+
+    public func saveTOTPEnrolment(_ enrolment: TOTPEnrolment, recoveryCodeHashes: [[UInt8]]) async throws -> Bool {
+        try await transaction { database in
+            guard try !database.rows("SELECT 1 FROM sesame_users WHERE id = ?1", [.text(enrolment.userID)]).isEmpty else { return false }
+            try database.rows(
+                "INSERT OR REPLACE INTO sesame_totp (user_id, secret, last_step, created_at) VALUES (?1, ?2, ?3, ?4)",
+                [.text(enrolment.userID), Self.blob(enrolment.sealedSecret), enrolment.lastUsedStep.map { .integer(Int($0)) } ?? .null,
+                 .integer(Int(enrolment.createdAt.millisecondsSince1970))])
+            try Self.writeRecoveryCodes(database, userID: enrolment.userID, hashes: recoveryCodeHashes)
+            return true
+        }
+    }
+
+    public func deleteTOTPEnrolment(userID: String) async throws -> Bool {
+        try await transaction { database in
+            try database.rows("DELETE FROM sesame_recovery_codes WHERE user_id = ?1", [.text(userID)])
+            return try !database.rows("DELETE FROM sesame_totp WHERE user_id = ?1 RETURNING 1", [.text(userID)]).isEmpty
+        }
+    }
+
+    public func useTOTPStep(userID: String, step: Int64) async throws -> Bool {
+        try await !rows(
+            "UPDATE sesame_totp SET last_step = ?2 WHERE user_id = ?1 AND (last_step IS NULL OR last_step < ?2) RETURNING 1",
+            [.text(userID), .integer(Int(step))]
+        ).isEmpty
+    }
+
+    public func useRecoveryCode(userID: String, codeHash: [UInt8]) async throws -> Bool {
+        try await !rows("DELETE FROM sesame_recovery_codes WHERE user_id = ?1 AND code_hash = ?2 RETURNING 1", [.text(userID), Self.blob(codeHash)]).isEmpty
+    }
+
+    public func replaceRecoveryCodes(userID: String, hashes: [[UInt8]]) async throws -> Bool {
+        try await transaction { database in
+            guard try !database.rows("SELECT 1 FROM sesame_totp WHERE user_id = ?1", [.text(userID)]).isEmpty else { return false }
+            try Self.writeRecoveryCodes(database, userID: userID, hashes: hashes)
+            return true
+        }
+    }
+
+    private static func writeRecoveryCodes(_ database: SQLiteDirectConnection, userID: String, hashes: [[UInt8]]) throws {
+        try database.rows("DELETE FROM sesame_recovery_codes WHERE user_id = ?1", [.text(userID)])
+        for hash in Set(hashes) {
+            try database.rows("INSERT INTO sesame_recovery_codes (user_id, code_hash) VALUES (?1, ?2)", [.text(userID), blob(hash)])
+        }
+    }
+
+    public func recoveryCodeCount(userID: String) async throws -> Int {
+        try await rows("SELECT count(*) AS n FROM sesame_recovery_codes WHERE user_id = ?1", [.text(userID)]).first?.column("n")?.integer ?? 0
     }
 
     // MARK: Values

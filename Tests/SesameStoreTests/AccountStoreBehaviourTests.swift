@@ -194,6 +194,60 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         }
     }
 
+    /// An authenticator-app enrolment: each step accepted once (of racing requests, one wins), recovery codes used
+    /// once and replaced as a set, everything gone with the enrolment or the user.
+    @Test(arguments: AccountStoreKind.allCases)
+    func secondFactorsAreUsedOnce(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            try await store.createUser(user, account: Self.account(user))
+            #expect(try await store.totpEnrolment(userID: user.id) == nil)
+            #expect(try await !store.useTOTPStep(userID: user.id, step: 1), "no enrolment, no step")
+            let codes = (0..<10).map { [UInt8]("code-\($0)".utf8) }
+            let enrolment = TOTPEnrolment(userID: user.id, sealedSecret: [1, 2, 3], lastUsedStep: 100, createdAt: Self.time())
+            #expect(try await store.saveTOTPEnrolment(enrolment, recoveryCodeHashes: codes))
+            #expect(try await !store.saveTOTPEnrolment(TOTPEnrolment(userID: "nobody", sealedSecret: [1]), recoveryCodeHashes: codes))
+            #expect(try await store.totpEnrolment(userID: user.id) == enrolment)
+            #expect(try await store.recoveryCodeCount(userID: user.id) == 10)
+
+            #expect(try await !store.useTOTPStep(userID: user.id, step: 100), "the enrolling code's step")
+            #expect(try await !store.useTOTPStep(userID: user.id, step: 99))
+            let winners = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.useTOTPStep(userID: user.id, step: 101) ? 1 : 0 } }
+                return try await group.reduce(0, +)
+            }
+            #expect(winners == 1)
+            #expect(try await store.totpEnrolment(userID: user.id)?.lastUsedStep == 101)
+
+            let racers = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<8 { group.addTask { try await store.useRecoveryCode(userID: user.id, codeHash: codes[3]) ? 1 : 0 } }
+                return try await group.reduce(0, +)
+            }
+            #expect(racers == 1)
+            #expect(try await !store.useRecoveryCode(userID: user.id, codeHash: [9, 9]))
+            #expect(try await store.recoveryCodeCount(userID: user.id) == 9)
+            let fresh = (0..<10).map { [UInt8]("fresh-\($0)".utf8) }
+            #expect(try await store.replaceRecoveryCodes(userID: user.id, hashes: fresh))
+            #expect(try await !store.useRecoveryCode(userID: user.id, codeHash: codes[4]), "the old set is void")
+            #expect(try await store.useRecoveryCode(userID: user.id, codeHash: fresh[4]))
+            #expect(try await !store.replaceRecoveryCodes(userID: "nobody", hashes: fresh))
+
+            // Enrolling again replaces the secret, the step and the codes.
+            #expect(try await store.saveTOTPEnrolment(TOTPEnrolment(userID: user.id, sealedSecret: [4], createdAt: Self.time()), recoveryCodeHashes: codes))
+            #expect(try await store.totpEnrolment(userID: user.id)?.lastUsedStep == nil)
+            #expect(try await store.recoveryCodeCount(userID: user.id) == 10)
+            #expect(try await store.deleteTOTPEnrolment(userID: user.id))
+            #expect(try await !store.deleteTOTPEnrolment(userID: user.id))
+            #expect(try await store.recoveryCodeCount(userID: user.id) == 0)
+
+            // Deleting the user deletes its enrolment.
+            #expect(try await store.saveTOTPEnrolment(enrolment, recoveryCodeHashes: codes))
+            #expect(try await store.deleteUser(id: user.id))
+            #expect(try await store.totpEnrolment(userID: user.id) == nil)
+            #expect(try await store.recoveryCodeCount(userID: user.id) == 0)
+        }
+    }
+
     /// The refresh lease: one holder at a time until it expires; replacing the tokens or releasing ends it.
     @Test(arguments: AccountStoreKind.allCases)
     func refreshLeasesHaveOneHolder(_ kind: AccountStoreKind) async throws {
@@ -352,7 +406,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let second = b.migrate()
         let applied = try await [first, second]
         #expect(applied.flatMap { $0 }.count <= 1, "opening a connection migrates too, so both may find it done")
-        #expect(try await a.schemaVersion() == 4)
+        #expect(try await a.schemaVersion() == 5)
         #expect(try await a.migrate().isEmpty)
         #expect(try await b.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
@@ -378,8 +432,8 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let first = a.migrate()
         async let second = b.migrate()
         let applied = try await [first, second]
-        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2, 3]])
-        #expect(try await a.schemaVersion() == 3)
+        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2, 3, 4]])
+        #expect(try await a.schemaVersion() == 4)
         #expect(try await a.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
         try await a.createUser(user, account: nil)

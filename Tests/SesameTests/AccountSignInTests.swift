@@ -129,6 +129,13 @@ struct DownAccountStore: AccountStore {
     func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome { throw Self.down }
     func replaceTokens(_ key: AccountKey, expected: [UInt8]?, with tokens: [UInt8]?, needsReauthentication: Bool) async throws -> Bool { throw Self.down }
     func replacePasswordHash(_ key: AccountKey, expected: String?, with hash: String) async throws -> Bool { throw Self.down }
+    func totpEnrolment(userID: String) async throws -> TOTPEnrolment? { throw Self.down }
+    func saveTOTPEnrolment(_ enrolment: TOTPEnrolment, recoveryCodeHashes: [[UInt8]]) async throws -> Bool { throw Self.down }
+    func deleteTOTPEnrolment(userID: String) async throws -> Bool { throw Self.down }
+    func useTOTPStep(userID: String, step: Int64) async throws -> Bool { throw Self.down }
+    func useRecoveryCode(userID: String, codeHash: [UInt8]) async throws -> Bool { throw Self.down }
+    func replaceRecoveryCodes(userID: String, hashes: [[UInt8]]) async throws -> Bool { throw Self.down }
+    func recoveryCodeCount(userID: String) async throws -> Int { throw Self.down }
     func createVerificationToken(_ token: VerificationToken) async throws { throw Self.down }
     func useVerificationToken(identifier: String, tokenHash: [UInt8], purpose: String, now: Date) async throws -> VerificationToken? { throw Self.down }
     func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool { throw Self.down }

@@ -89,6 +89,33 @@ public protocol AccountStore: Sendable {
     ///
     /// - Returns: `false` when there is no such passkey.
     func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool
+
+    /// A user's authenticator-app enrolment, if any.
+    func totpEnrolment(userID: String) async throws -> TOTPEnrolment?
+    /// Enrols an authenticator app with a new set of recovery code hashes, replacing any earlier enrolment and codes,
+    /// in one transaction.
+    ///
+    /// - Returns: `false` when the user does not exist (nothing is written).
+    func saveTOTPEnrolment(_ enrolment: TOTPEnrolment, recoveryCodeHashes: [[UInt8]]) async throws -> Bool
+    /// Removes a user's enrolment and recovery codes.
+    ///
+    /// - Returns: `false` when there was no enrolment.
+    func deleteTOTPEnrolment(userID: String) async throws -> Bool
+    /// Records that a code for `step` was accepted, unless one for this or a later step was already: of two
+    /// requests with the same code, one wins.
+    ///
+    /// - Returns: `false` when the step was used already (or there is no enrolment).
+    func useTOTPStep(userID: String, step: Int64) async throws -> Bool
+    /// Uses up one recovery code: deletes its hash; of two requests with the same code, one wins.
+    ///
+    /// - Returns: `false` when the user has no such unused code.
+    func useRecoveryCode(userID: String, codeHash: [UInt8]) async throws -> Bool
+    /// Replaces a user's recovery codes (the old ones stop working).
+    ///
+    /// - Returns: `false` when the user has no enrolment (nothing is written).
+    func replaceRecoveryCodes(userID: String, hashes: [[UInt8]]) async throws -> Bool
+    /// How many unused recovery codes a user has.
+    func recoveryCodeCount(userID: String) async throws -> Int
 }
 
 extension AccountStore {

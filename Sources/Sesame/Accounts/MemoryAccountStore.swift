@@ -12,6 +12,8 @@ public final class MemoryAccountStore: AccountStore {
         var tokens: [VerificationToken] = []
         var authenticators: [[UInt8]: PasskeyAuthenticator] = [:]
         var leases: [AccountKey: Date] = [:]
+        var totp: [String: TOTPEnrolment] = [:]
+        var recoveryCodes: [String: Set<[UInt8]>] = [:]
     }
 
     private let state = Mutex(State())
@@ -60,6 +62,8 @@ public final class MemoryAccountStore: AccountStore {
             state.accounts = state.accounts.filter { $0.value.userID != id }
             state.leases = state.leases.filter { state.accounts[$0.key] != nil }
             state.authenticators = state.authenticators.filter { $0.value.userID != id }
+            state.totp[id] = nil
+            state.recoveryCodes[id] = nil
             state.tokens.removeAll { $0.identifier == user.email || $0.identifier == VerificationToken.emailChangeIdentifier(userID: id) }
             return true
         }
@@ -160,4 +164,44 @@ public final class MemoryAccountStore: AccountStore {
             return true
         }
     }
+
+    public func totpEnrolment(userID: String) async throws -> TOTPEnrolment? { state.withLock { $0.totp[userID] } }
+
+    public func saveTOTPEnrolment(_ enrolment: TOTPEnrolment, recoveryCodeHashes: [[UInt8]]) async throws -> Bool {
+        state.withLock { state in
+            guard state.users[enrolment.userID] != nil else { return false }
+            state.totp[enrolment.userID] = enrolment
+            state.recoveryCodes[enrolment.userID] = Set(recoveryCodeHashes)
+            return true
+        }
+    }
+
+    public func deleteTOTPEnrolment(userID: String) async throws -> Bool {
+        state.withLock { state in
+            state.recoveryCodes[userID] = nil
+            return state.totp.removeValue(forKey: userID) != nil
+        }
+    }
+
+    public func useTOTPStep(userID: String, step: Int64) async throws -> Bool {
+        state.withLock { state in
+            guard let enrolment = state.totp[userID], (enrolment.lastUsedStep ?? .min) < step else { return false }
+            state.totp[userID]!.lastUsedStep = step
+            return true
+        }
+    }
+
+    public func useRecoveryCode(userID: String, codeHash: [UInt8]) async throws -> Bool {
+        state.withLock { state in state.recoveryCodes[userID]?.remove(codeHash) != nil }
+    }
+
+    public func replaceRecoveryCodes(userID: String, hashes: [[UInt8]]) async throws -> Bool {
+        state.withLock { state in
+            guard state.totp[userID] != nil else { return false }
+            state.recoveryCodes[userID] = Set(hashes)
+            return true
+        }
+    }
+
+    public func recoveryCodeCount(userID: String) async throws -> Int { state.withLock { $0.recoveryCodes[userID]?.count ?? 0 } }
 }

@@ -111,6 +111,10 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let emailNotVerified = AuthError(code: "email_not_verified", status: .forbidden, detail: "verify your email address first; we sent you a link")
     /// A password-reset or email-verification link or code that is unknown, used or expired.
     public static let invalidVerification = AuthError(code: "invalid_verification", status: .badRequest, detail: "this link or code is not valid; it may have been used or expired")
+    /// A second-factor code that is wrong, used already, or for no enrolment.
+    public static let invalidCode = AuthError(code: "invalid_code", status: .unauthorized, detail: "the code is not correct")
+    /// The second-factor step was reached without a live challenge (no correct password in the last five minutes).
+    public static let challengeExpired = AuthError(code: "challenge_expired", status: .unauthorized, detail: "sign in again: the sign-in took too long")
     /// The app's own code failed.
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }

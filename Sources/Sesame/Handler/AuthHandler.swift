@@ -203,7 +203,9 @@ public struct AuthHandler: Sendable {
             // A `returnTo` the flow or the claims carried, checked again: claims may come from anywhere.
             let returnTo = (identity.returnTo ?? identity.claims["returnTo"]?.stringValue).flatMap(configuration.redirectPolicy.allowed)
             let success = AuthSuccess(provider: name, identity: identity, request: request, returnTo: returnTo)
-            return try await context(for: name, request: request).timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
+            var response = try await context(for: name, request: request).timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
+            response.head.headerFields.append(contentsOf: identity.responseFields)
+            return response
         }
     }
 

@@ -25,6 +25,8 @@ enum ErrorMessages {
         "invalid_verification": "This link or code is not valid. It may have been used already or it may have expired.",
         "weak_password": "Choose another password: it is too short, too long or too common.",
         "server_busy": "The server is busy. Try again in a moment.",
+        "invalid_code": "That code is not correct. Codes change every 30 seconds, and each works once.",
+        "challenge_expired": "The sign-in took too long. Sign in again.",
         "last_sign_in_method": "This is the last way to sign in to your account, so it cannot be removed.",
     ]
 }

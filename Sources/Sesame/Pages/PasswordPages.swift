@@ -98,4 +98,17 @@ extension AuthPages {
             <p class="muted">Every device signed in to your account will be signed out.</p>
             """)
     }
+
+    /// The second-factor step: a code from the authenticator app, or a recovery code.
+    func twoFactorChallenge(name: String, csrfToken: String, error: String?, configuration: AuthConfiguration) -> AuthResponse {
+        page("Two-step verification", header("Two-step verification") + Self.notice(error: error) + """
+            <p>Enter the 6-digit code your authenticator app shows, or one of your recovery codes.</p>
+            <form method="post" action="\(HTML.escape(configuration.url("/\(name)/two-factor")))" class="provider">\(Self.hiddenFields(csrfToken: csrfToken))
+            <label for="code">Code</label>
+            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="24" required autofocus>
+            <button type="submit">Verify</button>
+            </form>
+            <p><a href="\(HTML.escape(configuration.url("/signin")))">Start again</a></p>
+            """)
+    }
 }

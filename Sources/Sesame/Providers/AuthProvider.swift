@@ -1,3 +1,4 @@
+import HTTPTypes
 import Logging
 
 /// A way to sign in: SST's adapter.
@@ -86,6 +87,9 @@ public struct ProviderIdentity: Sendable {
     /// Where the user wanted to go, if the flow carried it (else the claims' `returnTo`); the handler keeps it only
     /// when the redirect policy allows it.
     public var returnTo: String?
+    /// Header fields the sign-in's response must carry besides the session's (a provider's step clearing its own
+    /// cookie).
+    var responseFields: [HTTPField] = []
 
     /// Creates an identity.
     ///

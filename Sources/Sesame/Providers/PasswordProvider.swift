@@ -11,7 +11,10 @@ import HTTPTypes
 /// - `GET|POST /{name}/verify`: the verification link (`email`, `token`) or the code form (`email`, `code`);
 ///   `POST /{name}/resend` sends a new verification;
 /// - `GET|POST /{name}/forgot` and `GET|POST /{name}/reset`: the reset request, and the link's new-password form;
-///   a reset ends every session of the user.
+///   a reset ends every session of the user;
+/// - `GET|POST /{name}/two-factor`: with ``SecondFactors``, a user who enrolled one gets no session for the password
+///   alone but a sealed, single-use, five-minute challenge cookie, and this step's code (authenticator app or
+///   recovery code) completes the sign-in.
 ///
 /// Browsers get pages and redirects (a failed form comes back with `?error=CODE`); API clients get JSON.
 public struct PasswordProvider: AuthProvider {
@@ -29,6 +32,8 @@ public struct PasswordProvider: AuthProvider {
     public let displayName: String
     /// The accounts.
     public let passwords: PasswordAccounts
+    /// The second factor asked for after a correct password, when the user enrolled one (`nil`: never asked).
+    public let secondFactors: SecondFactors?
     /// Whether messages are delivered after the response (default `true`), so that delivery's timing does not tell
     /// known addresses from unknown ones.
     public let deliversInBackground: Bool
@@ -39,14 +44,16 @@ public struct PasswordProvider: AuthProvider {
     /// - Parameters:
     ///   - displayName: A name for people (default `Password`).
     ///   - passwords: The password accounts.
+    ///   - secondFactors: The second factor, for users who enrolled one (default none).
     ///   - deliversInBackground: Whether messages are delivered after the response.
     ///   - deliver: Sends a message, for example by email.
     public init(
-        displayName: String = "Password", passwords: PasswordAccounts, deliversInBackground: Bool = true,
+        displayName: String = "Password", passwords: PasswordAccounts, secondFactors: SecondFactors? = nil, deliversInBackground: Bool = true,
         deliver: @escaping @Sendable (Message) async throws -> Void
     ) {
         self.displayName = displayName
         self.passwords = passwords
+        self.secondFactors = secondFactors
         self.deliversInBackground = deliversInBackground
         self.deliver = deliver
     }
@@ -81,11 +88,76 @@ public struct PasswordProvider: AuthProvider {
         let user = try await answeringForms(request, context, page: "signin") {
             try await passwords.signIn(email: form["email"] ?? "", password: form["password"] ?? "", client: request.clientAddress)
         }
-        var claims: JSONObject = ["email": .string(user.email ?? "")]
-        if let target = form["callbackUrl"] { claims["returnTo"] = .string(target) }
-        return .signedIn(ProviderIdentity(
+        let returnTo = form["callbackUrl"].flatMap(context.configuration.redirectPolicy.allowed)
+        if let secondFactors, try await answeringForms(request, context, page: "signin", { try await secondFactors.isEnrolled(userID: user.id) }) {
+            // The password was right; the session waits for the second factor.
+            let challenge = SecondFactorChallenge(userID: user.id, returnTo: returnTo, now: Date())
+            let cookie = SecondFactorChallenge.cookie(baseURL: context.configuration.baseURL)
+            let target = context.configuration.url("/\(context.provider)/two-factor")
+            var response: AuthResponse = request.isBrowserNavigation
+                ? .redirect(to: target, status: .seeOther) : .json(["twoFactorRequired": true, "url": .string(target)])
+            response.head.headerFields.append(HTTPField(name: .setCookie, value: cookie.setCookie(try challenge.sealed(keys: context.keys), maxAge: Int(SecondFactorChallenge.lifetime))))
+            return .respond(response)
+        }
+        return .signedIn(identity(user, methods: ["pwd"], returnTo: returnTo))
+    }
+
+    /// Who signed in, with how (`amr`).
+    private func identity(_ user: AuthUser, methods: [String], returnTo: String?) -> ProviderIdentity {
+        var claims: JSONObject = ["email": .string(user.email ?? ""), "amr": .array(methods.map(JSONValue.string))]
+        if let returnTo { claims["returnTo"] = .string(returnTo) }
+        return ProviderIdentity(
             claims: claims, profile: Profile(id: user.id, email: user.email, emailVerified: user.emailVerified != nil, name: user.name, image: user.image),
-            returnTo: form["callbackUrl"]))
+            returnTo: returnTo)
+    }
+
+    /// The second factor's step: the code form, and its check.
+    private func twoFactor(_ request: AuthRequest, context: AuthContext, isRead: Bool, secondFactors: SecondFactors) async throws -> ProviderResult {
+        let cookie = SecondFactorChallenge.cookie(baseURL: context.configuration.baseURL)
+        let challenge = try await answeringForms(request, context, page: "signin") { () throws -> SecondFactorChallenge in
+            guard let value = request.cookie(named: cookie.effectiveName), let challenge = SecondFactorChallenge.open(value, keys: context.keys, now: Date()) else {
+                throw AuthError.challengeExpired
+            }
+            return challenge
+        }
+        if isRead {
+            return .respond(page(request, context) { token in
+                context.pages.twoFactorChallenge(name: context.provider, csrfToken: token, error: request.query["error"], configuration: context.configuration)
+            })
+        }
+        // Each challenge is good for one attempt: redeemed before the code is checked, so a replayed challenge
+        // spends nobody's code; a wrong code gets a fresh challenge (same user, same deadline) for the next try.
+        let fresh: Bool
+        do {
+            fresh = try await context.flowReplay.consume("2fa:" + challenge.id, expiresAt: Date(timeIntervalSince1970: Double(challenge.expiresAt)))
+        } catch {
+            throw AuthError.unavailable.with(detail: "the sign-in cannot be completed right now")
+        }
+        guard fresh else { return try await answeringForms(request, context, page: "signin") { throw AuthError.challengeExpired } }
+        let method: SecondFactors.Method
+        do {
+            method = try await secondFactors.verify(userID: challenge.userID, code: request.formOrJSON["code"] ?? "")
+        } catch var error as AuthError {
+            let renewed = HTTPField(name: .setCookie, value: cookie.setCookie(try challenge.renewed().sealed(keys: context.keys), maxAge: Int(SecondFactorChallenge.lifetime)))
+            if request.isBrowserNavigation, error.status.code < 500, error.status != .tooManyRequests {
+                context.logger.info("Second factor refused", metadata: ["error": .string(error.code)])
+                var response = AuthResponse.redirect(
+                    to: URLEncodedForm.appending(name: "error", value: error.code, to: context.configuration.url("/\(context.provider)/two-factor")), status: .seeOther)
+                response.head.headerFields.append(renewed)
+                return .respond(response)
+            }
+            error.responseFields.append(renewed)
+            throw error
+        }
+        let user = try await answeringForms(request, context, page: "signin") { () async throws -> AuthUser in
+            let user: AuthUser?
+            do { user = try await passwords.store.user(id: challenge.userID) } catch { throw AuthError.unavailable.with(detail: "the account store cannot be reached") }
+            guard let user else { throw AuthError.challengeExpired }
+            return user
+        }
+        var identity = identity(user, methods: ["pwd", method == .recoveryCode ? "rec" : "otp"], returnTo: challenge.returnTo)
+        identity.responseFields.append(HTTPField(name: .setCookie, value: cookie.clearCookie()))
+        return .signedIn(identity)
     }
 
     // MARK: Steps
@@ -105,6 +177,9 @@ public struct PasswordProvider: AuthProvider {
         let form = request.formOrJSON
         let configuration = context.configuration
         switch (step, isRead) {
+        case ("two-factor", _):
+            guard let secondFactors else { return nil }
+            return try await twoFactor(request, context: context, isRead: isRead, secondFactors: secondFactors)
         case ("signup", true):
             return .respond(page(request, context) { token in
                 context.pages.passwordSignUp(
