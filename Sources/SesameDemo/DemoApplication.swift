@@ -94,6 +94,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public let accounts: Accounts
     /// Email-and-password accounts on the same store.
     public let passwords: PasswordAccounts
+    /// Authenticator apps and recovery codes, asked for after a password.
+    public let secondFactors: SecondFactors
     /// With store-backed sessions: a subject's live sessions, and ending one of them.
     let sessionDirectory: DemoSessionDirectory?
 
@@ -130,6 +132,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         self.accounts = accounts
         let passwords = PasswordAccounts(store: store)
         self.passwords = passwords
+        let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo")
+        self.secondFactors = secondFactors
         let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email, "password": .credentials]) { _, own in own }
         self.configuration = configuration
         self.logger = logger
@@ -154,7 +158,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         }
         // Password messages: in development, the outbox page stands in for an inbox; a message is a credential,
         // so nothing is delivered anywhere else.
-        let password = PasswordProvider(passwords: passwords, deliversInBackground: false) { message in
+        let password = PasswordProvider(passwords: passwords, secondFactors: secondFactors, deliversInBackground: false) { message in
             guard isDevelopment else {
                 logger.warning("No email delivery is configured; a password message was not sent")
                 return
@@ -244,6 +248,13 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         }
         signedIn.post("/account/signout-everywhere") { request, _ in Response(await self.signOutEverywhere(request.head)) }
         signedIn.post("/account/delete") { request, _ in Response(await self.deleteAccount(request.head)) }
+        // Enrolling or removing a factor needs a sign-in within the last ten minutes.
+        let recent = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/", maxAge: Demo.recentSignIn)))
+        recent.get("/account/two-factor") { _, _ in Response(await self.twoFactorPage()) }
+        recent.post("/account/two-factor") { request, _ in
+            let body = try await request.body.collect(upTo: 4096)
+            return Response(await self.twoFactorChange(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
+        }
         signedIn.post("/account/sessions/end") { request, context in
             let body = try await request.body.collect(upTo: 4096)
             return Response(await self.endSession(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
@@ -387,6 +398,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <ul>\(rows)</ul>
             \(linkRows.isEmpty ? "" : "<h2>Link another sign-in</h2><ul>\(linkRows)</ul>")
             \(sessionRows)
+            <h2>Two-step verification</h2>
+            <p><a id="two-factor" href="/account/two-factor">Authenticator app and recovery codes</a> (for password sign-in)</p>
             <form method="post" action="/signout"><button type="submit">Sign out</button></form>
             <form method="post" action="/account/signout-everywhere"><button type="submit">Sign out everywhere</button></form>
             <h2>Delete account</h2>
@@ -394,6 +407,66 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <form method="post" action="/account/delete"><button type="submit" class="danger">Delete my account</button></form>
             <p><a href="/">Home</a></p>
             """))
+    }
+
+    /// How recent a sign-in must be to enrol or remove a second factor.
+    public static var recentSignIn: Duration { .seconds(600) }
+
+    /// The signed-in user (from the session's address).
+    private func currentUser() async throws -> AuthUser? {
+        guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject else { return nil }
+        return try await accounts.store.user(email: email)
+    }
+
+    /// Two-step verification: enrolment with the QR code, or (once enrolled) new recovery codes and turning it off.
+    public func twoFactorPage(error: String? = nil) async -> AuthResponse {
+        do {
+            guard let user = try await currentUser() else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
+            if try await secondFactors.isEnrolled(userID: user.id) {
+                let left = try await secondFactors.recoveryCodesLeft(userID: user.id)
+                return .html(HTML.page(title: "Two-step verification", body: """
+                    <h1>Two-step verification</h1>
+                    <p id="two-factor-status">On: password sign-ins ask for a code from your authenticator app. \(left) recovery codes left.</p>
+                    <form method="post" action="/account/two-factor"><input type="hidden" name="action" value="recovery-codes">
+                    <button type="submit" id="new-recovery-codes">Make new recovery codes</button></form>
+                    <form method="post" action="/account/two-factor"><input type="hidden" name="action" value="disable">
+                    <button type="submit" id="disable-two-factor" class="danger">Turn off</button></form>
+                    <p><a href="/account">Account</a></p>
+                    """))
+            }
+            return auth.pages.twoFactorSetup(try secondFactors.beginEnrolment(userID: user.id, account: user.email ?? user.id), action: "/account/two-factor", error: error)
+        } catch let error as AuthError {
+            return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p role=\"alert\">\(HTML.escape(error.detail ?? error.code))</p>"), status: error.status)
+        } catch {
+            return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p>The account store is unavailable.</p>"), status: .serviceUnavailable)
+        }
+    }
+
+    /// Confirms an enrolment (`secret`, `code`), makes new recovery codes (`action=recovery-codes`) or turns the
+    /// factor off (`action=disable`); a same-origin form post.
+    public func twoFactorChange(_ request: HTTPRequest, form: URLEncodedForm) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        do {
+            guard let user = try await currentUser() else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
+            switch form["action"] {
+            case "recovery-codes":
+                return auth.pages.recoveryCodes(try await secondFactors.regenerateRecoveryCodes(userID: user.id), continueURL: "/account/two-factor")
+            case "disable":
+                try await secondFactors.disable(userID: user.id)
+                return .redirect(to: "/account/two-factor", status: .seeOther)
+            default:
+                let codes = try await secondFactors.confirmEnrolment(userID: user.id, sealedSecret: form["secret"] ?? "", code: form["code"] ?? "")
+                return auth.pages.recoveryCodes(codes, continueURL: "/account")
+            }
+        } catch let error as AuthError where error == .invalidCode {
+            var page = await twoFactorPage(error: error.code)
+            page.head.status = .badRequest
+            return page
+        } catch let error as AuthError {
+            return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p role=\"alert\">\(HTML.escape(error.detail ?? error.code))</p>"), status: error.status)
+        } catch {
+            return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p>The account store is unavailable.</p>"), status: .serviceUnavailable)
+        }
     }
 
     /// Unlinks one of the signed-in user's sign-ins (a same-origin form post); never the last one.

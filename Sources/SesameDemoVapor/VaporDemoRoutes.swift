@@ -21,6 +21,11 @@ public enum VaporDemoRoutes {
         }
         signedIn.post("account", "signout-everywhere") { request async in Response(await demo.signOutEverywhere(AuthRequest(request).head)) }
         signedIn.post("account", "delete") { request async in Response(await demo.deleteAccount(AuthRequest(request).head)) }
+        let recent = site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/", maxAge: Demo<Sessions>.recentSignIn)))
+        recent.get("account", "two-factor") { _ async in Response(await demo.twoFactorPage()) }
+        recent.on(.POST, "account", "two-factor", body: .collect(maxSize: 4096)) { request async in
+            Response(await demo.twoFactorChange(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
+        }
         signedIn.on(.POST, "account", "sessions", "end", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.endSession(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }

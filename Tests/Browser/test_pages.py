@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -571,3 +571,76 @@ def test_email_verification_by_code(browser, demo):
     password_sign_in(browser, demo, email, "another long passphrase")
     wait_for_path(browser, "/")
     assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
+
+
+def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(browser, demo):
+    """Sign-up, verification, sign-in, enrolment with a code pyotp computes from the page's secret, then sign-ins
+    that ask for the second factor: a code from the app, then a recovery code."""
+    import pyotp
+
+    email = f"totp-user-{browser.scheme}@example.com"
+    password = "an authenticator protects this one"
+    browser.get(demo.url("/auth/password/signup"))
+    fill(browser, "Email address", email)
+    fill(browser, "Password", password).submit()
+    wait_for_path(browser, "/auth/password/verify")
+    browser.get(outbox_link(browser, demo, email, "verify"))
+    wait_for_url(browser, "verified=1")
+    password_sign_in(browser, demo, email, password)
+    wait_for_path(browser, "/")
+
+    browser.get(demo.url("/account"))
+    browser.find_element(By.ID, "two-factor").click()
+    wait_for_path(browser, "/account/two-factor")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Set up two-step verification"
+    assert browser.find_element(By.CSS_SELECTOR, "figure.qr svg").is_displayed()
+    if demo.framework == "hummingbird":
+        save_screenshot(browser, "two-factor-setup")
+    totp = pyotp.TOTP(browser.find_element(By.ID, "totp-secret").text.replace(" ", ""))
+    fill(browser, "Code from the app", "000000" if totp.now() != "000000" else "111111").submit()
+    WebDriverWait(browser, 15, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "not correct" in d.find_element(By.CSS_SELECTOR, "[role=alert]").text)
+    # The page drew a new secret: read it again.
+    totp = pyotp.TOTP(browser.find_element(By.ID, "totp-secret").text.replace(" ", ""))
+    fill(browser, "Code from the app", totp.now()).submit()
+    wait(browser).until(EC.presence_of_element_located((By.ID, "recovery-codes")))
+    recovery = [element.text for element in browser.find_elements(By.CSS_SELECTOR, "#recovery-codes code")]
+    assert len(recovery) == 10 and all(len(code) == 19 for code in recovery), recovery
+    if demo.framework == "hummingbird":
+        save_screenshot(browser, "recovery-codes")
+    browser.get(demo.url("/"))
+    browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+    wait(browser).until(lambda d: "Not signed in" in d.find_element(By.TAG_NAME, "body").text)
+
+    # The password alone: no session, the code page.
+    password_sign_in(browser, demo, email, password)
+    wait_for_path(browser, "/auth/password/two-factor")
+    assert session_json(browser, demo) is None
+    browser.back()
+    wait_for_path(browser, "/auth/password/two-factor")
+    if demo.framework == "hummingbird":
+        save_screenshot(browser, "two-factor-challenge")
+    fill(browser, "Code", "000000" if totp.now() != "000000" else "111111").submit()
+    wait_for_url(browser, "error=invalid_code")
+    # The next step's code: the enrolling code's step is used, and ±1 step is accepted.
+    fill(browser, "Code", totp.at(time.time() + 30)).submit()
+    wait_for_path(browser, "/")
+    assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
+    browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+    wait(browser).until(lambda d: "Not signed in" in d.find_element(By.TAG_NAME, "body").text)
+
+    # A recovery code instead, once.
+    password_sign_in(browser, demo, email, password)
+    wait_for_path(browser, "/auth/password/two-factor")
+    fill(browser, "Code", recovery[0]).submit()
+    wait_for_path(browser, "/")
+    assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
+    browser.get(demo.url("/account/two-factor"))
+    assert "9 recovery codes left" in browser.find_element(By.ID, "two-factor-status").text
+    browser.get(demo.url("/"))
+    browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+    wait(browser).until(lambda d: "Not signed in" in d.find_element(By.TAG_NAME, "body").text)
+    password_sign_in(browser, demo, email, password)
+    wait_for_path(browser, "/auth/password/two-factor")
+    fill(browser, "Code", recovery[0]).submit()
+    wait_for_url(browser, "error=invalid_code")

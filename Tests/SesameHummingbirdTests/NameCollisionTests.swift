@@ -15,6 +15,7 @@ import Testing
 
     static let types: [String: Any.Type] = [
         "PasswordHashingQueue": (PasswordHashingQueue).self,
+        "CredentialsProvider": (CredentialsProvider).self,
         "PasswordAccounts": (PasswordAccounts).self,
         "PasswordPolicy": (PasswordPolicy).self,
         "PasswordProvider": (PasswordProvider).self,
@@ -25,6 +26,7 @@ import Testing
         "QRCode": (QRCode).self,
         "ScryptParameters": (ScryptParameters).self,
         "ScryptPasswordHasher": (ScryptPasswordHasher).self,
+        "SecondFactors": (SecondFactors).self,
         "AccountKey": (AccountKey).self,
         "AccountSignIn": (AccountSignIn).self,
         "AccountStore": (any AccountStore).self,
@@ -111,6 +113,7 @@ import Testing
         "StoredSessionConfiguration": (StoredSessionConfiguration).self,
         "StoredSessionData": (StoredSessionData<Basket>).self,
         "StoredSessions": (StoredSessions<Names, Basket>).self,
+        "TOTPEnrolment": (TOTPEnrolment).self,
         "TokenError": (TokenError).self,
         "TokenFormat": (TokenFormat).self,
         "TokenRefreshError": (TokenRefreshError).self,

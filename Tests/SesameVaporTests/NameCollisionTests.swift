@@ -14,6 +14,7 @@ import Testing
 
     static let types: [String: Any.Type] = [
         "PasswordHashingQueue": (PasswordHashingQueue).self,
+        "CredentialsProvider": (CredentialsProvider).self,
         "PasswordAccounts": (PasswordAccounts).self,
         "PasswordPolicy": (PasswordPolicy).self,
         "PasswordProvider": (PasswordProvider).self,
@@ -24,6 +25,7 @@ import Testing
         "QRCode": (QRCode).self,
         "ScryptParameters": (ScryptParameters).self,
         "ScryptPasswordHasher": (ScryptPasswordHasher).self,
+        "SecondFactors": (SecondFactors).self,
         "AccountKey": (AccountKey).self,
         "AccountSignIn": (AccountSignIn).self,
         "AccountStore": (any AccountStore).self,
@@ -108,6 +110,7 @@ import Testing
         "StoredSessionConfiguration": (StoredSessionConfiguration).self,
         "StoredSessionData": (StoredSessionData<Basket>).self,
         "StoredSessions": (StoredSessions<Names, Basket>).self,
+        "TOTPEnrolment": (TOTPEnrolment).self,
         "TokenError": (TokenError).self,
         "TokenFormat": (TokenFormat).self,
         "TokenRefreshError": (TokenRefreshError).self,

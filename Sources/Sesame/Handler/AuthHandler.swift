@@ -41,8 +41,9 @@ public struct AuthHandler: Sendable {
     let callbacks: AuthCallbacks
     /// The Auth.js actions' double-submit CSRF tokens.
     let csrf: CSRFProtection
-    /// How the built-in pages look, and which the app replaces.
-    let pages: AuthPages
+    /// How the built-in pages look, and which the app replaces; apps draw their own auth pages (second-factor
+    /// setup, recovery codes) with it too.
+    public let pages: AuthPages
     /// Ends every session of a user (a password reset does).
     let endSessions: (@Sendable (AuthUser) async throws -> Void)?
 

@@ -137,6 +137,7 @@ public struct AuthPages: Sendable {
             form button { width: 100%; background: var(--brand); color: #fff; border: 0; border-radius: .375rem; padding: .75rem 1rem; cursor: pointer; }
             form button:focus-visible, input:focus-visible, a:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
             .error { border-left: 4px solid #c62828; padding: .5rem 1rem; }
+            .qr { margin: 1rem auto; width: max-content; background: #fff; padding: .5rem; }
             @media (prefers-color-scheme: dark) { form button { color: #fff; filter: brightness(1.1); } }
             </style>
             """

@@ -88,7 +88,8 @@ public struct SecondFactors: Sendable {
     /// - Throws: ``AuthError/invalidCode`` for a wrong code or a secret sealed for someone else,
     ///   ``AuthError/rateLimited``, ``AuthError/unavailable``.
     public func confirmEnrolment(userID: String, sealedSecret: String, code: String) async throws -> [String] {
-        try await perUser.take("totp:" + userID)
+        // Enrolment has a bucket of its own: typing the first code wrong does not hold up the next sign-in.
+        try await perUser.take("totp-enrolment:" + userID)
         guard let sealed = Base64URL.decode(sealedSecret), let factor = TOTPFactor(sealed: sealed, keys: keys, userID: userID),
             let step = factor.verify(code, at: now(), after: nil)
         else { throw AuthError.invalidCode }
