@@ -110,27 +110,29 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     ///   - sessions: The session strategy.
     ///   - visitData: Where the home page counts visits (store-backed sessions only).
     ///   - accountStore: Where users and accounts live (default: in memory; `sesame-demo` uses SQLite).
+    ///   - passwordConfiguration: The password accounts' rules and limits.
     public init(
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
         providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), visitData: StoredSessionData<DemoData>? = nil,
-        accountStore: (any AccountStore)? = nil
+        accountStore: (any AccountStore)? = nil, passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration()
     ) throws {
         try self.init(
             configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: visitData,
-            accountStore: accountStore, sessionDirectory: nil)
+            accountStore: accountStore, sessionDirectory: nil, passwordConfiguration: passwordConfiguration)
     }
 
     init(
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration?,
         providers: [String: any AuthProvider], logger: Logger, visitData: StoredSessionData<DemoData>?,
-        accountStore: (any AccountStore)?, sessionDirectory: DemoSessionDirectory?
+        accountStore: (any AccountStore)?, sessionDirectory: DemoSessionDirectory?,
+        passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration()
     ) throws {
         self.visitData = visitData
         self.sessionDirectory = sessionDirectory
         let store = accountStore ?? MemoryAccountStore()
         let accounts = Accounts(store: store, keys: keys)
         self.accounts = accounts
-        let passwords = PasswordAccounts(store: store)
+        let passwords = PasswordAccounts(store: store, configuration: passwordConfiguration)
         self.passwords = passwords
         let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo")
         self.secondFactors = secondFactors
@@ -598,13 +600,14 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
     /// - Parameters: See ``init(configuration:keys:sessions:link:providers:logger:)``.
     public init(
         configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
-        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), accountStore: (any AccountStore)? = nil
+        providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), accountStore: (any AccountStore)? = nil,
+        passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration()
     ) throws {
         try self.init(
             configuration: configuration, keys: keys,
             sessions: try SessionTokens<DemoSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL))),
             link: link,
-            providers: providers, logger: logger, accountStore: accountStore)
+            providers: providers, logger: logger, accountStore: accountStore, passwordConfiguration: passwordConfiguration)
     }
 }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import Testing
 
@@ -114,6 +117,18 @@ import Testing
             while !release.load(ordering: .acquiring) { usleep(1000) }
             return passed.add(1, ordering: .relaxed).newValue
         }
+    }
+
+    /// Hashing threads yield to request threads: they run at the queue's nice value, and the caller's thread keeps its own.
+    @Test func hashesRunAtALowerPriority() async throws {
+        #if os(Linux)
+        let which = __priority_which_t(PRIO_PROCESS.rawValue)
+        let queue = PasswordHashingQueue(maximumConcurrent: 1, niceness: 7)
+        let before = getpriority(which, 0)
+        #expect(try await queue.run { getpriority(which, 0) } == 7)
+        #expect(try await PasswordHashingQueue(maximumConcurrent: 1).run { getpriority(which, 0) } == 10, "the default")
+        #expect(getpriority(which, 0) == before)
+        #endif
     }
 
     @Test func policyFollowsNIST() {

@@ -35,7 +35,13 @@ var logger = Logger(label: "bench")
 logger.logLevel = .error
 let port = try await freePort()
 let keys = try KeySet(activeKey: JWK.generate(.es256))
-let demo = try Demo(configuration: DemoConfiguration(port: port, isDevelopment: false), keys: keys, logger: logger)
+// `--password-load`: the same protected route, idle and while 64 clients sign in with a password as fast as they can
+// (the rate limits lifted, so that every attempt reaches the hashing queue).
+let passwordLoad = CommandLine.arguments.contains("--password-load")
+let unlimited = MemoryRateLimiter(capacity: 1 << 40, refillInterval: 1e-9)
+let demo = try Demo(
+    configuration: DemoConfiguration(port: port, isDevelopment: false), keys: keys, logger: logger,
+    passwordConfiguration: passwordLoad ? PasswordAccounts.Configuration(perAddress: unlimited, perClient: unlimited) : PasswordAccounts.Configuration())
 let token = try demo.sessions.create(.user(email: "bench@example.com"))
 let session = try await demo.sessions.verify(token)
 let base = "http://127.0.0.1:\(port)"
@@ -118,6 +124,95 @@ if CommandLine.arguments.contains("--breakdown") {
         for path in ["/plain", "/noop/r", "/current/r", "/identity/r", "/optional/r", "/required/r", "/plain", "/noop/r", "/current/r", "/identity/r", "/optional/r"] {
             print(path, Int(try wrk(base + path, cookie: "sesame-session=\(token)")))
         }
+        group.cancelAll()
+    }
+    exit(0)
+}
+
+if passwordLoad {
+    // A verified user with a password, and a CSRF token with its cookie, from the handler itself.
+    let email = "load@example.com", password = "a password for the load benchmark"
+    guard case .created(_, let verification) = try await demo.passwords.signUp(email: email, password: password, client: nil) else { fatalError("sign-up") }
+    _ = try await demo.passwords.verifyEmail(email, code: verification.code)
+    let csrf = await demo.auth.handle(AuthRequest(head: HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1:\(port)", path: "/auth/csrf")))
+    guard let csrfToken = (try JSONValue(parsing: csrf.body))["csrfToken"]?.stringValue,
+        let csrfCookie = csrf.head.headerFields[values: .setCookie].first.map({ String($0.prefix { $0 != ";" }) })
+    else { fatalError("no CSRF token") }
+    let body = URLEncodedForm([(name: "csrfToken", value: csrfToken), (name: "email", value: email), (name: "password", value: password)]).encoded
+    // Two kinds of flood: clients that honour the 503's `Retry-After: 1` (what a sign-in form or an SDK does; this
+    // is what keeps the hashing queue full), and clients that ignore it and resend at once (a request flood, whose
+    // cheap refusals compete with the protected route as any other requests would).
+    let honours = !CommandLine.arguments.contains("--ignore-retry-after")
+    let script = FileManager.default.temporaryDirectory.appendingPathComponent("sesame-signin-\(port).lua")
+    try """
+        wrk.method = "POST"
+        wrk.body = "\(body)"
+        wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+        wrk.headers["Cookie"] = "\(csrfCookie)"
+        wrk.headers["Origin"] = "\(base)"
+        wrk.headers["Sec-Fetch-Site"] = "same-origin"
+        wrk.headers["Accept"] = "application/json"
+        local honours = \(honours)
+        local wait = 0
+        function delay() return wait end
+        local threads = {}
+        function setup(thread) table.insert(threads, thread) end
+        function init(args) statuses = {} end
+        function response(status, headers, body)
+            statuses[status] = (statuses[status] or 0) + 1
+            if honours and status == 503 then wait = 1000 * tonumber(headers["Retry-After"] or "1") else wait = 0 end
+            if status >= 300 and status < 400 and not location then location = headers["Location"] end
+        end
+        function done(summary, latency, requests)
+            for _, thread in ipairs(threads) do
+                for status, count in pairs(thread:get("statuses")) do io.write("status " .. status .. " " .. count .. "\\n") end
+                io.write("first redirect " .. tostring(thread:get("location")) .. "\\n")
+            end
+        end
+        """.write(to: script, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: script) }
+    // One sign-in through the handler with the flood's exact request: it must sign in (a redirect with a session).
+    var probe = HTTPRequest(method: .post, scheme: "http", authority: "127.0.0.1:\(port)", path: "/auth/callback/password")
+    for (name, value) in [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", csrfCookie), ("Origin", base), ("Sec-Fetch-Site", "same-origin"), ("Accept", "application/json")] {
+        probe.headerFields[HTTPField.Name(name)!] = value
+    }
+    let probed = await demo.auth.handle(AuthRequest(head: probe, body: Array(body.utf8), clientAddress: "127.0.0.1"))
+    guard probed.head.headerFields[values: .setCookie].contains(where: { $0.hasPrefix("sesame-session=") }) else {
+        fatalError("the flood's request does not sign in: \(probed.head.status) \(probed.head.headerFields[.location] ?? "")")
+    }
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await demo.application(benchmarkSession: session).runService() }
+        for _ in 0..<100 {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get() {
+                try await channel.close()
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var idle: [Double] = [], loaded: [Double] = [], signIns: [String] = []
+        for _ in 0..<rounds {
+            idle.append(try wrk(base + "/api/me", cookie: "sesame-session=\(token)"))
+            // The flood starts first and outlasts the measurement of the protected route.
+            let flood = Task.detached { try runCommand(["wrk", "-t", "1", "-c", "64", "-d", "\(seconds + 2)s", "-s", script.path, base + "/auth/callback/password"]) }
+            try await Task.sleep(for: .milliseconds(700))
+            loaded.append(try wrk(base + "/api/me", cookie: "sesame-session=\(token)"))
+            let output = try await flood.value
+            let lines = output.split(separator: "\n")
+            let total = lines.first { $0.contains(" requests in ") }.map { String($0.split(separator: " ").first!) } ?? "?"
+            let statuses = lines.filter { $0.hasPrefix("status ") || $0.hasPrefix("first redirect") }.joined(separator: "; ")
+            signIns.append("\(total) sign-in requests in \(seconds + 2) s (\(statuses))")
+        }
+        let i = median(idle), l = median(loaded)
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+        print("Sesame password-load benchmark: GET /api/me with wrk (\(connections) connections, \(seconds) s), idle and while 64 clients sign in with a password (scrypt N=2^17, clients \(honours ? "honouring" : "ignoring") Retry-After), median of \(rounds) rounds")
+        print("machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))\n")
+        print("| `GET /api/me` | requests/s (median) | all rounds |")
+        print("|---|---:|---|")
+        print("| idle | \(Int(i)) | \(idle.map { String(Int($0)) }.joined(separator: ", ")) |")
+        print("| during the sign-in flood | \(Int(l)) | \(loaded.map { String(Int($0)) }.joined(separator: ", ")) |")
+        for line in signIns { print("flood: \(line)") }
+        print("\nloaded ÷ idle: \(String(format: "%.2f×", l / i)) (target ≥ 0.5×)")
         group.cancelAll()
     }
     exit(0)
