@@ -253,6 +253,10 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         // Enrolling or removing a factor needs a sign-in within the last ten minutes.
         let recent = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/", maxAge: Demo.recentSignIn)))
         recent.get("/account/two-factor") { _, _ in Response(await self.twoFactorPage()) }
+        recent.post("/account/password") { request, _ in
+            let body = try await request.body.collect(upTo: 4096)
+            return Response(await self.changePassword(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
+        }
         recent.post("/account/two-factor") { request, _ in
             let body = try await request.body.collect(upTo: 4096)
             return Response(await self.twoFactorChange(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
@@ -400,6 +404,13 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <ul>\(rows)</ul>
             \(linkRows.isEmpty ? "" : "<h2>Link another sign-in</h2><ul>\(linkRows)</ul>")
             \(sessionRows)
+            <h2>Password</h2>
+            <form method="post" action="/account/password" id="password-form">
+            <label for="current-password">Current password (if you have one)</label>
+            <input id="current-password" name="current" type="password" autocomplete="current-password">
+            <label for="new-password">New password</label>
+            <input id="new-password" name="new" type="password" autocomplete="new-password" minlength="8" required>
+            <button type="submit">Set password</button></form>
             <h2>Two-step verification</h2>
             <p><a id="two-factor" href="/account/two-factor">Authenticator app and recovery codes</a> (for password sign-in)</p>
             <form method="post" action="/signout"><button type="submit">Sign out</button></form>
@@ -411,7 +422,28 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             """))
     }
 
-    /// How recent a sign-in must be to enrol or remove a second factor.
+    /// Sets or changes the signed-in user's password (a same-origin form post, after a recent sign-in): with a
+    /// password already, the current one is needed too.
+    public func changePassword(_ request: HTTPRequest, form: URLEncodedForm) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        do {
+            guard let user = try await currentUser() else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
+            if try await passwords.hasPassword(userID: user.id) {
+                try await passwords.changePassword(userID: user.id, current: form["current"] ?? "", new: form["new"] ?? "")
+            } else {
+                try await passwords.setPassword(userID: user.id, password: form["new"] ?? "")
+            }
+            return await accountPage(notice: "Your password was saved.")
+        } catch let error as AuthError {
+            var page = await accountPage(notice: error.detail ?? error.code)
+            page.head.status = error.status
+            return page
+        } catch {
+            return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
+        }
+    }
+
+    /// How recent a sign-in must be to change the password or enrol or remove a second factor.
     public static var recentSignIn: Duration { .seconds(600) }
 
     /// The signed-in user (from the session's address).

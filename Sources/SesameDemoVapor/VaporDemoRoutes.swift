@@ -23,6 +23,9 @@ public enum VaporDemoRoutes {
         signedIn.post("account", "delete") { request async in Response(await demo.deleteAccount(AuthRequest(request).head)) }
         let recent = site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/", maxAge: Demo<Sessions>.recentSignIn)))
         recent.get("account", "two-factor") { _ async in Response(await demo.twoFactorPage()) }
+        recent.on(.POST, "account", "password", body: .collect(maxSize: 4096)) { request async in
+            Response(await demo.changePassword(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
+        }
         recent.on(.POST, "account", "two-factor", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.twoFactorChange(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }

@@ -114,10 +114,10 @@ import Testing
         let factors: SecondFactors
     }
 
-    func harness() throws -> Harness {
+    func harness(perClient: Int = 100) throws -> Harness {
         let passwords = PasswordAccounts(
             store: store, hasher: ScryptPasswordHasher(parameters: ScryptParameters(logN: 10, blockSize: 8, parallelism: 1)),
-            configuration: PasswordAccounts.Configuration(requiresVerifiedEmail: false))
+            configuration: PasswordAccounts.Configuration(requiresVerifiedEmail: false, perClient: MemoryRateLimiter(capacity: perClient, refillInterval: 60)))
         let factors = factors()
         let provider = PasswordProvider(passwords: passwords, secondFactors: factors, deliversInBackground: false) { _ in }
         let sessions = StoredSessions<PasswordProviderTests.AppSession, Int>(store: MemorySessionStore(), signer: SessionCookieSigner(keys: keys))
@@ -179,5 +179,21 @@ import Testing
         let viaRecovery = await api.send(handler, .post, "/auth/password/two-factor", json: ["csrfToken": .string(apiToken), "code": .string(recovery[5])])
         #expect(viaRecovery.head.status.kind == .redirection && api.cookies["__Host-sesame-sid"] != nil)
         #expect(try await harness.factors.recoveryCodesLeft(userID: user.id) == 9)
+    }
+
+    /// Second-factor codes count against the client's limit as well as the user's.
+    @Test func codesCountAgainstTheClientsLimit() async throws {
+        let harness = try harness(perClient: 3)
+        guard case .created(let user, _) = try await harness.passwords.signUp(email: "lin@example.com", password: PasswordAccountsTests.password, client: nil) else { return }
+        _ = try await enrol(harness.factors, user)
+        var api = PasswordProviderTests.Client(browser: false)
+        let token = try await api.csrf(harness.handler)
+        let first = await api.send(harness.handler, .post, "/auth/callback/password", json: ["csrfToken": .string(token), "email": "lin@example.com", "password": .string(PasswordAccountsTests.password)])
+        #expect(PasswordProviderTests.json(first)["twoFactorRequired"] == true)
+        var statuses: [Int] = []
+        for _ in 0..<3 {
+            statuses.append(await api.send(harness.handler, .post, "/auth/password/two-factor", json: ["csrfToken": .string(token), "code": "000000"]).head.status.code)
+        }
+        #expect(statuses == [401, 401, 429])
     }
 }

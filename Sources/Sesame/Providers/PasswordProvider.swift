@@ -125,6 +125,10 @@ public struct PasswordProvider: AuthProvider {
                 context.pages.twoFactorChallenge(name: context.provider, csrfToken: token, error: request.query["error"], configuration: context.configuration)
             })
         }
+        // Codes count against the client's limit too (the user's own limit is in `SecondFactors`).
+        if let client = request.clientAddress {
+            try await answeringForms(request, context, page: "two-factor") { try await passwords.configuration.perClient.take("password-client:" + RateLimitKey.client(client)) }
+        }
         // Each challenge is good for one attempt: redeemed before the code is checked, so a replayed challenge
         // spends nobody's code; a wrong code gets a fresh challenge (same user, same deadline) for the next try.
         let fresh: Bool
