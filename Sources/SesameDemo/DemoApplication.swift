@@ -244,14 +244,14 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         let signedIn = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
         signedIn.get("/protected") { _, _ in Response(self.protectedPage()) }
         signedIn.get("/account") { _, _ in Response(await self.accountPage()) }
-        signedIn.post("/account/unlink") { request, context in
+        // Unlinking, deleting, the password and the second factor need a sign-in within the last ten minutes.
+        let recent = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/", maxAge: Demo.recentSignIn)))
+        recent.post("/account/unlink") { request, context in
             let body = try await request.body.collect(upTo: 4096)
             return Response(await self.unlink(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
         }
         signedIn.post("/account/signout-everywhere") { request, _ in Response(await self.signOutEverywhere(request.head)) }
-        signedIn.post("/account/delete") { request, _ in Response(await self.deleteAccount(request.head)) }
-        // Enrolling or removing a factor needs a sign-in within the last ten minutes.
-        let recent = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/", maxAge: Demo.recentSignIn)))
+        recent.post("/account/delete") { request, _ in Response(await self.deleteAccount(request.head)) }
         recent.get("/account/two-factor") { _, _ in Response(await self.twoFactorPage()) }
         recent.post("/account/password") { request, _ in
             let body = try await request.body.collect(upTo: 4096)

@@ -16,12 +16,13 @@ public enum VaporDemoRoutes {
         let signedIn = site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/")))
         signedIn.get("protected") { _ async in Response(demo.protectedPage()) }
         signedIn.get("account") { _ async in Response(await demo.accountPage()) }
-        signedIn.on(.POST, "account", "unlink", body: .collect(maxSize: 4096)) { request async in
+        // Unlinking, deleting, the password and the second factor need a sign-in within the last ten minutes.
+        let recent = site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/", maxAge: Demo<Sessions>.recentSignIn)))
+        recent.on(.POST, "account", "unlink", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.unlink(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }
         signedIn.post("account", "signout-everywhere") { request async in Response(await demo.signOutEverywhere(AuthRequest(request).head)) }
-        signedIn.post("account", "delete") { request async in Response(await demo.deleteAccount(AuthRequest(request).head)) }
-        let recent = site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/", maxAge: Demo<Sessions>.recentSignIn)))
+        recent.post("account", "delete") { request async in Response(await demo.deleteAccount(AuthRequest(request).head)) }
         recent.get("account", "two-factor") { _ async in Response(await demo.twoFactorPage()) }
         recent.on(.POST, "account", "password", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.changePassword(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))

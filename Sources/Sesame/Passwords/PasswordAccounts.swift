@@ -258,10 +258,24 @@ public struct PasswordAccounts: Sendable {
     /// - Throws: ``AuthError/invalidRequest`` for an address that is not deliverable, ``AuthError/rateLimited``,
     ///   ``AuthError/unavailable``.
     public func requestReset(email: String, client: String?) async throws -> PasswordReset? {
+        let email = try await admitReset(email: email, client: client)
+        return try await issueReset(email: email)
+    }
+
+    /// The checks of a reset request that answer the requester (the address, the limits); what follows them is the
+    /// same for every address and may run after the response.
+    ///
+    /// - Returns: The normalised address.
+    func admitReset(email: String, client: String?) async throws -> String {
         let email = try Self.address(email)
         try await limit(client: client)
         try await limit(address: email, action: "reset")
-        return try await storeErrors {
+        return email
+    }
+
+    /// Issues a reset for a normalised address's user, if any (no limits: see ``admitReset(email:client:)``).
+    func issueReset(email: String) async throws -> PasswordReset? {
+        try await storeErrors {
             guard let user = try await store.user(email: email) else { return nil }
             let identifier = Self.resetIdentifier(userID: user.id)
             try await store.deleteVerificationTokens(identifier: identifier)
@@ -343,10 +357,23 @@ public struct PasswordAccounts: Sendable {
     /// - Returns: The verification to deliver, or `nil` when no user has the address unverified (answer both alike).
     /// - Throws: ``AuthError/invalidRequest``, ``AuthError/rateLimited``, ``AuthError/unavailable``.
     public func requestVerification(email: String, client: String?) async throws -> EmailVerification? {
+        let email = try await admitVerificationRequest(email: email, client: client)
+        return try await issueVerificationIfUnverified(email: email)
+    }
+
+    /// The checks of a verification request that answer the requester (the address, the limits).
+    ///
+    /// - Returns: The normalised address.
+    func admitVerificationRequest(email: String, client: String?) async throws -> String {
         let email = try Self.address(email)
         try await limit(client: client)
         try await limit(address: email, action: "verify-request")
-        return try await storeErrors {
+        return email
+    }
+
+    /// Issues a new verification for a normalised address whose user is unverified, if any.
+    func issueVerificationIfUnverified(email: String) async throws -> EmailVerification? {
+        try await storeErrors {
             guard let user = try await store.user(email: email), user.emailVerified == nil else { return nil }
             return try await issueVerification(email: email)
         }

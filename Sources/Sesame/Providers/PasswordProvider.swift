@@ -217,24 +217,32 @@ public struct PasswordProvider: AuthProvider {
             }
             return .respond(done(request, context, message: "verified"))
         case ("resend", false):
-            let email = form["email"] ?? ""
-            if let verification = try await answeringForms(request, context, page: "verify", email: email, {
-                try await passwords.requestVerification(email: email, client: request.clientAddress)
-            }) {
-                await send(.verifyEmail(to: verification.email, link: verifyLink(verification, context), code: verification.code), context)
+            let email = try await answeringForms(request, context, page: "verify", email: form["email"]) {
+                try await passwords.admitVerificationRequest(email: form["email"] ?? "", client: request.clientAddress)
             }
-            return .respond(sent(request, context, to: "/\(context.provider)/verify", email: EmailAddress.normalized(email)))
+            // Whether the address has an unverified user is decided (and written) after the answer by default.
+            await afterAnswering(context) {
+                if let verification = try await passwords.issueVerificationIfUnverified(email: email) {
+                    try await deliver(.verifyEmail(to: verification.email, link: verifyLink(verification, context), code: verification.code))
+                }
+            }
+            return .respond(sent(request, context, to: "/\(context.provider)/verify", email: email))
         case ("forgot", true):
             return .respond(page(request, context) { token in
                 context.pages.passwordForgot(name: context.provider, csrfToken: token, error: request.query["error"], sent: request.query["sent"] == "1", configuration: configuration)
             })
         case ("forgot", false):
-            if let reset = try await answeringForms(request, context, page: "forgot", {
-                try await passwords.requestReset(email: form["email"] ?? "", client: request.clientAddress)
-            }), let email = reset.user.email {
-                let link = URLEncodedForm.appending(name: "token", value: reset.token,
-                    to: URLEncodedForm.appending(name: "user", value: reset.user.id, to: configuration.url("/\(context.provider)/reset")))
-                await send(.resetPassword(to: email, link: link), context)
+            let email = try await answeringForms(request, context, page: "forgot") {
+                try await passwords.admitReset(email: form["email"] ?? "", client: request.clientAddress)
+            }
+            // Whether the address has a user is decided (and the token written) after the answer by default: a known
+            // address's answer takes no longer than an unknown one's.
+            await afterAnswering(context) {
+                if let reset = try await passwords.issueReset(email: email), let to = reset.user.email {
+                    let link = URLEncodedForm.appending(name: "token", value: reset.token,
+                        to: URLEncodedForm.appending(name: "user", value: reset.user.id, to: configuration.url("/\(context.provider)/reset")))
+                    try await deliver(.resetPassword(to: to, link: link))
+                }
             }
             guard request.isBrowserNavigation else { return .respond(.json(["ok": true])) }
             return .respond(.redirect(to: configuration.url("/\(context.provider)/forgot?sent=1"), status: .seeOther))
@@ -318,14 +326,21 @@ public struct PasswordProvider: AuthProvider {
     /// Delivers a message, after the response by default; a failure is logged, never shown (it would tell which
     /// addresses are known).
     private func send(_ message: Message, _ context: AuthContext) async {
-        let deliver = deliver, logger = context.logger
-        let work: @Sendable () async -> Void = {
+        let deliver = deliver
+        await afterAnswering(context) { try await deliver(message) }
+    }
+
+    /// Work whose outcome must not show in the answer (a lookup that would tell known addresses from unknown ones, a
+    /// delivery): after the response by default, else before it; a failure is logged, never shown.
+    private func afterAnswering(_ context: AuthContext, _ work: @escaping @Sendable () async throws -> Void) async {
+        let logger = context.logger
+        let guarded: @Sendable () async -> Void = {
             do {
-                try await deliver(message)
+                try await work()
             } catch {
-                logger.error("A password message could not be delivered", metadata: ["error": .string(String(describing: Swift.type(of: error)))])
+                logger.error("A password message could not be prepared or delivered", metadata: ["error": .string(String(describing: Swift.type(of: error)))])
             }
         }
-        if deliversInBackground { Task { await work() } } else { await work() }
+        if deliversInBackground { Task { await guarded() } } else { await guarded() }
     }
 }
