@@ -1,6 +1,7 @@
 import BenchmarkSupport
 import Crypto
 import Foundation
+import HTTPTypes
 import JWTKit
 import Sesame
 import _CryptoExtras
@@ -47,6 +48,68 @@ if arguments.first == "profile" {
         ? try await throughput(tasks: tasks, seconds: seconds) { _ = try JWT.verify(token, keys: keys) }
         : try await throughput(tasks: tasks, seconds: seconds) { _ = try await sessions.verify(token) }
     print("\(benchmarkCase.name): \(format(rate))/s")
+    exit(0)
+}
+if arguments.first == "enumeration" {
+    // `enumeration SAMPLES`: how long the password provider's answers take for known and unknown addresses, in
+    // process through the handler (OWASP scrypt, in-memory stores, limits lifted, delivery after the answer), the
+    // kinds interleaved sample by sample. Target: each pair's ratio of medians within noise of 1.
+    let samples = arguments.dropFirst().first.flatMap(Int.init) ?? 15
+    enum Subject: SessionSubject { case user(id: String) }
+    let keys = try KeySet(activeKey: JWK.generate(.es256))
+    let store = MemoryAccountStore()
+    let unlimited = MemoryRateLimiter(capacity: 1 << 40, refillInterval: 1e-9)
+    let passwords = PasswordAccounts(store: store, configuration: PasswordAccounts.Configuration(perAddress: unlimited, perClient: unlimited))
+    let handler = AuthHandler(
+        providers: ["password": PasswordProvider(passwords: passwords) { _ in }], configuration: AuthConfiguration(baseURL: "https://app.example"), keys: keys,
+        accounts: Accounts(store: store, keys: keys), sessions: StoredSessions<Subject, Int>(store: MemorySessionStore(), signer: SessionCookieSigner(keys: keys)),
+        subject: { .user(id: $0.id) }, userID: { if case .user(let id) = $0 { id } else { nil } })
+    let password = "correct horse battery staple"
+    guard case .created(_, let verification) = try await passwords.signUp(email: "known@example.com", password: password, client: nil) else { fatalError() }
+    _ = try await passwords.verifyEmail("known@example.com", code: verification.code)
+    let oauthOnly = AuthUser(email: "oauth@example.com", emailVerified: Date())
+    try await store.createUser(oauthOnly, account: AuthAccount(key: AccountKey(provider: "github", providerAccountID: "1"), userID: oauthOnly.id, type: .oauth))
+    let csrf = await handler.handle(AuthRequest(head: HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/auth/csrf")))
+    let token = try JSONValue(parsing: csrf.body)["csrfToken"]!.stringValue!
+    let cookie = String(csrf.head.headerFields[values: .setCookie].first!.prefix { $0 != ";" })
+    func post(_ path: String, _ form: [(String, String)]) async -> (Duration, Int) {
+        var head = HTTPRequest(method: .post, scheme: "https", authority: "app.example", path: path)
+        head.headerFields[.contentType] = "application/x-www-form-urlencoded"
+        head.headerFields[.cookie] = cookie
+        head.headerFields[.origin] = "https://app.example"
+        head.headerFields[.accept] = "application/json"
+        let body = Array(URLEncodedForm([(name: "csrfToken", value: token)] + form.map { (name: $0.0, value: $0.1) }).encoded.utf8)
+        let clock = ContinuousClock(), start = clock.now
+        let response = await handler.handle(AuthRequest(head: head, body: body, clientAddress: "198.51.100.1"))
+        return (clock.now - start, response.head.status.code)
+    }
+    let kinds: [(name: String, path: String, form: @Sendable (Int) -> [(String, String)])] = [
+        ("sign-in, known address, wrong password", "/auth/callback/password", { _ in [("email", "known@example.com"), ("password", "not the password at all")] }),
+        ("sign-in, unknown address", "/auth/callback/password", { _ in [("email", "nobody@example.com"), ("password", "not the password at all")] }),
+        ("sign-in, known address without a password", "/auth/callback/password", { _ in [("email", "oauth@example.com"), ("password", "not the password at all")] }),
+        ("sign-up, known address", "/auth/password/signup", { _ in [("email", "known@example.com"), ("password", "a new password for this")] }),
+        ("sign-up, new address", "/auth/password/signup", { i in [("email", "new\(i)@example.com"), ("password", "a new password for this")] }),
+        ("forgot, known address", "/auth/password/forgot", { _ in [("email", "known@example.com")] }),
+        ("forgot, unknown address", "/auth/password/forgot", { _ in [("email", "nobody@example.com")] }),
+    ]
+    var times = [[Double]](repeating: [], count: kinds.count), statuses = [Set<Int>](repeating: [], count: kinds.count)
+    for sample in 0...samples {
+        for (index, kind) in kinds.enumerated() {
+            let (elapsed, status) = await post(kind.path, kind.form(sample))
+            if sample > 0 { times[index].append(Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15) }  // sample 0 warms up
+            statuses[index].insert(status)
+        }
+    }
+    print("Known vs unknown addresses: the password provider's answers through the handler, scrypt N = 2^17, \(samples) samples each, interleaved")
+    print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))\n")
+    print("| request | status | median ms | min–max ms |")
+    print("|---|---|---:|---|")
+    for (index, kind) in kinds.enumerated() {
+        let sorted = times[index].sorted()
+        print("| \(kind.name) | \(statuses[index].sorted().map(String.init).joined(separator: ", ")) | \(String(format: "%.1f", median(sorted))) | \(String(format: "%.1f–%.1f", sorted.first!, sorted.last!)) |")
+    }
+    func ratio(_ a: Int, _ b: Int) -> String { String(format: "%.3f", median(times[a]) / median(times[b])) }
+    print("\nunknown ÷ known-wrong sign-in: \(ratio(1, 0)); no-password ÷ known-wrong sign-in: \(ratio(2, 0)); new ÷ known sign-up: \(ratio(4, 3)); unknown ÷ known forgot: \(ratio(6, 5))")
     exit(0)
 }
 if arguments.first == "passwords" {
