@@ -341,6 +341,15 @@ public struct PasswordProvider: AuthProvider {
                 logger.error("A password message could not be prepared or delivered", metadata: ["error": .string(String(describing: Swift.type(of: error)))])
             }
         }
-        if deliversInBackground { Task { await guarded() } } else { await guarded() }
+        if deliversInBackground {
+            // A moment later, so that the work runs once the answer is on its way rather than beside it (where it
+            // would slow the answer for known addresses alone).
+            Task {
+                try? await Task.sleep(for: .milliseconds(20))
+                await guarded()
+            }
+        } else {
+            await guarded()
+        }
     }
 }
