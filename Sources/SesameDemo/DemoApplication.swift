@@ -253,6 +253,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         signedIn.post("/account/signout-everywhere") { request, _ in Response(await self.signOutEverywhere(request.head)) }
         recent.post("/account/delete") { request, _ in Response(await self.deleteAccount(request.head)) }
         recent.get("/account/two-factor") { _, _ in Response(await self.twoFactorPage()) }
+        recent.get("/account/security") { _, _ in Response(await self.securityPage()) }
         recent.post("/account/password") { request, _ in
             let body = try await request.body.collect(upTo: 4096)
             return Response(await self.changePassword(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
@@ -404,15 +405,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <ul>\(rows)</ul>
             \(linkRows.isEmpty ? "" : "<h2>Link another sign-in</h2><ul>\(linkRows)</ul>")
             \(sessionRows)
-            <h2>Password</h2>
-            <form method="post" action="/account/password" id="password-form">
-            <label for="current-password">Current password (if you have one)</label>
-            <input id="current-password" name="current" type="password" autocomplete="current-password">
-            <label for="new-password">New password</label>
-            <input id="new-password" name="new" type="password" autocomplete="new-password" minlength="8" required>
-            <button type="submit">Set password</button></form>
-            <h2>Two-step verification</h2>
-            <p><a id="two-factor" href="/account/two-factor">Authenticator app and recovery codes</a> (for password sign-in)</p>
+            <h2>Security</h2>
+            <p><a id="security" href="/account/security">Password and two-step verification</a></p>
             <form method="post" action="/signout"><button type="submit">Sign out</button></form>
             <form method="post" action="/account/signout-everywhere"><button type="submit">Sign out everywhere</button></form>
             <h2>Delete account</h2>
@@ -433,13 +427,27 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             } else {
                 try await passwords.setPassword(userID: user.id, password: form["new"] ?? "")
             }
-            return await accountPage(notice: "Your password was saved.")
+            return await securityPage(notice: "Your password was saved.")
         } catch let error as AuthError {
-            var page = await accountPage(notice: error.detail ?? error.code)
+            var page = await securityPage(notice: error.detail ?? error.code)
             page.head.status = error.status
             return page
         } catch {
             return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
+        }
+    }
+
+    /// The built-in security page for the signed-in user: the password form and the second factor's state.
+    public func securityPage(notice: String? = nil) async -> AuthResponse {
+        do {
+            guard let user = try await currentUser() else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
+            let enrolled = try await secondFactors.isEnrolled(userID: user.id)
+            return auth.pages.accountSecurity(
+                email: user.email ?? user.id, hasPassword: try await passwords.hasPassword(userID: user.id),
+                recoveryCodesLeft: enrolled ? try await secondFactors.recoveryCodesLeft(userID: user.id) : nil,
+                passwordAction: "/account/password", twoFactorURL: "/account/two-factor", notice: notice)
+        } catch {
+            return .html(HTML.page(title: "Security", body: "<h1>Security</h1><p>The account store is unavailable.</p>"), status: .serviceUnavailable)
         }
     }
 

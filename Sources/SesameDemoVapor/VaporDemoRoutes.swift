@@ -24,6 +24,7 @@ public enum VaporDemoRoutes {
         signedIn.post("account", "signout-everywhere") { request async in Response(await demo.signOutEverywhere(AuthRequest(request).head)) }
         recent.post("account", "delete") { request async in Response(await demo.deleteAccount(AuthRequest(request).head)) }
         recent.get("account", "two-factor") { _ async in Response(await demo.twoFactorPage()) }
+        recent.get("account", "security") { _ async in Response(await demo.securityPage()) }
         recent.on(.POST, "account", "password", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.changePassword(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }

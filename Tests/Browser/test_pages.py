@@ -479,6 +479,27 @@ def wait_for_text(driver, text):
         lambda d: text in d.find_element(By.TAG_NAME, "body").text)
 
 
+def check_basic_accessibility(driver, heading):
+    """What every page must have, for pages that need state to reach: one h1 with its heading, a visible label for
+    each input, a visible focus outline on buttons, and 4.5:1 contrast for text, links, labels and buttons."""
+    assert [h.text for h in driver.find_elements(By.TAG_NAME, "h1")] == [heading]
+    for field in driver.find_elements(By.CSS_SELECTOR, "input:not([type=hidden]), select, textarea"):
+        field_id = field.get_attribute("id")
+        labels = driver.find_elements(By.CSS_SELECTOR, f"label[for='{field_id}']") if field_id else []
+        assert len(labels) == 1 and labels[0].is_displayed() and labels[0].text.strip(), field.get_attribute("outerHTML")
+    for button in driver.find_elements(By.TAG_NAME, "button"):
+        driver.execute_script("arguments[0].focus()", button)
+        outline = driver.execute_script("const s = getComputedStyle(arguments[0]); return [s.outlineStyle, parseFloat(s.outlineWidth)]", button)
+        assert outline[0] != "none" and outline[1] >= 2, (button.text, outline)
+    driver.execute_script("document.activeElement.blur()")
+    for element in driver.find_elements(By.CSS_SELECTOR, "main p, main a, main label, main h1, main h2, main li, button"):
+        if not element.text.strip():
+            continue
+        text, background = effective_colors(driver, element)
+        ratio = contrast(text, background)
+        assert ratio >= 4.5, f"{element.tag_name} {element.text!r}: {ratio:.2f}:1 ({text} on {background}, {driver.scheme})"
+
+
 def outbox_link(driver, demo, email, kind):
     """The newest `kind` (`verify` or `reset`) link on the demo's development outbox page for `email`."""
     driver.get(demo.url("/dev/outbox?to=" + urllib.parse.quote(email)))
@@ -561,12 +582,17 @@ def test_password_sign_up_verify_sign_in_and_reset(browser, demo):
     wait_for_path(browser, "/")
     assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
 
-    # Changing it on the account page needs the current one.
+    # Changing it on the security page needs the current one.
     browser.get(demo.url("/account"))
-    fill(browser, "Current password (if you have one)", "a wrong guess here")
+    browser.find_element(By.ID, "security").click()
+    wait_for_path(browser, "/account/security")
+    check_basic_accessibility(browser, "Security")
+    if demo.framework == "hummingbird":
+        save_screenshot(browser, "account-security")
+    fill(browser, "Current password", "a wrong guess here")
     fill(browser, "New password", "the third passphrase here").submit()
     assert "not correct" in browser.find_element(By.CSS_SELECTOR, ".notice").text
-    fill(browser, "Current password (if you have one)", password + " renewed")
+    fill(browser, "Current password", password + " renewed")
     fill(browser, "New password", "the third passphrase here").submit()
     # (Signing in with it would be this address's sixth sign-in within the minute: the per-address limit, 5 and
     # then one a minute, counts every attempt. The Swift tests sign in after a change.)
@@ -606,10 +632,11 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     password_sign_in(browser, demo, email, password)
     wait_for_path(browser, "/")
 
-    browser.get(demo.url("/account"))
+    browser.get(demo.url("/account/security"))
+    assert "Off" in browser.find_element(By.ID, "two-factor-summary").text
     browser.find_element(By.ID, "two-factor").click()
     wait_for_path(browser, "/account/two-factor")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Set up two-step verification"
+    check_basic_accessibility(browser, "Set up two-step verification")
     assert browser.find_element(By.CSS_SELECTOR, "figure.qr svg").is_displayed()
     if demo.framework == "hummingbird":
         save_screenshot(browser, "two-factor-setup")
@@ -623,6 +650,7 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     wait(browser).until(EC.presence_of_element_located((By.ID, "recovery-codes")))
     recovery = [element.text for element in browser.find_elements(By.CSS_SELECTOR, "#recovery-codes code")]
     assert len(recovery) == 10 and all(len(code) == 19 for code in recovery), recovery
+    check_basic_accessibility(browser, "Your recovery codes")
     if demo.framework == "hummingbird":
         save_screenshot(browser, "recovery-codes")
     browser.get(demo.url("/"))
@@ -635,6 +663,7 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     assert session_json(browser, demo) is None
     browser.back()
     wait_for_path(browser, "/auth/password/two-factor")
+    check_basic_accessibility(browser, "Two-step verification")
     if demo.framework == "hummingbird":
         save_screenshot(browser, "two-factor-challenge")
     fill(browser, "Code", "000000" if totp.now() != "000000" else "111111").submit()

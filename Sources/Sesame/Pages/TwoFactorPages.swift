@@ -43,4 +43,41 @@ extension AuthPages {
             <p><a href="\(HTML.escape(continueURL))">Done</a></p>
             """)
     }
+
+    /// An account's security page: the password form (set, or change with the current one), and the second factor's
+    /// state with a link to manage it. The app serves it from a signed-in route and posts the form to itself.
+    ///
+    /// - Parameters:
+    ///   - email: The signed-in user's address, shown.
+    ///   - hasPassword: Whether the user has a password (the form then asks for the current one).
+    ///   - recoveryCodesLeft: With an enrolled authenticator app, how many recovery codes are left; `nil` without one.
+    ///   - passwordAction: Where the password form posts (`current`, `new`, and `csrfToken` when given).
+    ///   - twoFactorURL: The page that manages the second factor.
+    ///   - csrfToken: A CSRF token for the app's own check, if it uses one.
+    ///   - notice: A message to show above the forms.
+    /// - Returns: The page.
+    public func accountSecurity(
+        email: String, hasPassword: Bool, recoveryCodesLeft: Int?, passwordAction: String, twoFactorURL: String, csrfToken: String? = nil, notice: String? = nil
+    ) -> AuthResponse {
+        let hidden = csrfToken.map { "<input type=\"hidden\" name=\"csrfToken\" value=\"\(HTML.escape($0))\">" } ?? ""
+        let current = hasPassword ? """
+            <label for="current-password">Current password</label>
+            <input id="current-password" name="current" type="password" autocomplete="current-password" required>
+            """ : ""
+        let twoFactor = recoveryCodesLeft.map { "On: sign-ins with your password ask for a code from your authenticator app. \($0) recovery codes left." }
+            ?? "Off: add an authenticator app so that a password alone cannot sign in."
+        return page("Security", header("Security") + (notice.map { "<p role=\"status\" class=\"notice\">\(HTML.escape($0))</p>" } ?? "") + """
+            <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
+            <h2>Password</h2>
+            <form method="post" action="\(HTML.escape(passwordAction))" class="provider" id="password-form">\(hidden)
+            \(current)
+            <label for="new-password">\(hasPassword ? "New password" : "Password")</label>
+            <input id="new-password" name="new" type="password" autocomplete="new-password" minlength="8" required>
+            <button type="submit">\(hasPassword ? "Change password" : "Set a password")</button>
+            </form>
+            <h2>Two-step verification</h2>
+            <p id="two-factor-summary">\(HTML.escape(twoFactor))</p>
+            <p><a id="two-factor" href="\(HTML.escape(twoFactorURL))">\(recoveryCodesLeft == nil ? "Set up an authenticator app" : "Manage two-step verification")</a></p>
+            """)
+    }
 }
