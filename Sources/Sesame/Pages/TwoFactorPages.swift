@@ -19,7 +19,8 @@ extension AuthPages {
         return page("Set up two-step verification", header("Set up two-step verification") + Self.notice(error: error) + """
             <p>Scan this code with your authenticator app, then enter the 6-digit code it shows.</p>
             <figure class="qr" role="img" aria-label="QR code of your authenticator secret">\(pending.qrSVG)</figure>
-            <p>Or type this key into the app: <code id="totp-secret">\(HTML.escape(grouped))</code></p>
+            <p>Or type this key into the app: <code id="totp-secret">\(HTML.escape(grouped))</code>, or, on this device,
+            open <a id="totp-uri" href="\(HTML.escape(pending.uri))">the setup link</a>.</p>
             <form method="post" action="\(HTML.escape(action))" class="provider">
             \(csrfToken.map { "<input type=\"hidden\" name=\"csrfToken\" value=\"\(HTML.escape($0))\">" } ?? "")
             <input type="hidden" name="secret" value="\(HTML.escape(pending.sealedSecret))">
