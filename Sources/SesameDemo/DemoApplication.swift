@@ -477,11 +477,19 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                     """))
             }
             return auth.pages.twoFactorSetup(try secondFactors.beginEnrolment(userID: user.id, account: user.email ?? user.id), action: "/account/two-factor", error: error)
-        } catch let error as AuthError {
-            return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p role=\"alert\">\(HTML.escape(error.detail ?? error.code))</p>"), status: error.status)
         } catch {
+            return twoFactorFailure(error)
+        }
+    }
+
+    /// The two-step page's answer to a refusal (its status and description) or to a store that is down (503).
+    private func twoFactorFailure(_ error: any Error) -> AuthResponse {
+        guard let error = error as? AuthError else {
             return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p>The account store is unavailable.</p>"), status: .serviceUnavailable)
         }
+        return .html(
+            HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p role=\"alert\">\(HTML.escape(error.detail ?? error.code))</p>"),
+            status: error.status)
     }
 
     /// Confirms an enrolment (`secret`, `code`), makes new recovery codes (`action=recovery-codes`) or turns the
@@ -504,10 +512,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             var page = await twoFactorPage(error: error.code)
             page.head.status = .badRequest
             return page
-        } catch let error as AuthError {
-            return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p role=\"alert\">\(HTML.escape(error.detail ?? error.code))</p>"), status: error.status)
         } catch {
-            return .html(HTML.page(title: "Two-step verification", body: "<h1>Two-step verification</h1><p>The account store is unavailable.</p>"), status: .serviceUnavailable)
+            return twoFactorFailure(error)
         }
     }
 

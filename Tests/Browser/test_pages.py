@@ -507,6 +507,12 @@ def check_basic_accessibility(driver, heading):
         assert ratio >= 4.5, f"{element.tag_name} {element.text!r}: {ratio:.2f}:1 ({text} on {background}, {driver.scheme})"
 
 
+def sign_out_on_the_home_page(driver):
+    """Presses the demo home page's sign-out button and waits for the signed-out home page."""
+    click_and_wait_for_the_next_page(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
+    wait_for_text(driver, "Not signed in")
+
+
 def outbox_link(driver, demo, email, kind):
     """The newest `kind` (`verify` or `reset`) link on the demo's development outbox page for `email`."""
     driver.get(demo.url("/dev/outbox?to=" + urllib.parse.quote(email)))
@@ -569,8 +575,7 @@ def test_password_sign_up_verify_sign_in_and_reset(browser, demo):
     password_sign_in(browser, demo, email, password)
     wait_for_path(browser, "/")
     assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
-    click_and_wait_for_the_next_page(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
-    wait_for_text(browser, "Not signed in")
+    sign_out_on_the_home_page(browser)
 
     # Forgot: the link leads to the new-password form; the new password works, the old one does not.
     browser.get(demo.url("/auth/password/forgot"))
@@ -663,8 +668,7 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     if demo.framework == "hummingbird":
         save_screenshot(browser, "recovery-codes")
     browser.get(demo.url("/"))
-    click_and_wait_for_the_next_page(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
-    wait_for_text(browser, "Not signed in")
+    sign_out_on_the_home_page(browser)
 
     # The password alone: no session, the code page.
     password_sign_in(browser, demo, email, password)
@@ -681,8 +685,7 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     fill(browser, "Code", totp.at(time.time() + 30)).submit()
     wait_for_path(browser, "/")
     assert f"Signed in as {email}" in browser.find_element(By.TAG_NAME, "body").text
-    click_and_wait_for_the_next_page(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
-    wait_for_text(browser, "Not signed in")
+    sign_out_on_the_home_page(browser)
 
     # A recovery code instead, once.
     password_sign_in(browser, demo, email, password)
@@ -693,8 +696,7 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     browser.get(demo.url("/account/two-factor"))
     assert "9 recovery codes left" in browser.find_element(By.ID, "two-factor-status").text
     browser.get(demo.url("/"))
-    click_and_wait_for_the_next_page(browser, browser.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
-    wait_for_text(browser, "Not signed in")
+    sign_out_on_the_home_page(browser)
     password_sign_in(browser, demo, email, password)
     wait_for_path(browser, "/auth/password/two-factor")
     fill(browser, "Code", recovery[0]).submit()

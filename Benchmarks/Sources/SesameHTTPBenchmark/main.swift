@@ -26,6 +26,23 @@ func freePort() async throws -> Int {
     return port
 }
 
+/// Waits (up to 10 s) until the server on `port` accepts connections.
+func waitUntilListening(port: Int) async throws {
+    for _ in 0..<100 {
+        if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get() {
+            try await channel.close()
+            return
+        }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
+
+/// The processor's model name, for the report.
+func cpuModel() -> String {
+    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+        .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+}
+
 /// Runs wrk and returns requests per second, after checking that every response was a success.
 func wrk(_ url: String, cookie: String?) throws -> Double {
     try wrkRate(url, connections: connections, seconds: seconds, options: ["--latency"] + (cookie.map { ["-H", "Cookie: \($0)"] } ?? []))
@@ -182,13 +199,7 @@ if passwordLoad {
     }
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await demo.application(benchmarkSession: session).runService() }
-        for _ in 0..<100 {
-            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get() {
-                try await channel.close()
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await waitUntilListening(port: port)
         var idle: [Double] = [], loaded: [Double] = [], signIns: [String] = []
         for _ in 0..<rounds {
             idle.append(try wrk(base + "/api/me", cookie: "sesame-session=\(token)"))
@@ -203,10 +214,8 @@ if passwordLoad {
             signIns.append("\(total) sign-in requests in \(seconds + 2) s (\(statuses))")
         }
         let i = median(idle), l = median(loaded)
-        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-            .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
         print("Sesame password-load benchmark: GET /api/me with wrk (\(connections) connections, \(seconds) s), idle and while 64 clients sign in with a password (scrypt N=2^17, clients \(honours ? "honouring" : "ignoring") Retry-After), median of \(rounds) rounds")
-        print("machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))\n")
+        print("machine: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))\n")
         print("| `GET /api/me` | requests/s (median) | all rounds |")
         print("|---|---:|---|")
         print("| idle | \(Int(i)) | \(idle.map { String(Int($0)) }.joined(separator: ", ")) |")
@@ -220,14 +229,7 @@ if passwordLoad {
 
 try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await demo.application(benchmarkSession: session).runService() }
-    // Wait until the server accepts connections.
-    for _ in 0..<100 {
-        if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get() {
-            try await channel.close()
-            break
-        }
-        try await Task.sleep(for: .milliseconds(100))
-    }
+    try await waitUntilListening(port: port)
     var protected: [Double] = [], plain: [Double] = []
     for _ in 0..<rounds {
         // Both routes get the same request, cookie included: only what Sesame does differs.
@@ -235,10 +237,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         protected.append(try wrk(base + "/api/me", cookie: "sesame-session=\(token)"))
     }
     let p = plain.sorted()[plain.count / 2], s = protected.sorted()[protected.count / 2]
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
-        .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
     print("Sesame HTTP benchmark: wrk on loopback, \(connections) connections, \(seconds) s per round, median of \(rounds) interleaved rounds")
-    print("machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))\n")
+    print("machine: \(cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores; date: \(ISO8601DateFormatter().string(from: Date()))\n")
     print("| route | requests/s (median) | all rounds |")
     print("|---|---:|---|")
     print("| `GET /bench/plain` (no Sesame, same request) | \(Int(p)) | \(plain.map { String(Int($0)) }.joined(separator: ", ")) |")

@@ -41,6 +41,20 @@ public struct CSRFProtection: Sendable {
         return (token, cookie.setCookie(value, maxAge: 60 * 60 * 24 * 30))
     }
 
+    /// A response that carries the request's CSRF token (a page with forms, or the token as JSON), with the cookie
+    /// that stores a new token when the request had none.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - respond: Draws the response around the token.
+    /// - Returns: The response, with its `Set-Cookie` when the token is new.
+    public func responding(to request: HTTPRequest, _ respond: (_ token: String) -> AuthResponse) -> AuthResponse {
+        let (token, setCookie) = token(for: request)
+        var response = respond(token)
+        if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
+        return response
+    }
+
     /// Whether a submitted token matches the request's valid CSRF cookie (constant-time).
     ///
     /// - Parameters:

@@ -35,6 +35,19 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
         return response
     }
 
+    /// Runs store work, answering a store that cannot be reached (``SessionStoreError``) with
+    /// ``unavailable``; every other error passes through as it is.
+    ///
+    /// - Parameter body: The store work.
+    /// - Returns: What `body` returns.
+    static func mappingStoreErrors<Value>(_ body: () async throws -> Value) async throws -> Value {
+        do {
+            return try await body()
+        } catch let error as SessionStoreError {
+            throw AuthError.unavailable.with(detail: error.description)
+        }
+    }
+
     /// A copy with a different description.
     public func with(detail: String) -> AuthError {
         var copy = AuthError(code: code, status: status, detail: detail, retryAfter: retryAfter)

@@ -15,10 +15,7 @@ extension AuthHandler {
         case (.providers, .get), (.providers, .head):
             return providersResponse()
         case (.csrf, .get), (.csrf, .head):
-            let (token, setCookie) = csrf.token(for: request.head)
-            var response = AuthResponse.json(["csrfToken": .string(token)])
-            if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
-            return response
+            return csrf.responding(to: request.head) { token in .json(["csrfToken": .string(token)]) }
         case (.session, .get), (.session, .head):
             return try await sessionResponse(request)
         case (.session, .post):
@@ -41,22 +38,21 @@ extension AuthHandler {
             return try await sessionResponse(request)
         case (.signin, .get), (.signin, .head):
             if let custom = pages.signInURL { return .redirect(to: custom) }
-            let (token, setCookie) = csrf.token(for: request.head)
-            var response = pages.signIn(
-                providers: providers.sorted { $0.key < $1.key }.map { (name: $0.key, provider: $0.value) }, csrfToken: token,
-                callbackURL: allowedCallbackURL(request.query["callbackUrl"]), error: request.query["error"],
-                message: request.query["verified"] == "1" ? "Your email address is verified. Sign in to continue."
-                    : request.query["reset"] == "1" ? "Your password was changed and every other session signed out. Sign in with the new password." : nil,
-                configuration: configuration)
-            if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
+            var response = csrf.responding(to: request.head) { token in
+                pages.signIn(
+                    providers: providers.sorted { $0.key < $1.key }.map { (name: $0.key, provider: $0.value) }, csrfToken: token,
+                    callbackURL: allowedCallbackURL(request.query["callbackUrl"]), error: request.query["error"],
+                    message: request.query["verified"] == "1" ? "Your email address is verified. Sign in to continue."
+                        : request.query["reset"] == "1" ? "Your password was changed and every other session signed out. Sign in with the new password." : nil,
+                    configuration: configuration)
+            }
             response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
             return response
         case (.signout, .get), (.signout, .head):
             if let custom = pages.signOutURL { return .redirect(to: custom) }
-            let (token, setCookie) = csrf.token(for: request.head)
-            var response = pages.signOut(csrfToken: token, callbackURL: allowedCallbackURL(request.query["callbackUrl"]), configuration: configuration)
-            if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
-            return response
+            return csrf.responding(to: request.head) { token in
+                pages.signOut(csrfToken: token, callbackURL: allowedCallbackURL(request.query["callbackUrl"]), configuration: configuration)
+            }
         case (.signout, .post):
             try checkStateChange(request, token: request.parameters["csrfToken"])
             return try await signOut(request)
@@ -76,7 +72,7 @@ extension AuthHandler {
         guard let provider = providers[name] else { throw AuthError.unknownProvider }
         if provider.submitsForms {
             // Auth.js's credentials sign-in: the form is the callback's.
-            try checkStateChange(request, token: request.formOrJSON["csrfToken"])
+            try checkFormSubmission(to: provider, request)
             return try await callback(name, request: request)
         }
         let form = request.parameters
@@ -142,6 +138,13 @@ extension AuthHandler {
             ]
         }
         return .json(.object(object))
+    }
+
+    /// Refuses a `POST` to a form-submitting provider (``AuthProvider/submitsForms``) without the CSRF token
+    /// (`csrfToken` in the form or JSON body) or from another origin; other requests pass.
+    func checkFormSubmission(to provider: any AuthProvider, _ request: AuthRequest) throws {
+        guard request.head.method == .post, provider.submitsForms else { return }
+        try checkStateChange(request, token: request.formOrJSON["csrfToken"])
     }
 
     /// Refuses a state-changing request without a valid CSRF token, or from another origin.

@@ -151,8 +151,8 @@ public struct AuthHandler: Sendable {
             guard method == .post else { throw AuthError.methodNotAllowed }
             return try await startSignIn(name, request: request)
         case .step(let name, let step):
-            if method == .post, providers[name]!.submitsForms { try checkStateChange(request, token: request.formOrJSON["csrfToken"]) }
             let provider = providers[name]!
+            try checkFormSubmission(to: provider, request)
             guard let result = try await provider.step(step, request: request, context: context(for: name, request: request)) else { throw AuthError.notFound }
             return Self.keepingTheURLPrivate(try await finish(result, provider: name, request: request))
         case .authorize(let name):
@@ -161,7 +161,7 @@ public struct AuthHandler: Sendable {
             return try await providers[name]!.authorize(request, context: context(for: name, request: request))
         case .callback(let name):
             guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
-            if method == .post, providers[name]!.submitsForms { try checkStateChange(request, token: request.formOrJSON["csrfToken"]) }
+            try checkFormSubmission(to: providers[name]!, request)
             return Self.keepingTheURLPrivate(try await callback(name, request: request))
         }
     }

@@ -227,23 +227,7 @@ public struct PasswordAccounts: Sendable {
     public func setPassword(userID: String, password: String) async throws {
         try await checkPolicy(password)
         let hash = try await hasher.hash(password)
-        try await storeErrors {
-            let key = key(userID: userID)
-            for _ in 0..<3 {
-                if let account = try await store.account(key) {
-                    if try await store.replacePasswordHash(key, expected: account.passwordHash, with: hash) { return }
-                    continue
-                }
-                do {
-                    let account = AuthAccount(key: key, userID: userID, type: .credentials, passwordHash: hash, createdAt: now())
-                    guard try await store.linkAccount(account) else { throw AuthError.accessDenied.with(detail: "the user no longer exists") }
-                    return
-                } catch AccountStoreError.accountInUse {
-                    continue
-                }
-            }
-            throw AuthError.unavailable.with(detail: "the password kept changing; try again")
-        }
+        try await storeErrors { try await setHash(hash, userID: userID, whenUserIsGone: AuthError.accessDenied.with(detail: "the user no longer exists")) }
     }
 
     // MARK: Resetting
@@ -258,22 +242,26 @@ public struct PasswordAccounts: Sendable {
     /// - Throws: ``AuthError/invalidRequest`` for an address that is not deliverable, ``AuthError/rateLimited``,
     ///   ``AuthError/unavailable``.
     public func requestReset(email: String, client: String?) async throws -> PasswordReset? {
-        let email = try await admitReset(email: email, client: client)
+        let email = try await admit(email: email, client: client, action: "reset")
         return try await issueReset(email: email)
     }
 
-    /// The checks of a reset request that answer the requester (the address, the limits); what follows them is the
-    /// same for every address and may run after the response.
+    /// The checks of a request that sends a message (a reset, a verification) that answer the requester: the
+    /// address and the limits. What follows them is the same for every address and may run after the response.
     ///
+    /// - Parameters:
+    ///   - email: The address as given.
+    ///   - client: The client's IP address, for its rate limit.
+    ///   - action: The per-address bucket (`reset`, `verify-request`).
     /// - Returns: The normalised address.
-    func admitReset(email: String, client: String?) async throws -> String {
+    func admit(email: String, client: String?, action: String) async throws -> String {
         let email = try Self.address(email)
         try await limit(client: client)
-        try await limit(address: email, action: "reset")
+        try await limit(address: email, action: action)
         return email
     }
 
-    /// Issues a reset for a normalised address's user, if any (no limits: see ``admitReset(email:client:)``).
+    /// Issues a reset for a normalised address's user, if any (no limits: see ``admit(email:client:action:)``).
     func issueReset(email: String) async throws -> PasswordReset? {
         try await storeErrors {
             guard let user = try await store.user(email: email) else { return nil }
@@ -316,19 +304,16 @@ public struct PasswordAccounts: Sendable {
         return try await storeErrors {
             guard try await store.useVerificationToken(
                 identifier: Self.resetIdentifier(userID: userID), tokenHash: VerificationToken.hash(token), purpose: Self.resetPurpose, now: now()) != nil,
-                var user = try await store.user(id: userID)
+                let user = try await store.user(id: userID)
             else { throw AuthError.invalidVerification }
-            try await setHash(hash, userID: userID)
-            if user.emailVerified == nil {
-                user.emailVerified = now().wholeMilliseconds
-                user.updatedAt = now().wholeMilliseconds
-                _ = try await store.updateUser(user)
-            }
-            return user
+            try await setHash(hash, userID: userID, whenUserIsGone: AuthError.invalidVerification)
+            return try await markVerified(user)
         }
     }
 
-    private func setHash(_ hash: String, userID: String) async throws {
+    /// Sets a user's password hash: replaces it by compare-and-swap, or links a password account when the user has
+    /// none (a conflict with a concurrent writer is tried again).
+    private func setHash(_ hash: String, userID: String, whenUserIsGone gone: AuthError) async throws {
         let key = key(userID: userID)
         for _ in 0..<3 {
             if let account = try await store.account(key) {
@@ -337,7 +322,7 @@ public struct PasswordAccounts: Sendable {
             }
             do {
                 guard try await store.linkAccount(AuthAccount(key: key, userID: userID, type: .credentials, passwordHash: hash, createdAt: now())) else {
-                    throw AuthError.invalidVerification
+                    throw gone
                 }
                 return
             } catch AccountStoreError.accountInUse {
@@ -357,18 +342,8 @@ public struct PasswordAccounts: Sendable {
     /// - Returns: The verification to deliver, or `nil` when no user has the address unverified (answer both alike).
     /// - Throws: ``AuthError/invalidRequest``, ``AuthError/rateLimited``, ``AuthError/unavailable``.
     public func requestVerification(email: String, client: String?) async throws -> EmailVerification? {
-        let email = try await admitVerificationRequest(email: email, client: client)
+        let email = try await admit(email: email, client: client, action: "verify-request")
         return try await issueVerificationIfUnverified(email: email)
-    }
-
-    /// The checks of a verification request that answer the requester (the address, the limits).
-    ///
-    /// - Returns: The normalised address.
-    func admitVerificationRequest(email: String, client: String?) async throws -> String {
-        let email = try Self.address(email)
-        try await limit(client: client)
-        try await limit(address: email, action: "verify-request")
-        return email
     }
 
     /// Issues a new verification for a normalised address whose user is unverified, if any.
@@ -406,17 +381,22 @@ public struct PasswordAccounts: Sendable {
         try await storeErrors {
             let identifier = Self.verifyIdentifier(email: email)
             guard try await store.useVerificationToken(identifier: identifier, tokenHash: hash, purpose: purpose, now: now()) != nil,
-                var user = try await store.user(email: email)
+                let user = try await store.user(email: email)
             else { throw AuthError.invalidVerification }
             // Link and code are one verification: using either ends both.
             try await store.deleteVerificationTokens(identifier: identifier)
-            if user.emailVerified == nil {
-                user.emailVerified = now().wholeMilliseconds
-                user.updatedAt = now().wholeMilliseconds
-                _ = try await store.updateUser(user)
-            }
-            return user
+            return try await markVerified(user)
         }
+    }
+
+    /// The user with their address marked verified now (written only when it was not verified yet).
+    private func markVerified(_ user: AuthUser) async throws -> AuthUser {
+        guard user.emailVerified == nil else { return user }
+        var user = user
+        user.emailVerified = now().wholeMilliseconds
+        user.updatedAt = user.emailVerified!
+        _ = try await store.updateUser(user)
+        return user
     }
 
     private func issueVerification(email: String) async throws -> EmailVerification {
@@ -468,13 +448,7 @@ public struct PasswordAccounts: Sendable {
 
     /// Runs store work, with a store that cannot be reached as ``AuthError/unavailable``.
     private func storeErrors<Value>(_ body: () async throws -> Value) async throws -> Value {
-        do {
-            return try await body()
-        } catch let error as AuthError {
-            throw error
-        } catch let error as SessionStoreError {
-            throw AuthError.unavailable.with(detail: error.description)
-        }
+        try await AuthError.mappingStoreErrors(body)
     }
 }
 

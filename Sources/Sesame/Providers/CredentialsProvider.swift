@@ -67,14 +67,15 @@ public struct CredentialsProvider: AuthProvider {
     /// `GET`: the provider's form.
     public func authorize(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
         guard request.head.method == .get || request.head.method == .head else { throw AuthError.methodNotAllowed }
-        let (token, setCookie) = context.csrf.token(for: request.head)
         let callbackURL = request.query["callbackUrl"].flatMap(context.configuration.redirectPolicy.allowed)
-        var response = context.pages.render(
-            title: displayName,
-            body: AuthPages.notice(error: request.query["error"])
-                + AuthPages.credentialsForm(name: context.provider, fields: fields, hidden: AuthPages.hiddenFields(csrfToken: token, callbackURL: callbackURL), configuration: context.configuration))
-        if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
-        return response
+        return context.csrf.responding(to: request.head) { token in
+            context.pages.render(
+                title: displayName,
+                body: AuthPages.notice(error: request.query["error"])
+                    + AuthPages.credentialsForm(
+                        name: context.provider, fields: fields, hidden: AuthPages.hiddenFields(csrfToken: token, callbackURL: callbackURL),
+                        configuration: context.configuration))
+        }
     }
 
     /// `POST`: the app's check.

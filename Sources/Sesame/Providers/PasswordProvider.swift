@@ -65,7 +65,7 @@ public struct PasswordProvider: AuthProvider {
     /// `GET`: the provider's own sign-in page (the handler's sign-in page shows the same form).
     public func authorize(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
         guard request.head.method == .get || request.head.method == .head else { throw AuthError.methodNotAllowed }
-        return page(request, context) { token in
+        return context.csrf.responding(to: request.head) { token in
             context.pages.passwordSignIn(
                 name: context.provider, displayName: displayName, csrfToken: token,
                 callbackURL: request.query["callbackUrl"].flatMap(context.configuration.redirectPolicy.allowed), error: request.query["error"],
@@ -121,7 +121,7 @@ public struct PasswordProvider: AuthProvider {
             return challenge
         }
         if isRead {
-            return .respond(page(request, context) { token in
+            return .respond(context.csrf.responding(to: request.head) { token in
                 context.pages.twoFactorChallenge(name: context.provider, csrfToken: token, error: request.query["error"], configuration: context.configuration)
             })
         }
@@ -185,7 +185,7 @@ public struct PasswordProvider: AuthProvider {
             guard let secondFactors else { return nil }
             return try await twoFactor(request, context: context, isRead: isRead, secondFactors: secondFactors)
         case ("signup", true):
-            return .respond(page(request, context) { token in
+            return .respond(context.csrf.responding(to: request.head) { token in
                 context.pages.passwordSignUp(
                     name: context.provider, csrfToken: token, minimumLength: passwords.configuration.policy.minimumLength, error: request.query["error"],
                     configuration: configuration)
@@ -207,7 +207,7 @@ public struct PasswordProvider: AuthProvider {
                 _ = try await answeringForms(request, context, page: "verify") { try await passwords.verifyEmail(email, token: token) }
                 return .respond(done(request, context, message: "verified"))
             }
-            return .respond(page(request, context) { token in
+            return .respond(context.csrf.responding(to: request.head) { token in
                 context.pages.passwordVerify(
                     name: context.provider, csrfToken: token, email: request.query["email"], error: request.query["error"], configuration: configuration)
             })
@@ -218,7 +218,7 @@ public struct PasswordProvider: AuthProvider {
             return .respond(done(request, context, message: "verified"))
         case ("resend", false):
             let email = try await answeringForms(request, context, page: "verify", email: form["email"]) {
-                try await passwords.admitVerificationRequest(email: form["email"] ?? "", client: request.clientAddress)
+                try await passwords.admit(email: form["email"] ?? "", client: request.clientAddress, action: "verify-request")
             }
             // Whether the address has an unverified user is decided (and written) after the answer by default.
             await afterAnswering(context) {
@@ -228,12 +228,12 @@ public struct PasswordProvider: AuthProvider {
             }
             return .respond(sent(request, context, to: "/\(context.provider)/verify", email: email))
         case ("forgot", true):
-            return .respond(page(request, context) { token in
+            return .respond(context.csrf.responding(to: request.head) { token in
                 context.pages.passwordForgot(name: context.provider, csrfToken: token, error: request.query["error"], sent: request.query["sent"] == "1", configuration: configuration)
             })
         case ("forgot", false):
             let email = try await answeringForms(request, context, page: "forgot") {
-                try await passwords.admitReset(email: form["email"] ?? "", client: request.clientAddress)
+                try await passwords.admit(email: form["email"] ?? "", client: request.clientAddress, action: "reset")
             }
             // Whether the address has a user is decided (and the token written) after the answer by default: a known
             // address's answer takes no longer than an unknown one's.
@@ -249,7 +249,7 @@ public struct PasswordProvider: AuthProvider {
         case ("reset", true):
             let userID = request.query["user"] ?? "", token = request.query["token"] ?? ""
             guard passwords.isWellFormedResetLink(userID: userID, token: token) else { throw AuthError.invalidVerification }
-            return .respond(page(request, context) { csrf in
+            return .respond(context.csrf.responding(to: request.head) { csrf in
                 context.pages.passwordReset(
                     name: context.provider, csrfToken: csrf, userID: userID, token: token, minimumLength: passwords.configuration.policy.minimumLength,
                     error: request.query["error"], configuration: configuration)
@@ -272,14 +272,6 @@ public struct PasswordProvider: AuthProvider {
     }
 
     // MARK: Answers
-
-    /// A page with a fresh CSRF token (and its cookie when the browser had none).
-    private func page(_ request: AuthRequest, _ context: AuthContext, _ render: (String) -> AuthResponse) -> AuthResponse {
-        let (token, setCookie) = context.csrf.token(for: request.head)
-        var response = render(token)
-        if let setCookie { response.head.headerFields.append(HTTPField(name: .setCookie, value: setCookie)) }
-        return response
-    }
 
     /// Runs a form's work; a browser whose form was refused goes back to the form with `?error=CODE` (rate limits
     /// and outages keep their own answers).

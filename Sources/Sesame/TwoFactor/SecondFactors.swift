@@ -160,10 +160,6 @@ public struct SecondFactors: Sendable {
     }
 
     private func storeErrors<Value>(_ body: () async throws -> Value) async throws -> Value {
-        do {
-            return try await body()
-        } catch let error as SessionStoreError {
-            throw AuthError.unavailable.with(detail: error.description)
-        }
+        try await AuthError.mappingStoreErrors(body)
     }
 }
