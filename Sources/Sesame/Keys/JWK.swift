@@ -60,6 +60,12 @@ public struct JWK: Sendable {
         storage = Storage(keyID: keyID ?? JWK.thumbprint(of: material), algorithm: algorithm, material: material, hmacState: hmacState)
     }
 
+    /// The same key in new storage (with its own HMAC state), for a thread's replica of a key set.
+    func replica() -> JWK {
+        // The material fitted the algorithm when this key was made.
+        try! JWK(material: material, algorithm: algorithm, keyID: keyID)
+    }
+
     // MARK: Properties
 
     /// Whether the key can sign or encrypt (it holds private or secret material).

@@ -67,6 +67,15 @@ public struct KeySet: Sendable {
         }
     }
 
+    /// A copy of the set whose keys and headers are new objects, sharing no reference-counted state with this one
+    /// but the key material: a thread that verifies with its own replica retains and releases only objects no other
+    /// core touches (see ``SessionTokens``).
+    func replica() -> KeySet {
+        let replicas = keys.map { $0.replica() }
+        // The keys were accepted once, so they are again.
+        return try! KeySet(active: activeKey == nil ? nil : replicas[0], keys: replicas)
+    }
+
     /// The parsed header and key for an encoded header that is exactly one Sesame writes for a key of the set.
     ///
     /// - Parameters:

@@ -44,6 +44,9 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     @usableFromInline let now: @Sendable () -> Double
     /// Decoded subjects by their wire form.
     let subjects = ThreadShardedMemo<DecodedSubjectKey, Subject>()
+    /// Each thread's replica of ``keys``: verifying with shared key objects makes every core update their reference
+    /// counts, one cache line bouncing between cores on each verification.
+    let keyReplicas = ThreadShardedMemo<Int, KeySet>(limitPerShard: 1)
     /// The cookie names a request may carry the session under, as bytes, preferred first.
     let cookieNames: [[UInt8]]
 
@@ -181,6 +184,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// The full check: signature or decryption, purpose, claims and subject.
     @usableFromInline
     func verifyUncached(_ token: String) throws(TokenError) -> AuthSession<Subject> {
+        let keys = keyReplicas.value(for: 0) { self.keys.replica() }
         let (verified, extracted) = try JWT.verify(token, keys: keys, validation: validation, extracting: SessionSubjectCoding.members)
         guard verified.header.type == nil else { throw TokenError.wrongTokenType.with(detail: "not a session token") }
         let claims = verified.claims
