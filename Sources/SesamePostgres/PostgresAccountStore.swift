@@ -8,9 +8,10 @@ import Sesame
 ///
 /// Times are `bigint` milliseconds since 1970 (the model keeps whole milliseconds, so they round-trip exactly). A user's deletion cascades to its
 /// accounts and passkeys by foreign key, and to its verification tokens in the same transaction. Creating a user
-/// with its first account is one transaction; unlinking locks the user's row first, so two unlinks of a user's
-/// last two accounts cannot both succeed. Run ``migrate()`` on start (or `sesame migrate`): the schema is
-/// versioned, and concurrent migrations queue on an advisory lock.
+/// with its first account is one transaction; unlinking an account or deleting a passkey locks the user's row
+/// first, so two of them that would remove a user's last two ways to sign in cannot both succeed. Run
+/// ``migrate()`` on start (or `sesame migrate`): the schema is versioned, and concurrent migrations queue on an
+/// advisory lock.
 public struct PostgresAccountStore: AccountStore {
     /// Where the tables live.
     public var namespace: PostgresTableNamespace { connection.namespace }
@@ -102,8 +103,15 @@ public struct PostgresAccountStore: AccountStore {
     /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
     @discardableResult
     public func migrate() async throws -> [Int] {
+        try await migrate(through: nil)
+    }
+
+    /// Brings the schema to `version` (`nil`: the newest); tests stop earlier to make an older schema to upgrade.
+    ///
+    /// - Returns: The versions applied now.
+    func migrate(through version: Int?) async throws -> [Int] {
         let namespace = connection.namespace
-        return try await connection.migrateVersioned(component: "accounts", versions: [
+        let versions: [[String]] = [
             [
                 """
                 CREATE TABLE \(users) (
@@ -157,7 +165,10 @@ public struct PostgresAccountStore: AccountStore {
                 )
                 """,
             ],
-        ])
+            // 5: when a passkey last signed in, and when its signature counter went backwards (flagged: refused).
+            ["ALTER TABLE \(authenticators) ADD COLUMN last_used_at bigint, ADD COLUMN flagged_at bigint"],
+        ]
+        return try await connection.migrateVersioned(component: "accounts", versions: Array(versions.prefix(version ?? versions.count)))
     }
 
     // MARK: Running
@@ -471,7 +482,8 @@ public struct PostgresAccountStore: AccountStore {
 
     // MARK: Passkeys
 
-    private static let authenticatorColumns = "credential_id, user_id, public_key, counter, backed_up, device_type, transports, name, created_at"
+    private static let authenticatorColumns =
+        "credential_id, user_id, public_key, counter, backed_up, device_type, transports, name, created_at, last_used_at, flagged_at"
 
     public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {
         let users = users, authenticators = authenticators
@@ -482,7 +494,8 @@ public struct PostgresAccountStore: AccountStore {
                 """
                 INSERT INTO \(unescaped: authenticators) (\(unescaped: Self.authenticatorColumns)) VALUES (\(ByteBuffer(bytes: authenticator.credentialID)),
                     \(authenticator.userID), \(ByteBuffer(bytes: authenticator.publicKey)), \(Int64(authenticator.counter)), \(authenticator.backedUp),
-                    \(authenticator.deviceType), \(authenticator.transports.joined(separator: ",")), \(authenticator.name), \(authenticator.createdAt.millisecondsSince1970))
+                    \(authenticator.deviceType), \(authenticator.transports.joined(separator: ",")), \(authenticator.name), \(authenticator.createdAt.millisecondsSince1970),
+                    \(authenticator.lastUsedAt?.millisecondsSince1970), \(authenticator.flaggedAt?.millisecondsSince1970))
                 """, logger: logger)
             return true
         }
@@ -501,23 +514,69 @@ public struct PostgresAccountStore: AccountStore {
             Self.decodeAuthenticator)
     }
 
-    public func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool {
+    public func recordAuthenticatorUse(credentialID: [UInt8], expectedCounter: UInt32, counter: UInt32, backedUp: Bool, at date: Date) async throws -> Bool {
+        // One statement: a racing sign-in waits for the first one's row lock, then finds the counter changed.
         try await !rows(
             """
-            UPDATE \(unescaped: authenticators) SET counter = \(Int64(counter)), backed_up = \(backedUp)
+            UPDATE \(unescaped: authenticators) SET counter = \(Int64(counter)), backed_up = \(backedUp), last_used_at = \(date.millisecondsSince1970)
+            WHERE credential_id = \(ByteBuffer(bytes: credentialID)) AND counter = \(Int64(expectedCounter)) AND flagged_at IS NULL
+            RETURNING 1
+            """, { _ in 1 }
+        ).isEmpty
+    }
+
+    public func flagAuthenticator(credentialID: [UInt8], at date: Date) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE \(unescaped: authenticators) SET flagged_at = coalesce(flagged_at, \(date.millisecondsSince1970))
             WHERE credential_id = \(ByteBuffer(bytes: credentialID)) RETURNING 1
             """, { _ in 1 }
         ).isEmpty
     }
 
+    public func renameAuthenticator(credentialID: [UInt8], userID: String, name: String?) async throws -> Bool {
+        try await !rows(
+            """
+            UPDATE \(unescaped: authenticators) SET name = \(name)
+            WHERE credential_id = \(ByteBuffer(bytes: credentialID)) AND user_id = \(userID) RETURNING 1
+            """, { _ in 1 }
+        ).isEmpty
+    }
+
+    public func deleteAuthenticator(credentialID: [UInt8], userID: String) async throws -> UnlinkOutcome {
+        let users = users, accounts = accounts, authenticators = authenticators
+        return try await transaction { connection, logger in
+            // Locking the user's row, as `unlinkAccount` does, serializes this user's deletions and unlinks: each
+            // counts what the one before left.
+            _ = try await Self.collect(connection, "SELECT 1 FROM \(unescaped: users) WHERE id = \(userID) FOR UPDATE", logger: logger) { _ in 1 }
+            let owned = try await Self.collect(
+                connection,
+                "SELECT 1 FROM \(unescaped: authenticators) WHERE credential_id = \(ByteBuffer(bytes: credentialID)) AND user_id = \(userID)",
+                logger: logger) { _ in 1 }
+            guard !owned.isEmpty else { return .notFound }
+            let methods = try await Self.collect(
+                connection,
+                """
+                SELECT (SELECT count(*) FROM \(unescaped: accounts) WHERE user_id = \(userID))
+                     + (SELECT count(*) FROM \(unescaped: authenticators) WHERE user_id = \(userID))
+                """, logger: logger) { try $0.decode(Int.self) }
+            guard (methods.first ?? 0) > 1 else { return .lastSignInMethod }
+            try await connection.query(
+                "DELETE FROM \(unescaped: authenticators) WHERE credential_id = \(ByteBuffer(bytes: credentialID)) AND user_id = \(userID)",
+                logger: logger)
+            return .unlinked
+        }
+    }
+
     private static func decodeAuthenticator(_ row: PostgresRow) throws -> PasskeyAuthenticator {
-        let (credentialID, userID, publicKey, counter, backedUp, deviceType, transports, name, created) = try row.decode(
-            (ByteBuffer, String, ByteBuffer, Int64, Bool, String, String, String?, Int64).self)
+        let (credentialID, userID, publicKey, counter, backedUp, deviceType, transports, name, created, lastUsed, flagged) = try row.decode(
+            (ByteBuffer, String, ByteBuffer, Int64, Bool, String, String, String?, Int64, Int64?, Int64?).self)
         guard let counterValue = UInt32(exactly: counter) else { throw SessionStoreError.invalidResponse("PostgreSQL: a passkey counter is out of range") }
         return PasskeyAuthenticator(
             credentialID: Array(credentialID.readableBytesView), userID: userID, publicKey: Array(publicKey.readableBytesView),
             counter: counterValue, backedUp: backedUp, deviceType: deviceType, transports: transports.split(separator: ",").map(String.init),
-            name: name, createdAt: Date(millisecondsSince1970: created))
+            name: name, createdAt: Date(millisecondsSince1970: created), lastUsedAt: lastUsed.map(Date.init(millisecondsSince1970:)),
+            flaggedAt: flagged.map(Date.init(millisecondsSince1970:)))
     }
 
     // MARK: Second factor

@@ -104,6 +104,11 @@ public final class SQLiteAccountStore: AccountStore {
             ) WITHOUT ROWID
             """,
         ],
+        // 6: when a passkey last signed in, and when its signature counter went backwards (flagged: refused).
+        [
+            "ALTER TABLE sesame_authenticators ADD COLUMN last_used_at INTEGER",
+            "ALTER TABLE sesame_authenticators ADD COLUMN flagged_at INTEGER",
+        ],
     ]
 
     /// The schema version the database is at (0 before the first migration).
@@ -122,7 +127,9 @@ public final class SQLiteAccountStore: AccountStore {
         try await perform { database in try Self.migrate(database) }
     }
 
-    private static func migrate(_ database: SQLiteDirectConnection) throws -> [Int] {
+    /// Brings the schema of an open connection to `version` (default: the newest); tests stop earlier to make an
+    /// older schema to upgrade.
+    static func migrate(_ database: SQLiteDirectConnection, through version: Int = migrations.count) throws -> [Int] {
         try database.rows("BEGIN IMMEDIATE", [])
         do {
             try database.rows(
@@ -131,7 +138,7 @@ public final class SQLiteAccountStore: AccountStore {
             let current = try database.rows("SELECT coalesce(max(version), 0) AS v FROM sesame_schema_migrations WHERE component = 'accounts'")
                 .first?.column("v")?.integer ?? 0
             var applied: [Int] = []
-            for (index, statements) in migrations.enumerated() where index + 1 > current {
+            for (index, statements) in migrations.prefix(version).enumerated() where index + 1 > current {
                 for statement in statements { try database.rows(statement, []) }
                 try database.rows(
                     "INSERT INTO sesame_schema_migrations (component, version, applied_at) VALUES ('accounts', ?1, ?2)",
@@ -416,16 +423,18 @@ public final class SQLiteAccountStore: AccountStore {
 
     // MARK: Passkeys
 
-    private static let authenticatorColumns = "credential_id, user_id, public_key, counter, backed_up, device_type, transports, name, created_at"
+    private static let authenticatorColumns =
+        "credential_id, user_id, public_key, counter, backed_up, device_type, transports, name, created_at, last_used_at, flagged_at"
 
     public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {
         try await transaction { database in
             guard try !database.rows("SELECT 1 FROM sesame_users WHERE id = ?1", [.text(authenticator.userID)]).isEmpty else { return false }
             try database.rows(
-                "INSERT INTO sesame_authenticators (\(Self.authenticatorColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO sesame_authenticators (\(Self.authenticatorColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 [Self.blob(authenticator.credentialID), .text(authenticator.userID), Self.blob(authenticator.publicKey), .integer(Int(authenticator.counter)),
                  .integer(authenticator.backedUp ? 1 : 0), .text(authenticator.deviceType), .text(authenticator.transports.joined(separator: ",")),
-                 Self.text(authenticator.name), .integer(Int(authenticator.createdAt.millisecondsSince1970))])
+                 Self.text(authenticator.name), .integer(Int(authenticator.createdAt.millisecondsSince1970)), Self.time(authenticator.lastUsedAt),
+                 Self.time(authenticator.flaggedAt)])
             return true
         }
     }
@@ -440,11 +449,47 @@ public final class SQLiteAccountStore: AccountStore {
             .map(Self.decodeAuthenticator)
     }
 
-    public func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool {
+    public func recordAuthenticatorUse(credentialID: [UInt8], expectedCounter: UInt32, counter: UInt32, backedUp: Bool, at date: Date) async throws -> Bool {
+        // One statement: of racing sign-ins that read the same counter, the first to write changes it and the
+        // others' condition fails.
         try await !rows(
-            "UPDATE sesame_authenticators SET counter = ?2, backed_up = ?3 WHERE credential_id = ?1 RETURNING 1",
-            [Self.blob(credentialID), .integer(Int(counter)), .integer(backedUp ? 1 : 0)]
+            """
+            UPDATE sesame_authenticators SET counter = ?3, backed_up = ?4, last_used_at = ?5
+            WHERE credential_id = ?1 AND counter = ?2 AND flagged_at IS NULL RETURNING 1
+            """,
+            [Self.blob(credentialID), .integer(Int(expectedCounter)), .integer(Int(counter)), .integer(backedUp ? 1 : 0), Self.time(date)]
         ).isEmpty
+    }
+
+    public func flagAuthenticator(credentialID: [UInt8], at date: Date) async throws -> Bool {
+        try await !rows(
+            "UPDATE sesame_authenticators SET flagged_at = coalesce(flagged_at, ?2) WHERE credential_id = ?1 RETURNING 1",
+            [Self.blob(credentialID), Self.time(date)]
+        ).isEmpty
+    }
+
+    public func renameAuthenticator(credentialID: [UInt8], userID: String, name: String?) async throws -> Bool {
+        try await !rows(
+            "UPDATE sesame_authenticators SET name = ?3 WHERE credential_id = ?1 AND user_id = ?2 RETURNING 1",
+            [Self.blob(credentialID), .text(userID), Self.text(name)]
+        ).isEmpty
+    }
+
+    public func deleteAuthenticator(credentialID: [UInt8], userID: String) async throws -> UnlinkOutcome {
+        // One write transaction (`BEGIN IMMEDIATE`): no other writer comes between the count and the deletion.
+        try await transaction { database in
+            let binds: [SQLiteData] = [Self.blob(credentialID), .text(userID)]
+            guard try !database.rows("SELECT 1 FROM sesame_authenticators WHERE credential_id = ?1 AND user_id = ?2", binds).isEmpty else {
+                return .notFound
+            }
+            let methods = try database.rows(
+                "SELECT (SELECT count(*) FROM sesame_accounts WHERE user_id = ?1) + (SELECT count(*) FROM sesame_authenticators WHERE user_id = ?1) AS n",
+                [.text(userID)]
+            ).first?.column("n")?.integer ?? 0
+            guard methods > 1 else { return .lastSignInMethod }
+            try database.rows("DELETE FROM sesame_authenticators WHERE credential_id = ?1 AND user_id = ?2", binds)
+            return .unlinked
+        }
     }
 
     private static func decodeAuthenticator(_ row: SQLiteDirectConnection.Row) throws -> PasskeyAuthenticator {
@@ -457,7 +502,7 @@ public final class SQLiteAccountStore: AccountStore {
             credentialID: credentialID, userID: userID, publicKey: publicKey, counter: counterValue,
             backedUp: row.column("backed_up")?.integer == 1, deviceType: deviceType,
             transports: transports.split(separator: ",").map(String.init), name: row.column("name")?.string,
-            createdAt: Date(millisecondsSince1970: Int64(created)))
+            createdAt: Date(millisecondsSince1970: Int64(created)), lastUsedAt: date(row.column("last_used_at")), flaggedAt: date(row.column("flagged_at")))
     }
 
     // MARK: Second factor
@@ -525,6 +570,9 @@ public final class SQLiteAccountStore: AccountStore {
 
     private static func text(_ value: String?) -> SQLiteData { value.map { .text($0) } ?? .null }
     private static func blob(_ value: [UInt8]?) -> SQLiteData { value.map { .blob(ByteBuffer(bytes: $0)) } ?? .null }
+    /// A time as integer milliseconds since 1970, as every timestamp column keeps it.
+    private static func time(_ value: Date?) -> SQLiteData { value.map { .integer(Int($0.millisecondsSince1970)) } ?? .null }
+    private static func date(_ data: SQLiteData?) -> Date? { data?.integer.map { Date(millisecondsSince1970: Int64($0)) } }
     private static func bytes(_ data: SQLiteData?) -> [UInt8]? {
         guard case .blob(let buffer)? = data else { return nil }
         return Array(buffer.readableBytesView)

@@ -327,11 +327,185 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
             #expect(try await !store.createAuthenticator(PasskeyAuthenticator(credentialID: [1], userID: "missing", publicKey: [1])))
             #expect(try await store.authenticator(credentialID: passkey.credentialID) == passkey)
             #expect(try await store.authenticators(userID: user.id) == [passkey])
-            #expect(try await store.updateAuthenticator(credentialID: passkey.credentialID, counter: 9, backedUp: false))
+            #expect(passkey.lastUsedAt == nil && passkey.flaggedAt == nil)
+            let usedAt = Self.time(1)
+            #expect(try await store.recordAuthenticatorUse(credentialID: passkey.credentialID, expectedCounter: 5, counter: 9, backedUp: false, at: usedAt))
             let updated = try #require(try await store.authenticator(credentialID: passkey.credentialID))
-            #expect(updated.counter == 9 && !updated.backedUp)
-            #expect(try await !store.updateAuthenticator(credentialID: [0], counter: 1, backedUp: false))
+            #expect(updated.counter == 9 && !updated.backedUp && updated.lastUsedAt == usedAt)
+            #expect(try await !store.recordAuthenticatorUse(credentialID: [0], expectedCounter: 0, counter: 1, backedUp: false, at: usedAt))
             #expect(try await store.authenticator(credentialID: [0]) == nil)
+        }
+    }
+
+    /// When a passkey last signed in and when it was flagged are kept, at whole milliseconds, and read back.
+    @Test(arguments: AccountStoreKind.allCases)
+    func aPasskeysSignInTimesRoundTrip(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            try await store.createUser(user, account: nil)
+            let passkey = PasskeyAuthenticator(
+                credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [1], counter: 3, name: "Phone", createdAt: Self.time(-60),
+                lastUsedAt: Date(timeIntervalSince1970: 1_700_000_000.1234), flaggedAt: Date(timeIntervalSince1970: 1_700_000_100.9876))
+            #expect(passkey.lastUsedAt == Date(timeIntervalSince1970: 1_700_000_000.123))
+            #expect(passkey.flaggedAt == Date(timeIntervalSince1970: 1_700_000_100.988))
+            #expect(try await store.createAuthenticator(passkey))
+            #expect(try await store.authenticator(credentialID: passkey.credentialID) == passkey)
+            #expect(try await store.authenticators(userID: user.id) == [passkey])
+            let fresh = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [2], createdAt: Self.time())
+            #expect(try await store.createAuthenticator(fresh))
+            let stored = try #require(try await store.authenticator(credentialID: fresh.credentialID))
+            #expect(stored == fresh && stored.lastUsedAt == nil && stored.flaggedAt == nil)
+        }
+    }
+
+    /// A passkey sign-in is recorded only while the counter is the one the sign-in read and the passkey is not
+    /// flagged: of eight sign-ins that read the same counter, one wins.
+    @Test(arguments: AccountStoreKind.allCases)
+    func recordingAPasskeyUseIsACompareAndSwap(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            try await store.createUser(user, account: nil)
+            let passkey = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [1], counter: 10, createdAt: Self.time())
+            #expect(try await store.createAuthenticator(passkey))
+
+            #expect(try await !store.recordAuthenticatorUse(credentialID: passkey.credentialID, expectedCounter: 9, counter: 11, backedUp: true, at: Self.time()))
+            #expect(try await store.authenticator(credentialID: passkey.credentialID) == passkey, "a wrong expected counter changes nothing")
+
+            let first = Self.time(1)
+            #expect(try await store.recordAuthenticatorUse(credentialID: passkey.credentialID, expectedCounter: 10, counter: 11, backedUp: true, at: first))
+            #expect(try await !store.recordAuthenticatorUse(credentialID: passkey.credentialID, expectedCounter: 10, counter: 12, backedUp: false, at: Self.time(2)),
+                    "the counter moved on")
+            var stored = try #require(try await store.authenticator(credentialID: passkey.credentialID))
+            #expect(stored.counter == 11 && stored.backedUp && stored.lastUsedAt == first)
+
+            // Eight sign-ins that read counter 11, each with its own new counter: one is recorded.
+            let racedAt = Self.time(3)
+            let winners = try await withThrowingTaskGroup(of: UInt32?.self) { group in
+                for new in UInt32(20)..<28 {
+                    group.addTask {
+                        try await store.recordAuthenticatorUse(credentialID: passkey.credentialID, expectedCounter: 11, counter: new, backedUp: true, at: racedAt)
+                            ? new : nil
+                    }
+                }
+                return try await group.compactMap { $0 }.reduce(into: [UInt32]()) { $0.append($1) }
+            }
+            #expect(winners.count == 1)
+            stored = try #require(try await store.authenticator(credentialID: passkey.credentialID))
+            #expect(stored.counter == winners.first && stored.lastUsedAt == racedAt)
+
+            // A flagged passkey records no sign-in, whatever the counter.
+            #expect(try await store.flagAuthenticator(credentialID: passkey.credentialID, at: Self.time(4)))
+            let flagged = try #require(try await store.authenticator(credentialID: passkey.credentialID))
+            #expect(try await !store.recordAuthenticatorUse(credentialID: passkey.credentialID, expectedCounter: stored.counter, counter: 99, backedUp: false, at: Self.time(5)))
+            #expect(try await store.authenticator(credentialID: passkey.credentialID) == flagged)
+        }
+    }
+
+    /// Flagging keeps the first time a counter went backwards; a passkey that does not exist cannot be flagged.
+    @Test(arguments: AccountStoreKind.allCases)
+    func flaggingAPasskeyKeepsTheFirstTime(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user()
+            try await store.createUser(user, account: nil)
+            let passkey = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [1], counter: 4, createdAt: Self.time())
+            #expect(try await store.createAuthenticator(passkey))
+            let first = Self.time(1)
+            #expect(try await store.flagAuthenticator(credentialID: passkey.credentialID, at: first))
+            #expect(try await store.flagAuthenticator(credentialID: passkey.credentialID, at: Self.time(2)))
+            let stored = try #require(try await store.authenticator(credentialID: passkey.credentialID))
+            #expect(stored.flaggedAt == first)
+            #expect(stored.counter == 4 && stored.lastUsedAt == nil, "flagging changes nothing else")
+            #expect(try await !store.flagAuthenticator(credentialID: [0, 0], at: first))
+        }
+    }
+
+    /// Only the owner renames a passkey.
+    @Test(arguments: AccountStoreKind.allCases)
+    func onlyTheOwnerRenamesAPasskey(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let (owner, stranger) = (Self.user(), Self.user())
+            try await store.createUser(owner, account: nil)
+            try await store.createUser(stranger, account: nil)
+            let passkey = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: owner.id, publicKey: [1], name: "Laptop", createdAt: Self.time())
+            #expect(try await store.createAuthenticator(passkey))
+            #expect(try await !store.renameAuthenticator(credentialID: passkey.credentialID, userID: stranger.id, name: "Mine now"))
+            #expect(try await store.authenticator(credentialID: passkey.credentialID)?.name == "Laptop")
+            #expect(try await store.renameAuthenticator(credentialID: passkey.credentialID, userID: owner.id, name: "Work laptop"))
+            #expect(try await store.authenticator(credentialID: passkey.credentialID)?.name == "Work laptop")
+            #expect(try await store.renameAuthenticator(credentialID: passkey.credentialID, userID: owner.id, name: nil))
+            #expect(try await store.authenticator(credentialID: passkey.credentialID)?.name == nil)
+            #expect(try await !store.renameAuthenticator(credentialID: [0, 0], userID: owner.id, name: "x"))
+        }
+    }
+
+    /// Deleting a passkey: only the owner's, and never the user's last way to sign in (a password account and a
+    /// second passkey both count).
+    @Test(arguments: AccountStoreKind.allCases)
+    func deletingAPasskeyKeepsOneWayIn(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let (user, stranger) = (Self.user(), Self.user())
+            try await store.createUser(user, account: nil)
+            try await store.createUser(stranger, account: Self.account(stranger))
+            let first = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [1], createdAt: Self.time())
+            #expect(try await store.createAuthenticator(first))
+
+            #expect(try await store.deleteAuthenticator(credentialID: first.credentialID, userID: stranger.id) == .notFound, "only the owner deletes")
+            #expect(try await store.deleteAuthenticator(credentialID: [0, 0], userID: user.id) == .notFound)
+            #expect(try await store.deleteAuthenticator(credentialID: first.credentialID, userID: user.id) == .lastSignInMethod)
+            #expect(try await store.authenticator(credentialID: first.credentialID) == first, "the last way in stays")
+
+            // A second passkey: either can go, then the other is the last.
+            let second = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [2], createdAt: Self.time(1))
+            #expect(try await store.createAuthenticator(second))
+            #expect(try await store.deleteAuthenticator(credentialID: first.credentialID, userID: user.id) == .unlinked)
+            #expect(try await store.authenticator(credentialID: first.credentialID) == nil)
+            #expect(try await store.deleteAuthenticator(credentialID: first.credentialID, userID: user.id) == .notFound, "deleted already")
+            #expect(try await store.deleteAuthenticator(credentialID: second.credentialID, userID: user.id) == .lastSignInMethod)
+
+            // A password is a way in too.
+            let password = AuthAccount(key: AccountKey(provider: "password", providerAccountID: user.id), userID: user.id, type: .credentials,
+                                       passwordHash: "$scrypt$ln=4,r=8,p=1$c2FsdA$aGFzaA", createdAt: Self.time())
+            #expect(try await store.linkAccount(password))
+            #expect(try await store.deleteAuthenticator(credentialID: second.credentialID, userID: user.id) == .unlinked)
+            #expect(try await store.authenticators(userID: user.id).isEmpty)
+            #expect(try await store.unlinkAccount(password.key, userID: user.id) == .lastSignInMethod)
+            #expect(try await store.accounts(userID: stranger.id).count == 1, "the stranger's account is untouched")
+        }
+    }
+
+    /// Two racing deletions of a user's last two passkeys, or of its last passkey and last account: one succeeds,
+    /// the other finds it is the last.
+    @Test(arguments: AccountStoreKind.allCases)
+    func racingPasskeyDeletionsKeepOneWayIn(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            for round in 0..<5 {
+                let user = Self.user()
+                try await store.createUser(user, account: nil)
+                let (a, b) = (
+                    PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [1], createdAt: Self.time()),
+                    PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [2], createdAt: Self.time()))
+                #expect(try await store.createAuthenticator(a))
+                #expect(try await store.createAuthenticator(b))
+                async let first = store.deleteAuthenticator(credentialID: a.credentialID, userID: user.id)
+                async let second = store.deleteAuthenticator(credentialID: b.credentialID, userID: user.id)
+                let outcomes = try await [first, second]
+                #expect(outcomes.filter { $0 == .unlinked }.count == 1, "round \(round): \(outcomes)")
+                #expect(outcomes.filter { $0 == .lastSignInMethod }.count == 1)
+                #expect(try await store.authenticators(userID: user.id).count == 1)
+            }
+            for round in 0..<5 {
+                let user = Self.user()
+                let account = Self.account(user)
+                try await store.createUser(user, account: account)
+                let passkey = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [1], createdAt: Self.time())
+                #expect(try await store.createAuthenticator(passkey))
+                async let deleted = store.deleteAuthenticator(credentialID: passkey.credentialID, userID: user.id)
+                async let unlinked = store.unlinkAccount(account.key, userID: user.id)
+                let outcomes = try await [deleted, unlinked]
+                #expect(outcomes.filter { $0 == .unlinked }.count == 1, "round \(round): \(outcomes)")
+                let left = try await store.authenticators(userID: user.id).count + store.accounts(userID: user.id).count
+                #expect(left == 1)
+            }
         }
     }
 
@@ -406,7 +580,7 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let second = b.migrate()
         let applied = try await [first, second]
         #expect(applied.flatMap { $0 }.count <= 1, "opening a connection migrates too, so both may find it done")
-        #expect(try await a.schemaVersion() == 5)
+        #expect(try await a.schemaVersion() == 6)
         #expect(try await a.migrate().isEmpty)
         #expect(try await b.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
@@ -432,8 +606,8 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         async let first = a.migrate()
         async let second = b.migrate()
         let applied = try await [first, second]
-        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2, 3, 4]])
-        #expect(try await a.schemaVersion() == 4)
+        #expect(applied.sorted { $0.count < $1.count } == [[], [1, 2, 3, 4, 5]])
+        #expect(try await a.schemaVersion() == 5)
         #expect(try await a.migrate().isEmpty)
         let user = AuthUser(email: "ada@example.com")
         try await a.createUser(user, account: nil)

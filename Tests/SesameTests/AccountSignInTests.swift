@@ -141,7 +141,10 @@ struct DownAccountStore: AccountStore {
     func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool { throw Self.down }
     func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? { throw Self.down }
     func authenticators(userID: String) async throws -> [PasskeyAuthenticator] { throw Self.down }
-    func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool { throw Self.down }
+    func recordAuthenticatorUse(credentialID: [UInt8], expectedCounter: UInt32, counter: UInt32, backedUp: Bool, at date: Date) async throws -> Bool { throw Self.down }
+    func flagAuthenticator(credentialID: [UInt8], at date: Date) async throws -> Bool { throw Self.down }
+    func renameAuthenticator(credentialID: [UInt8], userID: String, name: String?) async throws -> Bool { throw Self.down }
+    func deleteAuthenticator(credentialID: [UInt8], userID: String) async throws -> UnlinkOutcome { throw Self.down }
     func claimTokenRefresh(_ key: AccountKey, until: Date, now: Date) async throws -> AuthAccount? { throw Self.down }
     func releaseTokenRefresh(_ key: AccountKey) async throws { throw Self.down }
     func deleteVerificationTokens(identifier: String) async throws { throw Self.down }

@@ -85,10 +85,25 @@ public protocol AccountStore: Sendable {
     func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator?
     /// A user's passkeys, oldest first.
     func authenticators(userID: String) async throws -> [PasskeyAuthenticator]
-    /// Records a passkey's new signature counter and backup state.
+    /// Records a passkey's sign-in: its new signature counter, backup state and ``PasskeyAuthenticator/lastUsedAt``,
+    /// only while its counter is still `expectedCounter` and it is not flagged (compare-and-swap): of several
+    /// sign-ins that read the same counter, one wins.
+    ///
+    /// - Returns: `false` when there is no such passkey, it is flagged, or its counter changed meanwhile (nothing
+    ///   is written).
+    func recordAuthenticatorUse(credentialID: [UInt8], expectedCounter: UInt32, counter: UInt32, backedUp: Bool, at date: Date) async throws -> Bool
+    /// Flags a passkey whose signature counter went backwards (``PasskeyAuthenticator/flaggedAt``), keeping the
+    /// first time when it is flagged already.
     ///
     /// - Returns: `false` when there is no such passkey.
-    func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool
+    func flagAuthenticator(credentialID: [UInt8], at date: Date) async throws -> Bool
+    /// Renames one of a user's passkeys (`nil` removes the name).
+    ///
+    /// - Returns: `false` when the user has no such passkey (another user's is left unchanged).
+    func renameAuthenticator(credentialID: [UInt8], userID: String, name: String?) async throws -> Bool
+    /// Deletes one of a user's passkeys, unless it is the user's last way to sign in (accounts and passkeys
+    /// counted together, in the same transaction, as ``unlinkAccount(_:userID:)`` counts them).
+    func deleteAuthenticator(credentialID: [UInt8], userID: String) async throws -> UnlinkOutcome
 
     /// A user's authenticator-app enrolment, if any.
     func totpEnrolment(userID: String) async throws -> TOTPEnrolment?
@@ -141,13 +156,13 @@ extension AccountStore {
     }
 }
 
-/// What ``AccountStore/unlinkAccount(_:userID:)`` did.
+/// What ``AccountStore/unlinkAccount(_:userID:)`` or ``AccountStore/deleteAuthenticator(credentialID:userID:)`` did.
 public enum UnlinkOutcome: Sendable, Equatable {
-    /// The account was unlinked.
+    /// The account was unlinked (or the passkey deleted).
     case unlinked
-    /// The user has no such account.
+    /// The user has no such account (or passkey).
     case notFound
-    /// The account is the user's last way to sign in: nothing changed.
+    /// The account (or passkey) is the user's last way to sign in: nothing changed.
     case lastSignInMethod
 }
 

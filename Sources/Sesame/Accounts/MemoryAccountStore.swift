@@ -156,12 +156,43 @@ public final class MemoryAccountStore: AccountStore {
         state.withLock { $0.authenticators.values.filter { $0.userID == userID }.sorted { $0.createdAt < $1.createdAt } }
     }
 
-    public func updateAuthenticator(credentialID: [UInt8], counter: UInt32, backedUp: Bool) async throws -> Bool {
+    public func recordAuthenticatorUse(credentialID: [UInt8], expectedCounter: UInt32, counter: UInt32, backedUp: Bool, at date: Date) async throws -> Bool {
         state.withLock { state in
-            guard state.authenticators[credentialID] != nil else { return false }
-            state.authenticators[credentialID]!.counter = counter
-            state.authenticators[credentialID]!.backedUp = backedUp
+            guard var passkey = state.authenticators[credentialID], passkey.counter == expectedCounter, passkey.flaggedAt == nil else { return false }
+            passkey.counter = counter
+            passkey.backedUp = backedUp
+            passkey.lastUsedAt = date.wholeMilliseconds
+            state.authenticators[credentialID] = passkey
             return true
+        }
+    }
+
+    public func flagAuthenticator(credentialID: [UInt8], at date: Date) async throws -> Bool {
+        state.withLock { state in
+            guard var passkey = state.authenticators[credentialID] else { return false }
+            if passkey.flaggedAt == nil {
+                passkey.flaggedAt = date.wholeMilliseconds
+                state.authenticators[credentialID] = passkey
+            }
+            return true
+        }
+    }
+
+    public func renameAuthenticator(credentialID: [UInt8], userID: String, name: String?) async throws -> Bool {
+        state.withLock { state in
+            guard state.authenticators[credentialID]?.userID == userID else { return false }
+            state.authenticators[credentialID]!.name = name
+            return true
+        }
+    }
+
+    public func deleteAuthenticator(credentialID: [UInt8], userID: String) async throws -> UnlinkOutcome {
+        state.withLock { state in
+            guard state.authenticators[credentialID]?.userID == userID else { return .notFound }
+            let methods = state.accounts.values.count { $0.userID == userID } + state.authenticators.values.count { $0.userID == userID }
+            guard methods > 1 else { return .lastSignInMethod }
+            state.authenticators[credentialID] = nil
+            return .unlinked
         }
     }
 

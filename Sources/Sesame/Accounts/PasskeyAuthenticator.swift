@@ -21,6 +21,11 @@ public struct PasskeyAuthenticator: Sendable, Hashable {
     public var name: String?
     /// When it was registered.
     public let createdAt: Date
+    /// When it last signed in (`nil` until it has).
+    public var lastUsedAt: Date?
+    /// When a sign-in presented a signature counter that went backwards, the sign of a possibly cloned
+    /// authenticator (`nil` if none has): a flagged passkey is refused for sign-in.
+    public var flaggedAt: Date?
 
     /// Creates a record.
     ///
@@ -34,9 +39,12 @@ public struct PasskeyAuthenticator: Sendable, Hashable {
     ///   - transports: The transports.
     ///   - name: A name the user chose.
     ///   - createdAt: When it was registered.
+    ///   - lastUsedAt: When it last signed in.
+    ///   - flaggedAt: When its signature counter was seen going backwards.
     public init(
         credentialID: [UInt8], userID: String, publicKey: [UInt8], counter: UInt32 = 0, backedUp: Bool = false,
-        deviceType: String = "singleDevice", transports: [String] = [], name: String? = nil, createdAt: Date = Date()
+        deviceType: String = "singleDevice", transports: [String] = [], name: String? = nil, createdAt: Date = Date(),
+        lastUsedAt: Date? = nil, flaggedAt: Date? = nil
     ) {
         self.credentialID = credentialID
         self.userID = userID
@@ -47,5 +55,7 @@ public struct PasskeyAuthenticator: Sendable, Hashable {
         self.transports = transports
         self.name = name
         self.createdAt = createdAt.wholeMilliseconds
+        self.lastUsedAt = lastUsedAt?.wholeMilliseconds
+        self.flaggedAt = flaggedAt?.wholeMilliseconds
     }
 }
