@@ -490,15 +490,30 @@ public struct PostgresAccountStore: AccountStore {
         return try await transaction { connection, logger in
             guard try await !Self.collect(connection, "SELECT 1 FROM \(unescaped: users) WHERE id = \(authenticator.userID) FOR SHARE", logger: logger, { _ in 1 }).isEmpty
             else { return false }
-            try await connection.query(
-                """
-                INSERT INTO \(unescaped: authenticators) (\(unescaped: Self.authenticatorColumns)) VALUES (\(ByteBuffer(bytes: authenticator.credentialID)),
-                    \(authenticator.userID), \(ByteBuffer(bytes: authenticator.publicKey)), \(Int64(authenticator.counter)), \(authenticator.backedUp),
-                    \(authenticator.deviceType), \(authenticator.transports.joined(separator: ",")), \(authenticator.name), \(authenticator.createdAt.millisecondsSince1970),
-                    \(authenticator.lastUsedAt?.millisecondsSince1970), \(authenticator.flaggedAt?.millisecondsSince1970))
-                """, logger: logger)
+            try await connection.query(Self.insertAuthenticator(authenticator, into: authenticators), logger: logger)
             return true
         }
+    }
+
+    public func createUser(_ user: AuthUser, authenticator: PasskeyAuthenticator) async throws {
+        let users = users, insert = Self.insertAuthenticator(authenticator, into: authenticators)
+        try await transaction { connection, logger in
+            try await connection.query(
+                """
+                INSERT INTO \(unescaped: users) (\(unescaped: Self.userColumns)) VALUES (\(user.id), \(user.email), \(user.emailVerified?.millisecondsSince1970),
+                    \(user.name), \(user.image), \(user.createdAt.millisecondsSince1970), \(user.updatedAt.millisecondsSince1970), \(user.payloadJSON.map { ByteBuffer(bytes: $0) }))
+                """, logger: logger)
+            try await connection.query(insert, logger: logger)
+        }
+    }
+
+    private static func insertAuthenticator(_ authenticator: PasskeyAuthenticator, into authenticators: String) -> PostgresQuery {
+        """
+        INSERT INTO \(unescaped: authenticators) (\(unescaped: Self.authenticatorColumns)) VALUES (\(ByteBuffer(bytes: authenticator.credentialID)),
+            \(authenticator.userID), \(ByteBuffer(bytes: authenticator.publicKey)), \(Int64(authenticator.counter)), \(authenticator.backedUp),
+            \(authenticator.deviceType), \(authenticator.transports.joined(separator: ",")), \(authenticator.name), \(authenticator.createdAt.millisecondsSince1970),
+            \(authenticator.lastUsedAt?.millisecondsSince1970), \(authenticator.flaggedAt?.millisecondsSince1970))
+        """
     }
 
     public func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? {

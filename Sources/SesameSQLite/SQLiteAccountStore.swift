@@ -429,14 +429,25 @@ public final class SQLiteAccountStore: AccountStore {
     public func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool {
         try await transaction { database in
             guard try !database.rows("SELECT 1 FROM sesame_users WHERE id = ?1", [.text(authenticator.userID)]).isEmpty else { return false }
-            try database.rows(
-                "INSERT INTO sesame_authenticators (\(Self.authenticatorColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                [Self.blob(authenticator.credentialID), .text(authenticator.userID), Self.blob(authenticator.publicKey), .integer(Int(authenticator.counter)),
-                 .integer(authenticator.backedUp ? 1 : 0), .text(authenticator.deviceType), .text(authenticator.transports.joined(separator: ",")),
-                 Self.text(authenticator.name), .integer(Int(authenticator.createdAt.millisecondsSince1970)), Self.time(authenticator.lastUsedAt),
-                 Self.time(authenticator.flaggedAt)])
+            try Self.insertAuthenticator(authenticator, into: database)
             return true
         }
+    }
+
+    public func createUser(_ user: AuthUser, authenticator: PasskeyAuthenticator) async throws {
+        try await transaction { database in
+            try database.rows("INSERT INTO sesame_users (\(Self.userColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", Self.userBinds(user))
+            try Self.insertAuthenticator(authenticator, into: database)
+        }
+    }
+
+    private static func insertAuthenticator(_ authenticator: PasskeyAuthenticator, into database: SQLiteDirectConnection) throws {
+        try database.rows(
+            "INSERT INTO sesame_authenticators (\(Self.authenticatorColumns)) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            [blob(authenticator.credentialID), .text(authenticator.userID), blob(authenticator.publicKey), .integer(Int(authenticator.counter)),
+             .integer(authenticator.backedUp ? 1 : 0), .text(authenticator.deviceType), .text(authenticator.transports.joined(separator: ",")),
+             text(authenticator.name), .integer(Int(authenticator.createdAt.millisecondsSince1970)), time(authenticator.lastUsedAt),
+             time(authenticator.flaggedAt)])
     }
 
     public func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? {

@@ -337,6 +337,32 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         }
     }
 
+    /// A passkey-first sign-up writes the user and the passkey together, or neither.
+    @Test(arguments: AccountStoreKind.allCases)
+    func aUserAndTheirFirstPasskeyAreCreatedTogether(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user(Self.email())
+            let passkey = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [0xA5, 1], createdAt: Self.time())
+            try await store.createUser(user, authenticator: passkey)
+            #expect(try await store.user(id: user.id) == user)
+            #expect(try await store.authenticators(userID: user.id) == [passkey])
+            // The same address, or the same credential: nothing of the second sign-up is written.
+            let sameAddress = AuthUser(email: user.email, emailVerified: Self.time())
+            await #expect(throws: AccountStoreError.emailInUse) {
+                try await store.createUser(sameAddress, authenticator: PasskeyAuthenticator(credentialID: [7, 7, 7], userID: sameAddress.id, publicKey: [1]))
+            }
+            #expect(try await store.user(id: sameAddress.id) == nil)
+            #expect(try await store.authenticator(credentialID: [7, 7, 7]) == nil)
+            let other = Self.user(Self.email())
+            await #expect(throws: AccountStoreError.authenticatorInUse) {
+                try await store.createUser(other, authenticator: PasskeyAuthenticator(credentialID: passkey.credentialID, userID: other.id, publicKey: [2]))
+            }
+            #expect(try await store.user(id: other.id) == nil)
+            #expect(try await store.user(email: other.email!) == nil)
+            #expect(try await store.authenticator(credentialID: passkey.credentialID)?.userID == user.id)
+        }
+    }
+
     /// When a passkey last signed in and when it was flagged are kept, at whole milliseconds, and read back.
     @Test(arguments: AccountStoreKind.allCases)
     func aPasskeysSignInTimesRoundTrip(_ kind: AccountStoreKind) async throws {

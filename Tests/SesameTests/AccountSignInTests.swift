@@ -123,6 +123,7 @@ struct DownAccountStore: AccountStore {
     func account(_ key: AccountKey) async throws -> AuthAccount? { throw Self.down }
     func accounts(userID: String) async throws -> [AuthAccount] { throw Self.down }
     func createUser(_ user: AuthUser, account: AuthAccount?) async throws { throw Self.down }
+    func createUser(_ user: AuthUser, authenticator: PasskeyAuthenticator) async throws { throw Self.down }
     func updateUser(_ user: AuthUser) async throws -> Bool { throw Self.down }
     func deleteUser(id: String) async throws -> Bool { throw Self.down }
     func linkAccount(_ account: AuthAccount) async throws -> Bool { throw Self.down }

@@ -81,6 +81,11 @@ public protocol AccountStore: Sendable {
     /// - Returns: `false` when the user does not exist.
     /// - Throws: ``AccountStoreError/authenticatorInUse`` when the credential ID is registered already.
     func createAuthenticator(_ authenticator: PasskeyAuthenticator) async throws -> Bool
+    /// Creates a user and, in the same transaction, their first passkey (a passkey-first sign-up): both or neither.
+    ///
+    /// - Throws: ``AccountStoreError/emailInUse``, ``AccountStoreError/userInUse`` or
+    ///   ``AccountStoreError/authenticatorInUse`` (and nothing is written).
+    func createUser(_ user: AuthUser, authenticator: PasskeyAuthenticator) async throws
     /// The passkey with a credential ID, if any.
     func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator?
     /// A user's passkeys, oldest first.

@@ -69,6 +69,14 @@ public struct Accounts: Sendable {
         guard let key = Self.key(provider: provider, type: type, identity: identity) else {
             throw AuthError.oauthCallback.with(detail: "the provider gave no account ID")
         }
+        if type == .webauthn {
+            // A passkey names its user itself (the credential is the user's, in the store): no account to find,
+            // create or link.
+            let user: AuthUser?
+            do { user = try await store.user(id: key.providerAccountID) } catch let error as SessionStoreError { throw AuthError.unavailable.with(detail: error.description) }
+            guard let user else { throw AuthError.passkeyUnknownCredential.with(detail: "the passkey's user is gone") }
+            return AccountSignIn(user: user, account: AuthAccount(key: key, userID: user.id, type: .webauthn, createdAt: user.createdAt), trigger: .signIn)
+        }
         let sealed = try identity.tokens.map { try sealer.seal($0, for: key) }
         let email = Self.email(of: identity, type: type)
         let proven = type == .email || identity.profile?.emailVerified == true

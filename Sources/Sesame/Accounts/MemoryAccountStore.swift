@@ -148,6 +148,17 @@ public final class MemoryAccountStore: AccountStore {
         }
     }
 
+    public func createUser(_ user: AuthUser, authenticator: PasskeyAuthenticator) async throws {
+        try state.withLock { state in
+            guard state.users[user.id] == nil else { throw AccountStoreError.userInUse }
+            if let email = user.email, state.userByEmail[email] != nil { throw AccountStoreError.emailInUse }
+            guard state.authenticators[authenticator.credentialID] == nil else { throw AccountStoreError.authenticatorInUse }
+            state.users[user.id] = user
+            if let email = user.email { state.userByEmail[email] = user.id }
+            state.authenticators[authenticator.credentialID] = authenticator
+        }
+    }
+
     public func authenticator(credentialID: [UInt8]) async throws -> PasskeyAuthenticator? {
         state.withLock { $0.authenticators[credentialID] }
     }

@@ -129,5 +129,35 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The second-factor step was reached without a live challenge (no correct password in the last five minutes).
     public static let challengeExpired = AuthError(code: "challenge_expired", status: .unauthorized, detail: "sign in again: the sign-in took too long")
     /// The app's own code failed.
+    /// A passkey response that is not a WebAuthn credential: malformed JSON, CBOR or authenticator data.
+    public static let invalidPasskeyResponse = AuthError(code: "invalid_passkey_response", status: .badRequest, detail: "the passkey response is not valid")
+    /// A passkey ceremony whose challenge is missing, expired, used, or was issued for another ceremony or user.
+    public static let passkeyChallengeExpired = AuthError(code: "passkey_challenge_expired", status: .badRequest, detail: "the passkey prompt took too long or was used already; try again")
+    /// The client data's `type` is not the ceremony's (`webauthn.create` for a registration, `webauthn.get` for a sign-in).
+    public static let passkeyWrongCeremony = AuthError(code: "passkey_wrong_ceremony", status: .badRequest, detail: "the passkey response is for another ceremony")
+    /// The client data's challenge is not the one issued.
+    public static let passkeyChallengeMismatch = AuthError(code: "passkey_challenge_mismatch", status: .badRequest, detail: "the passkey response answers another challenge")
+    /// The ceremony ran on an origin that is not the site's (or in a cross-origin frame).
+    public static let passkeyOriginNotAllowed = AuthError(code: "passkey_origin_not_allowed", status: .forbidden, detail: "the passkey was used on another site")
+    /// The authenticator data's relying party ID hash is not the site's.
+    public static let passkeyRelyingPartyMismatch = AuthError(code: "passkey_rp_id_mismatch", status: .badRequest, detail: "the passkey belongs to another site")
+    /// The authenticator did not report the user present.
+    public static let passkeyUserNotPresent = AuthError(code: "passkey_user_not_present", status: .badRequest, detail: "the passkey was used without the user present")
+    /// The authenticator did not verify the user (PIN, biometrics), which the site requires.
+    public static let passkeyUserNotVerified = AuthError(code: "passkey_user_not_verified", status: .unauthorized, detail: "the passkey did not verify you (PIN, fingerprint or face)")
+    /// The assertion's signature does not verify with the stored public key.
+    public static let passkeyInvalidSignature = AuthError(code: "passkey_invalid_signature", status: .unauthorized, detail: "the passkey's signature is not valid")
+    /// The credential's algorithm is not ES256, RS256 or EdDSA.
+    public static let passkeyUnsupportedAlgorithm = AuthError(code: "passkey_unsupported_algorithm", status: .badRequest, detail: "this kind of passkey is not supported")
+    /// The attestation statement does not verify, or its format is not supported.
+    public static let passkeyInvalidAttestation = AuthError(code: "passkey_invalid_attestation", status: .badRequest, detail: "the passkey's attestation is not valid")
+    /// No passkey with the credential ID (or not the expected user's).
+    public static let passkeyUnknownCredential = AuthError(code: "passkey_unknown_credential", status: .unauthorized, detail: "this passkey is not registered here")
+    /// The signature counter did not go up: the passkey may have been cloned, and is flagged.
+    public static let passkeyCloned = AuthError(code: "passkey_counter_regression", status: .unauthorized, detail: "this passkey's counter went backwards, so it may have been copied; it is blocked")
+    /// The credential is registered already.
+    public static let passkeyInUse = AuthError(code: "passkey_in_use", status: .conflict, detail: "this passkey is registered already")
+    /// The user has as many passkeys as allowed.
+    public static let tooManyPasskeys = AuthError(code: "too_many_passkeys", status: .conflict, detail: "remove a passkey before adding another")
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }

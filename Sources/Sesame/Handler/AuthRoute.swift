@@ -43,6 +43,10 @@ enum AuthRoute: Equatable {
         case 2 where segments[0] == Action.signin.rawValue:
             // Whether the provider exists is the action's to say, after its method check.
             self = .signIn(provider: segments[1])
+        case 2 where segments[0] == "webauthn-options":
+            // Auth.js's passkey options action, answered by the named provider.
+            guard isProvider(segments[1]) else { throw AuthError.unknownProvider }
+            self = .step(provider: segments[1], step: "webauthn-options")
         case 2 where segments[0] == Action.callback.rawValue:
             guard isProvider(segments[1]) else { throw AuthError.unknownProvider }
             self = .callback(provider: segments[1])
