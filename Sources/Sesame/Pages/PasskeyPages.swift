@@ -1,0 +1,80 @@
+import HTTPTypes
+
+/// The passkey parts of the built-in pages: the sign-in button (and autofill), the passkey-first sign-up, and
+/// the second-factor button. They need the provider's script (`/{name}/passkey.js`); the page's policy allows
+/// scripts of this origin and nothing inline.
+extension AuthPages {
+    /// The strict policy with this origin's scripts and requests allowed (the ceremonies' script and its `fetch`es).
+    static func contentSecurityPolicyWithScripts(formActions: [String] = []) -> String {
+        contentSecurityPolicy(formActions: formActions) + "; script-src 'self'; connect-src 'self'"
+    }
+
+    /// The script tag of a passkey provider.
+    static func passkeyScript(name: String, configuration: AuthConfiguration) -> String {
+        "<script src=\"\(HTML.escape(configuration.url("/\(name)/passkey.js")))\" defer></script>"
+    }
+
+    /// The sign-in page's passkey part: a button, and the element that shows a refusal.
+    static func passkeySignIn(name: String, csrfToken: String, callbackURL: String?, withUsernameField: Bool, configuration: AuthConfiguration) -> String {
+        var html = "<div class=\"provider\" id=\"passkey-\(HTML.escape(name))\">"
+        if withUsernameField {
+            // The field autofill offers the site's passkeys in; a passkey needs no address typed.
+            html += """
+                <label for="passkey-username">Email address</label>
+                <input id="passkey-username" name="username" type="email" autocomplete="username webauthn">
+                """
+        }
+        html += """
+            <form class="provider"><button type="button" id="passkey-signin" data-passkey="signin" data-options="\(HTML.escape(configuration.url("/webauthn-options/\(name)")))" \
+            data-verify="\(HTML.escape(configuration.url("/callback/\(name)")))" data-csrf="\(HTML.escape(csrfToken))"\
+            \(callbackURL.map { " data-callback-url=\"\(HTML.escape($0))\"" } ?? "")>Sign in with a passkey</button></form>
+            <p id="passkey-error" class="error" role="alert" hidden></p>
+            <p><a href="\(HTML.escape(configuration.url("/\(name)/signup")))">Create an account with a passkey</a></p>
+            </div>
+            """
+        return html
+    }
+
+    /// The passkey-first sign-up: the address and name, then the emailed code and the passkey prompt.
+    func passkeySignUp(name: String, csrfToken: String, email: String?, codeSent: Bool, error: String?, configuration: AuthConfiguration) -> AuthResponse {
+        var body = header("Create an account with a passkey") + Self.notice(error: error)
+        if codeSent, let email {
+            body += """
+                <p role="status">If <strong>\(HTML.escape(email))</strong> can be used, we sent it an 8-digit code. It works once, for 15 minutes.</p>
+                <form class="provider" id="passkey-signup" data-passkey="signup" data-options="\(HTML.escape(configuration.url("/\(name)/signup-options")))" \
+                data-verify="\(HTML.escape(configuration.url("/callback/\(name)")))" data-csrf="\(HTML.escape(csrfToken))">
+                <input type="hidden" name="email" value="\(HTML.escape(email))">
+                <label for="name">Name (optional)</label>
+                <input id="name" name="name" type="text" autocomplete="name" maxlength="200">
+                <label for="code">Code</label>
+                <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="12" required autofocus>
+                <button type="submit">Create a passkey</button>
+                </form>
+                <p id="passkey-error" class="error" role="alert" hidden></p>
+                <p><a href="\(HTML.escape(configuration.url("/\(name)/signup")))">Use another address</a></p>
+                """
+        } else {
+            body += """
+                <p>No password: your device's passkey (fingerprint, face or screen lock) signs you in. First, a code to your address proves it is yours.</p>
+                <form method="post" action="\(HTML.escape(configuration.url("/\(name)/signup")))" class="provider">\(Self.hiddenFields(csrfToken: csrfToken))
+                <label for="email">Email address</label>
+                <input id="email" name="email" type="email" autocomplete="email" required autofocus>
+                <button type="submit">Email me a code</button>
+                </form>
+                """
+        }
+        body += "<p><a href=\"\(HTML.escape(configuration.url("/signin")))\">I have an account</a></p>" + Self.passkeyScript(name: name, configuration: configuration)
+        var response = page("Create an account with a passkey", body)
+        response.head.headerFields[.contentSecurityPolicy] = Self.contentSecurityPolicyWithScripts()
+        return response
+    }
+
+    /// The second factor's passkey button, on the two-step page.
+    static func passkeySecondFactor(optionsURL: String, verifyURL: String, csrfToken: String) -> String {
+        """
+        <form class="provider"><button type="button" id="passkey-second-factor" data-passkey="second-factor" data-options="\(HTML.escape(optionsURL))" \
+        data-verify="\(HTML.escape(verifyURL))" data-csrf="\(HTML.escape(csrfToken))">Use a passkey</button></form>
+        <p id="passkey-error" class="error" role="alert" hidden></p>
+        """
+    }
+}

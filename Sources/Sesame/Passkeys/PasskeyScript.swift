@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import HTTPTypes
+
+/// The browser half of the passkey ceremonies, served by ``PasskeyProvider`` at `/{name}/passkey.js`: options from
+/// the server, `navigator.credentials.create()` / `.get()`, the credential's JSON back. No dependencies, no build
+/// step, no inline script (it runs under the pages' strict content security policy); elements opt in with
+/// `data-passkey` attributes.
+enum PasskeyScript {
+    /// The script.
+    static let source = #"""
+// Sesame's passkey ceremonies: options from the server, the browser's WebAuthn prompt, the answer back.
+// No dependencies, no build step, no inline script: elements opt in with data attributes.
+//   data-passkey="signin|signup|register|second-factor"  what the element starts (a button, or a form for signup)
+//   data-options="URL"  where the options come from (GET for signin, POST with JSON otherwise)
+//   data-verify="URL"   where the credential goes (POST, JSON)
+//   data-csrf="TOKEN"   the CSRF token, sent as csrfToken
+//   data-callback-url="URL"  where a sign-in is headed
+//   data-error="ID"     the element that shows a refusal (default passkey-error)
+// An <input autocomplete="username webauthn"> on the page gets passkey autofill (conditional mediation) through
+// the first data-passkey="signin" element's URLs.
+(() => {
+  "use strict";
+  const bytes = (text) => {
+    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
+    return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
+  };
+  const text = (buffer) => {
+    let binary = "";
+    for (const b of new Uint8Array(buffer)) binary += String.fromCharCode(b);
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+  const creationOptions = (o) => ({
+    ...o, challenge: bytes(o.challenge), user: { ...o.user, id: bytes(o.user.id) },
+    excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })),
+  });
+  const requestOptions = (o) => ({
+    ...o, challenge: bytes(o.challenge), allowCredentials: (o.allowCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })),
+  });
+  const credentialJSON = (c) => {
+    const r = c.response;
+    const json = { id: c.id, rawId: text(c.rawId), type: c.type, authenticatorAttachment: c.authenticatorAttachment || undefined,
+      clientExtensionResults: c.getClientExtensionResults ? c.getClientExtensionResults() : {}, response: { clientDataJSON: text(r.clientDataJSON) } };
+    if (r.attestationObject) {
+      json.response.attestationObject = text(r.attestationObject);
+      json.response.transports = r.getTransports ? r.getTransports() : [];
+    } else {
+      json.response.authenticatorData = text(r.authenticatorData);
+      json.response.signature = text(r.signature);
+      if (r.userHandle) json.response.userHandle = text(r.userHandle);
+    }
+    return json;
+  };
+  const post = (url, body) => fetch(url, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", Accept: "application/json", "X-Auth-Return-Redirect": "1" },
+    body: JSON.stringify(body),
+  });
+  const answer = async (response) => {
+    let json = {};
+    try { json = await response.json(); } catch (_) { /* not JSON */ }
+    if (!response.ok) throw Object.assign(new Error(json.error_description || json.message || json.error || "refused"), { code: json.error || "server_error" });
+    return json;
+  };
+  const show = (element, error) => {
+    const target = document.getElementById(element.dataset.error || "passkey-error");
+    const message = error.name === "NotAllowedError" ? "The passkey prompt was closed or timed out." : error.message;
+    if (target) { target.textContent = message; target.dataset.code = error.code || error.name || ""; target.hidden = false; }
+  };
+  const field = (form, name) => (form && form.elements && form.elements[name] ? form.elements[name].value : undefined);
+
+  let autofill = null;
+  const run = async (element, event) => {
+    if (event) event.preventDefault();
+    if (autofill) { autofill.abort(); autofill = null; }
+    const kind = element.dataset.passkey, csrfToken = element.dataset.csrf;
+    const form = element.tagName === "FORM" ? element : element.closest("form");
+    try {
+      let options;
+      if (kind === "signin") {
+        const url = new URL(element.dataset.options, location.href);
+        if (element.dataset.callbackUrl) url.searchParams.set("callbackUrl", element.dataset.callbackUrl);
+        options = await answer(await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }));
+      } else {
+        const body = { csrfToken };
+        if (kind === "signup") { body.email = field(form, "email"); body.code = field(form, "code"); body.name = field(form, "name"); }
+        options = await answer(await post(element.dataset.options, body));
+      }
+      let credential;
+      if (options.action === "register") {
+        credential = await navigator.credentials.create({ publicKey: creationOptions(options.options) });
+      } else {
+        credential = await navigator.credentials.get({ publicKey: requestOptions(options.options) });
+      }
+      const body = { action: options.action, data: credentialJSON(credential), csrfToken };
+      const name = field(form, "passkeyName");
+      if (name) body.name = name;
+      const done = await answer(await post(element.dataset.verify, body));
+      location.assign(done.url || element.dataset.next || location.href);
+    } catch (error) {
+      show(element, error);
+    }
+  };
+  const startAutofill = async (element, input) => {
+    if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
+    if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+    autofill = new AbortController();
+    try {
+      const url = new URL(element.dataset.options, location.href);
+      if (element.dataset.callbackUrl) url.searchParams.set("callbackUrl", element.dataset.callbackUrl);
+      const options = await answer(await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }));
+      const credential = await navigator.credentials.get({ publicKey: requestOptions(options.options), mediation: "conditional", signal: autofill.signal });
+      const done = await answer(await post(element.dataset.verify, { action: "authenticate", data: credentialJSON(credential), csrfToken: element.dataset.csrf }));
+      location.assign(done.url || location.href);
+    } catch (error) {
+      if (error.name !== "AbortError") show(element, error);
+    }
+  };
+  const ready = () => {
+    if (!window.PublicKeyCredential) {
+      for (const element of document.querySelectorAll("[data-passkey]")) element.hidden = true;
+      return;
+    }
+    for (const element of document.querySelectorAll("[data-passkey]")) {
+      element.addEventListener(element.tagName === "FORM" ? "submit" : "click", (event) => run(element, event));
+    }
+    const signin = document.querySelector('[data-passkey="signin"]');
+    const input = document.querySelector('input[autocomplete~="webauthn"]');
+    if (signin && input) startAutofill(signin, input);
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
+})();
+"""#
+
+    /// Its strong validator.
+    static let etag = "\"" + SHA256.hash(data: Array(source.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+
+    /// The script's response: JavaScript, cached for a short while, never sniffed.
+    static var response: AuthResponse {
+        var response = AuthResponse(head: HTTPResponse(status: .ok), body: Array(source.utf8))
+        response.head.headerFields[.contentType] = "text/javascript; charset=utf-8"
+        response.head.headerFields[.cacheControl] = "public, max-age=300"
+        response.head.headerFields[.eTag] = etag
+        response.head.headerFields[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+        return response
+    }
+}

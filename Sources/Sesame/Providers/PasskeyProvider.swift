@@ -1,0 +1,147 @@
+import Foundation
+import HTTPTypes
+
+/// Sign-in and sign-up with passkeys, on ``Passkeys``. Mount it under the name `passkey` (Auth.js's).
+///
+/// Routes under ``AuthHandler``'s prefix (every `POST` needs the CSRF token, `csrfToken`, and a same-origin request):
+/// - `GET /webauthn-options/{name}?action=authenticate` (Auth.js's action; also `GET /{name}/options`): the options
+///   of a discoverable sign-in, which browser autofill uses too, with the ceremony's sealed challenge cookie;
+/// - `POST /callback/{name}` with `action` (`authenticate` or `register`) and `data` (`PublicKeyCredential.toJSON()`,
+///   as an object or a string of JSON): a sign-in, or a new user's first passkey;
+/// - `GET|POST /{name}/signup`: a new user's address and name; a code goes to the address (a notice to its owner when
+///   it has an account, with the same answer), and `POST /{name}/signup-options` with `email`, `code` and `name`
+///   answers the registration options for the new user.
+///
+/// The JavaScript the ceremonies need is served at `/{name}/passkey.js` (no dependencies, no inline script), and
+/// the built-in sign-in page shows a passkey button and autofill when a passkey provider is mounted.
+public struct PasskeyProvider: AuthProvider {
+    /// What the provider asks the app to deliver, by email.
+    public typealias Message = Passkeys.SignUpMessage
+
+    public let type = "webauthn"
+    public let displayName: String
+    /// The passkeys.
+    public let passkeys: Passkeys
+    /// Whether sign-up messages are prepared and delivered after the response (default `true`), so that their
+    /// timing does not tell known addresses from unknown ones.
+    public let deliversInBackground: Bool
+    private let deliver: @Sendable (Message) async throws -> Void
+
+    /// Creates the provider.
+    ///
+    /// - Parameters:
+    ///   - displayName: A name for people (default `Passkey`).
+    ///   - passkeys: The passkeys.
+    ///   - deliversInBackground: Whether messages are prepared and delivered after the response.
+    ///   - deliver: Sends a sign-up code (or a notice to an address's owner), for example by email.
+    public init(displayName: String = "Passkey", passkeys: Passkeys, deliversInBackground: Bool = true, deliver: @escaping @Sendable (Message) async throws -> Void) {
+        self.displayName = displayName
+        self.passkeys = passkeys
+        self.deliversInBackground = deliversInBackground
+        self.deliver = deliver
+    }
+
+    public var submitsForms: Bool { true }
+
+    /// `GET`: the sign-in page (which offers passkeys).
+    public func authorize(_ request: AuthRequest, context: AuthContext) async throws -> AuthResponse {
+        guard request.head.method == .get || request.head.method == .head else { throw AuthError.methodNotAllowed }
+        return .redirect(to: context.configuration.url("/signin"), status: .seeOther)
+    }
+
+    /// `POST`: a ceremony's response: a sign-in (`action=authenticate`) or a new user's passkey (`action=register`).
+    public func callback(_ request: AuthRequest, context: AuthContext) async throws -> ProviderResult {
+        guard request.head.method == .post else { throw AuthError.methodNotAllowed }
+        var result: ProviderResult
+        switch request.formOrJSON["action"] ?? "authenticate" {
+        case "authenticate":
+            let assertion = try await passkeys.authenticate(request)
+            result = .signedIn(identity(assertion.user, methods: assertion.userVerified ? ["hwk", "user", "mfa"] : ["hwk", "user"], returnTo: assertion.returnTo))
+        case "register":
+            let (user, _) = try await passkeys.completeSignUp(request)
+            result = .signedIn(identity(user, methods: ["hwk", "user"], returnTo: nil))
+        default:
+            throw AuthError.invalidRequest.with(detail: "action is authenticate or register")
+        }
+        if case .signedIn(var identity) = result {
+            identity.responseFields.append(HTTPField(name: .setCookie, value: PasskeyChallenge.cookie(baseURL: context.configuration.baseURL).clearCookie()))
+            result = .signedIn(identity)
+        }
+        return result
+    }
+
+    /// Who signed in, with how (`amr`, RFC 8176).
+    private func identity(_ user: AuthUser, methods: [String], returnTo: String?) -> ProviderIdentity {
+        var claims: JSONObject = ["amr": .array(methods.map(JSONValue.string))]
+        if let email = user.email { claims["email"] = .string(email) }
+        if let returnTo { claims["returnTo"] = .string(returnTo) }
+        return ProviderIdentity(
+            claims: claims, profile: Profile(id: user.id, email: user.email, emailVerified: user.emailVerified != nil, name: user.name, image: user.image),
+            returnTo: returnTo)
+    }
+
+    // MARK: Steps
+
+    public func step(_ step: String, request: AuthRequest, context: AuthContext) async throws -> ProviderResult? {
+        let method = request.head.method
+        let isRead = method == .get || method == .head
+        let configuration = context.configuration
+        switch (step, isRead) {
+        case ("passkey.js", true):
+            return .respond(PasskeyScript.response)
+        case ("options", true), ("webauthn-options", true):
+            switch request.query["action"] ?? "authenticate" {
+            case "authenticate":
+                let returnTo = request.query["callbackUrl"].flatMap(configuration.redirectPolicy.allowed)
+                return .respond(try await passkeys.authenticationOptions(returnTo: returnTo).response)
+            case "register":
+                // A sign-up's options come from its code (`POST signup-options`); this renews a pending one.
+                return .respond(try await passkeys.signUpOptions(email: request.query["email"] ?? "", code: nil, name: nil, request: request).response)
+            default:
+                throw AuthError.invalidRequest.with(detail: "action is authenticate or register")
+            }
+        case ("signup", true):
+            return .respond(context.csrf.responding(to: request.head) { token in
+                context.pages.passkeySignUp(
+                    name: context.provider, csrfToken: token, email: request.query["email"].flatMap(EmailAddress.normalized),
+                    codeSent: request.query["sent"] == "1", error: request.query["error"], configuration: configuration)
+            })
+        case ("signup", false):
+            let form = request.formOrJSON
+            let normalized: String
+            do {
+                normalized = try await passkeys.admitSignUp(email: form["email"] ?? "", client: request.clientAddress)
+            } catch let error as AuthError where request.isBrowserNavigation && error.status.code < 500 && error.status != .tooManyRequests {
+                return .respond(.redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: configuration.url("/\(context.provider)/signup")), status: .seeOther))
+            }
+            await afterAnswering(context) { [passkeys, deliver] in try await deliver(try await passkeys.signUpMessage(email: normalized)) }
+            guard request.isBrowserNavigation else { return .respond(.json(["ok": true])) }
+            var target = URLEncodedForm.appending(name: "email", value: normalized, to: configuration.url("/\(context.provider)/signup"))
+            target = URLEncodedForm.appending(name: "sent", value: "1", to: target)
+            if let name = form["name"], !name.isEmpty { target = URLEncodedForm.appending(name: "name", value: name, to: target) }
+            return .respond(.redirect(to: target, status: .seeOther))
+        case ("signup-options", false):
+            let form = request.formOrJSON
+            return .respond(try await passkeys.signUpOptions(email: form["email"] ?? "", code: form["code"], name: form["name"], request: request).response)
+        default:
+            return nil
+        }
+    }
+
+    /// Work whose outcome must not show in the answer: after the response by default; a failure is logged, never shown.
+    private func afterAnswering(_ context: AuthContext, _ work: @escaping @Sendable () async throws -> Void) async {
+        let logger = context.logger
+        let guarded: @Sendable () async -> Void = {
+            do {
+                try await work()
+            } catch {
+                logger.error("A passkey sign-up message could not be prepared or delivered", metadata: ["error": .string(String(describing: Swift.type(of: error)))])
+            }
+        }
+        guard deliversInBackground else { return await guarded() }
+        Task {
+            try? await Task.sleep(for: .milliseconds(20))
+            await guarded()
+        }
+    }
+}
