@@ -35,7 +35,7 @@ import Testing
     init() throws {
         let keys = try KeySet(activeKey: JWK.generate(.es256))
         passwords = PasswordAccounts(
-            store: store, hasher: ScryptPasswordHasher(parameters: ScryptParameters(logN: 10, blockSize: 8, parallelism: 1)),
+            store: store, hasher: ScryptPasswordHasher(parameters: ScryptParameters(logN: 10, blockSize: 8, parallelism: 1), queue: .forTests),
             configuration: PasswordAccounts.Configuration(perAddress: MemoryRateLimiter(capacity: 5, refillInterval: 60)))
         let outbox = outbox
         let provider = PasswordProvider(passwords: passwords, deliversInBackground: false) { outbox.add($0) }

@@ -25,13 +25,13 @@ import Testing
     @Test func verifiesAHashAnotherImplementationWrote() async throws {
         // Written by Python's hashlib.scrypt (OpenSSL): salt 00 01 … 0f, N = 2^10, r = 8, p = 1, 32 bytes.
         let stored = "$scrypt$ln=10,r=8,p=1$AAECAwQFBgcICQoLDA0ODw$0cPffFDSaYqkmyrRZkBSNaO8laiNrS0cK2e72ukB2Qk"
-        let hasher = ScryptPasswordHasher(parameters: Self.cheap)
+        let hasher = ScryptPasswordHasher(parameters: Self.cheap, queue: .forTests)
         #expect(try await hasher.verify("fish-and-chips-42", against: stored) == .valid(replacement: nil))
         #expect(try await hasher.verify("fish-and-chips-43", against: stored) == .invalid)
     }
 
     @Test func hashesVerifyAndNormalise() async throws {
-        let hasher = ScryptPasswordHasher(parameters: Self.cheap)
+        let hasher = ScryptPasswordHasher(parameters: Self.cheap, queue: .forTests)
         let stored = try await hasher.hash("ﬁsh-and-chips-42")  // with the "fi" ligature
         #expect(stored.hasPrefix("$scrypt$ln=10,r=8,p=1$"))
         let record = try #require(PasswordHashString(parsing: stored))
@@ -44,8 +44,8 @@ import Testing
     }
 
     @Test func aHashWithOtherParametersIsReplacedOnSignIn() async throws {
-        let old = try await ScryptPasswordHasher(parameters: Self.cheap).hash("correct horse battery staple")
-        let current = ScryptPasswordHasher(parameters: ScryptParameters(logN: 11, blockSize: 8, parallelism: 1))
+        let old = try await ScryptPasswordHasher(parameters: Self.cheap, queue: .forTests).hash("correct horse battery staple")
+        let current = ScryptPasswordHasher(parameters: ScryptParameters(logN: 11, blockSize: 8, parallelism: 1), queue: .forTests)
         guard case .valid(let replacement?) = try await current.verify("correct horse battery staple", against: old) else {
             Issue.record("expected a replacement hash")
             return

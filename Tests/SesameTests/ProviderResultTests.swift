@@ -71,6 +71,8 @@ import Testing
         #expect(throws: AuthError.unknownProvider) { try route("/auth/gitlab/other") }
         #expect(throws: AuthError.notFound) { try route("/auth/github/other/more") }
         #expect(throws: AuthError.notFound) { try route("/authority") }
-        #expect(AuthHandler.reservedNames == ["providers", "csrf", "session", "signin", "signout", "callback", "error", "verify-request"])
+        #expect(AuthHandler.reservedNames == ["providers", "csrf", "session", "signin", "signout", "callback", "error", "verify-request", "passkey.js"])
+        #expect(try route("/auth/passkey.js") == .action(.passkeyScript))
+        #expect(throws: AuthError.unknownProvider) { try route("/auth/webauthn-options/passkey") }
     }
 }

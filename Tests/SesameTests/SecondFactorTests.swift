@@ -116,7 +116,7 @@ import Testing
 
     func harness(perClient: Int = 100) throws -> Harness {
         let passwords = PasswordAccounts(
-            store: store, hasher: ScryptPasswordHasher(parameters: ScryptParameters(logN: 10, blockSize: 8, parallelism: 1)),
+            store: store, hasher: ScryptPasswordHasher(parameters: ScryptParameters(logN: 10, blockSize: 8, parallelism: 1), queue: .forTests),
             configuration: PasswordAccounts.Configuration(requiresVerifiedEmail: false, perClient: MemoryRateLimiter(capacity: perClient, refillInterval: 60)))
         let factors = factors()
         let provider = PasswordProvider(passwords: passwords, secondFactors: factors, deliversInBackground: false) { _ in }

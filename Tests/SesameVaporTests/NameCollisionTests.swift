@@ -13,6 +13,18 @@ import Testing
     struct Basket: Codable, Sendable, Equatable {}
 
     static let types: [String: Any.Type] = [
+        "Passkeys": (Passkeys).self,
+        "PasskeyConfiguration": (PasskeyConfiguration).self,
+        "PasskeyOptions": (PasskeyOptions).self,
+        "PasskeyProvider": (PasskeyProvider).self,
+        "AuthenticatorData": (AuthenticatorData).self,
+        "AttestationObject": (AttestationObject).self,
+        "AttestationResult": (AttestationResult).self,
+        "CBORValue": (CBORValue).self,
+        "CBORError": (CBORError).self,
+        "COSEKey": (COSEKey).self,
+        "COSEAlgorithm": (COSEAlgorithm).self,
+        "WebAuthnDataError": (WebAuthnDataError).self,
         "PasswordHashingQueue": (PasswordHashingQueue).self,
         "CredentialsProvider": (CredentialsProvider).self,
         "PasswordAccounts": (PasswordAccounts).self,

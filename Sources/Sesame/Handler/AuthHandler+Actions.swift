@@ -46,7 +46,10 @@ extension AuthHandler {
                         : request.query["reset"] == "1" ? "Your password was changed and every other session signed out. Sign in with the new password." : nil,
                     configuration: configuration)
             }
-            response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
+            // A passkey provider's button needs its script (of this origin, no inline script) and its requests.
+            response.head.headerFields[.contentSecurityPolicy] = providers.values.contains { $0 is PasskeyProvider }
+                ? AuthPages.contentSecurityPolicyWithScripts(formActions: formActionOrigins)
+                : AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
             return response
         case (.signout, .get), (.signout, .head):
             if let custom = pages.signOutURL { return .redirect(to: custom) }
@@ -59,10 +62,12 @@ extension AuthHandler {
         case (.verifyRequest, .get), (.verifyRequest, .head):
             if let custom = pages.verifyRequestURL { return .redirect(to: custom) }
             return pages.verifyRequest(configuration: configuration)
+        case (.passkeyScript, .get), (.passkeyScript, .head):
+            return PasskeyScript.response
         case (.callback, _):
             // `callback` names a route only as `callback/{provider}`.
             throw AuthError.notFound
-        case (.error, _), (.providers, _), (.csrf, _), (.session, _), (.signin, _), (.signout, _), (.verifyRequest, _):
+        case (.error, _), (.providers, _), (.csrf, _), (.session, _), (.signin, _), (.signout, _), (.verifyRequest, _), (.passkeyScript, _):
             throw AuthError.methodNotAllowed
         }
     }

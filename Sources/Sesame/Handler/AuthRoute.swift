@@ -19,6 +19,8 @@ enum AuthRoute: Equatable {
     enum Action: String, CaseIterable {
         case providers, csrf, session, signin, signout, callback, error
         case verifyRequest = "verify-request"
+        /// The passkey ceremonies' script, for the pages that offer passkeys.
+        case passkeyScript = "passkey.js"
     }
 
     /// The route a path names.

@@ -52,10 +52,17 @@ public struct AuthPages: Sendable {
         let hidden = "<input type=\"hidden\" name=\"csrfToken\" value=\"\(HTML.escape(csrfToken))\">"
             + (callbackURL.map { "<input type=\"hidden\" name=\"callbackUrl\" value=\"\(HTML.escape($0))\">" } ?? "")
         if let message { body += "<p role=\"status\">\(HTML.escape(message))</p>" }
+        // With a passkey provider, the password form's address field offers passkeys too (autofill); without a
+        // password form, the passkey part brings a field of its own.
+        let passkeyProvider = providers.first { $0.provider is PasskeyProvider }
+        let hasPasswordForm = providers.contains { $0.provider is PasswordProvider }
         for (name, provider) in providers {
             let action = HTML.escape(configuration.url("/signin/\(name)"))
-            if provider is PasswordProvider {
-                body += Self.passwordSignInForm(name: name, displayName: provider.displayName, hidden: hidden, configuration: configuration)
+            if provider is PasskeyProvider {
+                body += Self.passkeySignIn(name: name, csrfToken: csrfToken, callbackURL: callbackURL, withUsernameField: !hasPasswordForm, configuration: configuration)
+            } else if provider is PasswordProvider {
+                body += Self.passwordSignInForm(
+                    name: name, displayName: provider.displayName, hidden: hidden, offersPasskeys: passkeyProvider != nil, configuration: configuration)
             } else if let credentials = provider as? CredentialsProvider {
                 body += Self.credentialsForm(name: name, fields: credentials.fields, hidden: hidden, configuration: configuration)
             } else if provider.type == "link" {
@@ -74,6 +81,7 @@ public struct AuthPages: Sendable {
                     """
             }
         }
+        if passkeyProvider != nil { body += Self.passkeyScript(configuration: configuration) }
         return page(signInTitle, body)
     }
 

@@ -1,7 +1,7 @@
 import HTTPTypes
 
 /// The passkey parts of the built-in pages: the sign-in button (and autofill), the passkey-first sign-up, and
-/// the second-factor button. They need the provider's script (`/{name}/passkey.js`); the page's policy allows
+/// the second-factor button. They need the handler's script (`{prefix}/passkey.js`); the page's policy allows
 /// scripts of this origin and nothing inline.
 extension AuthPages {
     /// The strict policy with this origin's scripts and requests allowed (the ceremonies' script and its `fetch`es).
@@ -9,9 +9,9 @@ extension AuthPages {
         contentSecurityPolicy(formActions: formActions) + "; script-src 'self'; connect-src 'self'"
     }
 
-    /// The script tag of a passkey provider.
-    static func passkeyScript(name: String, configuration: AuthConfiguration) -> String {
-        "<script src=\"\(HTML.escape(configuration.url("/\(name)/passkey.js")))\" defer></script>"
+    /// The tag of the handler's passkey script (`{prefix}/passkey.js`).
+    static func passkeyScript(configuration: AuthConfiguration) -> String {
+        "<script src=\"\(HTML.escape(configuration.url("/passkey.js")))\" defer></script>"
     }
 
     /// The sign-in page's passkey part: a button, and the element that shows a refusal.
@@ -63,7 +63,7 @@ extension AuthPages {
                 </form>
                 """
         }
-        body += "<p><a href=\"\(HTML.escape(configuration.url("/signin")))\">I have an account</a></p>" + Self.passkeyScript(name: name, configuration: configuration)
+        body += "<p><a href=\"\(HTML.escape(configuration.url("/signin")))\">I have an account</a></p>" + Self.passkeyScript(configuration: configuration)
         var response = page("Create an account with a passkey", body)
         response.head.headerFields[.contentSecurityPolicy] = Self.contentSecurityPolicyWithScripts()
         return response

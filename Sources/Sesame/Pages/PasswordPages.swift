@@ -16,12 +16,12 @@ extension AuthPages {
     }
 
     /// The email-and-password form of a password provider, on the sign-in page and its own.
-    static func passwordSignInForm(name: String, displayName: String, hidden: String, configuration: AuthConfiguration) -> String {
+    static func passwordSignInForm(name: String, displayName: String, hidden: String, offersPasskeys: Bool = false, configuration: AuthConfiguration) -> String {
         let id = HTML.escape(name)
         return """
             <form method="post" action="\(HTML.escape(configuration.url("/callback/\(name)")))" class="provider">\(hidden)
             <label for="email-\(id)">Email address</label>
-            <input id="email-\(id)" name="email" type="email" autocomplete="username" required>
+            <input id="email-\(id)" name="email" type="email" autocomplete="\(offersPasskeys ? "username webauthn" : "username")" required>
             <label for="password-\(id)">Password</label>
             <input id="password-\(id)" name="password" type="password" autocomplete="current-password" required>
             <button type="submit">Sign in</button>
@@ -99,16 +99,25 @@ extension AuthPages {
             """)
     }
 
-    /// The second-factor step: a code from the authenticator app, or a recovery code.
-    func twoFactorChallenge(name: String, csrfToken: String, error: String?, configuration: AuthConfiguration) -> AuthResponse {
-        page("Two-step verification", header("Two-step verification") + Self.notice(error: error) + """
-            <p>Enter the 6-digit code your authenticator app shows, or one of your recovery codes.</p>
+    /// The second-factor step: a code from the authenticator app, or a recovery code; a passkey for users who have one.
+    func twoFactorChallenge(
+        name: String, csrfToken: String, error: String?, offersCode: Bool = true, offersPasskey: Bool = false, configuration: AuthConfiguration
+    ) -> AuthResponse {
+        var body = header("Two-step verification") + Self.notice(error: error)
+        if offersPasskey {
+            body += "<p>Use your passkey to finish signing in.</p>" + Self.passkeySecondFactor(
+                optionsURL: configuration.url("/\(name)/two-factor-options"), verifyURL: configuration.url("/\(name)/two-factor"), csrfToken: csrfToken)
+        }
+        body += """
+            <p>\(offersPasskey ? (offersCode ? "Or enter the 6-digit code your authenticator app shows, or one of your recovery codes." : "Or enter one of your recovery codes.") : "Enter the 6-digit code your authenticator app shows, or one of your recovery codes.")</p>
             <form method="post" action="\(HTML.escape(configuration.url("/\(name)/two-factor")))" class="provider">\(Self.hiddenFields(csrfToken: csrfToken))
             <label for="code">Code</label>
-            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="24" required autofocus>
+            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="24" required\(offersPasskey ? "" : " autofocus")>
             <button type="submit">Verify</button>
             </form>
             <p><a href="\(HTML.escape(configuration.url("/signin")))">Start again</a></p>
-            """)
+            """
+        if offersPasskey { body += Self.passkeyScript(configuration: configuration) }
+        return page("Two-step verification", body)
     }
 }

@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 
-/// The browser half of the passkey ceremonies, served by ``PasskeyProvider`` at `/{name}/passkey.js`: options from
+/// The browser half of the passkey ceremonies, served by ``AuthHandler`` at `{prefix}/passkey.js`: options from
 /// the server, `navigator.credentials.create()` / `.get()`, the credential's JSON back. No dependencies, no build
 /// step, no inline script (it runs under the pages' strict content security policy); elements opt in with
 /// `data-passkey` attributes.

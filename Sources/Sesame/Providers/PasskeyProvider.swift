@@ -12,7 +12,7 @@ import HTTPTypes
 ///   it has an account, with the same answer), and `POST /{name}/signup-options` with `email`, `code` and `name`
 ///   answers the registration options for the new user.
 ///
-/// The JavaScript the ceremonies need is served at `/{name}/passkey.js` (no dependencies, no inline script), and
+/// The JavaScript the ceremonies need is served by the handler at `/passkey.js` (no dependencies, no inline script), and
 /// the built-in sign-in page shows a passkey button and autofill when a passkey provider is mounted.
 public struct PasskeyProvider: AuthProvider {
     /// What the provider asks the app to deliver, by email.
@@ -87,8 +87,6 @@ public struct PasskeyProvider: AuthProvider {
         let isRead = method == .get || method == .head
         let configuration = context.configuration
         switch (step, isRead) {
-        case ("passkey.js", true):
-            return .respond(PasskeyScript.response)
         case ("options", true), ("webauthn-options", true):
             switch request.query["action"] ?? "authenticate" {
             case "authenticate":

@@ -34,6 +34,9 @@ public struct PasswordProvider: AuthProvider {
     public let passwords: PasswordAccounts
     /// The second factor asked for after a correct password, when the user enrolled one (`nil`: never asked).
     public let secondFactors: SecondFactors?
+    /// Passkeys as a second factor: a user with a passkey who signs in with the password is asked for it (or for
+    /// an authenticator app's code, when they have both).
+    public let passkeys: Passkeys?
     /// Whether messages are delivered after the response (default `true`), so that delivery's timing does not tell
     /// known addresses from unknown ones.
     public let deliversInBackground: Bool
@@ -45,15 +48,17 @@ public struct PasswordProvider: AuthProvider {
     ///   - displayName: A name for people (default `Password`).
     ///   - passwords: The password accounts.
     ///   - secondFactors: The second factor, for users who enrolled one (default none).
+    ///   - passkeys: Passkeys, asked for as a second factor from users who have one (default none).
     ///   - deliversInBackground: Whether messages are delivered after the response.
     ///   - deliver: Sends a message, for example by email.
     public init(
-        displayName: String = "Password", passwords: PasswordAccounts, secondFactors: SecondFactors? = nil, deliversInBackground: Bool = true,
+        displayName: String = "Password", passwords: PasswordAccounts, secondFactors: SecondFactors? = nil, passkeys: Passkeys? = nil, deliversInBackground: Bool = true,
         deliver: @escaping @Sendable (Message) async throws -> Void
     ) {
         self.displayName = displayName
         self.passwords = passwords
         self.secondFactors = secondFactors
+        self.passkeys = passkeys
         self.deliversInBackground = deliversInBackground
         self.deliver = deliver
     }
@@ -89,7 +94,7 @@ public struct PasswordProvider: AuthProvider {
             try await passwords.signIn(email: form["email"] ?? "", password: form["password"] ?? "", client: request.clientAddress)
         }
         let returnTo = form["callbackUrl"].flatMap(context.configuration.redirectPolicy.allowed)
-        if let secondFactors, try await answeringForms(request, context, page: "signin", { try await secondFactors.isEnrolled(userID: user.id) }) {
+        if try await answeringForms(request, context, page: "signin", { try await secondFactorsOf(user.id).any }) {
             // The password was right; the session waits for the second factor.
             let challenge = SecondFactorChallenge(userID: user.id, returnTo: returnTo, now: Date())
             let cookie = SecondFactorChallenge.cookie(baseURL: context.configuration.baseURL)
@@ -102,6 +107,13 @@ public struct PasswordProvider: AuthProvider {
         return .signedIn(identity(user, methods: ["pwd"], returnTo: returnTo))
     }
 
+    /// Which second factors a user has: an authenticator app, passkeys.
+    private func secondFactorsOf(_ userID: String) async throws -> (totp: Bool, passkey: Bool, any: Bool) {
+        let totp = try await secondFactors?.isEnrolled(userID: userID) ?? false
+        let passkey = try await passkeys?.hasPasskey(userID: userID) ?? false
+        return (totp, passkey, totp || passkey)
+    }
+
     /// Who signed in, with how (`amr`).
     private func identity(_ user: AuthUser, methods: [String], returnTo: String?) -> ProviderIdentity {
         var claims: JSONObject = ["email": .string(user.email ?? ""), "amr": .array(methods.map(JSONValue.string))]
@@ -112,7 +124,7 @@ public struct PasswordProvider: AuthProvider {
     }
 
     /// The second factor's step: the code form, and its check.
-    private func twoFactor(_ request: AuthRequest, context: AuthContext, isRead: Bool, secondFactors: SecondFactors) async throws -> ProviderResult {
+    private func twoFactor(_ request: AuthRequest, context: AuthContext, isRead: Bool, passkeyOptions: Bool = false) async throws -> ProviderResult {
         let cookie = SecondFactorChallenge.cookie(baseURL: context.configuration.baseURL)
         let challenge = try await answeringForms(request, context, page: "signin") { () throws -> SecondFactorChallenge in
             guard let value = request.cookie(named: cookie.effectiveName), let challenge = SecondFactorChallenge.open(value, keys: context.keys, now: Date()) else {
@@ -121,9 +133,19 @@ public struct PasswordProvider: AuthProvider {
             return challenge
         }
         if isRead {
+            let factors = try await answeringForms(request, context, page: "signin") { try await secondFactorsOf(challenge.userID) }
             return .respond(context.csrf.responding(to: request.head) { token in
-                context.pages.twoFactorChallenge(name: context.provider, csrfToken: token, error: request.query["error"], configuration: context.configuration)
+                var response = context.pages.twoFactorChallenge(
+                    name: context.provider, csrfToken: token, error: request.query["error"], offersCode: factors.totp, offersPasskey: factors.passkey,
+                    configuration: context.configuration)
+                if factors.passkey { response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicyWithScripts() }
+                return response
             })
+        }
+        if passkeyOptions {
+            // The options of the passkey ceremony for the user who passed the password (the challenge is not spent).
+            guard let passkeys else { throw AuthError.notFound }
+            return .respond(try await passkeys.authenticationOptions(userID: challenge.userID, returnTo: challenge.returnTo).response)
         }
         // Codes count against the client's limit too (the user's own limit is in `SecondFactors`).
         if let client = request.clientAddress {
@@ -138,9 +160,15 @@ public struct PasswordProvider: AuthProvider {
             throw AuthError.unavailable.with(detail: "the sign-in cannot be completed right now")
         }
         guard fresh else { return try await answeringForms(request, context, page: "signin") { throw AuthError.challengeExpired } }
-        let method: SecondFactors.Method
+        let method: String
         do {
-            method = try await secondFactors.verify(userID: challenge.userID, code: request.formOrJSON["code"] ?? "")
+            if let passkeys, request.formOrJSON["action"] == "authenticate" {
+                _ = try await passkeys.authenticate(request, secondFactorFor: challenge.userID)
+                method = "hwk"
+            } else {
+                guard let secondFactors else { throw AuthError.invalidCode }
+                method = try await secondFactors.verify(userID: challenge.userID, code: request.formOrJSON["code"] ?? "") == .recoveryCode ? "rec" : "otp"
+            }
         } catch var error as AuthError {
             let renewed = HTTPField(name: .setCookie, value: cookie.setCookie(try challenge.renewed().sealed(keys: context.keys), maxAge: Int(SecondFactorChallenge.lifetime)))
             if request.isBrowserNavigation, error.status.code < 500, error.status != .tooManyRequests {
@@ -159,8 +187,9 @@ public struct PasswordProvider: AuthProvider {
             guard let user else { throw AuthError.challengeExpired }
             return user
         }
-        var identity = identity(user, methods: ["pwd", method == .recoveryCode ? "rec" : "otp"], returnTo: challenge.returnTo)
+        var identity = identity(user, methods: ["pwd", method], returnTo: challenge.returnTo)
         identity.responseFields.append(HTTPField(name: .setCookie, value: cookie.clearCookie()))
+        if method == "hwk" { identity.responseFields.append(HTTPField(name: .setCookie, value: PasskeyChallenge.cookie(baseURL: context.configuration.baseURL).clearCookie())) }
         return .signedIn(identity)
     }
 
@@ -182,8 +211,11 @@ public struct PasswordProvider: AuthProvider {
         let configuration = context.configuration
         switch (step, isRead) {
         case ("two-factor", _):
-            guard let secondFactors else { return nil }
-            return try await twoFactor(request, context: context, isRead: isRead, secondFactors: secondFactors)
+            guard secondFactors != nil || passkeys != nil else { return nil }
+            return try await twoFactor(request, context: context, isRead: isRead)
+        case ("two-factor-options", false):
+            guard passkeys != nil else { return nil }
+            return try await twoFactor(request, context: context, isRead: false, passkeyOptions: true)
         case ("signup", true):
             return .respond(context.csrf.responding(to: request.head) { token in
                 context.pages.passwordSignUp(

@@ -63,3 +63,9 @@ func hexBytes(_ hex: String) -> [UInt8] {
 /// The repository root, for tests that run the scripts under Tests/.
 let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent()
+
+extension PasswordHashingQueue {
+    /// The tests' queue: as many threads as the shared one, and room for every suite's hashes at once (the shared
+    /// queue's limit is for a server under load, not for a test run that starts dozens of hashes together).
+    static let forTests = PasswordHashingQueue(maximumConcurrent: 2, maximumWaiting: 10_000)
+}
