@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
@@ -30,14 +31,16 @@ let package = Package(
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),
     ],
     targets: [
-        // The framework-agnostic core: swift-crypto, swift-http-types and swift-log, and AsyncHTTPClient (with
-        // its NIO types) for talking to identity providers.
+        // The framework-agnostic core: swift-crypto, swift-http-types and swift-log, swift-certificates (packed
+        // passkey attestations' X.509 chains), and AsyncHTTPClient (with its NIO types) for talking to identity
+        // providers.
         .target(
             name: "Sesame",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -121,7 +124,13 @@ let package = Package(
         ),
         .testTarget(
             name: "SesameTests",
-            dependencies: ["Sesame", "SesameTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "Sesame", "SesameTestSupport", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            // WebAuthn vectors: the specification's, and real authenticators' responses from py_webauthn's tests.
+            resources: [.copy("Fixtures")]
         ),
         // What the Hummingbird and Vapor tests share: loopback HTTP helpers and the demo's flows.
         .target(

@@ -61,6 +61,23 @@ public final class DemoMailbox: Sendable {
 
     /// The password messages sent to an address, oldest first.
     public func messages(to address: String) -> [PasswordProvider.Message] { letters.withLock { $0[address] ?? [] } }
+
+    private let passkeyLetters = Mutex<[String: [PasskeyProvider.Message]]>([:])
+
+    /// Keeps a passkey sign-up message (a code, or a notice to an address's owner) for the development outbox page.
+    public func deliver(_ message: PasskeyProvider.Message) {
+        let to: String
+        switch message {
+        case .code(let address, _), .addressInUse(let address): to = address
+        }
+        passkeyLetters.withLock { letters in
+            if letters.count > 1000 { letters.removeAll() }
+            letters[to, default: []].append(message)
+        }
+    }
+
+    /// The passkey sign-up messages sent to an address, oldest first.
+    public func passkeyMessages(to address: String) -> [PasskeyProvider.Message] { passkeyLetters.withLock { $0[address] ?? [] } }
 }
 
 extension PasswordProvider.Message {
@@ -96,6 +113,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public let passwords: PasswordAccounts
     /// Authenticator apps and recovery codes, asked for after a password.
     public let secondFactors: SecondFactors
+    /// Passkeys: sign-up, sign-in, the second factor and the account page's list.
+    public let passkeys: Passkeys
     /// With store-backed sessions: a subject's live sessions, and ending one of them.
     let sessionDirectory: DemoSessionDirectory?
 
@@ -136,7 +155,9 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         self.passwords = passwords
         let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo")
         self.secondFactors = secondFactors
-        let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email, "password": .credentials]) { _, own in own }
+        let passkeys = Passkeys(store: store, keys: keys, baseURL: configuration.baseURL, configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"))
+        self.passkeys = passkeys
+        let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email, "password": .credentials, "passkey": .webauthn]) { _, own in own }
         self.configuration = configuration
         self.logger = logger
         let mailbox = DemoMailbox()
@@ -160,7 +181,16 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         }
         // Password messages: in development, the outbox page stands in for an inbox; a message is a credential,
         // so nothing is delivered anywhere else.
-        let password = PasswordProvider(passwords: passwords, secondFactors: secondFactors, deliversInBackground: false) { message in
+        // Passkey sign-up codes go to the same outbox.
+        let passkey = PasskeyProvider(passkeys: passkeys, deliversInBackground: false) { message in
+            guard isDevelopment else {
+                logger.warning("No email delivery is configured; a passkey sign-up code was not sent")
+                return
+            }
+            logger.notice("Development passkey sign-up message: see /dev/outbox")
+            mailbox.deliver(message)
+        }
+        let password = PasswordProvider(passwords: passwords, secondFactors: secondFactors, passkeys: passkeys, deliversInBackground: false) { message in
             guard isDevelopment else {
                 logger.warning("No email delivery is configured; a password message was not sent")
                 return
@@ -169,7 +199,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             mailbox.deliver(message)
         }
         self.auth = AuthHandler(
-            providers: providers.merging(["link": provider, "password": password]) { _, own in own },
+            providers: providers.merging(["link": provider, "password": password, "passkey": passkey]) { _, own in own },
             configuration: AuthConfiguration(baseURL: baseURL),
             keys: keys,
             // The Auth.js actions (`/auth/session`, `/auth/signout`) and the built-in pages use the same sessions.
@@ -258,6 +288,19 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             let body = try await request.body.collect(upTo: 4096)
             return Response(await self.changePassword(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
         }
+        recent.post("/account/passkeys/options") { request, _ in Response(await self.passkeyOptions(request.head)) }
+        recent.post("/account/passkeys") { request, _ in
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            return Response(await self.addPasskey(request.head, body: Array(buffer: body)))
+        }
+        recent.post("/account/passkeys/rename") { request, _ in
+            let body = try await request.body.collect(upTo: 4096)
+            return Response(await self.changePasskey(request.head, form: URLEncodedForm(parsing: String(buffer: body)), remove: false))
+        }
+        recent.post("/account/passkeys/delete") { request, _ in
+            let body = try await request.body.collect(upTo: 4096)
+            return Response(await self.changePasskey(request.head, form: URLEncodedForm(parsing: String(buffer: body)), remove: true))
+        }
         recent.post("/account/two-factor") { request, _ in
             let body = try await request.body.collect(upTo: 4096)
             return Response(await self.twoFactorChange(request.head, form: URLEncodedForm(parsing: String(buffer: body))))
@@ -344,6 +387,14 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 items += "<li>Someone tried to sign up with your address. <a href=\"\(HTML.escape(signIn))\">Sign in</a> or <a href=\"\(HTML.escape(forgot))\">reset your password</a>.</li>"
             case .resetPassword(_, let link):
                 items += "<li>Reset your password: <a id=\"reset-\(index)\" href=\"\(HTML.escape(link))\">link</a></li>"
+            }
+        }
+        for (index, message) in mailbox.passkeyMessages(to: address).enumerated() {
+            switch message {
+            case .code(_, let code):
+                items += "<li>Your passkey sign-up code: <code id=\"passkey-code-\(index)\">\(HTML.escape(code))</code></li>"
+            case .addressInUse:
+                items += "<li>Someone tried to create a passkey account with your address. If it was you, sign in instead.</li>"
             }
         }
         return .html(HTML.page(title: "Outbox", body: """
@@ -445,9 +496,59 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             return auth.pages.accountSecurity(
                 email: user.email ?? user.id, hasPassword: try await passwords.hasPassword(userID: user.id),
                 recoveryCodesLeft: enrolled ? try await secondFactors.recoveryCodesLeft(userID: user.id) : nil,
-                passwordAction: "/account/password", twoFactorURL: "/account/two-factor", notice: notice)
+                passwordAction: "/account/password", twoFactorURL: "/account/two-factor", notice: notice,
+                passkeys: try await passkeys.passkeys(userID: user.id), passkeysURL: "/account/passkeys", configuration: auth.configuration)
         } catch {
             return .html(HTML.page(title: "Security", body: "<h1>Security</h1><p>The account store is unavailable.</p>"), status: .serviceUnavailable)
+        }
+    }
+
+    /// A new passkey's options for the signed-in user (a same-origin `POST`, after a recent sign-in).
+    public func passkeyOptions(_ request: HTTPRequest) async -> AuthResponse {
+        await passkeyJSON(request) { user in try await passkeys.registrationOptions(for: user).response }
+    }
+
+    /// Verifies and stores the signed-in user's new passkey (the browser's credential JSON, with an optional `name`).
+    public func addPasskey(_ request: HTTPRequest, body: [UInt8]) async -> AuthResponse {
+        await passkeyJSON(request) { user in
+            let name = (try? JSONValue(parsing: body))?.objectValue?["name"]?.stringValue
+            _ = try await passkeys.register(AuthRequest(head: request, body: body), user: user, name: name)
+            return .json(["url": "/account/security"])
+        }
+    }
+
+    /// Renames (`action` rename) or removes one of the signed-in user's passkeys (`id`, base64url), from the security
+    /// page's forms.
+    public func changePasskey(_ request: HTTPRequest, form: URLEncodedForm, remove: Bool) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        do {
+            guard let user = try await currentUser() else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
+            guard let id = form["id"].flatMap(PasskeyAuthenticator.credentialID(from:)) else { throw AuthError.invalidRequest }
+            if remove {
+                try await passkeys.delete(credentialID: id, userID: user.id)
+                return await securityPage(notice: "The passkey was removed.")
+            }
+            try await passkeys.rename(credentialID: id, userID: user.id, name: form["name"])
+            return await securityPage(notice: "The passkey was renamed.")
+        } catch let error as AuthError {
+            var page = await securityPage(notice: error.message)
+            page.head.status = error.status
+            return page
+        } catch {
+            return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
+        }
+    }
+
+    /// Runs a passkey step for the signed-in user and answers JSON (errors with their code).
+    private func passkeyJSON(_ request: HTTPRequest, _ work: (AuthUser) async throws -> AuthResponse) async -> AuthResponse {
+        guard auth.configuration.originPolicy.allows(request) else { return .json(["error": "forbidden_origin"], status: .forbidden) }
+        do {
+            guard let user = try await currentUser() else { return .json(["error": "unauthorized"], status: .unauthorized) }
+            return try await work(user)
+        } catch let error as AuthError {
+            return .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
+        } catch {
+            return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
         }
     }
 

@@ -11,11 +11,11 @@ public protocol DemoRunner {
 
 /// The demo as configured by its environment, the same for both frameworks.
 ///
-/// PORT (default 8080); SESAME_ENV=production (requires SESAME_SIGNING_KEY and hides sign-in links from pages);
+/// PORT (default 8080); SESAME_BASE_URL (default http://localhost:PORT); SESAME_ENV=production (requires SESAME_SIGNING_KEY and hides sign-in links from pages);
 /// SESAME_SIGNING_KEY / SESAME_VERIFICATION_KEYS (see `sesame keys generate`). Optional OAuth / OpenID Connect
 /// sign-in: SESAME_OIDC_ISSUER + SESAME_OIDC_CLIENT_ID + SESAME_OIDC_CLIENT_SECRET (any OpenID Connect provider),
 /// SESAME_GITHUB_CLIENT_ID + _SECRET, SESAME_GOOGLE_CLIENT_ID + _SECRET (register the callback
-/// http://127.0.0.1:PORT/auth/{oidc,github,google}/callback). Sessions: stateless tokens by default;
+/// http://localhost:PORT/auth/{oidc,github,google}/callback). Sessions: stateless tokens by default;
 /// SESAME_SESSION_STORE=memory or sqlite (file .sesame/sessions.sqlite, or SESAME_SQLITE_PATH) uses a store. Users
 /// and accounts always live in that SQLite file.
 public enum DemoEnvironment {
@@ -45,7 +45,8 @@ public enum DemoEnvironment {
         if let id = environment["SESAME_GOOGLE_CLIENT_ID"], let secret = environment["SESAME_GOOGLE_CLIENT_SECRET"] {
             providers["google"] = OIDCProvider.google(clientID: id, clientSecret: secret)
         }
-        let configuration = DemoConfiguration(port: port, isDevelopment: !isProduction)
+        // Passkeys need a domain, not an IP address, as their relying party ID: the demo is served as localhost.
+        let configuration = DemoConfiguration(port: port, baseURL: environment["SESAME_BASE_URL"] ?? "http://localhost:\(port)", isDevelopment: !isProduction)
         // Users and accounts live in SQLite, the embedded default (the file the SQLite session store uses too).
         let databasePath = environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"
         let directory = (databasePath as NSString).deletingLastPathComponent

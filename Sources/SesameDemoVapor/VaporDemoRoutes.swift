@@ -28,6 +28,16 @@ public enum VaporDemoRoutes {
         recent.on(.POST, "account", "password", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.changePassword(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }
+        recent.post("account", "passkeys", "options") { request async in Response(await demo.passkeyOptions(AuthRequest(request).head)) }
+        recent.on(.POST, "account", "passkeys", body: .collect(maxSize: 65536)) { request async in
+            Response(await demo.addPasskey(AuthRequest(request).head, body: request.body.data.map { Array($0.readableBytesView) } ?? []))
+        }
+        recent.on(.POST, "account", "passkeys", "rename", body: .collect(maxSize: 4096)) { request async in
+            Response(await demo.changePasskey(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? ""), remove: false))
+        }
+        recent.on(.POST, "account", "passkeys", "delete", body: .collect(maxSize: 4096)) { request async in
+            Response(await demo.changePasskey(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? ""), remove: true))
+        }
         recent.on(.POST, "account", "two-factor", body: .collect(maxSize: 4096)) { request async in
             Response(await demo.twoFactorChange(AuthRequest(request).head, form: URLEncodedForm(parsing: request.body.string ?? "")))
         }

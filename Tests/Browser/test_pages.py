@@ -109,7 +109,8 @@ def demo(request):
     process = subprocess.Popen(
         [str(binary)], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
-    server = Demo(request.param, process, f"http://127.0.0.1:{port}", workdir)
+    # Served as localhost (the demo's default base URL): browsers accept a WebAuthn RP ID only on a domain.
+    server = Demo(request.param, process, f"http://localhost:{port}", workdir)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -456,9 +457,16 @@ def test_pages_send_a_strict_content_security_policy(demo, page):
     assert csp, "no Content-Security-Policy"
     directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}
     assert directives["default-src"] == ["'none'"], csp
-    assert "script-src" not in directives, csp
     assert directives["frame-ancestors"] == ["'none'"], csp
-    assert "<script" not in body.lower()
+    scripts = re.findall(r"<script\b[^>]*>", body, re.IGNORECASE)
+    if page == "signin":
+        # The passkey button's script: a file of this origin, nothing inline, nothing evaluated.
+        assert directives["script-src"] == ["'self'"] and directives["connect-src"] == ["'self'"], csp
+        assert scripts == [f'<script src="{demo.url("/auth/passkey.js")}" defer>'], scripts
+        assert "<script>" not in body.lower()
+    else:
+        assert "script-src" not in directives, csp
+        assert not scripts, scripts
 
 
 # MARK: (f) Passwords: sign-up, verification, sign-in, reset
@@ -483,7 +491,17 @@ def click_and_wait_for_the_next_page(driver, element):
     """Clicks (a form's button) and waits until the page it was on is gone, so that what is read next is the new one."""
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    wait(driver).until(EC.staleness_of(page))
+
+    def gone(_):
+        # Asking about a node of a page being replaced can fail in other ways than "stale" ("does not belong to the
+        # document"): each means the old page is going.
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return True
+
+    wait(driver).until(gone)
 
 
 def check_basic_accessibility(driver, heading):
@@ -701,3 +719,295 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     wait_for_path(browser, "/auth/password/two-factor")
     fill(browser, "Code", recovery[0]).submit()
     wait_for_url(browser, "error=invalid_code")
+
+
+# MARK: Passkeys (a virtual authenticator through the DevTools WebAuthn domain)
+
+
+@pytest.fixture
+def passkey_browser():
+    """Headless Chromium with a virtual platform authenticator: CTAP2, internal transport, resident keys, user
+    verification, presence simulated."""
+    binary, driver_path = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,800", "--force-device-scale-factor=1"]:
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
+    try:
+        driver.scheme = "light"
+        driver.execute_cdp_cmd("WebAuthn.enable", {"enableUI": False})
+        driver.authenticator = add_authenticator(driver)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def add_authenticator(driver, user_verified=True):
+    return driver.execute_cdp_cmd("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": user_verified, "automaticPresenceSimulation": True}})["authenticatorId"]
+
+
+def credentials(driver):
+    return driver.execute_cdp_cmd("WebAuthn.getCredentials", {"authenticatorId": driver.authenticator})["credentials"]
+
+
+def without_autofill(driver):
+    """Makes the next pages report conditional mediation (passkey autofill) unavailable, so that only a button
+    starts a ceremony."""
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {
+        "source": "if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;"})
+
+
+def passkey_error(driver):
+    """The code of the refusal the passkey script shows."""
+    element = wait(driver).until(EC.visibility_of_element_located((By.ID, "passkey-error")))
+    return element.get_attribute("data-code"), element.text
+
+
+def passkey_sign_up(driver, demo, email):
+    """Passkey-first sign-up on the built-in pages: the address, the emailed code (from the outbox), the passkey."""
+    driver.get(demo.url("/auth/passkey/signup"))
+    check_basic_accessibility(driver, "Create an account with a passkey")
+    fill(driver, "Email address", email).submit()
+    wait_for_url(driver, "sent=1")
+    signup = driver.current_url
+    driver.get(demo.url("/dev/outbox?to=" + urllib.parse.quote(email)))
+    codes = driver.find_elements(By.CSS_SELECTOR, "#messages code[id^='passkey-code-']")
+    assert codes, driver.find_element(By.TAG_NAME, "body").text
+    code = codes[-1].text
+    driver.get(signup)
+    check_basic_accessibility(driver, "Create an account with a passkey")
+    fill(driver, "Code", code)
+    click_and_wait_for_the_next_page(driver, driver.find_element(By.CSS_SELECTOR, "#passkey-signup button[type=submit]"))
+    wait_for_text(driver, f"Signed in as {email}")
+
+
+def test_passkey_sign_up_sign_out_and_sign_in_with_the_button(passkey_browser, demo):
+    driver = passkey_browser
+    email = f"passkey-button-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    stored = credentials(driver)
+    assert len(stored) == 1 and stored[0]["isResidentCredential"], stored
+    sign_out_on_the_home_page(driver)
+    without_autofill(driver)
+    driver.get(demo.url("/auth/signin"))
+    if demo.framework == "hummingbird":
+        save_screenshot(driver, "sign-in-with-passkey")
+    click_and_wait_for_the_next_page(driver, driver.find_element(By.ID, "passkey-signin"))
+    wait_for_text(driver, f"Signed in as {email}")
+    assert session_json(driver, demo)["user"]["email"] == email
+
+
+def test_passkey_autofill_signs_in_from_the_sign_in_page(passkey_browser, demo):
+    driver = passkey_browser
+    email = f"passkey-autofill-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    sign_out_on_the_home_page(driver)
+    # The page asks for the site's passkeys with conditional mediation as it loads; the virtual authenticator
+    # answers as a person picking the passkey from the address field's suggestions would.
+    driver.get(demo.url("/auth/signin"))
+    wait_for_text(driver, f"Signed in as {email}")
+
+
+def test_a_passkey_as_the_second_factor_then_removed(passkey_browser, demo):
+    driver = passkey_browser
+    email = f"passkey-2fa-{demo.framework}@example.com"
+    password = "a password and then a passkey"
+    without_autofill(driver)
+    driver.get(demo.url("/auth/password/signup"))
+    fill(driver, "Email address", email)
+    fill(driver, "Password", password).submit()
+    wait_for_path(driver, "/auth/password/verify")
+    driver.get(outbox_link(driver, demo, email, "verify"))
+    wait_for_url(driver, "verified=1")
+    password_sign_in(driver, demo, email, password)
+    wait_for_path(driver, "/")
+
+    # Add a passkey on the security page (a recent sign-in).
+    driver.get(demo.url("/account/security"))
+    check_basic_accessibility(driver, "Security")
+    fill(driver, "Name for the new passkey (optional)", "Test laptop")
+    driver.find_element(By.ID, "add-passkey").click()
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#passkeys li.passkey")) == 1)
+    assert driver.find_element(By.CSS_SELECTOR, ".passkey-name").text == "Test laptop"
+    if demo.framework == "hummingbird":
+        save_screenshot(driver, "account-passkeys")
+    driver.get(demo.url("/"))
+    sign_out_on_the_home_page(driver)
+
+    # The password alone no longer signs in: the two-step page asks for the passkey.
+    password_sign_in(driver, demo, email, password)
+    wait_for_path(driver, "/auth/password/two-factor")
+    assert session_json(driver, demo) is None
+    driver.back()
+    wait_for_path(driver, "/auth/password/two-factor")
+    check_basic_accessibility(driver, "Two-step verification")
+    click_and_wait_for_the_next_page(driver, driver.find_element(By.ID, "passkey-second-factor"))
+    wait_for_text(driver, f"Signed in as {email}")
+
+    # Rename it, then remove it (the password remains a way in).
+    driver.get(demo.url("/account/security"))
+    fill(driver, "New name", "Old laptop").submit()
+    wait_for_text(driver, "The passkey was renamed.")
+    assert driver.find_element(By.CSS_SELECTOR, ".passkey-name").text == "Old laptop"
+    click_and_wait_for_the_next_page(driver, driver.find_element(By.CSS_SELECTOR, "form[action$='/delete'] button"))
+    wait_for_text(driver, "The passkey was removed.")
+    assert not driver.find_elements(By.CSS_SELECTOR, "#passkeys li.passkey")
+    driver.get(demo.url("/"))
+    sign_out_on_the_home_page(driver)
+    password_sign_in(driver, demo, email, password)
+    wait_for_path(driver, "/")
+    assert f"Signed in as {email}" in driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_the_last_passkey_cannot_be_removed(passkey_browser, demo):
+    driver = passkey_browser
+    email = f"passkey-last-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    driver.get(demo.url("/account/security"))
+    click_and_wait_for_the_next_page(driver, driver.find_element(By.CSS_SELECTOR, "form[action$='/delete'] button"))
+    wait_for_text(driver, "last way to sign in")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#passkeys li.passkey")) == 1
+
+
+def cdp_cookies(driver, demo):
+    """Every cookie the browser holds for the demo, HttpOnly ones included, as a Cookie header."""
+    cookies = driver.execute_cdp_cmd("Network.getCookies", {"urls": [demo.url("/")]})["cookies"]
+    return "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+
+
+def post_json(demo, path, body, cookie, origin=None):
+    """POSTs JSON to the demo as a script of its own origin would; answers (status, JSON)."""
+    request = urllib.request.Request(demo.url(path), data=json.dumps(body).encode(), method="POST", headers={
+        "Content-Type": "application/json", "Accept": "application/json", "Cookie": cookie, "Origin": origin or demo.base_url,
+        "X-Auth-Return-Redirect": "1"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+CEREMONY = """
+const [options, done] = [arguments[0], arguments[arguments.length - 1]];
+const bytes = (t) => Uint8Array.from(atob(t.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((t.length + 3) % 4)), (c) => c.charCodeAt(0));
+const text = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+const publicKey = {...options, challenge: bytes(options.challenge), allowCredentials: (options.allowCredentials || []).map((c) => ({...c, id: bytes(c.id)}))};
+navigator.credentials.get({publicKey}).then((c) => done({id: c.id, rawId: text(c.rawId), type: c.type, clientExtensionResults: {},
+  response: {clientDataJSON: text(c.response.clientDataJSON), authenticatorData: text(c.response.authenticatorData),
+             signature: text(c.response.signature), userHandle: c.response.userHandle ? text(c.response.userHandle) : null}}),
+  (e) => done({error: e.name + ": " + e.message}));
+"""
+
+
+def browser_assertion(driver, demo, page_url=None, tweak=None):
+    """Asks the demo for sign-in options (keeping its challenge cookie), runs `navigator.credentials.get` in the
+    browser on `page_url` (default the demo's sign-in page), and returns (credential JSON, the demo's cookies)."""
+    driver.get(demo.url("/auth/csrf"))
+    csrf = json.loads(driver.find_element(By.TAG_NAME, "body").text)["csrfToken"]
+    driver.get(demo.url("/auth/webauthn-options/passkey"))
+    options = json.loads(driver.find_element(By.TAG_NAME, "body").text)["options"]
+    cookie = cdp_cookies(driver, demo)
+    if tweak:
+        tweak(options)
+    driver.get(page_url or demo.url("/auth/error"))
+    driver.set_script_timeout(30)
+    credential = driver.execute_async_script(CEREMONY, options)
+    assert "error" not in credential, credential
+    return credential, cookie, csrf
+
+
+def test_a_replayed_assertion_is_refused(passkey_browser, demo):
+    driver = passkey_browser
+    email = f"passkey-replay-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    sign_out_on_the_home_page(driver)
+    credential, cookie, csrf = browser_assertion(driver, demo)
+    body = {"csrfToken": csrf, "action": "authenticate", "data": credential}
+    status, answer = post_json(demo, "/auth/callback/passkey", body, cookie)
+    assert status == 200 and answer["url"], (status, answer)
+    # The same bytes with the same cookies, again: the challenge was spent.
+    status, answer = post_json(demo, "/auth/callback/passkey", body, cookie)
+    assert (status, answer["error"]) == (400, "passkey_challenge_expired"), (status, answer)
+
+
+def test_an_assertion_made_on_another_origin_is_refused(passkey_browser, demo):
+    """A page on another port of localhost (same RP ID, another origin) gets the browser to sign the demo's
+    challenge; the demo refuses the answer."""
+    import http.server
+
+    driver = passkey_browser
+    email = f"passkey-origin-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    sign_out_on_the_home_page(driver)
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!doctype html><title>elsewhere</title><p>another site</p>")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", free_port()), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        other = f"http://localhost:{server.server_address[1]}/"
+        credential, cookie, csrf = browser_assertion(driver, demo, page_url=other)
+        client_data = json.loads(base64url_decode(credential["response"]["clientDataJSON"]))
+        assert client_data["origin"] == other.rstrip("/"), client_data
+        status, answer = post_json(demo, "/auth/callback/passkey", {"csrfToken": csrf, "action": "authenticate", "data": credential}, cookie)
+        assert (status, answer["error"]) == (403, "passkey_origin_not_allowed"), (status, answer)
+    finally:
+        server.shutdown()
+
+
+def base64url_decode(text):
+    import base64
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def test_an_assertion_without_user_verification_is_refused(passkey_browser, demo):
+    driver = passkey_browser
+    email = f"passkey-uv-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    sign_out_on_the_home_page(driver)
+    # The authenticator now verifies nobody, and the page asks it not to (the demo still requires it).
+    driver.execute_cdp_cmd("WebAuthn.setUserVerified", {"authenticatorId": driver.authenticator, "isUserVerified": False})
+    credential, cookie, csrf = browser_assertion(driver, demo, tweak=lambda options: options.update(userVerification="discouraged"))
+    flags = base64url_decode(credential["response"]["authenticatorData"])[32]
+    assert flags & 0x04 == 0, flags
+    status, answer = post_json(demo, "/auth/callback/passkey", {"csrfToken": csrf, "action": "authenticate", "data": credential}, cookie)
+    assert (status, answer["error"]) == (401, "passkey_user_not_verified"), (status, answer)
+
+
+def test_a_cloned_authenticator_is_flagged_and_refused(passkey_browser, demo):
+    driver = passkey_browser
+    email = f"passkey-clone-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    sign_out_on_the_home_page(driver)
+    without_autofill(driver)
+    # Two sign-ins move the counter on.
+    for _ in range(2):
+        driver.get(demo.url("/auth/signin"))
+        click_and_wait_for_the_next_page(driver, driver.find_element(By.ID, "passkey-signin"))
+        wait_for_text(driver, f"Signed in as {email}")
+        sign_out_on_the_home_page(driver)
+    original = credentials(driver)[0]
+    assert original["signCount"] >= 2, original
+    # A copy of the key whose counter starts again from 1.
+    driver.execute_cdp_cmd("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": driver.authenticator})
+    driver.authenticator = add_authenticator(driver)
+    clone = {key: original[key] for key in ["credentialId", "isResidentCredential", "rpId", "privateKey", "userHandle"]}
+    clone["signCount"] = 0
+    driver.execute_cdp_cmd("WebAuthn.addCredential", {"authenticatorId": driver.authenticator, "credential": clone})
+    driver.get(demo.url("/auth/signin"))
+    driver.find_element(By.ID, "passkey-signin").click()
+    code, message = passkey_error(driver)
+    assert code == "passkey_counter_regression", (code, message)
+    assert session_json(driver, demo) is None

@@ -191,6 +191,10 @@ if arguments.first == "totp" {
     print("| \(format(median(raw))) | \(format(median(sesame))) | \(String(format: "%.2f×", median(ratios))) |")
     exit(0)
 }
+if arguments.first == "passkeys" {
+    try await PasskeyBenchmark.run(count: arguments.dropFirst().first.flatMap(Int.init) ?? 5000, rounds: arguments.dropFirst(2).first.flatMap(Int.init) ?? 3)
+    exit(0)
+}
 if arguments.first == "cpu" {
     // `cpu SECONDS ROUNDS`: scaling measured in CPU time, which a shared VM's stolen cycles do not distort: for
     // raw swift-crypto and Sesame's session path, operations per CPU-second of the process with 1 and with 2

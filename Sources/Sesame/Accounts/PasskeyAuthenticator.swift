@@ -59,3 +59,14 @@ public struct PasskeyAuthenticator: Sendable, Hashable {
         self.flaggedAt = flaggedAt?.wholeMilliseconds
     }
 }
+
+extension PasskeyAuthenticator {
+    /// The credential ID as base64url, as WebAuthn's JSON and the account page's forms carry it.
+    public var id: String { Base64URL.encode(credentialID) }
+
+    /// A credential ID from its base64url form, or `nil` when it is not canonical base64url of 1 to 1023 bytes.
+    public static func credentialID(from id: String) -> [UInt8]? {
+        guard id.utf8.count <= 1364, let bytes = Base64URL.decode(id), (1...1023).contains(bytes.count) else { return nil }
+        return bytes
+    }
+}

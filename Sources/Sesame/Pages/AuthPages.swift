@@ -132,6 +132,12 @@ public struct AuthPages: Sendable {
         return response
     }
 
+    func page(_ title: String, _ body: String, allowsScripts: Bool) -> AuthResponse {
+        var response = page(title, body)
+        if allowsScripts { response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicyWithScripts() }
+        return response
+    }
+
     func page(_ title: String, _ body: String) -> AuthResponse {
         // The brand colour is interpolated into CSS: only plain colour syntax is accepted.
         let safeColor = brandColor.allSatisfy { $0.isLetter || $0.isNumber || "#(),.% ".contains($0) } ? brandColor : "#1f5fbf"

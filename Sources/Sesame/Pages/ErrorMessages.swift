@@ -45,3 +45,8 @@ enum ErrorMessages {
         "last_sign_in_method": "This is the last way to sign in to your account, so it cannot be removed.",
     ]
 }
+
+extension AuthError {
+    /// What to show people for this error: the built-in pages' message for its code, else its description.
+    public var message: String { ErrorMessages.text[code] ?? detail ?? code }
+}

@@ -77,4 +77,35 @@ extension AuthPages {
         <p id="passkey-error" class="error" role="alert" hidden></p>
         """
     }
+
+    /// The account page's passkeys: each with its name, when it was added and last used, rename and remove forms;
+    /// then the button that adds one.
+    static func passkeyList(_ passkeys: [PasskeyAuthenticator], url: String, hidden: String, csrfToken: String?, configuration: AuthConfiguration?) -> String {
+        let rows = passkeys.map { passkey in
+            let id = HTML.escape(passkey.id)
+            let name = passkey.name ?? "Passkey"
+            var facts = ["added \(passkey.createdAt.formatted(.iso8601))"]
+            facts.append(passkey.lastUsedAt.map { "last used \($0.formatted(.iso8601))" } ?? "never used")
+            if passkey.backedUp { facts.append("synced") }
+            if passkey.flaggedAt != nil { facts.append("blocked: its counter went backwards, so it may have been copied") }
+            return """
+                <li class="passkey"><strong class="passkey-name">\(HTML.escape(name))</strong> (\(HTML.escape(facts.joined(separator: ", "))))
+                <form method="post" action="\(HTML.escape(url))/rename" class="inline">\(hidden)<input type="hidden" name="id" value="\(id)">
+                <label for="rename-\(id)">New name</label> <input id="rename-\(id)" name="name" type="text" maxlength="64" required> <button type="submit">Rename</button></form>
+                <form method="post" action="\(HTML.escape(url))/delete" class="inline">\(hidden)<input type="hidden" name="id" value="\(id)">
+                <button type="submit" class="danger">Remove</button></form></li>
+                """
+        }.joined(separator: "\n")
+        let script = "<script src=\"\(HTML.escape(configuration?.url("/passkey.js") ?? "/auth/passkey.js"))\" defer></script>"
+        return """
+            <h2>Passkeys</h2>
+            <p>\(passkeys.isEmpty ? "No passkeys yet. A passkey signs you in with your device's fingerprint, face or screen lock, and cannot be phished." : "Sign in with any of these; the last way to sign in cannot be removed.")</p>
+            <ul id="passkeys">\(rows)</ul>
+            <form class="provider" id="add-passkey-form"><label for="passkey-name">Name for the new passkey (optional)</label>
+            <input id="passkey-name" name="passkeyName" type="text" maxlength="64">
+            <button type="button" id="add-passkey" data-passkey="register" data-options="\(HTML.escape(url))/options" data-verify="\(HTML.escape(url))"\(csrfToken.map { " data-csrf=\"\(HTML.escape($0))\"" } ?? "")>Add a passkey</button></form>
+            <p id="passkey-error" class="error" role="alert" hidden></p>
+            \(script)
+            """
+    }
 }

@@ -56,9 +56,15 @@ extension AuthPages {
     ///   - twoFactorURL: The page that manages the second factor.
     ///   - csrfToken: A CSRF token for the app's own check, if it uses one.
     ///   - notice: A message to show above the forms.
+    ///   - passkeys: The user's passkeys, to list with rename and remove forms and an "add a passkey" button; `nil`
+    ///     (default) leaves passkeys out.
+    ///   - passkeysURL: The app's passkey routes: `POST {url}/options` answers a new passkey's options,
+    ///     `POST {url}` takes the credential (JSON), `POST {url}/rename` and `POST {url}/delete` take `id` (base64url)
+    ///     and `name`.
     /// - Returns: The page.
     public func accountSecurity(
-        email: String, hasPassword: Bool, recoveryCodesLeft: Int?, passwordAction: String, twoFactorURL: String, csrfToken: String? = nil, notice: String? = nil
+        email: String, hasPassword: Bool, recoveryCodesLeft: Int?, passwordAction: String, twoFactorURL: String, csrfToken: String? = nil, notice: String? = nil,
+        passkeys: [PasskeyAuthenticator]? = nil, passkeysURL: String = "/account/passkeys", configuration: AuthConfiguration? = nil
     ) -> AuthResponse {
         let hidden = csrfToken.map { "<input type=\"hidden\" name=\"csrfToken\" value=\"\(HTML.escape($0))\">" } ?? ""
         let current = hasPassword ? """
@@ -79,6 +85,7 @@ extension AuthPages {
             <h2>Two-step verification</h2>
             <p id="two-factor-summary">\(HTML.escape(twoFactor))</p>
             <p><a id="two-factor" href="\(HTML.escape(twoFactorURL))">\(recoveryCodesLeft == nil ? "Set up an authenticator app" : "Manage two-step verification")</a></p>
-            """)
+            """ + (passkeys.map { Self.passkeyList($0, url: passkeysURL, hidden: hidden, csrfToken: csrfToken, configuration: configuration) } ?? ""),
+            allowsScripts: passkeys != nil)
     }
 }

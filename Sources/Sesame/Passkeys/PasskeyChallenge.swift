@@ -67,20 +67,23 @@ struct PasskeyChallenge: Sendable, Equatable {
     /// The ID the replay store redeems.
     var replayID: String { "webauthn:" + Base64URL.encode(challenge) }
 
+    /// The sealer of challenges under a key set (derive it once: the derivation is an HKDF per key).
+    static func sealer(keys: KeySet) -> PurposeSealer { PurposeSealer(keys: keys, purpose: purposeLabel) }
+
     /// The sealed cookie value.
-    func sealed(keys: KeySet) throws -> String {
+    func sealed(with sealer: PurposeSealer) throws -> String {
         var object: JSONObject = ["c": .string(Base64URL.encode(challenge)), "p": .string(purpose.rawValue), "e": .integer(expiresAt)]
         if let userID { object["u"] = .string(userID) }
         if let email { object["m"] = .string(email) }
         if let name { object["n"] = .string(name) }
         if let returnTo { object["r"] = .string(returnTo) }
-        return Base64URL.encode(try PurposeSealer(keys: keys, purpose: Self.purposeLabel).seal(JSONValue.object(object).jsonBytes, for: []))
+        return Base64URL.encode(try sealer.seal(JSONValue.object(object).jsonBytes, for: []))
     }
 
     /// Opens a cookie value; `nil` when it is forged, tampered with, sealed under a key no longer in the set, or expired.
-    static func open(_ value: String, keys: KeySet, now: Date) -> PasskeyChallenge? {
+    static func open(_ value: String, with sealer: PurposeSealer, now: Date) -> PasskeyChallenge? {
         guard value.utf8.count <= 4096, let sealed = Base64URL.decode(value),
-            let plain = PurposeSealer(keys: keys, purpose: purposeLabel).open(sealed, for: []),
+            let plain = sealer.open(sealed, for: []),
             let object = (try? JSONValue(parsing: plain))?.objectValue,
             let challenge = object["c"]?.stringValue.flatMap(Base64URL.decode), challenge.count == 32,
             let purpose = object["p"]?.stringValue.flatMap(Purpose.init(rawValue:)),

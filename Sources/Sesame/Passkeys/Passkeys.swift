@@ -29,7 +29,13 @@ public struct Passkeys: Sendable {
     public let origins: Set<String>
     /// Sign-up codes per address (default: 5 at once, then one a minute).
     public let perAddress: any RateLimiter
-    let keys: KeySet
+    /// Seals and opens the ceremonies' state (derived from the key set once).
+    let challengeSealer: PurposeSealer
+    /// Stored passkeys' public keys, parsed once per thread (a P-256 point's validation costs as much as a tenth of
+    /// its signature check), by credential ID; a cached key is used only while its bytes are the stored ones.
+    let verificationKeys = ThreadShardedMemo<[UInt8], COSEKey>(limitPerShard: 256)
+    /// SHA-256 of the relying party ID, which authenticator data must start with.
+    let relyingPartyIDHash: [UInt8]
     let replay: any ReplayStore
     let baseURL: String
     let now: @Sendable () -> Date
@@ -53,7 +59,7 @@ public struct Passkeys: Sendable {
         perAddress: any RateLimiter = MemoryRateLimiter(capacity: 5, refillInterval: 60), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
-        self.keys = keys
+        self.challengeSealer = PasskeyChallenge.sealer(keys: keys)
         self.baseURL = baseURL
         self.replay = replay
         self.configuration = configuration
@@ -61,6 +67,7 @@ public struct Passkeys: Sendable {
         self.now = now
         let components = URLComponents(string: baseURL)
         relyingPartyID = configuration.relyingPartyID ?? components?.host ?? "localhost"
+        relyingPartyIDHash = Array(SHA256.hash(data: Array(relyingPartyID.utf8)))
         var origins = configuration.origins
         if let scheme = components?.scheme, let host = components?.host {
             origins.insert("\(scheme)://\(host)" + (components?.port.map { ":\($0)" } ?? ""))
@@ -277,7 +284,13 @@ public struct Passkeys: Sendable {
         guard let rawData = credential.authenticatorData, let signature = credential.signature else { throw AuthError.invalidPasskeyResponse }
         let data = try mapped { () throws(WebAuthnDataError) in try AuthenticatorData(bytes: rawData) }
         try checkFlags(data)
-        let key = try mapped { () throws(WebAuthnDataError) in try COSEKey(bytes: passkey.publicKey) }
+        var key = try verificationKeys.value(for: passkey.credentialID) { () throws(AuthError) in
+            try mapped { () throws(WebAuthnDataError) in try COSEKey(bytes: passkey.publicKey) }
+        }
+        if key.bytes != passkey.publicKey {
+            // Another credential's key under a reused ID (the first was deleted): parse the stored one.
+            key = try mapped { () throws(WebAuthnDataError) in try COSEKey(bytes: passkey.publicKey) }
+        }
         guard key.isValidSignature(signature, for: rawData + clientData.hash) else { throw AuthError.passkeyInvalidSignature }
         // A counter that did not go up, on an authenticator that counts: two copies of one key may exist.
         var flagged = passkey.flaggedAt != nil
@@ -379,7 +392,7 @@ public struct Passkeys: Sendable {
     }
 
     private func openChallenge(_ request: AuthRequest) -> PasskeyChallenge? {
-        request.cookie(named: PasskeyChallenge.cookie(baseURL: baseURL).effectiveName).flatMap { PasskeyChallenge.open($0, keys: keys, now: now()) }
+        request.cookie(named: PasskeyChallenge.cookie(baseURL: baseURL).effectiveName).flatMap { PasskeyChallenge.open($0, with: challengeSealer, now: now()) }
     }
 
     /// The registration checks of WebAuthn §7.1, after the client data: the attestation, the relying party, the
@@ -403,7 +416,7 @@ public struct Passkeys: Sendable {
 
     /// The relying party ID hash and the user present / verified flags.
     private func checkFlags(_ data: AuthenticatorData) throws(AuthError) {
-        guard ConstantTime.equals(data.rpIDHash, Array(SHA256.hash(data: Array(relyingPartyID.utf8)))) else { throw AuthError.passkeyRelyingPartyMismatch }
+        guard ConstantTime.equals(data.rpIDHash, relyingPartyIDHash) else { throw AuthError.passkeyRelyingPartyMismatch }
         guard data.userPresent else { throw AuthError.passkeyUserNotPresent }
         if configuration.requiresUserVerification, !data.userVerified { throw AuthError.passkeyUserNotVerified }
     }
@@ -428,7 +441,7 @@ public struct Passkeys: Sendable {
     }
 
     private func cookieField(_ challenge: PasskeyChallenge) throws -> HTTPField {
-        HTTPField(name: .setCookie, value: PasskeyChallenge.cookie(baseURL: baseURL).setCookie(try challenge.sealed(keys: keys), maxAge: Int(configuration.challengeLifetime)))
+        HTTPField(name: .setCookie, value: PasskeyChallenge.cookie(baseURL: baseURL).setCookie(try challenge.sealed(with: challengeSealer), maxAge: Int(configuration.challengeLifetime)))
     }
 
     private static func descriptor(_ passkey: PasskeyAuthenticator) -> JSONValue {

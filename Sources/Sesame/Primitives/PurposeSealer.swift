@@ -9,11 +9,14 @@ import Crypto
 struct PurposeSealer: Sendable {
     private static let version: UInt8 = 1
     private let purpose: String
+    /// The associated data of a value sealed for no row (`parts` empty): the purpose alone.
+    private let purposeBytes: [UInt8]
     private let sealingKey: SymmetricKey
     private let openingKeys: [SymmetricKey]
 
     init(keys: KeySet, purpose: String) {
         self.purpose = purpose
+        self.purposeBytes = Array(purpose.utf8)
         sealingKey = SymmetricKey(data: keys.derivedKey(purpose: purpose))
         let derived = keys.derivedKeys(purpose: purpose).map { SymmetricKey(data: $0) }
         // A verification-only set seals under a per-process key: readable until the process ends.
@@ -22,17 +25,16 @@ struct PurposeSealer: Sendable {
 
     /// The sealed form of `plaintext` for the row named by `parts`.
     func seal(_ plaintext: [UInt8], for parts: [String]) throws -> [UInt8] {
-        let box = try AES.GCM.seal(plaintext, using: sealingKey, authenticating: associatedData(parts))
+        let box = try AES.GCM.seal(plaintext, using: sealingKey, authenticating: parts.isEmpty ? purposeBytes : associatedData(parts))
         return [Self.version] + Array(box.nonce) + Array(box.ciphertext) + Array(box.tag)
     }
 
     /// The plaintext sealed for `parts`, or `nil` when the bytes do not open under any key (tampered, moved from
     /// another row, sealed for another purpose, or under a key no longer in the set).
     func open(_ sealed: [UInt8], for parts: [String]) -> [UInt8]? {
-        guard sealed.count >= 1 + 12 + 16, sealed[0] == Self.version,
-            let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: sealed[1..<13]), ciphertext: sealed[13..<(sealed.count - 16)], tag: sealed[(sealed.count - 16)...])
-        else { return nil }
-        let associated = associatedData(parts)
+        // After the version byte: the nonce, the ciphertext and the tag, in the order AES-GCM's combined form has them.
+        guard sealed.count >= 1 + 12 + 16, sealed[0] == Self.version, let box = try? AES.GCM.SealedBox(combined: sealed[1...]) else { return nil }
+        let associated = parts.isEmpty ? purposeBytes : associatedData(parts)
         for candidate in openingKeys {
             if let plaintext = try? AES.GCM.open(box, using: candidate, authenticating: associated) { return Array(plaintext) }
         }

@@ -139,6 +139,6 @@ public struct AttestationObject: Sendable {
         }
         throw WebAuthnDataError(
             .unsupportedAttestationFormat,
-            detail: "attestation statement format \(String(reflecting: String(format.prefix(32)))) is not supported")
+            detail: "attestation statement format \(String(reflecting: String(String.UnicodeScalarView(format.unicodeScalars.prefix(32))))) is not supported")
     }
 }

@@ -22,9 +22,9 @@ public struct AttestationResult: Sendable, Hashable {
     public let aaguid: [UInt8]
     /// The attestation certificates from `x5c`, leaf first; empty unless ``type`` is ``AttestationType/basic``.
     public let certificates: [X509.Certificate]
-    /// Whether the certificate path was verified up to one of the trust anchors given to `verify`. Always
-    /// `false` when no trust anchors were given (verification then throws rather than returning `false` when
-    /// anchors were given and the path does not reach them).
+    /// Whether the certificate path was verified up to one of the trust anchors given to `verify`: `true`
+    /// exactly when trust anchors were given (when they were and no path reaches them, `verify` throws
+    /// ``WebAuthnDataError/Code/untrustedAttestation`` instead of returning).
     public let trustPathVerified: Bool
     /// The new credential: its ID and public key.
     public let credential: AuthenticatorData.AttestedCredentialData

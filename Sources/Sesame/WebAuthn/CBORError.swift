@@ -1,6 +1,6 @@
 /// Why bytes were rejected as CBOR.
 ///
-/// ``CBORValue/decode(_:maxDepth:)-(([UInt8],_))`` accepts only the strict subset of CBOR (RFC 8949) that
+/// `CBORValue.decode(_:maxDepth:)` accepts only the strict subset of CBOR (RFC 8949) that
 /// WebAuthn and CTAP2 use, in its canonical form, so every rejection names one rule. Two errors are equal when
 /// their ``code``s are equal: ``detail`` and ``offset`` are context for humans and logs, and are not part of
 /// equality.

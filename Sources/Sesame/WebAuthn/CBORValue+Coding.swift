@@ -27,7 +27,7 @@ extension CBORValue {
 
     /// Decodes a slice that must hold exactly one CBOR item in the strict canonical subset.
     ///
-    /// The rules are those of ``decode(_:maxDepth:)-([UInt8],_)``. Error offsets count from the slice's start.
+    /// The rules are those of `decode(_:maxDepth:)`. Error offsets count from the slice's start.
     ///
     /// - Parameters:
     ///   - bytes: The encoded item, nothing before or after it.
@@ -43,7 +43,7 @@ extension CBORValue {
     /// Decodes the one CBOR item at the start of some bytes and says how many bytes it took, for formats that
     /// put CBOR items one after another (authenticator data holds a COSE key followed by extensions).
     ///
-    /// The rules are those of ``decode(_:maxDepth:)-([UInt8],_)``, except that bytes after the item are allowed.
+    /// The rules are those of `decode(_:maxDepth:)`, except that bytes after the item are allowed.
     ///
     /// - Parameters:
     ///   - bytes: Bytes that start with an encoded item.
@@ -60,7 +60,7 @@ extension CBORValue {
 
     /// Decodes the one CBOR item at the start of a slice and says how many bytes it took.
     ///
-    /// The rules are those of ``decodePrefix(_:maxDepth:)-([UInt8],_)``. Error offsets count from the slice's
+    /// The rules are those of `decodePrefix(_:maxDepth:)`. Error offsets count from the slice's
     /// start.
     ///
     /// - Parameters:
@@ -98,7 +98,7 @@ extension CBORValue {
     /// Encodes the item in canonical form: shortest-form integers and lengths, definite lengths, and map
     /// entries sorted in CTAP2 canonical order (shorter key encoding first, then bytewise).
     ///
-    /// Whatever ``decode(_:maxDepth:)-([UInt8],_)`` accepted encodes back to the same bytes. A map built with the
+    /// Whatever `decode(_:maxDepth:)` accepted encodes back to the same bytes. A map built with the
     /// same key twice is encoded with both entries, which the decoder then rejects.
     ///
     /// - Returns: The encoding.

@@ -8,7 +8,7 @@
 /// `String` equality treats canonically equivalent strings, such as `"\u{212A}"` and `"K"`, as equal; CBOR and
 /// this type do not), and two maps are equal when they hold the same entries in the same order.
 ///
-/// Decode with ``decode(_:maxDepth:)-([UInt8],_)``, encode with ``encoded()``.
+/// Decode with `decode(_:maxDepth:)`, encode with ``encoded()``.
 public enum CBORValue: Sendable, Hashable {
     /// An unsigned integer (major type 0), `0 ... UInt64.max`.
     case unsignedInteger(UInt64)

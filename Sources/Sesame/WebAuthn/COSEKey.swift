@@ -10,9 +10,12 @@ import _CryptoExtras
 /// |----------------|-----------|----------------------------------------------------------------|
 /// | -7 ES256       | 2 EC2     | `crv` (-1) = 1 (P-256), `x` (-2) and `y` (-3): 32 bytes each  |
 /// | -8 EdDSA       | 1 OKP     | `crv` (-1) = 6 (Ed25519), `x` (-2): 32 bytes                  |
-/// | -257 RS256     | 3 RSA     | `n` (-1): 2048-8192 bits, `e` (-2): odd, > 1                  |
+/// | -257 RS256     | 3 RSA     | `n` (-1): 2048-8192 bits, `e` (-2): odd, > 1, at most 64 bits |
 ///
 /// Integers in `n` and `e` must be minimal (no leading zero byte, RFC 8230 §4). EC2 points must be on the curve.
+/// Ed25519 keys are checked for length only: small-order points are not screened out. Signatures for such a key
+/// can be forged by anyone, but no authenticator makes one, so it only weakens an account that chose to register
+/// it.
 /// The original encoding is kept in ``bytes``: it is what a relying party stores, and two keys are equal when
 /// their bytes are.
 public struct COSEKey: Sendable, Hashable {
@@ -116,20 +119,10 @@ public struct COSEKey: Sendable, Hashable {
             }
             verificationKey = .ed25519(key)
         case .rs256:
-            let modulus = try Self.requireMinimalInteger(value, -1, name: "n")
-            let exponent = try Self.requireMinimalInteger(value, -2, name: "e")
-            let bits = Self.bitLength(modulus)
-            guard bits >= PasskeyVerificationKey.minimumRSABits, bits <= PasskeyVerificationKey.maximumRSABits else {
-                throw WebAuthnDataError(
-                    .invalidPublicKey,
-                    detail: "RSA modulus of \(bits) bits is outside \(PasskeyVerificationKey.minimumRSABits)-\(PasskeyVerificationKey.maximumRSABits)")
+            guard let modulus = value[-1]?.bytes, let exponent = value[-2]?.bytes else {
+                throw WebAuthnDataError(.invalidPublicKey, detail: "n (-1) and e (-2) must be byte strings")
             }
-            guard let last = exponent.last, last & 1 == 1, exponent != [1] else {
-                throw WebAuthnDataError(.invalidPublicKey, detail: "the RSA exponent must be odd and greater than 1")
-            }
-            guard exponent.count <= 8 else {
-                throw WebAuthnDataError(.invalidPublicKey, detail: "the RSA exponent is longer than 64 bits")
-            }
+            try Self.checkRSAParameters(modulus: modulus, exponent: exponent)
             guard let key = try? _RSA.Signing.PublicKey(n: modulus, e: exponent) else {
                 throw WebAuthnDataError(.invalidPublicKey, detail: "the RSA parameters do not form a valid public key")
             }
@@ -189,17 +182,32 @@ public struct COSEKey: Sendable, Hashable {
         return bytes
     }
 
-    private static func requireMinimalInteger(
-        _ key: CBORValue, _ label: Int, name: String
-    ) throws(WebAuthnDataError) -> [UInt8] {
-        guard let bytes = key[label]?.bytes else {
-            throw WebAuthnDataError(.invalidPublicKey, detail: "\(name) (\(label)) must be a byte string")
-        }
-        guard let first = bytes.first, first != 0 else {
+    /// Checks RSA public parameters as RFC 8230 §4 encodes them and Sesame accepts them: both minimal unsigned
+    /// big-endian integers (no leading zero byte), a modulus of 2048 to 8192 bits, and an odd exponent greater
+    /// than 1 of at most 64 bits. (BoringSSL checks most of this again when the key is built; this check comes
+    /// first so the rules do not depend on the crypto backend.)
+    ///
+    /// - Parameters:
+    ///   - modulus: `n`.
+    ///   - exponent: `e`.
+    /// - Throws: ``WebAuthnDataError/Code/invalidPublicKey``.
+    static func checkRSAParameters(modulus: [UInt8], exponent: [UInt8]) throws(WebAuthnDataError) {
+        guard let first = modulus.first, first != 0, let exponentFirst = exponent.first, exponentFirst != 0 else {
             throw WebAuthnDataError(
-                .invalidPublicKey, detail: "\(name) (\(label)) must be a minimal unsigned integer (no leading zero)")
+                .invalidPublicKey, detail: "n and e must be minimal unsigned integers (not empty, no leading zero)")
         }
-        return bytes
+        let bits = bitLength(modulus)
+        guard bits >= PasskeyVerificationKey.minimumRSABits, bits <= PasskeyVerificationKey.maximumRSABits else {
+            throw WebAuthnDataError(
+                .invalidPublicKey,
+                detail: "RSA modulus of \(bits) bits is outside \(PasskeyVerificationKey.minimumRSABits)-\(PasskeyVerificationKey.maximumRSABits)")
+        }
+        guard exponent.count <= 8 else {
+            throw WebAuthnDataError(.invalidPublicKey, detail: "the RSA exponent is longer than 64 bits")
+        }
+        guard let last = exponent.last, last & 1 == 1, exponent != [1] else {
+            throw WebAuthnDataError(.invalidPublicKey, detail: "the RSA exponent must be odd and greater than 1")
+        }
     }
 
     private static func bitLength(_ minimal: [UInt8]) -> Int {

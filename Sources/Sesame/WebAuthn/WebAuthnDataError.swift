@@ -5,8 +5,7 @@
 public struct WebAuthnDataError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of rejection.
     public enum Code: String, Sendable, Hashable {
-        /// The bytes are not strict, canonical CBOR (see ``CBORError``), or not the expected CBOR shape at the
-        /// outermost level.
+        /// The bytes are not strict, canonical CBOR; ``WebAuthnDataError/cborError`` says which rule they broke.
         case malformedCBOR = "malformed_cbor"
         /// Authenticator data is too short, has bytes left over, or its flags disagree with its content.
         case malformedAuthenticatorData = "malformed_authenticator_data"
@@ -14,7 +13,8 @@ public struct WebAuthnDataError: Error, Sendable, Hashable, CustomStringConverti
         case unsupportedAlgorithm = "unsupported_algorithm"
         /// A COSE key whose parameters are missing, extra, inconsistent or do not form a valid public key.
         case invalidPublicKey = "invalid_public_key"
-        /// An attestation object or attestation statement without the required members, or with others.
+        /// An attestation object or attestation statement without the required members, with others, or with
+        /// members of the wrong kind; also a client data hash that is not 32 bytes.
         case malformedAttestation = "malformed_attestation"
         /// An attestation statement format other than `none` and `packed`.
         case unsupportedAttestationFormat = "unsupported_attestation_format"
