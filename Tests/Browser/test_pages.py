@@ -1011,3 +1011,67 @@ def test_a_cloned_authenticator_is_flagged_and_refused(passkey_browser, demo):
     code, message = passkey_error(driver)
     assert code == "passkey_counter_regression", (code, message)
     assert session_json(driver, demo) is None
+
+
+RECORDER = """
+// Records each WebAuthn ceremony's options and the browser's answer in sessionStorage (kept across the
+// navigation that follows a successful ceremony).
+(() => {
+  if (!window.PublicKeyCredential || !navigator.credentials) return;
+  const text = (b) => btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  const plain = (value) => value instanceof ArrayBuffer || ArrayBuffer.isView(value) ? text(value.buffer ? value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength) : value)
+    : Array.isArray(value) ? value.map(plain) : value && typeof value === "object" ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)])) : value;
+  const record = (kind, options, credential) => {
+    const all = JSON.parse(sessionStorage.getItem("webauthn-recordings") || "[]");
+    all.push({kind, options: plain(options), credential: credential.toJSON()});
+    sessionStorage.setItem("webauthn-recordings", JSON.stringify(all));
+  };
+  for (const kind of ["create", "get"]) {
+    const original = navigator.credentials[kind].bind(navigator.credentials);
+    navigator.credentials[kind] = async (request) => {
+      const credential = await original(request);
+      if (request && request.publicKey && request.mediation !== "conditional") record(kind, request.publicKey, credential);
+      return credential;
+    };
+  }
+})();
+"""
+
+
+def test_chromiums_answers_to_sesames_options_verify_with_py_webauthn(passkey_browser, demo):
+    """Cross-check with an independent implementation: the options Sesame issued parse with py_webauthn, and the
+    registration and assertion Chromium produced for them verify with py_webauthn against the same challenge,
+    origin and RP ID. With SESAME_RECORD_WEBAUTHN=PATH the recordings are written there (the committed fixture
+    Tests/SesameTests/Fixtures/webauthn/chromium-virtual-authenticator.json came from this)."""
+    import webauthn
+    from webauthn.helpers import parse_authentication_options_json, parse_registration_options_json
+
+    driver = passkey_browser
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORDER})
+    without_autofill(driver)
+    email = f"passkey-cross-check-{demo.framework}@example.com"
+    passkey_sign_up(driver, demo, email)
+    sign_out_on_the_home_page(driver)
+    driver.get(demo.url("/auth/signin"))
+    click_and_wait_for_the_next_page(driver, driver.find_element(By.ID, "passkey-signin"))
+    wait_for_text(driver, f"Signed in as {email}")
+    recordings = json.loads(driver.execute_script("return sessionStorage.getItem('webauthn-recordings')") or "[]")
+    assert [r["kind"] for r in recordings] == ["create", "get"], recordings
+
+    registration, assertion = recordings
+    creation = parse_registration_options_json(registration["options"])
+    assert creation.rp.id == "localhost" and creation.user.name == email
+    verified = webauthn.verify_registration_response(
+        credential=registration["credential"], expected_challenge=base64url_decode(registration["options"]["challenge"]),
+        expected_rp_id="localhost", expected_origin=demo.base_url, require_user_verification=True)
+    assert verified.credential_id == base64url_decode(registration["credential"]["rawId"])
+    request = parse_authentication_options_json(assertion["options"])
+    assert request.rp_id == "localhost"
+    checked = webauthn.verify_authentication_response(
+        credential=assertion["credential"], expected_challenge=base64url_decode(assertion["options"]["challenge"]),
+        expected_rp_id="localhost", expected_origin=demo.base_url, credential_public_key=verified.credential_public_key,
+        credential_current_sign_count=verified.sign_count, require_user_verification=True)
+    assert checked.new_sign_count > verified.sign_count
+    if os.environ.get("SESAME_RECORD_WEBAUTHN") and demo.framework == "hummingbird":
+        Path(os.environ["SESAME_RECORD_WEBAUTHN"]).write_text(json.dumps(
+            {"origin": demo.base_url, "rpId": "localhost", "registration": registration, "assertion": assertion}, indent=2) + "\n")

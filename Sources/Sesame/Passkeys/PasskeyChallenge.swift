@@ -49,7 +49,8 @@ struct PasskeyChallenge: Sendable, Equatable {
             expiresAt: Int64(now.timeIntervalSince1970) + Int64(lifetime))
     }
 
-    private init(challenge: [UInt8], purpose: Purpose, userID: String?, email: String?, name: String?, returnTo: String?, expiresAt: Int64) {
+    /// A challenge with every part given (a renewal, an opened cookie, a recorded ceremony in tests).
+    init(challenge: [UInt8], purpose: Purpose, userID: String?, email: String?, name: String?, returnTo: String?, expiresAt: Int64) {
         self.challenge = challenge
         self.purpose = purpose
         self.userID = userID
