@@ -369,4 +369,17 @@ import Testing
         try await passkeys.delete(credentialID: first.credentialID, userID: ada.id)
         #expect(try await passkeys.passkeys(userID: ada.id).map(\.credentialID) == [second.credentialID])
     }
+
+    /// The default limit leaves room for every device a person owns: ten passkeys and more.
+    @Test func aUserMayHaveTenPasskeysAndMore() async throws {
+        let roomy = makePasskeys { _ in }
+        #expect(roomy.configuration.maximumPerUser >= 10)
+        let ada = try await user()
+        for _ in 0..<12 {
+            var authenticator = SoftAuthenticator()
+            let options = try await roomy.registrationOptions(for: ada)
+            _ = try await roomy.register(Self.request(options, authenticator.create(Self.options(options), origin: Self.origin)), user: ada)
+        }
+        #expect(try await roomy.passkeys(userID: ada.id).count == 12)
+    }
 }

@@ -170,4 +170,25 @@ import Testing
         #expect(refused.head.status == .unauthorized && Self.json(refused)["error"] == "passkey_unknown_credential")
         #expect(client.cookies["__Host-sesame-sid"] == nil)
     }
+
+    /// A passkey sign-in is a full sign-in: a new session (never the cookie the browser came with), even for a
+    /// browser that was signed in already.
+    @Test func aPasskeySignInMintsANewSession() async throws {
+        var client = Client(browser: false)
+        var authenticator = SoftAuthenticator()
+        _ = try await signUp(&client, email: "ada@example.com", authenticator: &authenticator)
+        let before = try #require(client.cookies["__Host-sesame-sid"])
+        let token = try await client.csrf(handler)
+        let options = await client.send(handler, .get, "/auth/webauthn-options/passkey", origin: nil)
+        let signedIn = await client.send(handler, .post, "/auth/callback/passkey",
+                                         json: ["csrfToken": .string(token), "action": "authenticate", "data": authenticator.get(Self.json(options), origin: Self.origin)])
+        #expect(signedIn.head.status.kind == .redirection)
+        let after = try #require(client.cookies["__Host-sesame-sid"])
+        #expect(after != before)
+        #expect(try await client.session(handler)["user"]?["email"] == "ada@example.com")
+        // The session the browser came with is over.
+        var old = Client(browser: false)
+        old.cookies["__Host-sesame-sid"] = before
+        #expect(try await old.session(handler) == .null)
+    }
 }
