@@ -155,7 +155,9 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         self.passwords = passwords
         let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo")
         self.secondFactors = secondFactors
-        let passkeys = Passkeys(store: store, keys: keys, baseURL: configuration.baseURL, configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"))
+        // One replay store for the handler's flows and the passkey ceremonies (one process: in memory).
+        let replay = MemoryReplayStore()
+        let passkeys = Passkeys(store: store, keys: keys, baseURL: configuration.baseURL, replay: replay, configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"))
         self.passkeys = passkeys
         let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email, "password": .credentials, "passkey": .webauthn]) { _, own in own }
         self.configuration = configuration
@@ -202,6 +204,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             providers: providers.merging(["link": provider, "password": password, "passkey": passkey]) { _, own in own },
             configuration: AuthConfiguration(baseURL: baseURL),
             keys: keys,
+            replay: replay,
             // The Auth.js actions (`/auth/session`, `/auth/signout`) and the built-in pages use the same sessions.
             sessions: SessionAccess(sessions) { session in
                 guard case .user(let email) = session.subject else { return nil }

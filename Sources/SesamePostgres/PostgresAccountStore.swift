@@ -367,7 +367,7 @@ public struct PostgresAccountStore: AccountStore {
                 connection,
                 """
                 SELECT (SELECT count(*) FROM \(unescaped: accounts) WHERE user_id = \(userID))
-                     + (SELECT count(*) FROM \(unescaped: authenticators) WHERE user_id = \(userID))
+                     + (SELECT count(*) FROM \(unescaped: authenticators) WHERE user_id = \(userID) AND flagged_at IS NULL)
                 """, logger: logger) { try $0.decode(Int.self) }
             guard (methods.first ?? 0) > 1 else { return .lastSignInMethod }
             try await connection.query(
@@ -566,14 +566,21 @@ public struct PostgresAccountStore: AccountStore {
             _ = try await Self.collect(connection, "SELECT 1 FROM \(unescaped: users) WHERE id = \(userID) FOR UPDATE", logger: logger) { _ in 1 }
             let owned = try await Self.collect(
                 connection,
-                "SELECT 1 FROM \(unescaped: authenticators) WHERE credential_id = \(ByteBuffer(bytes: credentialID)) AND user_id = \(userID)",
-                logger: logger) { _ in 1 }
-            guard !owned.isEmpty else { return .notFound }
+                "SELECT flagged_at FROM \(unescaped: authenticators) WHERE credential_id = \(ByteBuffer(bytes: credentialID)) AND user_id = \(userID)",
+                logger: logger) { try $0.decode(Int64?.self) }
+            guard let flaggedAt = owned.first else { return .notFound }
+            // A flagged passkey signs nobody in: removing it never removes a way in, and it is not counted as one.
+            if flaggedAt != nil {
+                try await connection.query(
+                    "DELETE FROM \(unescaped: authenticators) WHERE credential_id = \(ByteBuffer(bytes: credentialID)) AND user_id = \(userID)",
+                    logger: logger)
+                return .unlinked
+            }
             let methods = try await Self.collect(
                 connection,
                 """
                 SELECT (SELECT count(*) FROM \(unescaped: accounts) WHERE user_id = \(userID))
-                     + (SELECT count(*) FROM \(unescaped: authenticators) WHERE user_id = \(userID))
+                     + (SELECT count(*) FROM \(unescaped: authenticators) WHERE user_id = \(userID) AND flagged_at IS NULL)
                 """, logger: logger) { try $0.decode(Int.self) }
             guard (methods.first ?? 0) > 1 else { return .lastSignInMethod }
             try await connection.query(

@@ -335,7 +335,7 @@ public final class SQLiteAccountStore: AccountStore {
                 return .notFound
             }
             let methods = try database.rows(
-                "SELECT (SELECT count(*) FROM sesame_accounts WHERE user_id = ?1) + (SELECT count(*) FROM sesame_authenticators WHERE user_id = ?1) AS n",
+                "SELECT (SELECT count(*) FROM sesame_accounts WHERE user_id = ?1) + (SELECT count(*) FROM sesame_authenticators WHERE user_id = ?1 AND flagged_at IS NULL) AS n",
                 [.text(userID)]
             ).first?.column("n")?.integer ?? 0
             guard methods > 1 else { return .lastSignInMethod }
@@ -490,11 +490,16 @@ public final class SQLiteAccountStore: AccountStore {
         // One write transaction (`BEGIN IMMEDIATE`): no other writer comes between the count and the deletion.
         try await transaction { database in
             let binds: [SQLiteData] = [Self.blob(credentialID), .text(userID)]
-            guard try !database.rows("SELECT 1 FROM sesame_authenticators WHERE credential_id = ?1 AND user_id = ?2", binds).isEmpty else {
+            // A flagged passkey signs nobody in: removing it never removes a way in, and it is not counted as one.
+            guard let target = try database.rows("SELECT flagged_at FROM sesame_authenticators WHERE credential_id = ?1 AND user_id = ?2", binds).first else {
                 return .notFound
             }
+            if target.column("flagged_at")?.integer != nil {
+                try database.rows("DELETE FROM sesame_authenticators WHERE credential_id = ?1 AND user_id = ?2", binds)
+                return .unlinked
+            }
             let methods = try database.rows(
-                "SELECT (SELECT count(*) FROM sesame_accounts WHERE user_id = ?1) + (SELECT count(*) FROM sesame_authenticators WHERE user_id = ?1) AS n",
+                "SELECT (SELECT count(*) FROM sesame_accounts WHERE user_id = ?1) + (SELECT count(*) FROM sesame_authenticators WHERE user_id = ?1 AND flagged_at IS NULL) AS n",
                 [.text(userID)]
             ).first?.column("n")?.integer ?? 0
             guard methods > 1 else { return .lastSignInMethod }

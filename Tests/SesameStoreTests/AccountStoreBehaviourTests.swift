@@ -363,6 +363,23 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         }
     }
 
+    /// A flagged passkey signs nobody in: it never counts as a way in, and it can always be removed.
+    @Test(arguments: AccountStoreKind.allCases)
+    func aFlaggedPasskeyIsNotAWayIn(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let user = Self.user(Self.email())
+            let account = Self.account(user)
+            try await store.createUser(user, account: account)
+            let flagged = PasskeyAuthenticator(credentialID: Array(UUID().uuidString.utf8), userID: user.id, publicKey: [1], createdAt: Self.time())
+            #expect(try await store.createAuthenticator(flagged))
+            #expect(try await store.flagAuthenticator(credentialID: flagged.credentialID, at: Self.time()))
+            #expect(try await store.unlinkAccount(account.key, userID: user.id) == .lastSignInMethod)
+            #expect(try await store.deleteAuthenticator(credentialID: flagged.credentialID, userID: user.id) == .unlinked)
+            #expect(try await store.authenticators(userID: user.id).isEmpty)
+            #expect(try await store.accounts(userID: user.id).count == 1)
+        }
+    }
+
     /// When a passkey last signed in and when it was flagged are kept, at whole milliseconds, and read back.
     @Test(arguments: AccountStoreKind.allCases)
     func aPasskeysSignInTimesRoundTrip(_ kind: AccountStoreKind) async throws {

@@ -17,8 +17,7 @@ import Testing
     init() throws {
         keys = try KeySet(activeKey: JWK.generate(.es256))
         let clock = clock
-        passkeys = Passkeys(
-            store: store, keys: keys, baseURL: Self.origin, configuration: PasskeyConfiguration(relyingPartyName: "Sesame Tests", maximumPerUser: 3),
+        passkeys = Passkeys(store: store, keys: keys, baseURL: Self.origin, replay: MemoryReplayStore(), configuration: PasskeyConfiguration(relyingPartyName: "Sesame Tests", maximumPerUser: 3),
             now: { clock.now })
     }
 
@@ -26,7 +25,7 @@ import Testing
         var configuration = PasskeyConfiguration(relyingPartyName: "Sesame Tests")
         configure(&configuration)
         let clock = clock
-        return Passkeys(store: store, keys: keys, baseURL: Self.origin, configuration: configuration, now: { clock.now })
+        return Passkeys(store: store, keys: keys, baseURL: Self.origin, replay: MemoryReplayStore(), configuration: configuration, now: { clock.now })
     }
 
     func user(email: String? = nil) async throws -> AuthUser {
@@ -325,7 +324,8 @@ import Testing
         let renewed = try await passkeys.signUpOptions(email: email, code: nil, name: nil, request: cookieRequest)
         #expect(renewed.options["user"]?["id"] == options.options["user"]?["id"] && renewed.options["challenge"] != options.options["challenge"])
         var authenticator = SoftAuthenticator()
-        let (user, passkey) = try await passkeys.completeSignUp(Self.request(renewed, authenticator.create(Self.options(renewed), origin: Self.origin)))
+        let signUp = try await passkeys.completeSignUp(Self.request(renewed, authenticator.create(Self.options(renewed), origin: Self.origin)))
+        let (user, passkey) = (signUp.user, signUp.passkey)
         #expect(user.email == email && user.emailVerified != nil && user.name == "Ada" && passkey.userID == user.id)
         #expect(try await store.user(email: email)?.id == user.id)
         #expect(try await store.authenticators(userID: user.id).count == 1)
@@ -381,5 +381,94 @@ import Testing
             _ = try await roomy.register(Self.request(options, authenticator.create(Self.options(options), origin: Self.origin)), user: ada)
         }
         #expect(try await roomy.passkeys(userID: ada.id).count == 12)
+    }
+
+    // MARK: Review mends
+
+    @Test func aSignUpRetriedAfterACancelledPromptRenewsWithTheSpentCode() async throws {
+        let email = "retry\(UUID().uuidString.prefix(6).lowercased())@example.com"
+        guard case .code(_, let code) = try await passkeys.signUpMessage(email: email) else { Issue.record("no code"); return }
+        let blank = AuthRequest(head: HTTPRequest(method: .post, scheme: "https", authority: "app.example", path: "/"))
+        let first = try await passkeys.signUpOptions(email: email, code: code, name: nil, request: blank)
+        // The page posts the (spent) code again with the cookie of the first try: a new challenge, same user.
+        let retry = try await passkeys.signUpOptions(email: email, code: code, name: nil, request: Self.request(first, [:]))
+        #expect(retry.options["user"]?["id"] == first.options["user"]?["id"] && retry.options["challenge"] != first.options["challenge"])
+        // Both challenges are good once; the second sign-up of the same user is refused cleanly.
+        var authenticator = SoftAuthenticator()
+        _ = try await passkeys.completeSignUp(Self.request(retry, authenticator.create(Self.options(retry), origin: Self.origin)))
+        var other = SoftAuthenticator()
+        await #expect(throws: AuthError.passkeyChallengeExpired) {
+            try await passkeys.completeSignUp(Self.request(first, other.create(Self.options(first), origin: Self.origin)))
+        }
+        #expect(try await store.authenticator(credentialID: other.credentialID) == nil)
+    }
+
+    @Test func anExpiredOrMalformedSignUpCodeIsRefused() async throws {
+        let email = "late\(UUID().uuidString.prefix(6).lowercased())@example.com"
+        guard case .code(_, let code) = try await passkeys.signUpMessage(email: email) else { Issue.record("no code"); return }
+        let blank = AuthRequest(head: HTTPRequest(method: .post, scheme: "https", authority: "app.example", path: "/"))
+        for malformed in ["1234", "abcdefgh", "1234567890", "１２３４５６７８"] {
+            await #expect(throws: AuthError.invalidVerification) { try await passkeys.signUpOptions(email: email, code: malformed, name: nil, request: blank) }
+        }
+        clock.advance(901)
+        await #expect(throws: AuthError.invalidVerification) { try await passkeys.signUpOptions(email: email, code: code, name: nil, request: blank) }
+    }
+
+    @Test func aFlaggedPasskeyIsNeitherASecondFactorNorAWayIn() async throws {
+        let ada = try await user()
+        let first = try await registered(ada)
+        let second = try await registered(ada)
+        #expect(try await passkeys.hasPasskey(userID: ada.id))
+        #expect(try await store.flagAuthenticator(credentialID: first.credentialID, at: clock.now))
+        #expect(try await passkeys.hasPasskey(userID: ada.id), "the second still counts")
+        // The one usable passkey is the last way in; the flagged one can always go.
+        await #expect(throws: AuthError.lastSignInMethod) { try await passkeys.delete(credentialID: second.credentialID, userID: ada.id) }
+        try await passkeys.delete(credentialID: first.credentialID, userID: ada.id)
+        #expect(try await store.flagAuthenticator(credentialID: second.credentialID, at: clock.now))
+        #expect(try await !passkeys.hasPasskey(userID: ada.id), "no usable passkey: the password alone signs in")
+        try await passkeys.delete(credentialID: second.credentialID, userID: ada.id)
+    }
+
+    @Test func aPasskeyWhoseBackupEligibilityChangesIsRefused() async throws {
+        let ada = try await user()
+        var authenticator = try await registered(ada)
+        authenticator.backupEligible = true
+        let options = try await passkeys.authenticationOptions()
+        await #expect(throws: AuthError.passkeyBackupEligibilityChanged) {
+            try await passkeys.authenticate(Self.request(options, authenticator.get(Self.options(options), origin: Self.origin)))
+        }
+    }
+
+    @Test func anAssertionFromACrossOriginFrameIsRefused() async throws {
+        let ada = try await user()
+        var authenticator = try await registered(ada)
+        let options = try await passkeys.authenticationOptions()
+        await #expect(throws: AuthError.passkeyOriginNotAllowed) {
+            try await passkeys.authenticate(Self.request(options, authenticator.get(Self.options(options), origin: Self.origin, crossOrigin: true)))
+        }
+    }
+
+    @Test func aDeletedUsersPasskeyAndAUserWithoutAProvedAddressAreRefused() async throws {
+        let ada = try await user()
+        var authenticator = try await registered(ada)
+        #expect(try await store.deleteUser(id: ada.id))
+        let options = try await passkeys.authenticationOptions()
+        await #expect(throws: AuthError.passkeyUnknownCredential) {
+            try await passkeys.authenticate(Self.request(options, authenticator.get(Self.options(options), origin: Self.origin)))
+        }
+        let unproved = AuthUser(email: "unproved\(UUID().uuidString.prefix(6))@example.com")
+        try await store.createUser(unproved, account: nil)
+        await #expect(throws: AuthError.emailNotVerified) { try await passkeys.registrationOptions(for: unproved) }
+    }
+
+    @Test func namesAndLifetimesAreBounded() {
+        #expect(Passkeys.cleanName("  Laptop\u{0}\u{202E}  ") == "Laptop")
+        #expect(Passkeys.cleanName(String(repeating: "x", count: 500))?.count == 64)
+        #expect(Passkeys.cleanName(" \n\t ") == nil)
+        var configuration = PasskeyConfiguration(relyingPartyName: "Sesame Tests")
+        configuration.challengeLifetime = 86_400
+        #expect(configuration.challengeLifetime == 300)
+        configuration.challengeLifetime = 0
+        #expect(configuration.challengeLifetime == 1)
     }
 }

@@ -32,7 +32,7 @@ import Testing
         passwords = PasswordAccounts(
             store: store, hasher: ScryptPasswordHasher(parameters: ScryptParameters(logN: 10, blockSize: 8, parallelism: 1), queue: .forTests),
             configuration: PasswordAccounts.Configuration(requiresVerifiedEmail: false))
-        passkeys = Passkeys(store: store, keys: keys, baseURL: Self.origin, configuration: PasskeyConfiguration(relyingPartyName: "Sesame Tests"))
+        passkeys = Passkeys(store: store, keys: keys, baseURL: Self.origin, replay: MemoryReplayStore(), configuration: PasskeyConfiguration(relyingPartyName: "Sesame Tests"))
         let outbox = outbox
         let sessions = StoredSessions<AppSession, Int>(store: MemorySessionStore(), signer: SessionCookieSigner(keys: keys))
         handler = AuthHandler(
@@ -46,6 +46,14 @@ import Testing
     }
 
     static func json(_ response: AuthResponse) -> JSONValue { PasswordProviderTests.json(response) }
+
+    /// The user with their address marked proved (as the verification link does).
+    func verified(_ user: AuthUser) async throws -> AuthUser {
+        var user = user
+        user.emailVerified = Date().wholeMilliseconds
+        #expect(try await store.updateUser(user))
+        return user
+    }
 
     /// Signs up with a passkey through the handler: the address form, the emailed code, the options, the credential.
     func signUp(_ client: inout Client, email: String, authenticator: inout SoftAuthenticator) async throws -> AuthResponse {
@@ -68,7 +76,7 @@ import Testing
         #expect(html.contains("autocomplete=\"username webauthn\"") && html.contains("<script src=\"https://app.example/auth/passkey.js\" defer></script>"))
         #expect(!html.contains("<script>"), "no inline script")
         let policy = try #require(page.head.headerFields[.contentSecurityPolicy])
-        #expect(policy.contains("script-src 'self'") && policy.contains("connect-src 'self'") && policy.contains("default-src 'none'") && !policy.contains("unsafe-inline'; script"))
+        #expect(policy.contains("script-src https://app.example/auth/passkey.js;") && policy.contains("connect-src 'self'") && policy.contains("default-src 'none'") && !policy.contains("unsafe-inline'; script"))
         let script = await browser.send(handler, .get, "/auth/passkey.js", origin: nil)
         #expect(script.head.status == .ok && script.head.headerFields[.contentType] == "text/javascript; charset=utf-8")
         #expect(String(decoding: script.body, as: UTF8.self).contains("navigator.credentials.create"))
@@ -129,7 +137,11 @@ import Testing
     @Test func aPasskeyIsTheSecondFactorAfterAPassword() async throws {
         // Ada has a password and a passkey.
         _ = try await passwords.signUp(email: "ada@example.com", password: PasswordProviderTests.password, client: nil)
-        let ada = try #require(try await store.user(email: "ada@example.com"))
+        var ada = try #require(try await store.user(email: "ada@example.com"))
+        // Not before the address is proved: a passkey on an account someone opened with another person's address
+        // would outlive that person's password reset.
+        await #expect(throws: AuthError.emailNotVerified) { try await passkeys.registrationOptions(for: ada) }
+        ada = try await verified(ada)
         var authenticator = SoftAuthenticator()
         let adding = try await passkeys.registrationOptions(for: ada)
         _ = try await passkeys.register(PasskeyCeremonyTests.request(adding, authenticator.create(.object(adding.options), origin: Self.origin)), user: ada)
@@ -154,7 +166,7 @@ import Testing
 
     @Test func aPasskeySecondFactorOfAnotherUserIsRefused() async throws {
         _ = try await passwords.signUp(email: "ada@example.com", password: PasswordProviderTests.password, client: nil)
-        let ada = try #require(try await store.user(email: "ada@example.com"))
+        let ada = try await verified(try #require(try await store.user(email: "ada@example.com")))
         var adas = SoftAuthenticator()
         let adding = try await passkeys.registrationOptions(for: ada)
         _ = try await passkeys.register(PasskeyCeremonyTests.request(adding, adas.create(.object(adding.options), origin: Self.origin)), user: ada)
@@ -190,5 +202,40 @@ import Testing
         var old = Client(browser: false)
         old.cookies["__Host-sesame-sid"] = before
         #expect(try await old.session(handler) == .null)
+    }
+
+    /// A passkey-first sign-up is written only after the handler's `signIn` callback allowed it, and reports
+    /// `createUser`.
+    @Test func theSignInCallbackDecidesBeforeAPasskeySignUpIsWritten() async throws {
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let events = Mutex<[String]>([])
+        let outbox = outbox
+        let handler = AuthHandler(
+            providers: ["passkey": PasskeyProvider(passkeys: passkeys, deliversInBackground: false) { message in outbox.messages.withLock { $0.append(message) } }],
+            configuration: AuthConfiguration(baseURL: Self.origin), keys: keys,
+            accounts: Accounts(store: store, keys: keys), sessions: StoredSessions<AppSession, Int>(store: MemorySessionStore(), signer: SessionCookieSigner(keys: keys)),
+            subject: { .user(id: $0.id) }, userID: { if case .user(let id) = $0 { id } else { nil } },
+            callbacks: AuthCallbacks(
+                signIn: { success in success.claims["email"]?.stringValue?.hasSuffix("@blocked.example") == true ? .deny : .allow },
+                event: { event in events.withLock { $0.append(event.name) } }))
+        func signUp(_ email: String) async throws -> (AuthResponse, SoftAuthenticator) {
+            var client = Client(browser: false)
+            var authenticator = SoftAuthenticator()
+            let token = try await client.csrf(handler)
+            _ = await client.send(handler, .post, "/auth/passkey/signup", json: ["csrfToken": .string(token), "email": .string(email)])
+            let code = try #require(outbox.code(to: email))
+            let options = await client.send(handler, .post, "/auth/passkey/signup-options", json: ["csrfToken": .string(token), "email": .string(email), "code": .string(code)])
+            let answer = await client.send(handler, .post, "/auth/callback/passkey",
+                                           json: ["csrfToken": .string(token), "action": "register", "data": authenticator.create(Self.json(options), origin: Self.origin)])
+            return (answer, authenticator)
+        }
+        let (denied, deniedAuthenticator) = try await signUp("eve@blocked.example")
+        #expect(denied.head.status == .forbidden)
+        #expect(try await store.user(email: "eve@blocked.example") == nil)
+        #expect(try await store.authenticator(credentialID: deniedAuthenticator.credentialID) == nil)
+        let (allowed, _) = try await signUp("ada@example.com")
+        #expect(allowed.head.status.kind == .redirection)
+        #expect(try await store.user(email: "ada@example.com") != nil)
+        #expect(events.withLock { $0.contains("createUser") })
     }
 }

@@ -26,7 +26,7 @@ import Testing
         let origin = try #require(recording["origin"]?.stringValue)
         let store = MemoryAccountStore()
         let keys = try KeySet(activeKey: JWK.generate(.es256))
-        let passkeys = Passkeys(store: store, keys: keys, baseURL: origin, configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"))
+        let passkeys = Passkeys(store: store, keys: keys, baseURL: origin, replay: MemoryReplayStore(), configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"))
         #expect(passkeys.relyingPartyID == "localhost")
         let registration = try #require(recording["registration"])
         let handle = try #require(registration["options"]?["user"]?["id"]?.stringValue.flatMap(Base64URL.decode))
@@ -53,7 +53,7 @@ import Testing
         let other = PasskeyChallenge(challenge: [UInt8](repeating: 9, count: 32), purpose: .signIn, userID: nil, email: nil, name: nil, returnTo: nil, expiresAt: expires)
         await #expect(throws: AuthError.passkeyChallengeMismatch) { try await passkeys.authenticate(try Self.request(other, passkeys, body: try #require(assertion["credential"]))) }
         // And on a site with another origin (same RP ID): refused.
-        let elsewhere = Passkeys(store: store, keys: keys, baseURL: "http://localhost:1", configuration: PasskeyConfiguration(relyingPartyName: "Other"))
+        let elsewhere = Passkeys(store: store, keys: keys, baseURL: "http://localhost:1", replay: MemoryReplayStore(), configuration: PasskeyConfiguration(relyingPartyName: "Other"))
         await #expect(throws: AuthError.passkeyOriginNotAllowed) { try await elsewhere.authenticate(try Self.request(signIn, elsewhere, body: try #require(assertion["credential"]))) }
     }
 }

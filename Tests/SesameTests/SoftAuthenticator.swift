@@ -103,11 +103,11 @@ struct SoftAuthenticator: Sendable {
 
     /// Answers request options with an assertion (the counter moves first, as a real authenticator's does).
     mutating func get(_ options: JSONValue, origin: String, rpID: String? = nil, type: String = "webauthn.get", challenge: String? = nil,
-                      userHandle overridingHandle: [UInt8]?? = nil) -> JSONValue {
+                      userHandle overridingHandle: [UInt8]?? = nil, crossOrigin: Bool = false) -> JSONValue {
         let options = options["options"] ?? options
         if counts { counter += 1 }
         let rpID = rpID ?? options["rpId"]?.stringValue ?? ""
-        let clientData = Self.clientData(type: type, challenge: challenge ?? options["challenge"]?.stringValue ?? "", origin: origin)
+        let clientData = Self.clientData(type: type, challenge: challenge ?? options["challenge"]?.stringValue ?? "", origin: origin, crossOrigin: crossOrigin)
         let data = authenticatorData(rpID: rpID, attested: false)
         let signature = sign(data + Array(SHA256.hash(data: clientData)))
         let id = Base64URL.encode(credentialID)

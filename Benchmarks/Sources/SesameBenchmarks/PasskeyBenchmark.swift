@@ -47,7 +47,7 @@ enum PasskeyBenchmark {
         let origin = "https://bench.example"
         let store = MemoryAccountStore()
         let keys = try KeySet(activeKey: JWK.generate(.es256))
-        let passkeys = Passkeys(store: store, keys: keys, baseURL: origin, configuration: PasskeyConfiguration(relyingPartyName: "Bench"))
+        let passkeys = Passkeys(store: store, keys: keys, baseURL: origin, replay: MemoryReplayStore(), configuration: PasskeyConfiguration(relyingPartyName: "Bench"))
         let user = AuthUser(email: "bench@example.com", emailVerified: Date())
         let privateKey = P256.Signing.PrivateKey()
         let raw = Array(privateKey.publicKey.rawRepresentation)

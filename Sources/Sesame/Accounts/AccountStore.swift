@@ -46,8 +46,8 @@ public protocol AccountStore: Sendable {
     /// - Returns: `false` when the user does not exist (nothing is written).
     /// - Throws: ``AccountStoreError/accountInUse`` when the key is linked already.
     func linkAccount(_ account: AuthAccount) async throws -> Bool
-    /// Unlinks one of a user's accounts, unless it is the user's last way to sign in (accounts and passkeys
-    /// counted together, in the same transaction).
+    /// Unlinks one of a user's accounts, unless it is the user's last way to sign in (accounts and passkeys that are
+    /// not flagged counted together, in the same transaction).
     func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome
     /// Replaces an account's sealed tokens if they are still `expected` (compare-and-swap), so that of several
     /// processes refreshing at once, one wins.
@@ -106,8 +106,9 @@ public protocol AccountStore: Sendable {
     ///
     /// - Returns: `false` when the user has no such passkey (another user's is left unchanged).
     func renameAuthenticator(credentialID: [UInt8], userID: String, name: String?) async throws -> Bool
-    /// Deletes one of a user's passkeys, unless it is the user's last way to sign in (accounts and passkeys
-    /// counted together, in the same transaction, as ``unlinkAccount(_:userID:)`` counts them).
+    /// Deletes one of a user's passkeys, unless it is the user's last way to sign in (accounts and passkeys that are
+    /// not flagged counted together, in the same transaction, as ``unlinkAccount(_:userID:)`` counts them). A flagged
+    /// passkey signs nobody in: it is always deleted, and never counted as a way in.
     func deleteAuthenticator(credentialID: [UInt8], userID: String) async throws -> UnlinkOutcome
 
     /// A user's authenticator-app enrolment, if any.

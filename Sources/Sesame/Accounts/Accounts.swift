@@ -70,6 +70,11 @@ public struct Accounts: Sendable {
             throw AuthError.oauthCallback.with(detail: "the provider gave no account ID")
         }
         if type == .webauthn {
+            // A passkey-first sign-up the handler's `signIn` callback allowed: the user and the passkey, written now.
+            if let signUp = identity.passkeySignUp {
+                try await Passkeys.create(signUp, in: store)
+                return AccountSignIn(user: signUp.user, account: AuthAccount(key: key, userID: signUp.user.id, type: .webauthn, createdAt: signUp.user.createdAt), trigger: .signUp)
+            }
             // A passkey names its user itself (the credential is the user's, in the store): no account to find,
             // create or link.
             let user: AuthUser?

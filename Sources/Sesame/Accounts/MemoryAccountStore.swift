@@ -81,7 +81,7 @@ public final class MemoryAccountStore: AccountStore {
     public func unlinkAccount(_ key: AccountKey, userID: String) async throws -> UnlinkOutcome {
         state.withLock { state in
             guard state.accounts[key]?.userID == userID else { return .notFound }
-            let methods = state.accounts.values.count { $0.userID == userID } + state.authenticators.values.count { $0.userID == userID }
+            let methods = state.accounts.values.count { $0.userID == userID } + state.authenticators.values.count { $0.userID == userID && $0.flaggedAt == nil }
             guard methods > 1 else { return .lastSignInMethod }
             state.accounts[key] = nil
             state.leases[key] = nil
@@ -199,8 +199,13 @@ public final class MemoryAccountStore: AccountStore {
 
     public func deleteAuthenticator(credentialID: [UInt8], userID: String) async throws -> UnlinkOutcome {
         state.withLock { state in
-            guard state.authenticators[credentialID]?.userID == userID else { return .notFound }
-            let methods = state.accounts.values.count { $0.userID == userID } + state.authenticators.values.count { $0.userID == userID }
+            guard let target = state.authenticators[credentialID], target.userID == userID else { return .notFound }
+            // A flagged passkey signs nobody in: removing it never removes a way in, and it is not counted as one.
+            if target.flaggedAt != nil {
+                state.authenticators[credentialID] = nil
+                return .unlinked
+            }
+            let methods = state.accounts.values.count { $0.userID == userID } + state.authenticators.values.count { $0.userID == userID && $0.flaggedAt == nil }
             guard methods > 1 else { return .lastSignInMethod }
             state.authenticators[credentialID] = nil
             return .unlinked

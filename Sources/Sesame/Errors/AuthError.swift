@@ -155,6 +155,8 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let passkeyUnknownCredential = AuthError(code: "passkey_unknown_credential", status: .unauthorized, detail: "this passkey is not registered here")
     /// The signature counter did not go up: the passkey may have been cloned, and is flagged.
     public static let passkeyCloned = AuthError(code: "passkey_counter_regression", status: .unauthorized, detail: "this passkey's counter went backwards, so it may have been copied; it is blocked")
+    /// The authenticator data's backup eligibility is not the one the passkey was registered with.
+    public static let passkeyBackupEligibilityChanged = AuthError(code: "passkey_backup_eligibility_changed", status: .unauthorized, detail: "this passkey does not match the one registered")
     /// The credential is registered already.
     public static let passkeyInUse = AuthError(code: "passkey_in_use", status: .conflict, detail: "this passkey is registered already")
     /// The user has as many passkeys as allowed.

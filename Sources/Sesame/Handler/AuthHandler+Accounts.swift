@@ -106,6 +106,8 @@ extension AccountType {
 extension AuthSuccess {
     /// What the provider verified, as it returned it (for ``Accounts/signIn(provider:type:identity:signedInUserID:)``).
     public var identity: ProviderIdentity {
-        ProviderIdentity(claims: claims, tokens: tokens, profile: profile, rawProfile: rawProfile, returnTo: returnTo)
+        var identity = ProviderIdentity(claims: claims, tokens: tokens, profile: profile, rawProfile: rawProfile, returnTo: returnTo)
+        identity.passkeySignUp = passkeySignUp
+        return identity
     }
 }

@@ -48,7 +48,7 @@ extension AuthHandler {
             }
             // A passkey provider's button needs its script (of this origin, no inline script) and its requests.
             response.head.headerFields[.contentSecurityPolicy] = providers.values.contains { $0 is PasskeyProvider }
-                ? AuthPages.contentSecurityPolicyWithScripts(formActions: formActionOrigins)
+                ? AuthPages.contentSecurityPolicyWithScripts(formActions: formActionOrigins, configuration: configuration)
                 : AuthPages.contentSecurityPolicy(formActions: formActionOrigins)
             return response
         case (.signout, .get), (.signout, .head):

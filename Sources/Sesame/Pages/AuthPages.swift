@@ -132,9 +132,9 @@ public struct AuthPages: Sendable {
         return response
     }
 
-    func page(_ title: String, _ body: String, allowsScripts: Bool) -> AuthResponse {
+    func page(_ title: String, _ body: String, allowsScripts: Bool, configuration: AuthConfiguration? = nil) -> AuthResponse {
         var response = page(title, body)
-        if allowsScripts { response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicyWithScripts() }
+        if allowsScripts { response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicyWithScripts(configuration: configuration) }
         return response
     }
 

@@ -40,6 +40,7 @@ enum ErrorMessages {
         "passkey_invalid_attestation": "The passkey's attestation is not valid.",
         "passkey_unknown_credential": "This passkey is not registered here. Sign in another way, then add it from your account page.",
         "passkey_counter_regression": "This passkey may have been copied, so it is blocked. Sign in another way and remove it.",
+        "passkey_backup_eligibility_changed": "This passkey does not match the one registered. Sign in another way.",
         "passkey_in_use": "This passkey is registered already.",
         "too_many_passkeys": "You have as many passkeys as allowed. Remove one first.",
         "last_sign_in_method": "This is the last way to sign in to your account, so it cannot be removed.",

@@ -4,9 +4,12 @@ import HTTPTypes
 /// the second-factor button. They need the handler's script (`{prefix}/passkey.js`); the page's policy allows
 /// scripts of this origin and nothing inline.
 extension AuthPages {
-    /// The strict policy with this origin's scripts and requests allowed (the ceremonies' script and its `fetch`es).
-    static func contentSecurityPolicyWithScripts(formActions: [String] = []) -> String {
-        contentSecurityPolicy(formActions: formActions) + "; script-src 'self'; connect-src 'self'"
+    /// The strict policy with the passkey script (that one file, by its absolute URL) and requests to this origin
+    /// allowed.
+    static func contentSecurityPolicyWithScripts(formActions: [String] = [], configuration: AuthConfiguration?) -> String {
+        // A source expression with a path matches that file alone; without the configuration, this origin's scripts.
+        let script = configuration.map { $0.url("/passkey.js") }.flatMap { url in url.contains(where: { ";, '".contains($0) }) ? nil : url } ?? "'self'"
+        return contentSecurityPolicy(formActions: formActions) + "; script-src \(script); connect-src 'self'"
     }
 
     /// The tag of the handler's passkey script (`{prefix}/passkey.js`).
@@ -65,7 +68,7 @@ extension AuthPages {
         }
         body += "<p><a href=\"\(HTML.escape(configuration.url("/signin")))\">I have an account</a></p>" + Self.passkeyScript(configuration: configuration)
         var response = page("Create an account with a passkey", body)
-        response.head.headerFields[.contentSecurityPolicy] = Self.contentSecurityPolicyWithScripts()
+        response.head.headerFields[.contentSecurityPolicy] = Self.contentSecurityPolicyWithScripts(configuration: configuration)
         return response
     }
 
@@ -96,7 +99,7 @@ extension AuthPages {
                 <button type="submit" class="danger">Remove</button></form></li>
                 """
         }.joined(separator: "\n")
-        let script = "<script src=\"\(HTML.escape(configuration?.url("/passkey.js") ?? "/auth/passkey.js"))\" defer></script>"
+        let script = configuration.map(passkeyScript(configuration:)) ?? "<script src=\"/auth/passkey.js\" defer></script>"
         return """
             <h2>Passkeys</h2>
             <p>\(passkeys.isEmpty ? "No passkeys yet. A passkey signs you in with your device's fingerprint, face or screen lock, and cannot be phished." : "Sign in with any of these; the last way to sign in cannot be removed.")</p>

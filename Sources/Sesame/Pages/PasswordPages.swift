@@ -108,15 +108,17 @@ extension AuthPages {
             body += "<p>Use your passkey to finish signing in.</p>" + Self.passkeySecondFactor(
                 optionsURL: configuration.url("/\(name)/two-factor-options"), verifyURL: configuration.url("/\(name)/two-factor"), csrfToken: csrfToken)
         }
-        body += """
-            <p>\(offersPasskey ? (offersCode ? "Or enter the 6-digit code your authenticator app shows, or one of your recovery codes." : "Or enter one of your recovery codes.") : "Enter the 6-digit code your authenticator app shows, or one of your recovery codes.")</p>
-            <form method="post" action="\(HTML.escape(configuration.url("/\(name)/two-factor")))" class="provider">\(Self.hiddenFields(csrfToken: csrfToken))
-            <label for="code">Code</label>
-            <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="24" required\(offersPasskey ? "" : " autofocus")>
-            <button type="submit">Verify</button>
-            </form>
-            <p><a href="\(HTML.escape(configuration.url("/signin")))">Start again</a></p>
-            """
+        if offersCode {
+            body += """
+                <p>\(offersPasskey ? "Or enter the 6-digit code your authenticator app shows, or one of your recovery codes." : "Enter the 6-digit code your authenticator app shows, or one of your recovery codes.")</p>
+                <form method="post" action="\(HTML.escape(configuration.url("/\(name)/two-factor")))" class="provider">\(Self.hiddenFields(csrfToken: csrfToken))
+                <label for="code">Code</label>
+                <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" maxlength="24" required\(offersPasskey ? "" : " autofocus")>
+                <button type="submit">Verify</button>
+                </form>
+                """
+        }
+        body += "<p><a href=\"\(HTML.escape(configuration.url("/signin")))\">Start again</a></p>"
         if offersPasskey { body += Self.passkeyScript(configuration: configuration) }
         return page("Two-step verification", body)
     }

@@ -71,8 +71,10 @@ extension AuthPages {
             <label for="current-password">Current password</label>
             <input id="current-password" name="current" type="password" autocomplete="current-password" required>
             """ : ""
-        let twoFactor = recoveryCodesLeft.map { "On: sign-ins with your password ask for a code from your authenticator app. \($0) recovery codes left." }
-            ?? "Off: add an authenticator app so that a password alone cannot sign in."
+        let usablePasskeys = passkeys?.contains { $0.flaggedAt == nil } ?? false
+        let twoFactor = recoveryCodesLeft.map { "On: sign-ins with your password ask for a code from your authenticator app\(usablePasskeys ? " or a passkey" : ""). \($0) recovery codes left." }
+            ?? (usablePasskeys ? "On: sign-ins with your password ask for one of your passkeys. An authenticator app adds recovery codes."
+                : "Off: add an authenticator app (or a passkey) so that a password alone cannot sign in.")
         return page("Security", header("Security") + (notice.map { "<p role=\"status\" class=\"notice\">\(HTML.escape($0))</p>" } ?? "") + """
             <p>Signed in as <strong>\(HTML.escape(email))</strong>.</p>
             <h2>Password</h2>
@@ -86,6 +88,6 @@ extension AuthPages {
             <p id="two-factor-summary">\(HTML.escape(twoFactor))</p>
             <p><a id="two-factor" href="\(HTML.escape(twoFactorURL))">\(recoveryCodesLeft == nil ? "Set up an authenticator app" : "Manage two-step verification")</a></p>
             """ + (passkeys.map { Self.passkeyList($0, url: passkeysURL, hidden: hidden, csrfToken: csrfToken, configuration: configuration) } ?? ""),
-            allowsScripts: passkeys != nil)
+            allowsScripts: passkeys != nil, configuration: configuration)
     }
 }

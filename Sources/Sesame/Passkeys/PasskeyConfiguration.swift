@@ -25,8 +25,10 @@ public struct PasskeyConfiguration: Sendable {
     public var origins: Set<String>
     /// Whether user verification (PIN, biometrics) is required; `false` asks for it but accepts presence alone.
     public var requiresUserVerification: Bool
-    /// How long a challenge is accepted, in seconds (at most 300).
-    public var challengeLifetime: Double
+    /// How long a challenge is accepted, in seconds (1 to 300; values outside are brought inside).
+    public var challengeLifetime: Double {
+        didSet { challengeLifetime = min(max(challengeLifetime, 1), 300) }
+    }
     /// The attestation conveyance to ask for: `none` (default), `indirect`, `direct` or `enterprise`.
     public var attestation: String
     /// The certificates an attestation chain must end at, or `nil` (default) to check the chain's signatures but

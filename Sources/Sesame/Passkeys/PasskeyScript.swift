@@ -97,12 +97,12 @@ enum PasskeyScript {
       const name = field(form, "passkeyName");
       if (name) body.name = name;
       const done = await answer(await post(element.dataset.verify, body));
-      location.assign(done.url || element.dataset.next || location.href);
+      location.assign(done.url || location.href);
     } catch (error) {
       show(element, error);
     }
   };
-  const startAutofill = async (element, input) => {
+  const startAutofill = async (element) => {
     if (!window.PublicKeyCredential || !PublicKeyCredential.isConditionalMediationAvailable) return;
     if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
     autofill = new AbortController();
@@ -126,8 +126,7 @@ enum PasskeyScript {
       element.addEventListener(element.tagName === "FORM" ? "submit" : "click", (event) => run(element, event));
     }
     const signin = document.querySelector('[data-passkey="signin"]');
-    const input = document.querySelector('input[autocomplete~="webauthn"]');
-    if (signin && input) startAutofill(signin, input);
+    if (signin && document.querySelector('input[autocomplete~="webauthn"]')) startAutofill(signin);
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
 })();

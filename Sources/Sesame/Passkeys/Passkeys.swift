@@ -8,10 +8,10 @@ import HTTPTypes
 /// to sign in).
 ///
 /// ```swift
-/// let passkeys = Passkeys(store: store, keys: keys, baseURL: "https://example.com",
+/// let passkeys = Passkeys(store: store, keys: keys, baseURL: "https://example.com", replay: replay,
 ///                         configuration: PasskeyConfiguration(relyingPartyName: "Example"))
 /// // A signed-in user adds one: options to the browser, then its answer back.
-/// let options = try await passkeys.registrationOptions(for: user, request: request.head)  // options.response
+/// let options = try await passkeys.registrationOptions(for: user)  // options.response
 /// let passkey = try await passkeys.register(request, user: user, name: "Laptop")
 /// ```
 ///
@@ -50,12 +50,13 @@ public struct Passkeys: Sendable {
     ///   - store: Where users and passkeys live.
     ///   - keys: The key set the ceremony state's sealing key is derived from.
     ///   - baseURL: The site's base URL: its origin is accepted and its host is the default relying party ID.
-    ///   - replay: Where challenges are redeemed once (use a shared store when several instances serve the site).
+    ///   - replay: Where challenges are redeemed once: the handler's (`MemoryReplayStore` for one process; a shared
+    ///     store, such as Redis's, when several instances serve the site).
     ///   - configuration: The relying party and its policies.
     ///   - perAddress: Sign-up code requests and attempts per address.
     ///   - now: The clock.
     public init(
-        store: any AccountStore, keys: KeySet, baseURL: String, replay: any ReplayStore = MemoryReplayStore(), configuration: PasskeyConfiguration,
+        store: any AccountStore, keys: KeySet, baseURL: String, replay: any ReplayStore, configuration: PasskeyConfiguration,
         perAddress: any RateLimiter = MemoryRateLimiter(capacity: 5, refillInterval: 60), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
@@ -79,12 +80,13 @@ public struct Passkeys: Sendable {
 
     /// Options for a signed-in user's further passkey (check a recent sign-in first: adding a way in is sensitive).
     ///
-    /// - Parameters:
-    ///   - user: The signed-in user.
-    ///   - request: The request (unused but for symmetry with the other ceremonies).
+    /// - Parameter user: The signed-in user.
     /// - Returns: The options and their challenge cookie.
-    /// - Throws: ``AuthError/tooManyPasskeys``, or ``AuthError/unavailable`` when the store cannot be reached.
-    public func registrationOptions(for user: AuthUser, request: HTTPRequest? = nil) async throws -> PasskeyOptions {
+    /// - Throws: ``AuthError/emailNotVerified`` for a user whose address nobody proved (a passkey added to an account
+    ///   someone registered with another person's address would outlive that person's password reset),
+    ///   ``AuthError/tooManyPasskeys``, or ``AuthError/unavailable`` when the store cannot be reached.
+    public func registrationOptions(for user: AuthUser) async throws -> PasskeyOptions {
+        guard user.email == nil || user.emailVerified != nil else { throw AuthError.emailNotVerified.with(detail: "verify your address before adding a passkey") }
         let existing = try await storeErrors { try await store.authenticators(userID: user.id) }
         guard existing.count < configuration.maximumPerUser else { throw AuthError.tooManyPasskeys }
         let challenge = PasskeyChallenge(purpose: .add, userID: user.id, lifetime: configuration.challengeLifetime, now: now())
@@ -102,11 +104,12 @@ public struct Passkeys: Sendable {
     public func register(_ request: AuthRequest, user: AuthUser, name: String? = nil) async throws -> PasskeyAuthenticator {
         let (challenge, credential) = try await redeem(request, registration: true)
         guard challenge.purpose == .add, challenge.userID == user.id else { throw AuthError.passkeyChallengeExpired.with(detail: "the ceremony was for another purpose or user") }
+        guard user.email == nil || user.emailVerified != nil else { throw AuthError.emailNotVerified.with(detail: "verify your address before adding a passkey") }
         let passkey = try verifyRegistration(credential, challenge: challenge, userID: user.id, name: name)
         try await storeErrors {
             guard try await store.authenticators(userID: user.id).count < configuration.maximumPerUser else { throw AuthError.tooManyPasskeys }
             do {
-                guard try await store.createAuthenticator(passkey) else { throw AuthError.passkeyChallengeExpired.with(detail: "the user is gone") }
+                guard try await store.createAuthenticator(passkey) else { throw AuthError.passkeyUnknownCredential.with(detail: "the user is gone") }
             } catch AccountStoreError.authenticatorInUse {
                 throw AuthError.passkeyInUse
             }
@@ -156,8 +159,8 @@ public struct Passkeys: Sendable {
     }
 
     /// Redeems a sign-up code and returns the options for the new user's first passkey. The code is used up: if the
-    /// browser's prompt is cancelled, asking again with the challenge cookie (and no code) renews the challenge
-    /// until the first one's deadline.
+    /// browser's prompt is cancelled, asking again with the challenge cookie (with or without the spent code) renews
+    /// the challenge until the first one's deadline.
     ///
     /// - Parameters:
     ///   - email: The address the code was sent to.
@@ -169,7 +172,11 @@ public struct Passkeys: Sendable {
     public func signUpOptions(email: String, code: String?, name: String?, request: AuthRequest) async throws -> PasskeyOptions {
         guard let email = EmailAddress.normalized(email) else { throw AuthError.invalidRequest.with(detail: "the email address is not valid") }
         let challenge: PasskeyChallenge
-        if let code, !code.isEmpty {
+        if let pending = openChallenge(request), pending.purpose == .signUp, pending.email == email {
+            // The cookie already proves the code (which was used up): a new challenge for the same sign-up, after a
+            // cancelled or failed prompt, until the first one's deadline.
+            challenge = pending.renewed()
+        } else if let code, !code.isEmpty {
             if let client = request.clientAddress { try await configuration.perClient.take("passkey-client:" + RateLimitKey.client(client)) }
             try await perAddress.take("passkey-code:" + email)
             let digits = code.filter { !$0.isWhitespace && $0 != "-" }
@@ -179,41 +186,70 @@ public struct Passkeys: Sendable {
                         identifier: Self.signUpPurpose + ":" + email, tokenHash: Self.codeHash(digits, email: email), purpose: Self.signUpPurpose, now: now()) != nil
                 else { throw AuthError.invalidVerification }
             }
-            let trimmed = name?.trimmingCharacters(in: .whitespacesAndNewlines)
             challenge = PasskeyChallenge(
-                purpose: .signUp, userID: AuthUser(email: email).id, email: email, name: Accounts.storable(trimmed).flatMap { $0.isEmpty ? nil : $0 },
-                lifetime: configuration.challengeLifetime, now: now())
+                purpose: .signUp, userID: AuthUser(email: email).id, email: email, name: Self.cleanName(name), lifetime: configuration.challengeLifetime, now: now())
         } else {
-            guard let pending = openChallenge(request), pending.purpose == .signUp, pending.email == email else { throw AuthError.invalidVerification }
-            challenge = pending.renewed()
+            throw AuthError.invalidVerification
         }
         return try creationOptions(challenge, userName: email, displayName: challenge.name ?? email, exclude: [])
     }
 
-    /// Verifies a new user's first passkey and creates the user (their address verified by the code) with it.
+    /// A verified passkey-first sign-up, not written yet: the user (their address proved by the code) and the passkey.
+    public struct SignUp: Sendable {
+        /// The new user.
+        public let user: AuthUser
+        /// Their first passkey.
+        public let passkey: PasskeyAuthenticator
+    }
+
+    /// Verifies a new user's first passkey, writing nothing: ``PasskeyProvider`` hands the result to the handler, whose
+    /// `signIn` callback runs before ``Accounts/signIn(provider:type:identity:signedInUserID:)`` creates the user
+    /// (``create(_:in:)``).
     ///
     /// - Parameter request: The request carrying the credential and the sign-up ceremony's cookie.
-    /// - Returns: The new user and their passkey.
-    /// - Throws: ``AuthError`` with the failed check's code; ``AuthError/emailInUse`` when the address got an account
-    ///   meanwhile.
-    public func completeSignUp(_ request: AuthRequest) async throws -> (user: AuthUser, passkey: PasskeyAuthenticator) {
+    /// - Returns: The user and passkey to create.
+    /// - Throws: ``AuthError`` with the failed check's code.
+    public func verifySignUp(_ request: AuthRequest) async throws -> SignUp {
         let (challenge, credential) = try await redeem(request, registration: true)
         guard challenge.purpose == .signUp, let userID = challenge.userID, let email = challenge.email else {
             throw AuthError.passkeyChallengeExpired.with(detail: "the ceremony was not a sign-up")
         }
         let passkey = try verifyRegistration(credential, challenge: challenge, userID: userID, name: nil)
-        let time = now()
-        let user = AuthUser(id: userID, email: email, emailVerified: time.wholeMilliseconds, name: challenge.name, image: nil, createdAt: time.wholeMilliseconds, updatedAt: time.wholeMilliseconds, payloadJSON: nil)
-        try await storeErrors {
+        let time = now().wholeMilliseconds
+        return SignUp(
+            user: AuthUser(id: userID, email: email, emailVerified: time, name: challenge.name, image: nil, createdAt: time, updatedAt: time, payloadJSON: nil),
+            passkey: passkey)
+    }
+
+    /// Verifies a new user's first passkey and creates the user with it (no callbacks run: for apps that do not use
+    /// ``Accounts``).
+    ///
+    /// - Parameter request: The request carrying the credential and the sign-up ceremony's cookie.
+    /// - Returns: The new user and their passkey.
+    /// - Throws: ``AuthError`` with the failed check's code; ``AuthError/emailInUse`` when the address got an account
+    ///   meanwhile.
+    public func completeSignUp(_ request: AuthRequest) async throws -> SignUp {
+        let signUp = try await verifySignUp(request)
+        try await Self.create(signUp, in: store)
+        return signUp
+    }
+
+    /// Writes a verified sign-up: the user and the passkey in one transaction.
+    ///
+    /// - Throws: ``AuthError/emailInUse`` (the address got an account meanwhile), ``AuthError/passkeyInUse``,
+    ///   ``AuthError/passkeyChallengeExpired`` (this sign-up was completed already), ``AuthError/unavailable``.
+    public static func create(_ signUp: SignUp, in store: any AccountStore) async throws {
+        try await AuthError.mappingStoreErrors {
             do {
-                try await store.createUser(user, authenticator: passkey)
+                try await store.createUser(signUp.user, authenticator: signUp.passkey)
             } catch AccountStoreError.emailInUse {
                 throw AuthError.emailInUse
             } catch AccountStoreError.authenticatorInUse {
                 throw AuthError.passkeyInUse
+            } catch AccountStoreError.userInUse {
+                throw AuthError.passkeyChallengeExpired.with(detail: "this sign-up was completed already")
             }
         }
-        return (user, passkey)
     }
 
     // MARK: Authentication
@@ -278,7 +314,6 @@ public struct Passkeys: Sendable {
         } else if challenge.userID == nil {
             throw AuthError.invalidPasskeyResponse.with(detail: "a sign-in without a user needs the user handle")
         }
-        if passkey.flaggedAt != nil, configuration.counterPolicy == .flagAndRefuse { throw AuthError.passkeyCloned.with(detail: "this passkey was flagged as possibly cloned") }
         let clientData = try ClientData(json: credential.clientDataJSON)
         try clientData.check(type: "webauthn.get", challenge: challenge.challenge, origins: origins)
         guard let rawData = credential.authenticatorData, let signature = credential.signature else { throw AuthError.invalidPasskeyResponse }
@@ -292,6 +327,10 @@ public struct Passkeys: Sendable {
             key = try mapped { () throws(WebAuthnDataError) in try COSEKey(bytes: passkey.publicKey) }
         }
         guard key.isValidSignature(signature, for: rawData + clientData.hash) else { throw AuthError.passkeyInvalidSignature }
+        // Only someone holding the key learns that it is flagged.
+        if passkey.flaggedAt != nil, configuration.counterPolicy == .flagAndRefuse { throw AuthError.passkeyCloned.with(detail: "this passkey was flagged as possibly cloned") }
+        // Backup eligibility is fixed for a credential's life (WebAuthn §7.2 step 18).
+        guard data.backupEligible == (passkey.deviceType == "multiDevice") else { throw AuthError.passkeyBackupEligibilityChanged }
         // A counter that did not go up, on an authenticator that counts: two copies of one key may exist.
         var flagged = passkey.flaggedAt != nil
         if data.signCount != 0 || passkey.counter != 0, data.signCount <= passkey.counter {
@@ -327,18 +366,16 @@ public struct Passkeys: Sendable {
         try await storeErrors { try await store.authenticators(userID: userID) }
     }
 
-    /// Whether a user has a passkey.
+    /// Whether a user has a passkey that can sign in (a flagged one cannot, so it is never asked for as a second factor).
     public func hasPasskey(userID: String) async throws -> Bool {
-        try await !passkeys(userID: userID).isEmpty
+        try await passkeys(userID: userID).contains { $0.flaggedAt == nil }
     }
 
     /// Renames one of a user's passkeys.
     ///
     /// - Throws: ``AuthError/notFound`` when it is not the user's.
     public func rename(credentialID: [UInt8], userID: String, name: String?) async throws {
-        let trimmed = name?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64)
-        let stored = trimmed.flatMap { $0.isEmpty ? nil : String($0) }
-        guard try await storeErrors({ try await store.renameAuthenticator(credentialID: credentialID, userID: userID, name: stored) }) else { throw AuthError.notFound }
+        guard try await storeErrors({ try await store.renameAuthenticator(credentialID: credentialID, userID: userID, name: Self.cleanName(name)) }) else { throw AuthError.notFound }
     }
 
     /// Deletes one of a user's passkeys, unless it is their last way to sign in.
@@ -406,12 +443,11 @@ public struct Passkeys: Sendable {
         try checkFlags(data)
         guard let attested = data.attestedCredentialData else { throw AuthError.invalidPasskeyResponse.with(detail: "no attested credential data") }
         guard attested.credentialID == credential.credentialID else { throw AuthError.invalidPasskeyResponse.with(detail: "the credential ID differs from the authenticator's") }
-        _ = try mapped { () throws(WebAuthnDataError) in try attestation.verify(clientDataHash: clientData.hash, trustAnchors: configuration.trustAnchors) }
-        let trimmed = name?.trimmingCharacters(in: .whitespacesAndNewlines).prefix(64)
+        _ = try mapped { () throws(WebAuthnDataError) in try attestation.verify(clientDataHash: clientData.hash, trustAnchors: configuration.trustAnchors, now: now()) }
         return PasskeyAuthenticator(
             credentialID: attested.credentialID, userID: userID, publicKey: attested.publicKey.bytes, counter: data.signCount,
             backedUp: data.backedUp, deviceType: data.backupEligible ? "multiDevice" : "singleDevice", transports: credential.transports,
-            name: trimmed.flatMap { $0.isEmpty ? nil : String($0) }, createdAt: now())
+            name: Self.cleanName(name), createdAt: now())
     }
 
     /// The relying party ID hash and the user present / verified flags.
@@ -448,6 +484,21 @@ public struct Passkeys: Sendable {
         var descriptor: JSONObject = ["type": "public-key", "id": .string(Base64URL.encode(passkey.credentialID))]
         if !passkey.transports.isEmpty { descriptor["transports"] = .array(passkey.transports.map(JSONValue.string)) }
         return .object(descriptor)
+    }
+
+    /// A name people chose (a passkey's, a new user's): trimmed, without control or format characters, at most 64
+    /// characters; `nil` when nothing is left.
+    static func cleanName(_ name: String?) -> String? {
+        guard let name else { return nil }
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: name.unicodeScalars.filter { scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator, .surrogate, .privateUse, .unassigned: false
+            default: true
+            }
+        })
+        let trimmed = String(kept).trimmingCharacters(in: .whitespacesAndNewlines).prefix(64)
+        return trimmed.isEmpty ? nil : String(trimmed)
     }
 
     static func codeHash(_ code: String, email: String) -> [UInt8] {

@@ -90,6 +90,9 @@ public struct ProviderIdentity: Sendable {
     /// Header fields the sign-in's response must carry besides the session's (a provider's step clearing its own
     /// cookie).
     var responseFields: [HTTPField] = []
+    /// A verified passkey-first sign-up, which ``Accounts/signIn(provider:type:identity:signedInUserID:)`` writes once
+    /// the handler's `signIn` callback allowed it.
+    var passkeySignUp: Passkeys.SignUp?
 
     /// Creates an identity.
     ///
@@ -196,6 +199,8 @@ public struct AuthSuccess: Sendable {
     public let rawProfile: JSONObject?
     /// Where the user wanted to go (an allowed `returnTo` of the authorize request), if anywhere.
     public let returnTo: String?
+    /// A passkey-first sign-up to write (see ``ProviderIdentity``).
+    let passkeySignUp: Passkeys.SignUp?
 
     init(provider: String, identity: ProviderIdentity, request: AuthRequest, returnTo: String?) {
         self.provider = provider
@@ -205,5 +210,6 @@ public struct AuthSuccess: Sendable {
         self.profile = identity.profile
         self.rawProfile = identity.rawProfile
         self.returnTo = returnTo
+        self.passkeySignUp = identity.passkeySignUp
     }
 }

@@ -58,8 +58,12 @@ public struct PasskeyProvider: AuthProvider {
             let assertion = try await passkeys.authenticate(request)
             result = .signedIn(identity(assertion.user, methods: assertion.userVerified ? ["hwk", "user", "mfa"] : ["hwk", "user"], returnTo: assertion.returnTo))
         case "register":
-            let (user, _) = try await passkeys.completeSignUp(request)
-            result = .signedIn(identity(user, methods: ["hwk", "user"], returnTo: nil))
+            // Verified, not written: the handler's `signIn` callback decides first, then `Accounts.signIn` creates the
+            // user with the passkey.
+            let signUp = try await passkeys.verifySignUp(request)
+            var signedUp = identity(signUp.user, methods: ["hwk", "user"], returnTo: nil)
+            signedUp.passkeySignUp = signUp
+            result = .signedIn(signedUp)
         default:
             throw AuthError.invalidRequest.with(detail: "action is authenticate or register")
         }
@@ -116,7 +120,6 @@ public struct PasskeyProvider: AuthProvider {
             guard request.isBrowserNavigation else { return .respond(.json(["ok": true])) }
             var target = URLEncodedForm.appending(name: "email", value: normalized, to: configuration.url("/\(context.provider)/signup"))
             target = URLEncodedForm.appending(name: "sent", value: "1", to: target)
-            if let name = form["name"], !name.isEmpty { target = URLEncodedForm.appending(name: "name", value: name, to: target) }
             return .respond(.redirect(to: target, status: .seeOther))
         case ("signup-options", false):
             let form = request.formOrJSON

@@ -138,14 +138,14 @@ public struct PasswordProvider: AuthProvider {
                 var response = context.pages.twoFactorChallenge(
                     name: context.provider, csrfToken: token, error: request.query["error"], offersCode: factors.totp, offersPasskey: factors.passkey,
                     configuration: context.configuration)
-                if factors.passkey { response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicyWithScripts() }
+                if factors.passkey { response.head.headerFields[.contentSecurityPolicy] = AuthPages.contentSecurityPolicyWithScripts(configuration: context.configuration) }
                 return response
             })
         }
         if passkeyOptions {
             // The options of the passkey ceremony for the user who passed the password (the challenge is not spent).
             guard let passkeys else { throw AuthError.notFound }
-            return .respond(try await passkeys.authenticationOptions(userID: challenge.userID, returnTo: challenge.returnTo).response)
+            return .respond(try await passkeys.authenticationOptions(userID: challenge.userID).response)
         }
         // Codes count against the client's limit too (the user's own limit is in `SecondFactors`).
         if let client = request.clientAddress {
