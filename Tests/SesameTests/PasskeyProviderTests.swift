@@ -105,7 +105,7 @@ import Testing
         let assertion = authenticator.get(Self.json(options), origin: Self.origin)
         let signedIn = await other.send(handler, .post, "/auth/callback/passkey", json: ["csrfToken": .string(token), "action": "authenticate", "data": assertion],
                                         fields: ["X-Auth-Return-Redirect": "1"])
-        #expect(signedIn.head.status == .ok && Self.json(signedIn)["url"] == "/dashboard")
+        #expect(signedIn.head.status == .ok && Self.json(signedIn)["url"] == "https://app.example/dashboard")
         #expect(try await other.session(handler)["user"]?["email"] == "ada@example.com")
         // The same assertion again: refused, and no second session.
         var replayer = Client(browser: false)

@@ -49,4 +49,11 @@ public struct AuthConfiguration: Sendable {
 
     /// The absolute URL of a path under the prefix.
     func url(_ path: String) -> String { baseURL + prefix + path }
+
+    /// A location made absolute against the base URL's origin (a path such as `/dashboard` becomes
+    /// `https://app.example/dashboard`); absolute URLs are returned as they are.
+    func absolute(_ location: String) -> String {
+        guard location.hasPrefix("/"), !location.hasPrefix("//") else { return location }
+        return origin + location
+    }
 }

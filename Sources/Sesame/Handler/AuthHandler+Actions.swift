@@ -158,12 +158,13 @@ extension AuthHandler {
         guard csrf.verify(request.head, submitted: token) else { throw AuthError.invalidCSRFToken }
     }
 
-    /// With `X-Auth-Return-Redirect: 1`, a redirect becomes `{"url": …}` (its cookies kept), as in Auth.js.
+    /// With `X-Auth-Return-Redirect: 1`, a redirect becomes `{"url": …}` with the absolute URL (its cookies kept), as
+    /// in Auth.js: next-auth's client reads `new URL(data.url)`.
     func returningRedirect(_ response: AuthResponse, for request: AuthRequest) -> AuthResponse {
         guard request.head.headerFields[.xAuthReturnRedirect] == "1", let location = response.head.headerFields[.location],
             (300..<400).contains(response.head.status.code)
         else { return response }
-        var json = AuthResponse.json(["url": .string(location)])
+        var json = AuthResponse.json(["url": .string(configuration.absolute(location))])
         json.head.headerFields.append(contentsOf: response.head.headerFields[fields: .setCookie])
         return json
     }

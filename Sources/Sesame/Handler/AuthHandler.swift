@@ -260,7 +260,11 @@ public struct AuthHandler: Sendable {
     /// The one place flow errors are answered.
     func errorResponse(_ error: AuthError, for request: AuthRequest) -> AuthResponse {
         var response: AuthResponse
-        if error.status == .tooManyRequests {
+        if request.head.headerFields[.xAuthReturnRedirect] == "1", !request.isBrowserNavigation {
+            // next-auth's client reads the error from the URL it is given (`?error=`), with the status beside it.
+            let target = configuration.absolute(URLEncodedForm.appending(name: "error", value: error.code, to: configuration.errorURL ?? configuration.url("/error")))
+            response = .json(["url": .string(target), "error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
+        } else if error.status == .tooManyRequests {
             // Rate limits answer with their status everywhere, so that clients can honour Retry-After.
             response = request.isBrowserNavigation
                 ? pages.error(code: error.code, configuration: configuration, status: error.status)

@@ -170,6 +170,10 @@ public struct LinkProvider: AuthProvider {
     }
 
     private func sentResponse(for request: AuthRequest, context: AuthContext) -> AuthResponse {
+        // next-auth's client (`X-Auth-Return-Redirect: 1`) goes where Auth.js sends it: the check-your-email page.
+        if request.head.headerFields[.xAuthReturnRedirect] == "1" {
+            return .redirect(to: configuration.sentURL ?? context.configuration.url("/verify-request"), status: .seeOther)
+        }
         guard request.isBrowserNavigation else { return .json(["sent": true]) }
         if let sentURL = configuration.sentURL { return .redirect(to: sentURL, status: .seeOther) }
         return context.pages.render(
