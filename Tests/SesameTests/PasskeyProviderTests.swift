@@ -130,6 +130,8 @@ import Testing
         #expect(options.head.status == .ok)
         let malformed = await client.send(handler, .post, "/auth/callback/passkey", json: ["csrfToken": .string(token), "action": "authenticate", "data": "{\"id\":1}"])
         #expect(malformed.head.status == .badRequest && Self.json(malformed)["error"] == "invalid_passkey_response")
+        // People get the page's text; the developer's detail stays in `error_description`.
+        #expect(Self.json(malformed)["message"] == "The passkey's answer was not valid. Try again.")
         let unknownAction = await client.send(handler, .post, "/auth/callback/passkey", json: ["csrfToken": .string(token), "action": "steal", "data": [:]])
         #expect(unknownAction.head.status == .badRequest)
     }

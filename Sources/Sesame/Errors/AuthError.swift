@@ -3,7 +3,7 @@ import HTTPTypes
 /// Why a sign-in flow stopped: a stable code, the HTTP status it answers with, and a description for humans.
 ///
 /// Every flow error ends in one place, ``AuthHandler``: a browser navigation is redirected to the error page
-/// with `?error=CODE`; an API client gets `{"error": CODE, "error_description": …}` with the status. Bad
+/// with `?error=CODE`; an API client gets `{"error": CODE, "error_description": …, "message": …}` with the status. Bad
 /// input always yields a 4xx; only a failure of the app's own code is a 500.
 public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The stable error code, for example `invalid_token`.
@@ -25,10 +25,12 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
         self.retryAfter = retryAfter
     }
 
-    /// The JSON error response for API clients: `{"error", "error_description"}` with the error's status.
+    /// The JSON error response for API clients: `{"error", "error_description", "message"}` with the error's status
+    /// (`message` is for people: the built-in pages' text for the code).
     public var jsonResponse: AuthResponse {
         var body: JSONObject = ["error": .string(code)]
         if let detail { body["error_description"] = .string(detail) }
+        body["message"] = .string(message)
         var response = AuthResponse.json(.object(body), status: status)
         if let retryAfter { response.head.headerFields[.retryAfter] = String(retryAfter) }
         for field in responseFields { response.head.headerFields.append(field) }

@@ -263,17 +263,17 @@ public struct AuthHandler: Sendable {
         if request.head.headerFields[.xAuthReturnRedirect] == "1", !request.isBrowserNavigation {
             // next-auth's client reads the error from the URL it is given (`?error=`), with the status beside it.
             let target = configuration.absolute(URLEncodedForm.appending(name: "error", value: error.code, to: configuration.errorURL ?? configuration.url("/error")))
-            response = .json(["url": .string(target), "error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
+            response = .json(["url": .string(target), "error": .string(error.code), "error_description": .string(error.detail ?? error.code), "message": .string(error.message)], status: error.status)
         } else if error.status == .tooManyRequests {
             // Rate limits answer with their status everywhere, so that clients can honour Retry-After.
             response = request.isBrowserNavigation
                 ? pages.error(code: error.code, configuration: configuration, status: error.status)
-                : .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
+                : .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code), "message": .string(error.message)], status: error.status)
         } else if request.isBrowserNavigation {
             let target = configuration.errorURL ?? configuration.prefix + "/error"
             response = .redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: target))
         } else {
-            response = .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code)], status: error.status)
+            response = .json(["error": .string(error.code), "error_description": .string(error.detail ?? error.code), "message": .string(error.message)], status: error.status)
         }
         if let retryAfter = error.retryAfter { response.head.headerFields[.retryAfter] = String(retryAfter) }
         for field in error.responseFields { response.head.headerFields.append(field) }

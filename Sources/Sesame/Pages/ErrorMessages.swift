@@ -48,6 +48,6 @@ enum ErrorMessages {
 }
 
 extension AuthError {
-    /// What to show people for this error: the built-in pages' message for its code, else its description.
-    public var message: String { ErrorMessages.text[code] ?? detail ?? code }
+    /// What to show people for this error: the built-in pages' message for its code (never the developer's detail).
+    public var message: String { ErrorMessages.text[code] ?? "That did not work. Try again." }
 }

@@ -60,7 +60,8 @@ enum PasskeyScript {
   const answer = async (response) => {
     let json = {};
     try { json = await response.json(); } catch (_) { /* not JSON */ }
-    if (!response.ok) throw Object.assign(new Error(json.error_description || json.message || json.error || "refused"), { code: json.error || "server_error" });
+    // `message` is the text for people; `error_description` is for developers and stays out of the page.
+    if (!response.ok) throw Object.assign(new Error(json.message || "That did not work. Try again."), { code: json.error || "server_error" });
     return json;
   };
   const show = (element, error) => {
