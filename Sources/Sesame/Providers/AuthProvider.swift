@@ -111,6 +111,19 @@ public struct ProviderIdentity: Sendable {
     }
 }
 
+extension ProviderIdentity {
+    /// A user the provider checked itself (a password, a passkey): their profile, with how they signed in (`amr`,
+    /// RFC 8176) and where they were headed.
+    init(user: AuthUser, methods: [String], returnTo: String?) {
+        var claims: JSONObject = ["amr": .array(methods.map(JSONValue.string))]
+        if let email = user.email { claims["email"] = .string(email) }
+        if let returnTo { claims["returnTo"] = .string(returnTo) }
+        self.init(
+            claims: claims, profile: Profile(id: user.id, email: user.email, emailVerified: user.emailVerified != nil, name: user.name, image: user.image),
+            returnTo: returnTo)
+    }
+}
+
 /// A provider built from two closures: custom adapters, for example one that picks a tenant's identity
 /// provider by a query parameter and delegates to it.
 public struct CustomProvider: AuthProvider {
@@ -171,6 +184,31 @@ public struct AuthContext: Sendable {
     public let csrf: CSRFProtection
     /// Ends every session of a user (a password reset), when the handler keeps users (`nil` otherwise).
     public let endSessions: (@Sendable (AuthUser) async throws -> Void)?
+
+    /// Work whose outcome must not show in the answer (a lookup that would tell known addresses from unknown ones, a
+    /// delivery): in the background, a moment after the response, or else before it; a failure is logged, never shown.
+    ///
+    /// - Parameters:
+    ///   - inBackground: Whether the work runs after the response.
+    ///   - failure: What the log says when the work fails.
+    ///   - work: The work.
+    func afterAnswering(inBackground: Bool, failure: Logger.Message, _ work: @escaping @Sendable () async throws -> Void) async {
+        let logger = logger
+        let guarded: @Sendable () async -> Void = {
+            do {
+                try await work()
+            } catch {
+                logger.error(failure, metadata: ["error": .string(String(describing: Swift.type(of: error)))])
+            }
+        }
+        guard inBackground else { return await guarded() }
+        // A moment later, so that the work runs once the answer is on its way rather than beside it (where it would
+        // slow the answer for known addresses alone).
+        Task {
+            try? await Task.sleep(for: .milliseconds(20))
+            await guarded()
+        }
+    }
 
     /// Runs one step, reporting its duration to the configuration's step observer when there is one.
     func timed<Result, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Result) async throws(Failure) -> Result {

@@ -56,12 +56,12 @@ public struct PasskeyProvider: AuthProvider {
         switch request.formOrJSON["action"] ?? "authenticate" {
         case "authenticate":
             let assertion = try await passkeys.authenticate(request)
-            result = .signedIn(identity(assertion.user, methods: assertion.userVerified ? ["hwk", "user", "mfa"] : ["hwk", "user"], returnTo: assertion.returnTo))
+            result = .signedIn(ProviderIdentity(user: assertion.user, methods: assertion.userVerified ? ["hwk", "user", "mfa"] : ["hwk", "user"], returnTo: assertion.returnTo))
         case "register":
             // Verified, not written: the handler's `signIn` callback decides first, then `Accounts.signIn` creates the
             // user with the passkey.
             let signUp = try await passkeys.verifySignUp(request)
-            var signedUp = identity(signUp.user, methods: ["hwk", "user"], returnTo: nil)
+            var signedUp = ProviderIdentity(user: signUp.user, methods: ["hwk", "user"], returnTo: nil)
             signedUp.passkeySignUp = signUp
             result = .signedIn(signedUp)
         default:
@@ -72,16 +72,6 @@ public struct PasskeyProvider: AuthProvider {
             result = .signedIn(identity)
         }
         return result
-    }
-
-    /// Who signed in, with how (`amr`, RFC 8176).
-    private func identity(_ user: AuthUser, methods: [String], returnTo: String?) -> ProviderIdentity {
-        var claims: JSONObject = ["amr": .array(methods.map(JSONValue.string))]
-        if let email = user.email { claims["email"] = .string(email) }
-        if let returnTo { claims["returnTo"] = .string(returnTo) }
-        return ProviderIdentity(
-            claims: claims, profile: Profile(id: user.id, email: user.email, emailVerified: user.emailVerified != nil, name: user.name, image: user.image),
-            returnTo: returnTo)
     }
 
     // MARK: Steps
@@ -116,7 +106,7 @@ public struct PasskeyProvider: AuthProvider {
             } catch let error as AuthError where request.isBrowserNavigation && error.status.code < 500 && error.status != .tooManyRequests {
                 return .respond(.redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: configuration.url("/\(context.provider)/signup")), status: .seeOther))
             }
-            await afterAnswering(context) { [passkeys, deliver] in try await deliver(try await passkeys.signUpMessage(email: normalized)) }
+            await context.afterAnswering(inBackground: deliversInBackground, failure: "A passkey sign-up message could not be prepared or delivered") { [passkeys, deliver] in try await deliver(try await passkeys.signUpMessage(email: normalized)) }
             guard request.isBrowserNavigation else { return .respond(.json(["ok": true])) }
             var target = URLEncodedForm.appending(name: "email", value: normalized, to: configuration.url("/\(context.provider)/signup"))
             target = URLEncodedForm.appending(name: "sent", value: "1", to: target)
@@ -126,23 +116,6 @@ public struct PasskeyProvider: AuthProvider {
             return .respond(try await passkeys.signUpOptions(email: form["email"] ?? "", code: form["code"], name: form["name"], request: request).response)
         default:
             return nil
-        }
-    }
-
-    /// Work whose outcome must not show in the answer: after the response by default; a failure is logged, never shown.
-    private func afterAnswering(_ context: AuthContext, _ work: @escaping @Sendable () async throws -> Void) async {
-        let logger = context.logger
-        let guarded: @Sendable () async -> Void = {
-            do {
-                try await work()
-            } catch {
-                logger.error("A passkey sign-up message could not be prepared or delivered", metadata: ["error": .string(String(describing: Swift.type(of: error)))])
-            }
-        }
-        guard deliversInBackground else { return await guarded() }
-        Task {
-            try? await Task.sleep(for: .milliseconds(20))
-            await guarded()
         }
     }
 }

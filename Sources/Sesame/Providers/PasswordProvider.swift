@@ -104,7 +104,7 @@ public struct PasswordProvider: AuthProvider {
             response.head.headerFields.append(HTTPField(name: .setCookie, value: cookie.setCookie(try challenge.sealed(keys: context.keys), maxAge: Int(SecondFactorChallenge.lifetime))))
             return .respond(response)
         }
-        return .signedIn(identity(user, methods: ["pwd"], returnTo: returnTo))
+        return .signedIn(ProviderIdentity(user: user, methods: ["pwd"], returnTo: returnTo))
     }
 
     /// Which second factors a user has: an authenticator app, passkeys.
@@ -112,15 +112,6 @@ public struct PasswordProvider: AuthProvider {
         let totp = try await secondFactors?.isEnrolled(userID: userID) ?? false
         let passkey = try await passkeys?.hasPasskey(userID: userID) ?? false
         return (totp, passkey, totp || passkey)
-    }
-
-    /// Who signed in, with how (`amr`).
-    private func identity(_ user: AuthUser, methods: [String], returnTo: String?) -> ProviderIdentity {
-        var claims: JSONObject = ["email": .string(user.email ?? ""), "amr": .array(methods.map(JSONValue.string))]
-        if let returnTo { claims["returnTo"] = .string(returnTo) }
-        return ProviderIdentity(
-            claims: claims, profile: Profile(id: user.id, email: user.email, emailVerified: user.emailVerified != nil, name: user.name, image: user.image),
-            returnTo: returnTo)
     }
 
     /// The second factor's step: the code form, and its check.
@@ -187,7 +178,7 @@ public struct PasswordProvider: AuthProvider {
             guard let user else { throw AuthError.challengeExpired }
             return user
         }
-        var identity = identity(user, methods: ["pwd", method], returnTo: challenge.returnTo)
+        var identity = ProviderIdentity(user: user, methods: ["pwd", method], returnTo: challenge.returnTo)
         identity.responseFields.append(HTTPField(name: .setCookie, value: cookie.clearCookie()))
         if method == "hwk" { identity.responseFields.append(HTTPField(name: .setCookie, value: PasskeyChallenge.cookie(baseURL: context.configuration.baseURL).clearCookie())) }
         return .signedIn(identity)
@@ -253,7 +244,7 @@ public struct PasswordProvider: AuthProvider {
                 try await passwords.admit(email: form["email"] ?? "", client: request.clientAddress, action: "verify-request")
             }
             // Whether the address has an unverified user is decided (and written) after the answer by default.
-            await afterAnswering(context) {
+            await context.afterAnswering(inBackground: deliversInBackground, failure: "A password message could not be prepared or delivered") {
                 if let verification = try await passwords.issueVerificationIfUnverified(email: email) {
                     try await deliver(.verifyEmail(to: verification.email, link: verifyLink(verification, context), code: verification.code))
                 }
@@ -269,7 +260,7 @@ public struct PasswordProvider: AuthProvider {
             }
             // Whether the address has a user is decided (and the token written) after the answer by default: a known
             // address's answer takes no longer than an unknown one's.
-            await afterAnswering(context) {
+            await context.afterAnswering(inBackground: deliversInBackground, failure: "A password message could not be prepared or delivered") {
                 if let reset = try await passwords.issueReset(email: email), let to = reset.user.email {
                     let link = URLEncodedForm.appending(name: "token", value: reset.token,
                         to: URLEncodedForm.appending(name: "user", value: reset.user.id, to: configuration.url("/\(context.provider)/reset")))
@@ -351,29 +342,6 @@ public struct PasswordProvider: AuthProvider {
     /// addresses are known).
     private func send(_ message: Message, _ context: AuthContext) async {
         let deliver = deliver
-        await afterAnswering(context) { try await deliver(message) }
-    }
-
-    /// Work whose outcome must not show in the answer (a lookup that would tell known addresses from unknown ones, a
-    /// delivery): after the response by default, else before it; a failure is logged, never shown.
-    private func afterAnswering(_ context: AuthContext, _ work: @escaping @Sendable () async throws -> Void) async {
-        let logger = context.logger
-        let guarded: @Sendable () async -> Void = {
-            do {
-                try await work()
-            } catch {
-                logger.error("A password message could not be prepared or delivered", metadata: ["error": .string(String(describing: Swift.type(of: error)))])
-            }
-        }
-        if deliversInBackground {
-            // A moment later, so that the work runs once the answer is on its way rather than beside it (where it
-            // would slow the answer for known addresses alone).
-            Task {
-                try? await Task.sleep(for: .milliseconds(20))
-                await guarded()
-            }
-        } else {
-            await guarded()
-        }
+        await context.afterAnswering(inBackground: deliversInBackground, failure: "A password message could not be prepared or delivered") { try await deliver(message) }
     }
 }
