@@ -562,6 +562,28 @@ def password_sign_in(driver, demo, email, password):
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
+def sign_up_verify_and_sign_in(driver, demo, email, password):
+    """A password account through the built-in pages: sign-up, the verification link from the outbox, sign-in."""
+    driver.get(demo.url("/auth/password/signup"))
+    fill(driver, "Email address", email)
+    fill(driver, "Password", password).submit()
+    wait_for_path(driver, "/auth/password/verify")
+    driver.get(outbox_link(driver, demo, email, "verify"))
+    wait_for_url(driver, "verified=1")
+    password_sign_in(driver, demo, email, password)
+    wait_for_path(driver, "/")
+
+
+def the_password_alone_reaches_the_two_step_page(driver, demo, email, password):
+    """Signs in with the password of a user with a second factor: no session, the two-step page (checked)."""
+    password_sign_in(driver, demo, email, password)
+    wait_for_path(driver, "/auth/password/two-factor")
+    assert session_json(driver, demo) is None
+    driver.back()
+    wait_for_path(driver, "/auth/password/two-factor")
+    check_basic_accessibility(driver, "Two-step verification")
+
+
 def test_password_sign_up_verify_sign_in_and_reset(browser, demo):
     # An address no other test signs in with (a magic-link user has no password, and sign-up would only tell them).
     email = f"password-user-{browser.scheme}@example.com"
@@ -653,14 +675,7 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
 
     email = f"totp-user-{browser.scheme}@example.com"
     password = "an authenticator protects this one"
-    browser.get(demo.url("/auth/password/signup"))
-    fill(browser, "Email address", email)
-    fill(browser, "Password", password).submit()
-    wait_for_path(browser, "/auth/password/verify")
-    browser.get(outbox_link(browser, demo, email, "verify"))
-    wait_for_url(browser, "verified=1")
-    password_sign_in(browser, demo, email, password)
-    wait_for_path(browser, "/")
+    sign_up_verify_and_sign_in(browser, demo, email, password)
 
     browser.get(demo.url("/account/security"))
     assert "Off" in browser.find_element(By.ID, "two-factor-summary").text
@@ -689,12 +704,7 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
     sign_out_on_the_home_page(browser)
 
     # The password alone: no session, the code page.
-    password_sign_in(browser, demo, email, password)
-    wait_for_path(browser, "/auth/password/two-factor")
-    assert session_json(browser, demo) is None
-    browser.back()
-    wait_for_path(browser, "/auth/password/two-factor")
-    check_basic_accessibility(browser, "Two-step verification")
+    the_password_alone_reaches_the_two_step_page(browser, demo, email, password)
     if demo.framework == "hummingbird":
         save_screenshot(browser, "two-factor-challenge")
     fill(browser, "Code", "000000" if totp.now() != "000000" else "111111").submit()
@@ -816,14 +826,7 @@ def test_a_passkey_as_the_second_factor_then_removed(passkey_browser, demo):
     email = f"passkey-2fa-{demo.framework}@example.com"
     password = "a password and then a passkey"
     without_autofill(driver)
-    driver.get(demo.url("/auth/password/signup"))
-    fill(driver, "Email address", email)
-    fill(driver, "Password", password).submit()
-    wait_for_path(driver, "/auth/password/verify")
-    driver.get(outbox_link(driver, demo, email, "verify"))
-    wait_for_url(driver, "verified=1")
-    password_sign_in(driver, demo, email, password)
-    wait_for_path(driver, "/")
+    sign_up_verify_and_sign_in(driver, demo, email, password)
 
     # Add a passkey on the security page (a recent sign-in).
     driver.get(demo.url("/account/security"))
@@ -838,12 +841,7 @@ def test_a_passkey_as_the_second_factor_then_removed(passkey_browser, demo):
     sign_out_on_the_home_page(driver)
 
     # The password alone no longer signs in: the two-step page asks for the passkey.
-    password_sign_in(driver, demo, email, password)
-    wait_for_path(driver, "/auth/password/two-factor")
-    assert session_json(driver, demo) is None
-    driver.back()
-    wait_for_path(driver, "/auth/password/two-factor")
-    check_basic_accessibility(driver, "Two-step verification")
+    the_password_alone_reaches_the_two_step_page(driver, demo, email, password)
     click_and_wait_for_the_next_page(driver, driver.find_element(By.ID, "passkey-second-factor"))
     wait_for_text(driver, f"Signed in as {email}")
 
