@@ -273,6 +273,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         site.get("/") { request, _ in Response(self.home(request.head)) }
         site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
         site.get("/dev/outbox") { request, _ in Response(self.outbox(request.head)) }
+        site.get("/client") { _, _ in Response(self.clientPage()) }
+        site.get("/client.js") { _, _ in Response(self.clientPageScript()) }
         site.post("/signout") { request, _ in Response(try await self.signOut(request.head)) }
         let signedIn = site.group().add(middleware: RequireSessionMiddleware(SessionRequirement(signInURL: "/")))
         signedIn.get("/protected") { _, _ in Response(self.protectedPage()) }
@@ -340,6 +342,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                 <li><a href="/protected">A protected page</a></li>
                 <li><a href="/account">Your account</a>: linked sign-ins, sign out everywhere</li>
                 <li><a href="/api/me">The JSON API</a> (cookie or <code>Authorization: Bearer</code>)</li>
+                <li><a href="/client">The browser client</a> (<code>/auth/client.js</code>)</li>
                 </ul>
                 <form method="post" action="/signout"><button type="submit">Sign out</button></form>
                 <p><a href="/auth/signout?callbackUrl=%2F">Sign out with the built-in page</a> · <a href="/auth/session">the session as Auth.js clients see it</a></p>
@@ -358,7 +361,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <button type="submit">Email me a sign-in link</button>
             </form>
             <p>Or <a id="password-signin" href="/auth/signin?callbackUrl=%2F">sign in with a password</a>
-            (<a id="signup" href="/auth/password/signup">create an account</a>), on Sesame's built-in pages.</p>
+            (<a id="signup" href="/auth/password/signup">create an account</a>), on Sesame's built-in pages,
+            or on <a href="/client">a page of your own</a> with the browser client.</p>
             \(providerButtons.map { provider in
                 "<p><a class=\"button\" href=\"/auth/\(HTML.escape(provider.name))/authorize?returnTo=\(HTML.escape(redirect.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "%2F"))\">Sign in with \(HTML.escape(provider.displayName))</a></p>"
             }.joined(separator: "\n"))

@@ -12,6 +12,8 @@ public enum VaporDemoRoutes {
         site.get { request async throws in Response(demo.home(AuthRequest(request).head)) }
         site.get("check-email") { request async throws in Response(demo.checkEmail(AuthRequest(request).head)) }
         site.get("dev", "outbox") { request async throws in Response(demo.outbox(AuthRequest(request).head)) }
+        site.get("client") { _ async in Response(demo.clientPage()) }
+        site.get("client.js") { _ async in Response(demo.clientPageScript()) }
         site.post("signout") { request async throws in Response(try await demo.signOut(AuthRequest(request).head)) }
         let signedIn = site.grouped(RequireSessionMiddleware(SessionRequirement<DemoSession>(signInURL: "/")))
         signedIn.get("protected") { _ async in Response(demo.protectedPage()) }

@@ -9,11 +9,6 @@ Screenshots of the pages (from the Hummingbird demo) go to docs/screenshots/.
 import json
 import os
 import re
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import threading
 import time
 import urllib.error
@@ -22,148 +17,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException, WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from conftest import add_authenticator, free_port
+
 REPO = Path(__file__).resolve().parents[2]
-LINK_LINE = re.compile(r"Development sign-in link for (\S+): (\S+)")
 SCREENSHOTS = REPO / "docs" / "screenshots"
-
-
-class Demo:
-    """A running demo (`sesame-demo` or `sesame-demo-vapor`): its base URL and everything it has printed so far."""
-
-    def __init__(self, framework, process, base_url, workdir):
-        self.framework = framework
-        self.process = process
-        self.base_url = base_url
-        self.workdir = workdir
-        self.lines = []
-        self._lock = threading.Lock()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self):
-        for raw in self.process.stdout:
-            with self._lock:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-
-    def output(self):
-        with self._lock:
-            return "\n".join(self.lines)
-
-    def url(self, path):
-        return self.base_url + path
-
-    def links_for(self, email):
-        """The sign-in links the demo printed for `email`, oldest first."""
-        with self._lock:
-            return [m.group(2) for line in self.lines if (m := LINK_LINE.search(line)) and m.group(1) == email]
-
-    def wait_for_link(self, email, after=0, timeout=15):
-        """The first link for `email` beyond the `after` ones already seen, waiting for the log line."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            links = self.links_for(email)
-            if len(links) > after:
-                return links[after]
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"no sign-in link for {email} in the demo's output:\n{self.output()}")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-DEMOS = {
-    "hummingbird": ("SESAME_DEMO_BINARY", "sesame-demo"),
-    "vapor": ("SESAME_DEMO_VAPOR_BINARY", "sesame-demo-vapor"),
-}
-
-
-@pytest.fixture(scope="session", params=list(DEMOS))
-def demo(request):
-    """Starts a prebuilt demo, on Hummingbird (env SESAME_DEMO_BINARY, default .build/debug/sesame-demo) or on
-    Vapor (SESAME_DEMO_VAPOR_BINARY, default .build/debug/sesame-demo-vapor), on a free loopback port, in a
-    temporary directory (its development keys go to .sesame/ there), and stops it afterwards."""
-    variable, product = DEMOS[request.param]
-    binary = Path(os.environ.get(variable, f".build/debug/{product}"))
-    if not binary.is_absolute():
-        binary = (Path.cwd() / binary) if (Path.cwd() / binary).exists() else (REPO / binary)
-    if not binary.exists():
-        pytest.fail(f"{binary} does not exist: build it first (swift build --product {product})")
-    workdir = tempfile.mkdtemp(prefix="sesame-browser-")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESAME_")}
-    env["PORT"] = str(port)
-    process = subprocess.Popen(
-        [str(binary)], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    # Served as localhost (the demo's default base URL): browsers accept a WebAuthn RP ID only on a domain.
-    server = Demo(request.param, process, f"http://localhost:{port}", workdir)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the demo exited with {process.returncode}:\n{server.output()}")
-            try:
-                with urllib.request.urlopen(server.url("/auth/providers"), timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the demo did not answer on {server.base_url} within 60 s:\n{server.output()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def chromium_paths():
-    binary = os.environ.get("CHROMIUM_BINARY") or shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
-    if not binary or not driver:
-        pytest.fail("chromium and chromium-driver are needed (apt-get install chromium chromium-driver)")
-    return binary, driver
-
-
-@pytest.fixture(params=["light", "dark"])
-def browser(request):
-    """Headless Chromium (1000x800), once with a light and once with a dark preferred colour scheme."""
-    scheme = request.param
-    binary, driver_path = chromium_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,800",
-                     "--hide-scrollbars", "--force-device-scale-factor=1"]:
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
-        driver.set_window_size(1000, 800)
-        # The emulated media feature stays for the tab's later navigations.
-        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
-        driver.scheme = scheme
-        yield driver
-    finally:
-        driver.quit()
 
 
 # MARK: Helpers
@@ -732,31 +596,6 @@ def test_two_step_verification_with_an_authenticator_app_and_a_recovery_code(bro
 
 
 # MARK: Passkeys (a virtual authenticator through the DevTools WebAuthn domain)
-
-
-@pytest.fixture
-def passkey_browser():
-    """Headless Chromium with a virtual platform authenticator: CTAP2, internal transport, resident keys, user
-    verification, presence simulated."""
-    binary, driver_path = chromium_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1000,800", "--force-device-scale-factor=1"]:
-        options.add_argument(argument)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-    try:
-        driver.scheme = "light"
-        driver.execute_cdp_cmd("WebAuthn.enable", {"enableUI": False})
-        driver.authenticator = add_authenticator(driver)
-        yield driver
-    finally:
-        driver.quit()
-
-
-def add_authenticator(driver, user_verified=True):
-    return driver.execute_cdp_cmd("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-        "isUserVerified": user_verified, "automaticPresenceSimulation": True}})["authenticatorId"]
 
 
 def credentials(driver):

@@ -63,11 +63,16 @@ extension AuthHandler {
             if let custom = pages.verifyRequestURL { return .redirect(to: custom) }
             return pages.verifyRequest(configuration: configuration)
         case (.passkeyScript, .get), (.passkeyScript, .head):
-            return PasskeyScript.response
+            return PasskeyScript.script.response(to: request.head)
+        case (.clientScript, .get), (.clientScript, .head):
+            return BrowserClientScript.module.response(to: request.head)
+        case (.clientDeclarations, .get), (.clientDeclarations, .head):
+            return BrowserClientScript.typeDeclarations.response(to: request.head)
         case (.callback, _):
             // `callback` names a route only as `callback/{provider}`.
             throw AuthError.notFound
-        case (.error, _), (.providers, _), (.csrf, _), (.session, _), (.signin, _), (.signout, _), (.verifyRequest, _), (.passkeyScript, _):
+        case (.error, _), (.providers, _), (.csrf, _), (.session, _), (.signin, _), (.signout, _), (.verifyRequest, _), (.passkeyScript, _),
+            (.clientScript, _), (.clientDeclarations, _):
             throw AuthError.methodNotAllowed
         }
     }

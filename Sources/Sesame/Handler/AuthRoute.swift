@@ -21,6 +21,9 @@ enum AuthRoute: Equatable {
         case verifyRequest = "verify-request"
         /// The passkey ceremonies' script, for the pages that offer passkeys.
         case passkeyScript = "passkey.js"
+        /// The browser client module (``BrowserClientScript``) and its TypeScript declarations.
+        case clientScript = "client.js"
+        case clientDeclarations = "client.d.ts"
     }
 
     /// The route a path names.

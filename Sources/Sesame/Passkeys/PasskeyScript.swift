@@ -1,7 +1,3 @@
-import Crypto
-import Foundation
-import HTTPTypes
-
 /// The browser half of the passkey ceremonies, served by ``AuthHandler`` at `{prefix}/passkey.js`: options from
 /// the server, `navigator.credentials.create()` / `.get()`, the credential's JSON back. No dependencies, no build
 /// step, no inline script (it runs under the pages' strict content security policy); elements opt in with
@@ -133,16 +129,6 @@ enum PasskeyScript {
 })();
 """#
 
-    /// Its strong validator.
-    static let etag = "\"" + SHA256.hash(data: Array(source.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
-
-    /// The script's response: JavaScript, cached for a short while, never sniffed.
-    static var response: AuthResponse {
-        var response = AuthResponse(head: HTTPResponse(status: .ok), body: Array(source.utf8))
-        response.head.headerFields[.contentType] = "text/javascript; charset=utf-8"
-        response.head.headerFields[.cacheControl] = "public, max-age=300"
-        response.head.headerFields[.eTag] = etag
-        response.head.headerFields[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
-        return response
-    }
+    /// The script's response.
+    static let script = ServedScript(source: source, contentType: "text/javascript; charset=utf-8")
 }
