@@ -151,7 +151,10 @@ let package = Package(
         // One behavioural suite for every store, against the real servers (started by scripts/test).
         .testTarget(
             name: "SesameStoreTests",
-            dependencies: ["Sesame", "SesameRedis", "SesamePostgres", "SesameSQLite", "SesameTestSupport"]
+            dependencies: [
+                "Sesame", "SesameRedis", "SesamePostgres", "SesameSQLite", "SesameTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .testTarget(
             name: "SesameHummingbirdTests",

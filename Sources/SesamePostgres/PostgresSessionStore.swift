@@ -134,6 +134,24 @@ public struct PostgresSessionStore: SessionStore {
         return try await !connection.rows(query, { try $0.decode(String.self) }).isEmpty
     }
 
+    /// Replaces the record under its key only if it is live and holds `expectedValue`, in one conditional statement.
+    ///
+    /// - Parameters:
+    ///   - record: The record's new state.
+    ///   - expectedValue: The value the live record must hold.
+    /// - Returns: `false` when no live record has its key and that value (nothing was written).
+    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    public func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
+        let value = ByteBuffer(bytes: record.value)
+        let expected = ByteBuffer(bytes: expectedValue)
+        let query: PostgresQuery = """
+            UPDATE \(unescaped: table) SET grp = \(record.group), value = \(value), expires_at = \(record.expiresAt)
+            WHERE key = \(record.key) AND expires_at > now() AND value = \(expected)
+            RETURNING key
+            """
+        return try await !connection.rows(query, { try $0.decode(String.self) }).isEmpty
+    }
+
     /// Removes the record under `key`, if any.
     ///
     /// - Parameter key: The record's key.

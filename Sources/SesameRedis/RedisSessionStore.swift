@@ -69,13 +69,24 @@ public struct RedisSessionStore: SessionStore {
         try await write(record, mode: "update") != .integer(-1)
     }
 
-    private func write(_ record: SessionRecord, mode: String) async throws -> RESPValue {
+    /// Replaces the record under its key only if it is live and holds `expectedValue`, in one script.
+    ///
+    /// - Parameters:
+    ///   - record: The record's new state.
+    ///   - expectedValue: The value the live record must hold.
+    /// - Returns: `false` when no live record has its key and that value (nothing was written).
+    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    public func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
+        try await write(record, mode: "replace", expectedValue: expectedValue) != .integer(-1)
+    }
+
+    private func write(_ record: SessionRecord, mode: String, expectedValue: [UInt8] = []) async throws -> RESPValue {
         try await client.evaluate(
             Self.writeScript, keys: [sessionPrefix + record.key],
             arguments: [
                 Array(record.key.utf8), record.value, Array((record.group == nil ? "0" : "1").utf8),
                 Array((record.group ?? "").utf8), Array(String(Self.milliseconds(record.expiresAt)).utf8),
-                Array(String(Self.milliseconds(now())).utf8), Array(groupPrefix.utf8), Array(mode.utf8),
+                Array(String(Self.milliseconds(now())).utf8), Array(groupPrefix.utf8), Array(mode.utf8), expectedValue,
             ])
     }
 
@@ -130,11 +141,11 @@ public struct RedisSessionStore: SessionStore {
     }
 
     /// Writes a session. `create` refuses (answers -1) when a live record has the key; `update` refuses when
-    /// none has (a deleted or terminated session stays gone). Then: leaves the old group if it changes, joins the
+    /// none has (a deleted or terminated session stays gone); `replace` also when its value is not the expected one. Then: leaves the old group if it changes, joins the
     /// new one and extends the group's expiry to the session's. An already expired record is removed instead.
     ///
     /// KEYS: session key. ARGV: bare key, value, has group ("1"/"0"), group, expiry ms, now ms, group prefix,
-    /// mode (`create` or `update`).
+    /// mode (`create`, `update` or `replace`), the expected value (`replace`).
     static let writeScript = RedisScript("""
         local key, member, hasGroup, group = KEYS[1], ARGV[1], ARGV[3] == '1', ARGV[4]
         local expiresAt, now, groupPrefix, mode = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
@@ -143,6 +154,7 @@ public struct RedisSessionStore: SessionStore {
         local live = oldExpiry ~= nil and oldExpiry > now
         if mode == 'create' and live then return -1 end
         if mode == 'update' and not live then return -1 end
+        if mode == 'replace' and (not live or redis.call('HGET', key, 'v') ~= ARGV[9]) then return -1 end
         if old and (not hasGroup or old ~= group) then
           redis.call('SREM', groupPrefix .. old, member)
         end

@@ -68,6 +68,19 @@ public struct SQLiteSessionStore: SessionStore {
         return !rows.isEmpty
     }
 
+    public func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
+        // One conditional statement: the compare and the swap are one write.
+        let rows = try await storage.rows(
+            """
+            UPDATE sesame_sessions SET grp = ?2, value = ?3, expires_at = ?4 WHERE key = ?1 AND expires_at > ?5 AND value = ?6
+            RETURNING key
+            """,
+            [.text(record.key), record.group.map(SQLiteData.text) ?? .null, .blob(ByteBuffer(bytes: record.value)),
+             .float(record.expiresAt.timeIntervalSince1970), .float(now().timeIntervalSince1970), .blob(ByteBuffer(bytes: expectedValue))])
+        await cleanUpIfDue()
+        return !rows.isEmpty
+    }
+
     /// Removes expired rows every ``cleanupInterval`` writes.
     private func cleanUpIfDue() async {
         if writes.count.wrappingAdd(1, ordering: .relaxed).newValue % Self.cleanupInterval == 0 {

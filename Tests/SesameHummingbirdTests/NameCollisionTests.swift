@@ -15,6 +15,11 @@ import Testing
 
     static let types: [String: Any.Type] = [
         "Passkeys": (Passkeys).self,
+        "NativeAppSessions": (NativeAppSessions<Names>).self,
+        "NativeAppClient": (NativeAppClient).self,
+        "NativeAppConfiguration": (NativeAppConfiguration).self,
+        "NativeAppAccess": (NativeAppAccess).self,
+        "NativeTokenGrant": (NativeTokenGrant).self,
         "PasskeyConfiguration": (PasskeyConfiguration).self,
         "PasskeyOptions": (PasskeyOptions).self,
         "PasskeyProvider": (PasskeyProvider).self,

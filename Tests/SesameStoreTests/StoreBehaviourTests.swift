@@ -1,5 +1,8 @@
+import Crypto
 import Foundation
+import HTTPTypes
 import Sesame
+import Synchronization
 import Testing
 
 /// The same behaviour from every store: the in-memory one and the real SQLite, PostgreSQL and Redis servers.
@@ -241,4 +244,91 @@ extension SessionRecord {
     func with(key: String) -> SessionRecord {
         SessionRecord(key: key, group: group, value: value, expiresAt: expiresAt)
     }
+}
+
+/// The compare-and-swap that refresh-token rotation relies on, and the rotation itself, on every store.
+@Suite(.timeLimit(.minutes(3))) struct StoreRotationTests {
+    /// Of 32 replacements of one value at once, exactly one lands; a stale or wrong expected value, or a deleted
+    /// record, changes nothing.
+    @Test(arguments: StoreKind.allCases)
+    func replaceIsACompareAndSwap(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let store = fixture.sessions
+            let group = "native:" + UUID().uuidString
+            let record = StoreBehaviourTests.record(group: group, value: "generation-0")
+            try await store.create(record)
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { tasks in
+                for index in 0..<32 {
+                    var next = record
+                    next.value = Array("generation-1-\(index)".utf8)
+                    tasks.addTask { try await store.replace(next, expectedValue: record.value) }
+                }
+                return try await tasks.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(wins == 1)
+            let stored = try #require(try await store.get(record.key))
+            #expect(String(decoding: stored.value, as: UTF8.self).hasPrefix("generation-1-"))
+            var stale = record
+            stale.value = Array("from a stale read".utf8)
+            #expect(try await store.replace(stale, expectedValue: record.value) == false)
+            #expect(try await store.get(record.key)?.value == stored.value)
+            // The swap keeps the record in its group.
+            #expect(try await store.listGroup(group).map(\.key) == [record.key])
+            try await store.delete(record.key)
+            #expect(try await store.replace(stale, expectedValue: stored.value) == false)
+            #expect(try await store.get(record.key) == nil)
+        }
+    }
+
+    /// Native-app sessions on each store: the code exchange, 16 concurrent refreshes with one token (one
+    /// rotation, the same pair for all), and reuse of the rotated-out token after the window (the family ends).
+    @Test(arguments: StoreKind.allCases)
+    func refreshRotationHolds(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let keys = try KeySet(activeKey: JWK.generate(.es256))
+            let tokens = try SessionTokens<NativeSubject>(keys: keys, revocations: fixture.revocation)
+            // The native sessions' clock moves past the reuse window; the stores keep their own (real) time.
+            let offset = Mutex<Double>(0)
+            let native = try NativeAppSessions(
+                tokens: tokens, store: fixture.sessions,
+                configuration: NativeAppConfiguration(clients: [NativeAppClient(id: "app", redirectURIs: ["app:/cb"])], reuseWindow: 5),
+                now: { Date().addingTimeInterval(offset.withLock { $0 }) })
+            let handler = AuthHandler(providers: [:], configuration: AuthConfiguration(baseURL: "https://app.example"), keys: keys, replay: fixture.replay,
+                                      nativeApps: NativeAppAccess(native)) { _ in .json(.null) }
+            let subject = NativeSubject.user(id: UUID().uuidString)
+            let verifier = String(repeating: "v", count: 43)
+            let challenge = Data(SHA256.hash(data: Array(verifier.utf8))).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            func call(_ method: HTTPRequest.Method, _ path: String, cookie: String? = nil, form: [(name: String, value: String)] = []) async -> AuthResponse {
+                var head = HTTPRequest(method: method, scheme: "https", authority: "app.example", path: path)
+                if let cookie { head.headerFields[.cookie] = cookie }
+                head.headerFields[.contentType] = "application/x-www-form-urlencoded"
+                return await handler.handle(AuthRequest(head: head, body: Array(URLEncodedForm(form).encoded.utf8)))
+            }
+            let start = await call(.get, "/auth/native/authorize?client_id=app&redirect_uri=app%3A%2Fcb&code_challenge_method=S256&state=s&code_challenge=\(challenge)")
+            let flow = try #require(start.head.headerFields[values: .setCookie].first.map { String($0.prefix { $0 != ";" }) })
+            let session = "__Host-sesame-session=" + (try tokens.create(subject))
+            let done = await call(.get, "/auth/native/complete", cookie: flow + "; " + session)
+            let location = try #require(done.head.headerFields[.location])
+            let code = try #require(URLEncodedForm(parsing: String(location.drop { $0 != "?" }.dropFirst()))["code"])
+            let exchanged = await call(.post, "/auth/token", form: [
+                ("grant_type", "authorization_code"), ("code", code), ("code_verifier", verifier), ("client_id", "app"), ("redirect_uri", "app:/cb"),
+            ])
+            let first = try #require((try JSONValue(parsing: exchanged.body)).objectValue?["refresh_token"]?.stringValue)
+            let answers = try await withThrowingTaskGroup(of: NativeTokenGrant.self) { tasks in
+                for _ in 0..<16 { tasks.addTask { try await native.refresh(first, clientID: "app") } }
+                return try await tasks.reduce(into: []) { $0.append($1) }
+            }
+            #expect(Set(answers.map(\.refreshToken)).count == 1 && Set(answers.map(\.accessToken)).count == 1)
+            #expect(try await native.families(subjectID: subject.subjectIdentifier).count == 1)
+            // After the reuse window, the first token again is a stolen copy.
+            offset.withLock { $0 = 6 }
+            await #expect(throws: AuthError.invalidGrant) { try await native.refresh(first, clientID: "app") }
+            #expect(try await native.families(subjectID: subject.subjectIdentifier).isEmpty)
+            await #expect(throws: TokenError.self) { try await tokens.verify(answers[0].accessToken) }
+            await #expect(throws: AuthError.invalidGrant) { try await native.refresh(answers[0].refreshToken, clientID: "app") }
+        }
+    }
+
+    enum NativeSubject: SessionSubject { case user(id: String) }
 }

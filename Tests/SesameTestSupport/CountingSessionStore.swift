@@ -27,6 +27,9 @@ public final class CountingSessionStore: SessionStore {
     }
     public func create(_ record: SessionRecord) async throws { try check(); sets.add(1, ordering: .relaxed); try await inner.create(record) }
     public func update(_ record: SessionRecord) async throws -> Bool { try check(); sets.add(1, ordering: .relaxed); return try await inner.update(record) }
+    public func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
+        try check(); sets.add(1, ordering: .relaxed); return try await inner.replace(record, expectedValue: expectedValue)
+    }
     public func delete(_ key: String) async throws { try check(); deletes.add(1, ordering: .relaxed); try await inner.delete(key) }
     public func deleteGroup(_ group: String) async throws -> Int { try check(); return try await inner.deleteGroup(group) }
     public func listGroup(_ group: String) async throws -> [SessionRecord] { try check(); return try await inner.listGroup(group) }

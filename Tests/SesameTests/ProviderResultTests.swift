@@ -71,7 +71,13 @@ import Testing
         #expect(throws: AuthError.unknownProvider) { try route("/auth/gitlab/other") }
         #expect(throws: AuthError.notFound) { try route("/auth/github/other/more") }
         #expect(throws: AuthError.notFound) { try route("/authority") }
-        #expect(AuthHandler.reservedNames == ["providers", "csrf", "session", "signin", "signout", "callback", "error", "verify-request", "passkey.js"])
+        #expect(AuthHandler.reservedNames == [
+            "providers", "csrf", "session", "signin", "signout", "callback", "error", "verify-request", "passkey.js", "client.js", "client.d.ts",
+            "token", "revoke", "native", "webauthn-options",
+        ])
+        #expect(try route("/auth/client.js") == .action(.clientScript))
+        #expect(try route("/auth/token") == .action(.token))
+        #expect(try route("/auth/native/authorize") == .native(step: "authorize"))
         #expect(try route("/auth/passkey.js") == .action(.passkeyScript))
         #expect(throws: AuthError.unknownProvider) { try route("/auth/webauthn-options/passkey") }
     }

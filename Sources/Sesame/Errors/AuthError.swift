@@ -163,5 +163,14 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     public static let passkeyInUse = AuthError(code: "passkey_in_use", status: .conflict, detail: "this passkey is registered already")
     /// The user has as many passkeys as allowed.
     public static let tooManyPasskeys = AuthError(code: "too_many_passkeys", status: .conflict, detail: "remove a passkey before adding another")
+    /// The token endpoint's (RFC 6749 §5.2): the code or refresh token is unknown, used, expired, revoked, for
+    /// another app or redirect URI, or the PKCE verifier does not match.
+    public static let invalidGrant = AuthError(code: "invalid_grant", status: .badRequest, detail: "the code or refresh token is not valid")
+    /// The token endpoint's (RFC 6749 §5.2) and the native sign-in's: no registered app has this ID.
+    public static let invalidClient = AuthError(code: "invalid_client", status: .unauthorized, detail: "no app is registered with this client_id")
+    /// The token endpoint's (RFC 6749 §5.2): a `grant_type` other than `authorization_code` and `refresh_token`.
+    public static let unsupportedGrantType = AuthError(code: "unsupported_grant_type", status: .badRequest, detail: "grant_type is authorization_code or refresh_token")
+    /// A native sign-in's redirect URI is not one of the app's.
+    public static let invalidRedirectURI = AuthError(code: "invalid_redirect_uri", status: .badRequest, detail: "the redirect_uri is not registered for this app")
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
 }

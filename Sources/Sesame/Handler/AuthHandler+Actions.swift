@@ -64,6 +64,12 @@ extension AuthHandler {
             return pages.verifyRequest(configuration: configuration)
         case (.passkeyScript, .get), (.passkeyScript, .head):
             return PasskeyScript.script.response(to: request.head)
+        case (.token, .post), (.revoke, .post):
+            guard let nativeApps else { throw AuthError.notFound }
+            return action == .token ? try await nativeApps.token(request, nativeAppContext) : try await nativeApps.revoke(request, nativeAppContext)
+        case (.token, _), (.revoke, _):
+            guard nativeApps != nil else { throw AuthError.notFound }
+            throw AuthError.methodNotAllowed
         case (.clientScript, .get), (.clientScript, .head):
             return BrowserClientScript.module.response(to: request.head)
         case (.clientDeclarations, .get), (.clientDeclarations, .head):

@@ -46,9 +46,11 @@ public struct AuthHandler: Sendable {
     public let pages: AuthPages
     /// Ends every session of a user (a password reset does).
     let endSessions: (@Sendable (AuthUser) async throws -> Void)?
+    /// Native apps' sign-in and tokens.
+    let nativeApps: NativeAppAccess?
 
     /// Names that would collide with the handler's own routes: the actions' path segments.
-    static let reservedNames = Set(AuthRoute.Action.allCases.map(\.rawValue))
+    static let reservedNames = Set(AuthRoute.Action.allCases.map(\.rawValue)).union(["native", "webauthn-options"])
 
     /// Creates a handler.
     ///
@@ -63,6 +65,8 @@ public struct AuthHandler: Sendable {
     ///   - callbacks: The `signIn`, `redirect` and `event` callbacks.
     ///   - pages: The built-in pages' theme, and the app's own pages that replace them.
     ///   - endSessions: Ends every session of a user: a ``PasswordProvider``'s reset calls it, and needs it.
+    ///   - nativeApps: Native apps' sign-in through the browser, token and revocation endpoints
+    ///     (``NativeAppSessions``); without it those routes answer 404.
     ///   - logger: Where flow errors and events are logged (never with tokens).
     ///   - onSuccess: The app's step: look the user up and return a response, typically
     ///     `AuthResponse(try await sessions.signIn(…, request: success.request.head, redirect: …))`.
@@ -75,6 +79,7 @@ public struct AuthHandler: Sendable {
         callbacks: AuthCallbacks = AuthCallbacks(),
         pages: AuthPages = AuthPages(),
         endSessions: (@Sendable (AuthUser) async throws -> Void)? = nil,
+        nativeApps: NativeAppAccess? = nil,
         logger: Logger = Logger(label: "sesame.auth"),
         onSuccess: @escaping @Sendable (AuthSuccess) async throws -> AuthResponse
     ) {
@@ -94,6 +99,7 @@ public struct AuthHandler: Sendable {
         self.callbacks = callbacks
         self.pages = pages
         self.endSessions = endSessions
+        self.nativeApps = nativeApps
         self.csrf = CSRFProtection(keys: keys, cookie: SessionCookie(name: "sesame-csrf", baseURL: configuration.baseURL))
         let policy = configuration.redirectPolicy
         // The signIn callback and the signIn event wrap the app's onSuccess.
@@ -163,6 +169,14 @@ public struct AuthHandler: Sendable {
             guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
             try checkFormSubmission(to: providers[name]!, request)
             return Self.keepingTheURLPrivate(try await callback(name, request: request))
+        case .native(let step):
+            guard let nativeApps else { throw AuthError.notFound }
+            guard method == .get || method == .head else { throw AuthError.methodNotAllowed }
+            switch step {
+            case "authorize": return try await nativeApps.authorize(request, nativeAppContext)
+            case "complete": return Self.keepingTheURLPrivate(try await nativeApps.complete(request, nativeAppContext))
+            default: throw AuthError.notFound
+            }
         }
     }
 
@@ -213,6 +227,13 @@ public struct AuthHandler: Sendable {
     /// Refuses state-changing requests from other origins.
     func checkOrigin(_ request: AuthRequest) throws {
         guard configuration.originPolicy.allows(request.head) else { throw AuthError.forbiddenOrigin }
+    }
+
+    /// What the native-app routes need: the sign-in page comes back to their code step.
+    var nativeAppContext: NativeAppContext {
+        let complete = configuration.url("/native/complete")
+        let signIn = URLEncodedForm.appending(name: "callbackUrl", value: complete, to: pages.signInURL ?? configuration.url("/signin"))
+        return NativeAppContext(configuration: configuration, replay: flowReplay, signInURL: signIn)
     }
 
     func context(for name: String, request: AuthRequest) -> AuthContext {

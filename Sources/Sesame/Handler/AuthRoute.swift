@@ -13,6 +13,8 @@ enum AuthRoute: Equatable {
     case authorize(provider: String)
     case callback(provider: String)
     case step(provider: String, step: String)
+    /// A native app's sign-in in the browser: `native/authorize`, `native/complete`.
+    case native(step: String)
 
     /// The Auth.js actions: their path segments are reserved, no provider may be named like one (`callback` only
     /// as the first segment of `callback/{provider}`).
@@ -21,6 +23,8 @@ enum AuthRoute: Equatable {
         case verifyRequest = "verify-request"
         /// The passkey ceremonies' script, for the pages that offer passkeys.
         case passkeyScript = "passkey.js"
+        /// The native apps' token and revocation endpoints (``NativeAppSessions``).
+        case token, revoke
         /// The browser client module (``BrowserClientScript``) and its TypeScript declarations.
         case clientScript = "client.js"
         case clientDeclarations = "client.d.ts"
@@ -52,6 +56,8 @@ enum AuthRoute: Equatable {
             // Auth.js's passkey options action, answered by the named provider.
             guard isProvider(segments[1]) else { throw AuthError.unknownProvider }
             self = .step(provider: segments[1], step: "webauthn-options")
+        case 2 where segments[0] == "native":
+            self = .native(step: segments[1])
         case 2 where segments[0] == Action.callback.rawValue:
             guard isProvider(segments[1]) else { throw AuthError.unknownProvider }
             self = .callback(provider: segments[1])

@@ -95,18 +95,25 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     /// - Returns: The compact token.
     /// - Throws: ``TokenError`` if the subject does not encode or the key cannot sign.
     public func create(_ subject: Subject, lifetime: Double? = nil) throws(TokenError) -> String {
+        try issue(subject, lifetime: lifetime).token
+    }
+
+    /// Creates a session token and says which it is: its `jti` and expiry (what revoking it later needs).
+    func issue(_ subject: Subject, lifetime: Double? = nil) throws(TokenError) -> (token: String, id: String, expiresAt: Date) {
         let (type, properties) = try SessionSubjectCoding.encode(subject)
         let issuedAt = now().rounded(.down)
         var payload = JSONObject(uniqueMembers: [("type", .string(type)), ("properties", .object(properties))])
+        let id = SessionTokens.newTokenID()
+        let expiresAt = issuedAt + (lifetime ?? configuration.lifetime).rounded(.down)
         RegisteredClaims(
             issuer: configuration.issuer,
             subject: subject.subjectIdentifier,
             audience: configuration.audience.map { [$0] } ?? [],
-            expiresAt: issuedAt + (lifetime ?? configuration.lifetime).rounded(.down),
+            expiresAt: expiresAt,
             issuedAt: issuedAt,
-            tokenID: SessionTokens.newTokenID()
+            tokenID: id
         ).write(to: &payload)
-        return try JWT.issue(payload, key: keys.signingKey())
+        return (try JWT.issue(payload, key: keys.signingKey()), id, Date(timeIntervalSince1970: expiresAt))
     }
 
     /// A new random token ID: 88 bits, 15 base64url characters (short enough to be stored inline by `String`).

@@ -67,6 +67,15 @@ public final class MemorySessionStore: SessionStore {
         }
     }
 
+    public func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
+        let current = now()
+        return groups.withLock { index in
+            guard let existing = records[record.key], existing.expiresAt > current, existing.value == expectedValue else { return false }
+            write(record, over: existing, in: &index, now: current)
+            return true
+        }
+    }
+
     /// Stores `record` in place of `previous` (an expired record under its key, or the live one being updated),
     /// keeping the group index in step; an already expired record is dropped instead. Called under the index lock.
     private func write(_ record: SessionRecord, over previous: SessionRecord?, in index: inout GroupIndex, now current: Date) {

@@ -51,6 +51,16 @@ public protocol SessionStore: Sendable {
     ///   terminated with its group, or expired).
     func update(_ record: SessionRecord) async throws -> Bool
 
+    /// Replaces the record under ``SessionRecord/key`` only if it is live and its value is exactly `expectedValue`,
+    /// atomically (compare-and-swap): of concurrent replacements of the same value, one succeeds. Refresh-token
+    /// rotation (``NativeAppSessions``) relies on it.
+    ///
+    /// - Parameters:
+    ///   - record: The record's new state.
+    ///   - expectedValue: The value the live record must hold.
+    /// - Returns: `false`, having written nothing, when there is no such live record or its value differs.
+    func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool
+
     /// Removes the record under `key` (and its group membership); nothing happens when there is none.
     func delete(_ key: String) async throws
 
