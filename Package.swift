@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SesameRedis", targets: ["SesameRedis"]),
         .library(name: "SesamePostgres", targets: ["SesamePostgres"]),
         .library(name: "SesameSQLite", targets: ["SesameSQLite"]),
+        .library(name: "SesameClient", targets: ["SesameClient"]),
         .executable(name: "sesame", targets: ["SesameCLI"]),
         .executable(name: "sesame-demo", targets: ["SesameDemoServer"]),
         .executable(name: "sesame-demo-vapor", targets: ["SesameDemoVaporServer"]),
@@ -95,6 +96,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The client for apps and services that call a Sesame server: Foundation's URLSession and swift-crypto
+        // (CryptoKit on Apple platforms), none of the server's packages.
+        .target(
+            name: "SesameClient",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
         .executableTarget(
             name: "SesameCLI",
             dependencies: [
@@ -154,6 +161,14 @@ let package = Package(
             dependencies: [
                 "Sesame", "SesameRedis", "SesamePostgres", "SesameSQLite", "SesameTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        // The Swift client against the live demo on a loopback port.
+        .testTarget(
+            name: "SesameClientTests",
+            dependencies: [
+                "SesameClient", "Sesame", "SesameDemo", "SesameTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
         .testTarget(

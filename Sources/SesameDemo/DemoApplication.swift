@@ -22,13 +22,20 @@ public struct DemoConfiguration: Sendable {
     public var baseURL: String
     /// Development mode shows sign-in links on the page (as well as in the log).
     public var isDevelopment: Bool
+    /// The native app that may sign in through the browser and hold refresh tokens (with stateless sessions):
+    /// `sesame-demo-app`, redirected to `sesame-demo:/signed-in` by default.
+    public var nativeApp: NativeAppClient
 
     /// Creates a configuration.
-    public init(host: String = "127.0.0.1", port: Int = 8080, baseURL: String? = nil, isDevelopment: Bool = true) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, baseURL: String? = nil, isDevelopment: Bool = true,
+        nativeApp: NativeAppClient = NativeAppClient(id: "sesame-demo-app", redirectURIs: ["sesame-demo:/signed-in"])
+    ) {
         self.host = host
         self.port = port
         self.baseURL = baseURL ?? "http://\(host):\(port)"
         self.isDevelopment = isDevelopment
+        self.nativeApp = nativeApp
     }
 }
 
@@ -117,6 +124,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public let passkeys: Passkeys
     /// With store-backed sessions: a subject's live sessions, and ending one of them.
     let sessionDirectory: DemoSessionDirectory?
+    /// Native apps' refresh-token families (with stateless sessions): ended with every other session of a user.
+    let nativeApps: DemoNativeApps?
 
     /// Assembles the demo.
     ///
@@ -143,11 +152,12 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     init(
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration?,
         providers: [String: any AuthProvider], logger: Logger, visitData: StoredSessionData<DemoData>?,
-        accountStore: (any AccountStore)?, sessionDirectory: DemoSessionDirectory?,
+        accountStore: (any AccountStore)?, sessionDirectory: DemoSessionDirectory?, nativeApps: DemoNativeApps? = nil,
         passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration()
     ) throws {
         self.visitData = visitData
         self.sessionDirectory = sessionDirectory
+        self.nativeApps = nativeApps
         let store = accountStore ?? MemoryAccountStore()
         let accounts = Accounts(store: store, keys: keys)
         self.accounts = accounts
@@ -214,8 +224,11 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             // A password reset signs the user out everywhere.
             endSessions: { user in
                 guard let email = user.email else { return }
-                try await sessions.endAllSessions(subjectID: DemoSession.user(email: email).subjectIdentifier)
+                let subjectID = DemoSession.user(email: email).subjectIdentifier
+                try await sessions.endAllSessions(subjectID: subjectID)
+                try await nativeApps?.revokeAll(subjectID)
             },
+            nativeApps: nativeApps?.access,
             logger: logger
         ) { success in
             let email: String
@@ -672,7 +685,11 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         do {
             guard let user = try await accounts.store.user(email: email) else { return .json(["error": "not_found"], status: .notFound) }
             let sessions = sessions, subjectID = session.subjectID
-            try await accounts.deleteUser(id: user.id) { _ in try await sessions.endAllSessions(subjectID: subjectID) }
+            let nativeApps = nativeApps
+            try await accounts.deleteUser(id: user.id) { _ in
+                try await sessions.endAllSessions(subjectID: subjectID)
+                try await nativeApps?.revokeAll(subjectID)
+            }
             return AuthResponse(try await sessions.signOut(request, redirect: "/"))
         } catch {
             return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
@@ -685,6 +702,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         guard let session = AuthSession<DemoSession>.current else { return .json(["error": "unauthorized"], status: .unauthorized) }
         do {
             try await sessions.endAllSessions(subjectID: session.subjectID)
+            try await nativeApps?.revokeAll(session.subjectID)
             return AuthResponse(try await sessions.signOut(request, redirect: "/"))
         } catch {
             return .json(["error": "temporarily_unavailable"], status: .serviceUnavailable)
@@ -752,16 +770,21 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
     /// Assembles the demo with stateless session tokens signed by `keys`.
     ///
     /// - Parameters: See ``init(configuration:keys:sessions:link:providers:logger:)``.
+    ///   - nativeAppStore: Where native apps' refresh-token families live (default: in memory).
     public init(
         configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
         providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), accountStore: (any AccountStore)? = nil,
-        passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration()
+        passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration(), nativeAppStore: any SessionStore = MemorySessionStore()
     ) throws {
+        let sessions = try SessionTokens<DemoSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL)))
+        // Native apps: the same session tokens as access tokens (15 minutes), refresh tokens in the store.
+        let native = try NativeAppSessions(
+            tokens: sessions, store: nativeAppStore, configuration: NativeAppConfiguration(clients: [configuration.nativeApp]), logger: logger)
         try self.init(
-            configuration: configuration, keys: keys,
-            sessions: try SessionTokens<DemoSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL))),
-            link: link,
-            providers: providers, logger: logger, accountStore: accountStore, passwordConfiguration: passwordConfiguration)
+            configuration: configuration, keys: keys, sessions: sessions, link: link,
+            providers: providers, logger: logger, visitData: nil, accountStore: accountStore, sessionDirectory: nil,
+            nativeApps: DemoNativeApps(access: NativeAppAccess(native), revokeAll: { try await native.revokeAll(subjectID: $0) }),
+            passwordConfiguration: passwordConfiguration)
     }
 }
 
@@ -778,6 +801,12 @@ extension Demo where Sessions == StoredSessions<DemoSession, DemoData> {
             accountStore: accountStore,
             sessionDirectory: DemoSessionDirectory(list: { try await sessions.sessions(subjectID: $0) }, end: { try await sessions.terminate($0) }))
     }
+}
+
+/// Native apps' sessions as the demo needs them: the handler's routes, and ending a subject's families.
+struct DemoNativeApps: Sendable {
+    let access: NativeAppAccess
+    let revokeAll: @Sendable (String) async throws -> Void
 }
 
 /// A subject's live store-backed sessions, and ending one (what the account page's session list needs).

@@ -17,7 +17,9 @@ public protocol DemoRunner {
 /// SESAME_GITHUB_CLIENT_ID + _SECRET, SESAME_GOOGLE_CLIENT_ID + _SECRET (register the callback
 /// http://localhost:PORT/auth/{oidc,github,google}/callback). Sessions: stateless tokens by default;
 /// SESAME_SESSION_STORE=memory or sqlite (file .sesame/sessions.sqlite, or SESAME_SQLITE_PATH) uses a store. Users
-/// and accounts always live in that SQLite file.
+/// and accounts always live in that SQLite file. With stateless sessions, the native app `sesame-demo-app` signs in
+/// through `/auth/native/authorize` (redirect URI `sesame-demo:/signed-in`, or SESAME_NATIVE_REDIRECT_URI) and
+/// holds refresh tokens, kept in that file too.
 public enum DemoEnvironment {
     /// Why the demo cannot start.
     public struct StartError: Error, CustomStringConvertible {
@@ -46,7 +48,8 @@ public enum DemoEnvironment {
             providers["google"] = OIDCProvider.google(clientID: id, clientSecret: secret)
         }
         // Passkeys need a domain, not an IP address, as their relying party ID: the demo is served as localhost.
-        let configuration = DemoConfiguration(port: port, baseURL: environment["SESAME_BASE_URL"] ?? "http://localhost:\(port)", isDevelopment: !isProduction)
+        var configuration = DemoConfiguration(port: port, baseURL: environment["SESAME_BASE_URL"] ?? "http://localhost:\(port)", isDevelopment: !isProduction)
+        if let redirect = environment["SESAME_NATIVE_REDIRECT_URI"] { configuration.nativeApp.redirectURIs = [redirect] }
         // Users and accounts live in SQLite, the embedded default (the file the SQLite session store uses too).
         let databasePath = environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"
         let directory = (databasePath as NSString).deletingLastPathComponent
@@ -70,7 +73,10 @@ public enum DemoEnvironment {
                 configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL)))
             try await runner.run(Demo(configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger, accountStore: accountStore))
         } else {
-            try await runner.run(Demo(configuration: configuration, keys: keys, providers: providers, logger: logger, accountStore: accountStore))
+            // Native apps' refresh-token families live in the same SQLite file, hashed.
+            try await runner.run(Demo(
+                configuration: configuration, keys: keys, providers: providers, logger: logger, accountStore: accountStore,
+                nativeAppStore: SQLiteSessionStore(storage: SQLiteStorage(path: databasePath))))
         }
     }
 }

@@ -163,7 +163,7 @@ import Testing
     @Test func aGoodStartGoesToSignIn() async throws {
         let response = await get(authorizePath(challenge: Self.pkce().challenge))
         #expect(response.head.status == .seeOther)
-        #expect(response.head.headerFields[.location] == "https://app.example/auth/signin?callbackUrl=https%3A%2F%2Fapp.example%2Fauth%2Fnative%2Fcomplete")
+        #expect(response.head.headerFields[.location] == "https://app.example/auth/signin?callbackUrl=%2Fauth%2Fnative%2Fcomplete")
         let cookie = try #require(response.head.headerFields[values: .setCookie].first)
         #expect(cookie.hasPrefix("__Host-sesame-native=") && cookie.contains("HttpOnly") && cookie.contains("Secure") && cookie.contains("SameSite=Lax"))
         #expect(!cookie.contains(Self.redirectURI) && !cookie.contains("st-1"))

@@ -231,7 +231,8 @@ public struct AuthHandler: Sendable {
 
     /// What the native-app routes need: the sign-in page comes back to their code step.
     var nativeAppContext: NativeAppContext {
-        let complete = configuration.url("/native/complete")
+        // A path: apps' sign-in callbacks (and the default redirect policy) keep local paths.
+        let complete = configuration.prefix + "/native/complete"
         let signIn = URLEncodedForm.appending(name: "callbackUrl", value: complete, to: pages.signInURL ?? configuration.url("/signin"))
         return NativeAppContext(configuration: configuration, replay: flowReplay, signInURL: signIn)
     }
