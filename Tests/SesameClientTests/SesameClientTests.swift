@@ -177,6 +177,26 @@ import FoundationNetworking
         }
     }
 
+    /// "Sign out everywhere" on the demo's account page (in a browser) ends the app's family too.
+    @Test func signingOutEverywhereEndsTheAppsSession() async throws {
+        try await Self.withDemo { live in
+            _ = try await live.account("everywhere@example.com", password: "a long enough passphrase")
+            let client = live.client()
+            try await client.signIn(email: "everywhere@example.com", password: "a long enough passphrase")
+            let access = try await client.accessToken()
+            let browser = Browser(base: live.base)
+            let csrf = try #require(try await browser.json(browser.get(live.base.appendingPathComponent("auth/csrf")))?["csrfToken"] as? String)
+            let signedIn = try await browser.post(live.base.appendingPathComponent("auth/callback/password"), form: [
+                ("email", "everywhere@example.com"), ("password", "a long enough passphrase"), ("csrfToken", csrf),
+            ])
+            #expect(signedIn.status == 302)
+            #expect(try await browser.post(live.base.appendingPathComponent("account/signout-everywhere"), form: []).status == 303)
+            #expect(try await live.raw("/api/me", bearer: access).0 == 401)
+            #expect(try await client.session() == nil)
+            #expect(await client.state == .signedOut)
+        }
+    }
+
     // MARK: Second factor
 
     @Test func passwordWithASecondFactor() async throws {
