@@ -16,8 +16,8 @@ import Logging
 ///   after the start counts (an old session in the browser does not sign an app in silently); a one-time code,
 ///   bound to the app, its redirect URI and challenge, goes to the redirect URI with `state`.
 /// - **Exchange** (`POST {prefix}/token`, `grant_type=authorization_code`, `code`, `code_verifier`, `client_id`,
-///   `redirect_uri`): the code is redeemed once (a replayed code or a wrong verifier gets `invalid_grant`); a new
-///   refresh-token family begins.
+///   `redirect_uri`): the code is redeemed once (a replayed code or a wrong verifier gets `invalid_grant`, and a
+///   replay revokes the tokens the first exchange issued); a new refresh-token family begins.
 /// - **Refresh** (`grant_type=refresh_token`, `refresh_token`, `client_id`): the token rotates on every use
 ///   (compare-and-swap in the store: of concurrent refreshes, one rotates). A retry with the token just rotated
 ///   out, within ``NativeAppConfiguration/reuseWindow``, gets the same new pair; after it, that token is taken for
@@ -176,7 +176,8 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
     /// - Returns: The pair.
     /// - Throws: ``AuthError/invalidClient``, ``AuthError/invalidRequest`` (a malformed verifier),
     ///   ``AuthError/invalidGrant`` (an unknown, used or expired code, another app or redirect URI, a wrong
-    ///   verifier; the code is spent either way), ``AuthError/unavailable`` when a store cannot be reached.
+    ///   verifier; the code is spent either way, and a used code's tokens are revoked), ``AuthError/unavailable``
+    ///   when a store cannot be reached.
     public func exchange(code: String, verifier: String, clientID: String, redirectURI: String, replay: any ReplayStore) async throws(AuthError) -> NativeTokenGrant {
         guard let client = configuration.clients[clientID] else { throw AuthError.invalidClient }
         guard (43...128).contains(verifier.utf8.count), verifier.utf8.allSatisfy(Self.isVerifierByte) else {
@@ -186,9 +187,18 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         let key = Self.codeKey(code)
         // Redeemed before it is read: of two exchanges of one code, one goes on.
         let fresh = try await storing { try await replay.consume("native-code:" + key, expiresAt: now().addingTimeInterval(configuration.codeLifetime + 60)) }
-        guard fresh else { throw AuthError.invalidGrant.with(detail: "the code was used already") }
         guard let record = try await storing({ try await store.get(key) }) else { throw AuthError.invalidGrant.with(detail: "the code is unknown or expired") }
-        try? await store.delete(key)
+        guard fresh else {
+            // A code used twice was intercepted: the tokens the first exchange issued are revoked (RFC 6749 §4.1.2).
+            if let familyID = (try? JSONValue(parsing: record.value))?.objectValue?["f"]?.stringValue,
+                let issued = try await storing({ try await store.get(RefreshTokenFamily.storeKey(familyID: familyID)) }),
+                let family = RefreshTokenFamily(decoding: issued.value)
+            {
+                logger.warning("Native-app code replayed: the tokens it was exchanged for are revoked", metadata: ["client": .string(family.clientID)])
+                try await end(family)
+            }
+            throw AuthError.invalidGrant.with(detail: "the code was used already")
+        }
         guard let stored = (try? JSONValue(parsing: record.value))?.objectValue, let type = stored["t"]?.stringValue,
             let properties = stored["p"]?.objectValue, let subjectID = stored["s"]?.stringValue, let challenge = stored["ch"]?.stringValue
         else { throw AuthError.invalidGrant }
@@ -205,6 +215,10 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         let access = try issueAccessToken(for: family)
         family.accessTokens = [RefreshTokenFamily.AccessTokenEntry(id: access.id, expiresAt: Int64(access.expiresAt.timeIntervalSince1970))]
         try await storing { try await store.create(family.record()) }
+        // The code remembers its family until it expires, for a replay to revoke.
+        var spent = stored
+        spent["f"] = .string(family.id)
+        _ = try? await store.update(SessionRecord(key: key, group: nil, value: JSONValue.object(spent).jsonBytes, expiresAt: record.expiresAt))
         return NativeTokenGrant(
             accessToken: access.token, accessTokenExpiresAt: access.expiresAt, refreshToken: token.text,
             refreshTokenExpiresAt: Date(timeIntervalSince1970: Double(family.expiresAt)))

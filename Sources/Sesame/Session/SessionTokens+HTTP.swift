@@ -42,6 +42,10 @@ extension SessionTokens {
     /// the token as `Authorization: Bearer …`. `Referrer-Policy: no-referrer` keeps the token out of the
     /// `Referer` of the next page's requests.
     ///
+    /// For native apps, prefer ``NativeAppSessions``: a redirect to an app's custom scheme can be intercepted by
+    /// another app registered for it, and this token is a whole session; there, the redirect carries a one-time code
+    /// bound to the app's PKCE challenge, and the session is a short access token with a rotating refresh token.
+    ///
     /// - Parameters:
     ///   - subject: Whom the session is about.
     ///   - redirect: Where to send the client; the app chooses it (never pass unchecked user input).
