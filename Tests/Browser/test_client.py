@@ -7,9 +7,13 @@ a dynamic `import()` on that page to check exactly what each answers.
 
 import json
 import re
+import shutil
+import subprocess
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 from selenium.webdriver.common.by import By
 
@@ -128,6 +132,25 @@ def test_the_module_and_its_declarations_are_served(demo):
     except urllib.error.HTTPError as error:
         assert error.code == 405
         assert json.loads(error.read())["error"] == "method_not_allowed"
+
+
+def test_the_declarations_type_check_a_page_script(demo):
+    """The served client.d.ts compiles under tsc --strict with a script that calls every function, and a misuse
+    fails to compile (so the check is live)."""
+    tsc = shutil.which("tsc")
+    assert tsc, "tsc is needed (apt-get install node-typescript; scripts/browser-test installs it)"
+    with urllib.request.urlopen(demo.url("/auth/client.d.ts")) as response:
+        declarations = response.read().decode()
+    usage = (Path(__file__).parent / "client_usage.ts").read_text()
+    options = ["--noEmit", "--strict", "--target", "es2020", "--module", "es2020", "--moduleResolution", "node", "--lib", "es2020,dom"]
+    with tempfile.TemporaryDirectory() as directory:
+        Path(directory, "client.d.ts").write_text(declarations)
+        Path(directory, "app.ts").write_text(usage)
+        Path(directory, "misuse.ts").write_text('import * as client from "./client";\nexport const n: number = client.getCsrfToken();\n')
+        good = subprocess.run([tsc, *options, "app.ts"], cwd=directory, capture_output=True, text=True, timeout=120)
+        assert good.returncode == 0, good.stdout + good.stderr
+        bad = subprocess.run([tsc, *options, "misuse.ts"], cwd=directory, capture_output=True, text=True, timeout=120)
+        assert bad.returncode != 0 and "not assignable" in bad.stdout, bad.stdout
 
 
 def test_the_client_page_runs_under_a_strict_policy(passkey_browser, demo):

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import SesameTestSupport
 import Synchronization
 import Testing
 
@@ -23,6 +24,7 @@ import Testing
     let store: MemorySessionStore
     let native: NativeAppSessions<AppSession>
     let handler: AuthHandler
+    let log = LogCapture()
 
     init() throws {
         let keys = try KeySet(activeKey: JWK.generate(.es256))
@@ -37,10 +39,10 @@ import Testing
                 NativeAppClient(id: "ios", redirectURIs: [Self.redirectURI]),
                 NativeAppClient(id: "android", redirectURIs: ["com.example.android:/cb"]),
             ]),
-            now: { clock.date })
+            logger: log.logger("native"), now: { clock.date })
         let tokens = tokens
         handler = AuthHandler(
-            providers: [:], configuration: AuthConfiguration(baseURL: Self.origin), keys: keys, nativeApps: NativeAppAccess(native)
+            providers: [:], configuration: AuthConfiguration(baseURL: Self.origin), keys: keys, nativeApps: NativeAppAccess(native), logger: log.logger("auth")
         ) { success in AuthResponse(try tokens.cookie(.user(userID: "u", tenantID: nil), redirect: "/")) }
     }
 
@@ -339,6 +341,27 @@ import Testing
         }
         clock.advance(10)
         #expect(Self.json(await refresh(current))["error"]?.stringValue == "invalid_grant")
+    }
+
+    /// No code, verifier, access or refresh token reaches the logs, through a sign-in, refreshes, refusals, a
+    /// replayed code and a reused refresh token (checklist 5).
+    @Test func noSecretIsLogged() async throws {
+        let pkce = Self.pkce()
+        let code = try await code(challenge: pkce.challenge)
+        let first = Self.json(await exchange(code, verifier: pkce.verifier))
+        _ = await exchange(code, verifier: pkce.verifier)
+        let app = try await signedInApp()
+        let second = Self.json(await refresh(app.refresh))
+        clock.advance(6)
+        _ = await refresh(app.refresh)
+        _ = await refresh("sr1." + RandomToken.make(byteCount: 16) + "." + RandomToken.make(byteCount: 32))
+        let secrets = [code, pkce.verifier, app.access, app.refresh, String(app.refresh.suffix(43))]
+            + [first, second].flatMap { [$0["access_token"]?.stringValue, $0["refresh_token"]?.stringValue].compactMap { $0 } }
+        let lines = log.lines
+        #expect(lines.contains { $0.contains("reuse") } && lines.contains { $0.contains("replayed") })
+        for secret in secrets {
+            #expect(!lines.contains { $0.contains(secret) }, "a secret in the log")
+        }
     }
 
     // MARK: Revocation

@@ -456,7 +456,7 @@ export function signInWithPasskey(options?: {
   provider?: string;
   callbackUrl?: string;
   redirect?: boolean;
-  mediation?: CredentialMediationRequirement;
+  mediation?: "conditional" | "optional" | "required" | "silent";
   signal?: AbortSignal;
 }): Promise<AuthResult | undefined>;
 export function requestPasskeySignUpCode(options: { email: string; name?: string; provider?: string }): Promise<AuthResult>;
