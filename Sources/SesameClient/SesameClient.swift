@@ -65,6 +65,7 @@ public actor SesameClient {
     private let connection: ServerConnection
     private var tokens: SesameTokens?
     private var loaded = false
+    private var loading: Task<SesameTokens?, any Error>?
     private var refreshing: Task<SesameTokens, any Error>?
     private var jar = CookieJar()
     private var pending: PendingSignIn?
@@ -114,15 +115,21 @@ public actor SesameClient {
         for listener in listeners.values { listener.yield(next) }
     }
 
+    /// The tokens, read from the storage once (concurrent first callers share the read; tokens stored meanwhile
+    /// win over what it read).
     private func storedTokens() async throws -> SesameTokens? {
+        if loaded { return tokens }
+        let load = loading ?? Task { [storage] in try await storage.load() }
+        loading = load
+        let read = try await load.value
         if !loaded {
-            tokens = try await storage.load()
             loaded = true
-            if let tokens, tokens.refreshTokenExpiresAt <= Date() {
-                self.tokens = nil
+            if let read, read.refreshTokenExpiresAt > Date() {
+                tokens = read
+            } else if read != nil {
                 try await storage.save(nil)
             }
-            if case .unknown = state { publish(self.tokens == nil ? .signedOut : .signedIn(nil)) }
+            if case .unknown = state { publish(tokens == nil ? .signedOut : .signedIn(nil)) }
         }
         return tokens
     }
@@ -209,28 +216,36 @@ public actor SesameClient {
         return try await refresh(from: current).accessToken
     }
 
-    private func refresh(from current: SesameTokens) async throws -> SesameTokens {
-        if let refreshing { return try await refreshing.value }
-        let task = Task { try await self.performRefresh(current.refreshToken) }
+    private func refresh(from current: SesameTokens, data: String? = nil) async throws -> SesameTokens {
+        if let refreshing {
+            let joined = try await refreshing.value
+            // An update carries its data in a refresh of its own, after the one under way.
+            if data == nil { return joined }
+            return try await refresh(from: joined, data: data)
+        }
+        let task = Task { try await self.performRefresh(current.refreshToken, data: data) }
         refreshing = task
         defer { refreshing = nil }
         return try await task.value
     }
 
-    private func performRefresh(_ refreshToken: String) async throws -> SesameTokens {
-        let response = try await send(post: "/token", form: [
-            ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", configuration.clientID),
-        ])
+    private func performRefresh(_ refreshToken: String, data: String?) async throws -> SesameTokens {
+        var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", configuration.clientID)]
+        if let data { form.append(("data", data)) }
+        let response = try await send(post: "/token", form: form)
+        // A sign-out or a new sign-in meanwhile: what this refresh answers is not the client's any more.
+        let stillCurrent = tokens?.refreshToken == refreshToken
         guard response.status == 200 else {
             let refusal = response.refusal
             if refusal.code == "invalid_grant" {
                 // Revoked, expired or reused: this app is signed out.
-                try await store(nil)
+                if stillCurrent { try await store(nil) }
                 throw SesameClientError.notSignedIn
             }
             throw refusal
         }
         let next = try Self.tokens(from: response)
+        guard stillCurrent else { throw SesameClientError.notSignedIn }
         try await store(next)
         return next
     }
@@ -272,6 +287,8 @@ public actor SesameClient {
     /// Completes a sign-in with the emailed link (requested by ``requestSignInLink(email:)`` in this client).
     public func signIn(link: URL) async throws {
         guard pending != nil else { throw SesameClientError.notSignedIn }
+        // The sign-in's cookies go to the server alone.
+        guard Self.origin(of: link) == Self.origin(of: configuration.baseURL) else { throw SesameClientError.invalidCallback("the link is not the server's") }
         var request = URLRequest(url: link)
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let cookies = jar.header { request.setValue(cookies, forHTTPHeaderField: "Cookie") }
@@ -292,13 +309,15 @@ public actor SesameClient {
     ///   ``SesameClientError/refused(code:message:status:)`` when the server refuses the code.
     public func completeSignIn(callbackURL: URL) async throws {
         guard let pending else { throw SesameClientError.invalidCallback("no sign-in was started here") }
-        guard callbackURL.absoluteString.hasPrefix(configuration.redirectURI),
-            let items = URLComponents(url: callbackURL, resolvingAgainstBaseURL: false)?.queryItems
-        else { throw SesameClientError.invalidCallback("not the redirect URI") }
-        if let error = items.first(where: { $0.name == "error" })?.value { throw SesameClientError.refused(code: error, message: nil, status: 0) }
+        guard var components = URLComponents(url: callbackURL, resolvingAgainstBaseURL: false) else { throw SesameClientError.invalidCallback("not a URL") }
+        let items = components.queryItems ?? []
+        components.query = nil
+        components.fragment = nil
+        guard components.string == configuration.redirectURI else { throw SesameClientError.invalidCallback("not the redirect URI") }
         guard let state = items.first(where: { $0.name == "state" })?.value, Self.constantTimeEquals(state, pending.state) else {
             throw SesameClientError.invalidCallback("the state is not this sign-in's")
         }
+        if let error = items.first(where: { $0.name == "error" })?.value { throw SesameClientError.refused(code: error, message: nil, status: 0) }
         guard let code = items.first(where: { $0.name == "code" })?.value else { throw SesameClientError.invalidCallback("no code") }
         self.pending = nil
         jar.removeAll()
@@ -321,20 +340,13 @@ public actor SesameClient {
         guard response.status == 200 else { throw response.refusal }
     }
 
-    /// Auth.js's `update(data)`: posts `data` to the session action (CSRF-protected) and answers the session the
-    /// server returns.
+    /// Auth.js's `update(data)` for apps: a refresh that carries `data` to the server's `update` closure
+    /// (``NativeAppSessions``), which may change the session's subject; answers the session after it.
     public func update(_ data: [String: String]) async throws -> SesameSession? {
-        let token = try await accessToken()
-        let csrf = try await csrfToken()
-        var request = request(path: "/session")
-        request.httpMethod = "POST"
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["csrfToken": csrf, "data": data])
-        let response = try await connection.send(request)
-        jar.removeAll()
-        guard response.status == 200 else { throw response.refusal }
-        return response.json.map(SesameSession.init)
+        guard let current = try await storedTokens() else { throw SesameClientError.notSignedIn }
+        let text = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)
+        _ = try await refresh(from: current, data: text)
+        return try await session()
     }
 
     // MARK: The sign-in's steps
@@ -363,7 +375,7 @@ public actor SesameClient {
                 try await completeSignIn(callbackURL: url)
                 return
             }
-            guard let next = URL(string: location, relativeTo: configuration.baseURL)?.absoluteURL, next.host == configuration.baseURL.host else {
+            guard let next = URL(string: location, relativeTo: configuration.baseURL)?.absoluteURL, Self.origin(of: next) == Self.origin(of: configuration.baseURL) else {
                 throw SesameClientError.invalidResponse("a redirect away from the server")
             }
             var request = URLRequest(url: next)
@@ -388,6 +400,7 @@ public actor SesameClient {
     }
 
     private func csrfToken() async throws -> String {
+        // (The sign-in's cookie jar keeps the CSRF cookie this sets.)
         let response = try await send(get: "/csrf")
         jar.take(response.setCookies)
         guard response.status == 200, let token = response.json?["csrfToken"] as? String else { throw response.refusal }

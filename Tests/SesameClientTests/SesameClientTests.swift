@@ -106,6 +106,12 @@ import FoundationNetworking
             _ = await client.authorizationURL()
             await #expect(throws: SesameClientError.self) { try await client.completeSignIn(callbackURL: URL(string: Self.redirectURI + "?code=x&state=forged")!) }
             await #expect(throws: SesameClientError.self) { try await client.completeSignIn(callbackURL: URL(string: "https://evil.example/?code=x&state=y")!) }
+            await #expect(throws: SesameClientError.self) { try await client.completeSignIn(callbackURL: URL(string: Self.redirectURI + "/more?code=x&state=y")!) }
+            // A sign-in link of another origin: the sign-in's cookies never go there.
+            try await client.requestSignInLink(email: "errors@example.com")
+            var elsewhere = URLComponents(url: try live.link(for: "errors@example.com"), resolvingAgainstBaseURL: false)!
+            elsewhere.port = (elsewhere.port ?? 80) + 1
+            await #expect(throws: SesameClientError.invalidCallback("the link is not the server's")) { try await client.signIn(link: elsewhere.url!) }
             #expect(await client.state == .signedOut)
         }
     }

@@ -274,7 +274,13 @@ extension SessionRecord {
             #expect(try await store.get(record.key)?.value == stored.value)
             // The swap keeps the record in its group.
             #expect(try await store.listGroup(group).map(\.key) == [record.key])
-            try await store.delete(record.key)
+            // An expired record in its place: deleted, if unchanged.
+            var gone = stored
+            gone.expiresAt = Date(timeIntervalSince1970: 0)
+            #expect(try await store.replace(gone, expectedValue: record.value) == false)
+            #expect(try await store.replace(gone, expectedValue: stored.value))
+            #expect(try await store.get(record.key) == nil)
+            #expect(try await store.listGroup(group).isEmpty)
             #expect(try await store.replace(stale, expectedValue: stored.value) == false)
             #expect(try await store.get(record.key) == nil)
         }

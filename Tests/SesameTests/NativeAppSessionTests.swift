@@ -54,8 +54,9 @@ import Testing
         return (verifier, Base64URL.encode(Array(SHA256.hash(data: Array(verifier.utf8)))))
     }
 
-    func get(_ path: String, cookies: [String] = [], browser: Bool = true) async -> AuthResponse {
-        var head = HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: path)
+    func get(_ path: String, cookies: [String] = [], browser: Bool = true, bearer: String? = nil, method: HTTPRequest.Method = .get) async -> AuthResponse {
+        var head = HTTPRequest(method: method, scheme: "https", authority: "app.example", path: path)
+        if let bearer { head.headerFields[.authorization] = "Bearer " + bearer }
         if browser {
             head.headerFields[HTTPField.Name("Sec-Fetch-Mode")!] = "navigate"
             head.headerFields[.accept] = "text/html"
@@ -194,6 +195,24 @@ import Testing
         #expect(await get("/auth/native/complete", cookies: [flow, fresh]).head.headerFields[.location] == "/auth/error?error=invalid_request")
     }
 
+    /// An app's access token is no browser sign-in: neither as a cookie nor as `Bearer` does it earn a code (a
+    /// stolen one would otherwise start a family of its own); nor does a HEAD request.
+    @Test func anAccessTokenCannotCompleteASignIn() async throws {
+        let pkce = Self.pkce()
+        let started = await get(authorizePath(challenge: pkce.challenge))
+        let flow = try #require(Self.cookie(started, named: "__Host-sesame-native"))
+        let app = try await signedInApp()
+        for response in [
+            await get("/auth/native/complete", cookies: [flow, "__Host-app-session=" + app.access]),
+            await get("/auth/native/complete", cookies: [flow], bearer: app.access),
+        ] {
+            #expect(response.head.headerFields[.location]?.hasPrefix("https://app.example/auth/signin?") == true)
+        }
+        let session = "__Host-app-session=" + (try tokens.create(.user(userID: "ada", tenantID: nil)))
+        #expect(await get("/auth/native/complete", cookies: [flow, session], browser: false, method: .head).head.status == .methodNotAllowed)
+        #expect(try await families() == 1)
+    }
+
     // MARK: Exchange: rejections
 
     /// A wrong verifier spends the code; a replayed code, another app, another redirect URI, an unknown app, a
@@ -229,6 +248,8 @@ import Testing
         #expect(Self.json(await post("/auth/token", [("grant_type", "password"), ("client_id", "ios")]))["error"]?.stringValue == "unsupported_grant_type")
         #expect(Self.json(await post("/auth/token", [("client_id", "ios")]))["error"]?.stringValue == "invalid_request")
         #expect(await get("/auth/token", browser: false).head.status == .methodNotAllowed)
+        // Refusals are not cached either.
+        #expect(await post("/auth/token", [("client_id", "ios")]).head.headerFields[.cacheControl] == "no-store")
         // Nothing of this left a family.
         #expect(try await families() == 0)
     }
@@ -387,6 +408,16 @@ import Testing
         #expect(await post("/auth/revoke", [("token", "whatever"), ("client_id", "ios")]).head.status == .ok)
         #expect(Self.json(await post("/auth/revoke", [("client_id", "ios")]))["error"]?.stringValue == "invalid_request")
         #expect(Self.json(await post("/auth/revoke", [("token", other.refresh), ("client_id", "evil")]))["error"]?.stringValue == "invalid_client")
+        // An older token of a family ends it too (as a refresh with it would); the store holds no family ID to forge
+        // one from.
+        let live = try await signedInApp()
+        let rotated = try #require(Self.json(await refresh(live.refresh))["refresh_token"]?.stringValue)
+        _ = try #require(Self.json(await refresh(rotated))["refresh_token"]?.stringValue)
+        #expect(await post("/auth/revoke", [("token", live.refresh), ("client_id", "ios")]).head.status == .ok)
+        #expect(await isValid(live.access) == false)
+        for record in try await store.listGroup("native:" + AppSession.user(userID: "ada", tenantID: nil).subjectIdentifier) {
+            #expect(!String(decoding: record.value, as: UTF8.self).contains(String(live.refresh.dropFirst(4).prefix(22))))
+        }
     }
 
     /// "Sign out everywhere" and a deleted user: every family of the subject ends, with its access tokens; other
@@ -404,6 +435,50 @@ import Testing
         }
         #expect(await isValid(try #require(grace["access_token"]?.stringValue)))
         #expect(try await families(AppSession.user(userID: "grace", tenantID: nil).subjectIdentifier) == 1)
+    }
+
+    /// Auth.js's `update(data)` for apps: a refresh with `data` hands it to the `update` closure, which changes the
+    /// family's subject (and moves it to the new subject's group); bad data is refused and changes nothing.
+    @Test func aRefreshWithDataUpdatesTheSubject() async throws {
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let tokens = try SessionTokens<AppSession>(keys: keys)
+        let native = try NativeAppSessions(
+            tokens: tokens, store: MemorySessionStore(), configuration: NativeAppConfiguration(clients: [NativeAppClient(id: "ios", redirectURIs: [Self.redirectURI])]),
+            update: { subject, data in
+                guard case .user(let id, _) = subject, let tenant = data.objectValue?["tenant"]?.stringValue else { return nil }
+                return .user(userID: id, tenantID: tenant)
+            })
+        let handler = AuthHandler(providers: [:], configuration: AuthConfiguration(baseURL: Self.origin), keys: keys, nativeApps: NativeAppAccess(native)) { _ in .json(.null) }
+        func send(_ method: HTTPRequest.Method, _ path: String, cookies: String? = nil, form: [(name: String, value: String)] = []) async -> AuthResponse {
+            var head = HTTPRequest(method: method, scheme: "https", authority: "app.example", path: path)
+            if let cookies { head.headerFields[.cookie] = cookies }
+            head.headerFields[.contentType] = "application/x-www-form-urlencoded"
+            return await handler.handle(AuthRequest(head: head, body: Array(URLEncodedForm(form).encoded.utf8)))
+        }
+        let pkce = Self.pkce()
+        let started = await send(.get, authorizePath(challenge: pkce.challenge))
+        let flow = try #require(Self.cookie(started, named: "__Host-sesame-native"))
+        let done = await send(.get, "/auth/native/complete", cookies: flow + "; __Host-sesame-session=" + (try tokens.create(.user(userID: "ada", tenantID: nil))))
+        let location = try #require(done.head.headerFields[.location])
+        let code = try #require(URLEncodedForm(parsing: String(location.drop { $0 != "?" }.dropFirst()))["code"])
+        let first = Self.json(await send(.post, "/auth/token", form: [
+            ("grant_type", "authorization_code"), ("code", code), ("code_verifier", pkce.verifier), ("client_id", "ios"), ("redirect_uri", Self.redirectURI),
+        ]))
+        let refused = await send(.post, "/auth/token", form: [
+            ("grant_type", "refresh_token"), ("refresh_token", try #require(first["refresh_token"]?.stringValue)), ("client_id", "ios"), ("data", "{not json"),
+        ])
+        #expect(Self.json(refused)["error"]?.stringValue == "invalid_request")
+        let updated = Self.json(await send(.post, "/auth/token", form: [
+            ("grant_type", "refresh_token"), ("refresh_token", try #require(first["refresh_token"]?.stringValue)), ("client_id", "ios"), ("data", #"{"tenant":"acme"}"#),
+        ]))
+        #expect(try await tokens.verify(try #require(updated["access_token"]?.stringValue, "\(updated)")).subject == .user(userID: "ada", tenantID: "acme"))
+        // And it stays so on the next refresh, without data.
+        let next = Self.json(await send(.post, "/auth/token", form: [
+            ("grant_type", "refresh_token"), ("refresh_token", try #require(updated["refresh_token"]?.stringValue)), ("client_id", "ios"),
+        ]))
+        #expect(try await tokens.verify(try #require(next["access_token"]?.stringValue)).subject == .user(userID: "ada", tenantID: "acme"))
+        #expect(try await native.families(subjectID: AppSession.user(userID: "ada", tenantID: "acme").subjectIdentifier).count == 1)
+        #expect(try await native.families(subjectID: AppSession.user(userID: "ada", tenantID: nil).subjectIdentifier).isEmpty)
     }
 
     /// Without a revocation store, a family's access tokens could not be revoked with it: refused at start.

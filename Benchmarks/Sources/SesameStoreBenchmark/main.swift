@@ -53,6 +53,9 @@ final class CountingStore: SessionStore {
     func get(_ key: String) async throws -> SessionRecord? { gets.add(1, ordering: .relaxed); return try await inner.get(key) }
     func create(_ record: SessionRecord) async throws { sets.add(1, ordering: .relaxed); try await inner.create(record) }
     func update(_ record: SessionRecord) async throws -> Bool { sets.add(1, ordering: .relaxed); return try await inner.update(record) }
+    func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
+        sets.add(1, ordering: .relaxed); return try await inner.replace(record, expectedValue: expectedValue)
+    }
     func delete(_ key: String) async throws { others.add(1, ordering: .relaxed); try await inner.delete(key) }
     func deleteGroup(_ group: String) async throws -> Int { others.add(1, ordering: .relaxed); return try await inner.deleteGroup(group) }
     func listGroup(_ group: String) async throws -> [SessionRecord] { others.add(1, ordering: .relaxed); return try await inner.listGroup(group) }

@@ -18,6 +18,9 @@ const prefix = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const endpoint = (path) => `${prefix}/${path}`;
 const channel = typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel("sesame-auth");
 const stores = new Set();
+// Session reads share one request; a change (sign-in, sign-out, update, another tab's) starts a new generation,
+// so nobody joins a request that began before it.
+let generation = 0;
 let sessionRequest = null;
 let csrfRequest = null;
 
@@ -49,10 +52,14 @@ const navigate = (url) => {
 
 /** Tells this page's stores and the other tabs that the session may have changed. */
 const changed = (trigger) => {
+  generation += 1;
   if (channel) channel.postMessage({ event: "session", trigger });
   for (const store of stores) store.refetch();
 };
-if (channel) channel.onmessage = () => { for (const store of stores) store.refetch(); };
+if (channel) channel.onmessage = () => {
+  generation += 1;
+  for (const store of stores) store.refetch();
+};
 
 /**
  * A state-changing request, with the CSRF token and `X-Auth-Return-Redirect: 1` (so redirects answer `{url}`):
@@ -76,15 +83,25 @@ async function post(path, fields, { json = false } = {}) {
   return { response, data: await readJSON(response) };
 }
 
-/** The session (`{user, expires, …}`) or `null`; callers asking at the same time share one request. */
-export function getSession() {
-  if (!sessionRequest) {
-    sessionRequest = fetch(endpoint("session"), { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(async (response) => (response.ok ? await readJSON(response) : null))
-      .catch(() => null)
-      .finally(() => { sessionRequest = null; });
+/** `{ok, session}`: the session read (ok), or a failure (`ok: false`: the server or the network could not answer). */
+function loadSession() {
+  if (!sessionRequest || sessionRequest.generation !== generation) {
+    const request = {
+      generation,
+      promise: fetch(endpoint("session"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(async (response) => (response.ok ? { ok: true, session: await readJSON(response) } : { ok: false, session: null }))
+        .catch(() => ({ ok: false, session: null }))
+        .finally(() => { if (sessionRequest === request) sessionRequest = null; }),
+    };
+    sessionRequest = request;
   }
-  return sessionRequest;
+  return sessionRequest.promise;
+}
+
+/** The session (`{user, expires, …}`) or `null` (also when it cannot be read, as next-auth answers); callers
+ * asking at the same time share one request. */
+export async function getSession() {
+  return (await loadSession()).session;
 }
 
 /** The CSRF token that state-changing calls send (the same request sets its cookie when the browser has none). */
@@ -144,7 +161,7 @@ function finish(response, data, { callbackUrl, redirect, signedIn }) {
 /** Signs out (CSRF-protected); other tabs follow. With `redirect: false` answers `{url}` and stays. */
 export async function signOut({ callbackUrl = window.location.href, redirect = true } = {}) {
   const { response, data } = await post("signout", { callbackUrl });
-  changed("signout");
+  if (response.ok) changed("signout");
   if (redirect && response.ok) return navigate((data && data.url) || callbackUrl);
   return response.ok ? data : outcome(response, data);
 }
@@ -260,6 +277,7 @@ async function ceremony(optionsRequest, verify, extra, finishing) {
     if (error && error.name === "AbortError") throw error;
     return promptFailure(error);
   }
+  if (!credential) return promptFailure(null);
   const answer = await post(verify, { action: data.action, data: credentialJSON(credential), ...extra }, { json: true });
   return finish(answer.response, answer.data, { ...finishing, redirect: finishing.redirect && answer.response.ok });
 }
@@ -317,6 +335,7 @@ export async function registerPasskey({ optionsUrl, verifyUrl, name } = {}) {
   } catch (error) {
     return promptFailure(error);
   }
+  if (!credential) return promptFailure(null);
   const { response, data } = await postTo(verifyUrl, { action: options.data.action, data: credentialJSON(credential), name });
   return outcome(response, data);
 }
@@ -345,10 +364,11 @@ export function createSessionStore({ refetchInterval = 0, refetchOnWindowFocus =
       listener({ data, status });
       return () => listeners.delete(listener);
     },
-    /** Fetches the session again (one request for concurrent callers); answers it. */
+    /** Fetches the session again (one request for concurrent callers); answers it. A failed read (the server or
+     * the network down) changes nothing: the page keeps what it knew. */
     async refetch() {
-      const session = await getSession();
-      if (closed) return session;
+      const { ok, session } = await loadSession();
+      if (closed || !ok) return data;
       const next = session ? "authenticated" : "unauthenticated";
       const differs = next !== status || JSON.stringify(session) !== JSON.stringify(data);
       data = session;

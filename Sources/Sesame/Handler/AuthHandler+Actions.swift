@@ -66,6 +66,7 @@ extension AuthHandler {
             return PasskeyScript.script.response(to: request.head)
         case (.token, .post), (.revoke, .post):
             guard let nativeApps else { throw AuthError.notFound }
+            // (Refusals are JSON, which is never cached: RFC 6749 §5.1 holds for them too.)
             return action == .token ? try await nativeApps.token(request, nativeAppContext) : try await nativeApps.revoke(request, nativeAppContext)
         case (.token, _), (.revoke, _):
             guard nativeApps != nil else { throw AuthError.notFound }

@@ -171,7 +171,8 @@ public struct AuthHandler: Sendable {
             return Self.keepingTheURLPrivate(try await callback(name, request: request))
         case .native(let step):
             guard let nativeApps else { throw AuthError.notFound }
-            guard method == .get || method == .head else { throw AuthError.methodNotAllowed }
+            // GET only: the code step mints a code, which no HEAD should.
+            guard method == .get else { throw AuthError.methodNotAllowed }
             switch step {
             case "authorize": return try await nativeApps.authorize(request, nativeAppContext)
             case "complete": return Self.keepingTheURLPrivate(try await nativeApps.complete(request, nativeAppContext))
@@ -234,7 +235,7 @@ public struct AuthHandler: Sendable {
         // A path: apps' sign-in callbacks (and the default redirect policy) keep local paths.
         let complete = configuration.prefix + "/native/complete"
         let signIn = URLEncodedForm.appending(name: "callbackUrl", value: complete, to: pages.signInURL ?? configuration.url("/signin"))
-        return NativeAppContext(configuration: configuration, replay: flowReplay, signInURL: signIn)
+        return NativeAppContext(configuration: configuration, signInURL: signIn)
     }
 
     func context(for name: String, request: AuthRequest) -> AuthContext {

@@ -30,8 +30,6 @@ public struct NativeAppAccess: Sendable {
 struct NativeAppContext: Sendable {
     /// The handler's configuration.
     let configuration: AuthConfiguration
-    /// Where one-time codes are redeemed (the handler's replay store).
-    let replay: any ReplayStore
     /// The sign-in page, coming back to the code step.
     let signInURL: String
 }

@@ -5,17 +5,17 @@ import Foundation
 /// current refresh token and of the one it replaced. Every refresh rotates the token; the family lives at most
 /// ``NativeAppConfiguration/refreshTokenLifetime`` from the sign-in.
 ///
-/// Nothing in it opens a session by itself: the secrets are stored as SHA-256 hashes, and the answer kept for a
-/// retried refresh (``retry``) is sealed under a key derived from the previous token's secret, which the store
-/// never sees.
+/// Nothing in it opens a session by itself: the secrets are stored as SHA-256 hashes, the family's ID (in every
+/// token of the family) only as the hash that is its store key, and the answer kept for a retried refresh
+/// (``retry``) is sealed under a key derived from the previous token's secret, which the store never sees.
 struct RefreshTokenFamily: Sendable, Equatable {
-    /// The family's ID (in every token of the family).
-    let id: String
-    /// The subject, in its wire shape (`type`, `properties`), to issue access tokens for.
-    let subjectType: String
-    let subjectProperties: JSONObject
+    /// The family's store key: the SHA-256 of its ID.
+    let key: String
+    /// The subject, in its wire shape (`type`, `properties`), to issue access tokens for (an update may change it).
+    var subjectType: String
+    var subjectProperties: JSONObject
     /// The subject's ``SessionSubject/subjectIdentifier``.
-    let subjectID: String
+    var subjectID: String
     /// The app.
     let clientID: String
     /// When the family began and when it ends, in whole seconds since 1970.
@@ -40,19 +40,19 @@ struct RefreshTokenFamily: Sendable, Equatable {
     }
 
     /// The store key of a family: the SHA-256 of its ID, in hex.
-    static func storeKey(familyID: String) -> String { hex(SHA256.hash(data: Array(("sesame-refresh-family:" + familyID).utf8))) }
+    static func storeKey(familyID: String) -> String { SessionCookieSigner.storeKey(for: Array(("sesame-refresh-family:" + familyID).utf8)) }
 
     /// The store group of a subject's families ("sign out everywhere" deletes it).
     static func group(subjectID: String) -> String { "native:" + subjectID }
 
     /// The record the store keeps.
     func record() -> SessionRecord {
-        SessionRecord(key: Self.storeKey(familyID: id), group: Self.group(subjectID: subjectID), value: encoded(), expiresAt: Date(timeIntervalSince1970: Double(expiresAt)))
+        SessionRecord(key: key, group: Self.group(subjectID: subjectID), value: encoded(), expiresAt: Date(timeIntervalSince1970: Double(expiresAt)))
     }
 
     func encoded() -> [UInt8] {
         var object: JSONObject = [
-            "v": 1, "i": .string(id), "t": .string(subjectType), "p": .object(subjectProperties), "s": .string(subjectID),
+            "v": 1, "t": .string(subjectType), "p": .object(subjectProperties), "s": .string(subjectID),
             "c": .string(clientID), "ca": .integer(createdAt), "ea": .integer(expiresAt), "g": .integer(generation),
             "h": .string(Base64URL.encode(currentHash)),
             "a": .array(accessTokens.map { .array([.string($0.id), .integer($0.expiresAt)]) }),
@@ -63,10 +63,10 @@ struct RefreshTokenFamily: Sendable, Equatable {
         return JSONValue.object(object).jsonBytes
     }
 
-    /// Decodes a stored family; `nil` for anything else (a corrupt or foreign record).
-    init?(decoding bytes: [UInt8]) {
+    /// Decodes a stored family (the record under `key`); `nil` for anything else (a corrupt or foreign record).
+    init?(decoding bytes: [UInt8], key: String) {
         guard let object = (try? JSONValue(parsing: bytes))?.objectValue, object["v"]?.int64Value == 1,
-            let id = object["i"]?.stringValue, let type = object["t"]?.stringValue, let properties = object["p"]?.objectValue,
+            let type = object["t"]?.stringValue, let properties = object["p"]?.objectValue,
             let subjectID = object["s"]?.stringValue, let clientID = object["c"]?.stringValue,
             case .integer(let createdAt)? = object["ca"], case .integer(let expiresAt)? = object["ea"], case .integer(let generation)? = object["g"],
             let current = object["h"]?.stringValue.flatMap(Base64URL.decode), current.count == 32,
@@ -77,7 +77,7 @@ struct RefreshTokenFamily: Sendable, Equatable {
             guard let pair = entry.arrayValue, pair.count == 2, let tokenID = pair[0].stringValue, case .integer(let expiry) = pair[1] else { return nil }
             accessTokens.append(AccessTokenEntry(id: tokenID, expiresAt: expiry))
         }
-        self.id = id
+        self.key = key
         self.subjectType = type
         self.subjectProperties = properties
         self.subjectID = subjectID
@@ -92,8 +92,8 @@ struct RefreshTokenFamily: Sendable, Equatable {
         self.accessTokens = accessTokens
     }
 
-    init(id: String, subjectType: String, subjectProperties: JSONObject, subjectID: String, clientID: String, createdAt: Int64, expiresAt: Int64, currentHash: [UInt8]) {
-        self.id = id
+    init(key: String, subjectType: String, subjectProperties: JSONObject, subjectID: String, clientID: String, createdAt: Int64, expiresAt: Int64, currentHash: [UInt8]) {
+        self.key = key
         self.subjectType = subjectType
         self.subjectProperties = subjectProperties
         self.subjectID = subjectID
@@ -138,5 +138,4 @@ struct RefreshTokenFamily: Sendable, Equatable {
 
     private static func retryData(_ previous: RefreshToken, _ generation: Int64) -> [UInt8] { Array("\(previous.familyID):\(generation)".utf8) }
 
-    private static func hex(_ digest: some Sequence<UInt8>) -> String { digest.map { String(format: "%02x", $0) }.joined() }
 }

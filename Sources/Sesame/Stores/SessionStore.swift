@@ -58,6 +58,8 @@ public protocol SessionStore: Sendable {
     /// - Parameters:
     ///   - record: The record's new state.
     ///   - expectedValue: The value the live record must hold.
+    /// A `record` whose expiry has passed removes the live one: an atomic delete-if-unchanged.
+    ///
     /// - Returns: `false`, having written nothing, when there is no such live record or its value differs.
     func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool
 
