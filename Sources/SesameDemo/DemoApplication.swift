@@ -277,6 +277,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     ///   `/api/me` renders the request's, but without any Sesame middleware (for the HTTP benchmark).
     public func router(benchmarkSession: AuthSession<DemoSession>? = nil) -> Router<BasicSesameRequestContext<DemoSession>> {
         let router = Router(context: BasicSesameRequestContext<DemoSession>.self)
+        // Hummingbird's own refusals (an unmatched route, a body over the limit) in Sesame's shape.
+        router.add(middleware: SesameErrorMiddleware())
         router.addAuthHandler(auth)
         if let benchmarkSession {
             // The protected API route's twin: the same rendering of a (pre-verified) session, without Sesame.

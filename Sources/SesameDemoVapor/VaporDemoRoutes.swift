@@ -7,6 +7,8 @@ import Vapor
 public enum VaporDemoRoutes {
     /// Registers the demo's pages, API and auth routes on `app`.
     public static func register<Sessions: SessionStrategy>(on app: Application, demo: Demo<Sessions>) where Sessions.Subject == DemoSession {
+        // Vapor's own refusals (an unmatched route, a body over the limit) in Sesame's shape.
+        app.middleware.use(SesameErrorMiddleware())
         app.addAuthHandler(demo.auth)
         let site = app.grouped(SesameSessionMiddleware(sessions: demo.sessions))
         site.get { request async throws in Response(demo.home(AuthRequest(request).head)) }

@@ -14,6 +14,7 @@ import Testing
 
     static let types: [String: Any.Type] = [
         "Passkeys": (Passkeys).self,
+        "SesameErrorMiddleware": (SesameErrorMiddleware).self,
         "NativeAppSessions": (NativeAppSessions<Names>).self,
         "NativeAppClient": (NativeAppClient).self,
         "NativeAppConfiguration": (NativeAppConfiguration).self,

@@ -37,6 +37,38 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
         return response
     }
 
+    /// The refusal a framework's own error stands for (an unmatched route, a method the route lacks, a body over
+    /// the limit): Sesame's stable code for its status, so that every refusal has one shape.
+    ///
+    /// - Parameter status: The framework's status.
+    /// - Returns: The error, with the framework's status.
+    public static func forStatus(_ status: HTTPResponse.Status) -> AuthError {
+        switch status.code {
+        case 401: return .unauthorized
+        case 403: return .forbidden
+        case 404: return .notFound
+        case 405: return .methodNotAllowed
+        case 413: return .payloadTooLarge
+        case 429: return .rateLimited
+        case 503: return .unavailable
+        case 500...: return AuthError(code: serverError.code, status: status, detail: serverError.detail)
+        default: return AuthError(code: invalidRequest.code, status: status, detail: invalidRequest.detail)
+        }
+    }
+
+    /// The answer to a request: for a browser navigation a small page with the message, for anything else
+    /// ``jsonResponse``.
+    ///
+    /// - Parameter request: The request refused.
+    /// - Returns: The response.
+    public func response(to request: HTTPRequest) -> AuthResponse {
+        guard request.isBrowserNavigation else { return jsonResponse }
+        var response = AuthResponse.html(
+            HTML.page(title: "Not possible", body: "<h1>That did not work</h1><p>\(HTML.escape(message))</p><p><a href=\"/\">Home</a></p>"), status: status)
+        for field in responseFields { response.head.headerFields.append(field) }
+        return response
+    }
+
     /// Runs store work, answering a store that cannot be reached (``SessionStoreError``) with
     /// ``unavailable``; every other error passes through as it is.
     ///
@@ -173,4 +205,8 @@ public struct AuthError: Error, Hashable, Sendable, CustomStringConvertible {
     /// A native sign-in's redirect URI is not one of the app's.
     public static let invalidRedirectURI = AuthError(code: "invalid_redirect_uri", status: .badRequest, detail: "the redirect_uri is not registered for this app")
     public static let serverError = AuthError(code: "server_error", status: .internalServerError, detail: "something went wrong")
+    /// A route that needs a session, without one.
+    public static let unauthorized = AuthError(code: "unauthorized", status: .unauthorized, detail: "a session is required")
+    /// A refusal without a more precise reason.
+    public static let forbidden = AuthError(code: "forbidden", status: .forbidden, detail: "this request is not allowed")
 }
