@@ -217,47 +217,11 @@ export async function verifySecondFactor({ code, provider = "password", callback
 
 // MARK: Passkeys
 
-const bytes = (text) => {
-  const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
-  const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
-};
-const base64url = (buffer) => {
-  let binary = "";
-  for (const b of new Uint8Array(buffer)) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-};
-const credentialJSON = (credential) => {
-  const r = credential.response;
-  const json = {
-    id: credential.id, rawId: base64url(credential.rawId), type: credential.type,
-    authenticatorAttachment: credential.authenticatorAttachment || undefined,
-    clientExtensionResults: credential.getClientExtensionResults ? credential.getClientExtensionResults() : {},
-    response: { clientDataJSON: base64url(r.clientDataJSON) },
-  };
-  if (r.attestationObject) {
-    json.response.attestationObject = base64url(r.attestationObject);
-    json.response.transports = r.getTransports ? r.getTransports() : [];
-  } else {
-    json.response.authenticatorData = base64url(r.authenticatorData);
-    json.response.signature = base64url(r.signature);
-    if (r.userHandle) json.response.userHandle = base64url(r.userHandle);
-  }
-  return json;
-};
-
+"""# + "\n" + WebAuthnCodecScript.source + "\n" + #"""
 /** Runs the browser's prompt for a ceremony's options (`{action, options}`); `null` with an outcome when it fails. */
 async function prompt(options, { mediation, signal } = {}) {
-  const o = options.options;
-  if (options.action === "register") {
-    return navigator.credentials.create({ publicKey: {
-      ...o, challenge: bytes(o.challenge), user: { ...o.user, id: bytes(o.user.id) },
-      excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })),
-    }, signal });
-  }
-  return navigator.credentials.get({ publicKey: {
-    ...o, challenge: bytes(o.challenge), allowCredentials: (o.allowCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })),
-  }, mediation, signal });
+  if (options.action === "register") return navigator.credentials.create({ publicKey: creationOptions(options.options), signal });
+  return navigator.credentials.get({ publicKey: requestOptions(options.options), mediation, signal });
 }
 
 /** The outcome of a prompt the person closed or that failed in the browser. */

@@ -106,7 +106,6 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         let sealed: String
         do { sealed = try flow.sealed(keys: tokens.keys) } catch { throw AuthError.unavailable.with(detail: "the sign-in state cannot be sealed") }
         response.head.headerFields.append(HTTPField(name: .setCookie, value: cookie.setCookie(sealed, maxAge: Int(configuration.signInLifetime))))
-        response.head.headerFields[.cacheControl] = "no-store"
         return response
     }
 
@@ -140,7 +139,6 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         target = URLEncodedForm.appending(name: "state", value: flow.state, to: target)
         var response = AuthResponse.redirect(to: target, status: .seeOther)
         response.head.headerFields.append(HTTPField(name: .setCookie, value: cookie.clearCookie()))
-        response.head.headerFields[.cacheControl] = "no-store"
         return response
     }
 
@@ -171,7 +169,7 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         default:
             throw AuthError.unsupportedGrantType
         }
-        return Self.noStore(.json(grant.json(now: now())))
+        return Self.withPragmaNoCache(.json(grant.json(now: now())))
     }
 
     /// `POST {prefix}/revoke` (RFC 7009): ends a refresh token's family, or revokes an access token; an unknown
@@ -181,7 +179,7 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         let form = request.formOrJSON
         guard let token = form["token"], !token.isEmpty else { throw AuthError.invalidRequest.with(detail: "token is required") }
         try await revoke(token: token, clientID: form["client_id"] ?? "")
-        return Self.noStore(.json([:]))
+        return Self.withPragmaNoCache(.json([:]))
     }
 
     /// Redeems a one-time code: a new family and its first pair.
@@ -481,9 +479,9 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         }
     }
 
-    static func noStore(_ response: AuthResponse) -> AuthResponse {
+    static func withPragmaNoCache(_ response: AuthResponse) -> AuthResponse {
+        // (JSON answers carry `Cache-Control: no-store` already; RFC 6749 §5.1 also asks for this.)
         var response = response
-        response.head.headerFields[.cacheControl] = "no-store"
         response.head.headerFields[HTTPField.Name("Pragma")!] = "no-cache"
         return response
     }

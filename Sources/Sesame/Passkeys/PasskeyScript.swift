@@ -17,37 +17,7 @@ enum PasskeyScript {
 // the first data-passkey="signin" element's URLs.
 (() => {
   "use strict";
-  const bytes = (text) => {
-    const base64 = text.replace(/-/g, "+").replace(/_/g, "/");
-    const binary = atob(base64 + "===".slice((base64.length + 3) % 4));
-    return Uint8Array.from(binary, (c) => c.charCodeAt(0)).buffer;
-  };
-  const text = (buffer) => {
-    let binary = "";
-    for (const b of new Uint8Array(buffer)) binary += String.fromCharCode(b);
-    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-  };
-  const creationOptions = (o) => ({
-    ...o, challenge: bytes(o.challenge), user: { ...o.user, id: bytes(o.user.id) },
-    excludeCredentials: (o.excludeCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })),
-  });
-  const requestOptions = (o) => ({
-    ...o, challenge: bytes(o.challenge), allowCredentials: (o.allowCredentials || []).map((c) => ({ ...c, id: bytes(c.id) })),
-  });
-  const credentialJSON = (c) => {
-    const r = c.response;
-    const json = { id: c.id, rawId: text(c.rawId), type: c.type, authenticatorAttachment: c.authenticatorAttachment || undefined,
-      clientExtensionResults: c.getClientExtensionResults ? c.getClientExtensionResults() : {}, response: { clientDataJSON: text(r.clientDataJSON) } };
-    if (r.attestationObject) {
-      json.response.attestationObject = text(r.attestationObject);
-      json.response.transports = r.getTransports ? r.getTransports() : [];
-    } else {
-      json.response.authenticatorData = text(r.authenticatorData);
-      json.response.signature = text(r.signature);
-      if (r.userHandle) json.response.userHandle = text(r.userHandle);
-    }
-    return json;
-  };
+"""# + "\n" + WebAuthnCodecScript.source + "\n" + #"""
   const post = (url, body) => fetch(url, {
     method: "POST", credentials: "same-origin",
     headers: { "Content-Type": "application/json", Accept: "application/json", "X-Auth-Return-Redirect": "1" },
