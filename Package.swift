@@ -112,7 +112,8 @@ let package = Package(
         .target(
             name: "SesameDemo",
             dependencies: [
-                "Sesame", "SesameHummingbird", "SesameSQLite",
+                "Sesame", "SesameHummingbird", "SesameSQLite", "SesameRedis", "SesamePostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]

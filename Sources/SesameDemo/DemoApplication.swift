@@ -25,6 +25,9 @@ public struct DemoConfiguration: Sendable {
     /// The native app that may sign in through the browser and hold refresh tokens (with stateless sessions):
     /// `sesame-demo-app`, redirected to `sesame-demo:/signed-in` by default.
     public var nativeApp: NativeAppClient
+    /// The proxies in front of the demo, whose `X-Forwarded-For` names the client (rate limits are per client);
+    /// none by default.
+    public var trustedProxies: TrustedProxies = .none
 
     /// Creates a configuration.
     public init(
@@ -153,7 +156,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration?,
         providers: [String: any AuthProvider], logger: Logger, visitData: StoredSessionData<DemoData>?,
         accountStore: (any AccountStore)?, sessionDirectory: DemoSessionDirectory?, nativeApps: DemoNativeApps? = nil,
-        passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration()
+        passwordConfiguration: PasswordAccounts.Configuration? = nil, shared: DemoSharedState = .inProcess()
     ) throws {
         self.visitData = visitData
         self.sessionDirectory = sessionDirectory
@@ -161,19 +164,20 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         let store = accountStore ?? MemoryAccountStore()
         let accounts = Accounts(store: store, keys: keys)
         self.accounts = accounts
-        let passwords = PasswordAccounts(store: store, configuration: passwordConfiguration)
+        let passwords = PasswordAccounts(store: store, configuration: passwordConfiguration ?? shared.passwordConfiguration())
         self.passwords = passwords
-        let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo")
+        let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo", perUser: shared.rateLimiter("second-factor", 5, 60))
         self.secondFactors = secondFactors
-        // One replay store for the handler's flows and the passkey ceremonies (one process: in memory).
-        let replay = MemoryReplayStore()
+        // One replay store for the handler's flows, the links and the passkey ceremonies (in memory for one
+        // process, in Redis or PostgreSQL for several).
+        let replay = shared.replay
         let passkeys = Passkeys(store: store, keys: keys, baseURL: configuration.baseURL, replay: replay, configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"))
         self.passkeys = passkeys
         let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email, "password": .credentials, "passkey": .webauthn]) { _, own in own }
         self.configuration = configuration
         self.logger = logger
         let mailbox = DemoMailbox()
-        var linkConfiguration = link ?? LinkProvider.Configuration()
+        var linkConfiguration = link ?? shared.linkConfiguration()
         // The demo's delivery does the same instant work for every address, so it can run before the response
         // without revealing anything, and the check-email page can show the link right away.
         linkConfiguration.deliversInBackground = false
@@ -212,7 +216,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         }
         self.auth = AuthHandler(
             providers: providers.merging(["link": provider, "password": password, "passkey": passkey]) { _, own in own },
-            configuration: AuthConfiguration(baseURL: baseURL),
+            configuration: AuthConfiguration(baseURL: baseURL, trustedProxies: configuration.trustedProxies),
             keys: keys,
             replay: replay,
             // The Auth.js actions (`/auth/session`, `/auth/signout`) and the built-in pages use the same sessions.
@@ -776,9 +780,20 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
     public init(
         configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
         providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), accountStore: (any AccountStore)? = nil,
-        passwordConfiguration: PasswordAccounts.Configuration = PasswordAccounts.Configuration(), nativeAppStore: any SessionStore = MemorySessionStore()
+        passwordConfiguration: PasswordAccounts.Configuration? = nil, nativeAppStore: any SessionStore = MemorySessionStore()
     ) throws {
-        let sessions = try SessionTokens<DemoSession>(keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL)))
+        try self.init(
+            configuration: configuration, keys: keys, link: link, providers: providers, logger: logger, accountStore: accountStore,
+            passwordConfiguration: passwordConfiguration, nativeAppStore: nativeAppStore, shared: .inProcess())
+    }
+
+    init(
+        configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,
+        providers: [String: any AuthProvider] = [:], logger: Logger, accountStore: (any AccountStore)?,
+        passwordConfiguration: PasswordAccounts.Configuration? = nil, nativeAppStore: any SessionStore, shared: DemoSharedState
+    ) throws {
+        let sessions = try SessionTokens<DemoSession>(
+            keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL)), revocations: shared.revocations)
         // Native apps: the same session tokens as access tokens (15 minutes), refresh tokens in the store.
         let native = try NativeAppSessions(
             tokens: sessions, store: nativeAppStore, configuration: NativeAppConfiguration(clients: [configuration.nativeApp]), logger: logger)
@@ -786,7 +801,7 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
             configuration: configuration, keys: keys, sessions: sessions, link: link,
             providers: providers, logger: logger, visitData: nil, accountStore: accountStore, sessionDirectory: nil,
             nativeApps: DemoNativeApps(access: NativeAppAccess(native), revokeAll: { try await native.revokeAll(subjectID: $0) }),
-            passwordConfiguration: passwordConfiguration)
+            passwordConfiguration: passwordConfiguration, shared: shared)
     }
 }
 
@@ -798,10 +813,18 @@ extension Demo where Sessions == StoredSessions<DemoSession, DemoData> {
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
         providers: [String: any AuthProvider] = [:], logger: Logger = Logger(label: "sesame.demo"), accountStore: (any AccountStore)? = nil
     ) throws {
+        try self.init(configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, accountStore: accountStore, shared: .inProcess())
+    }
+
+    init(
+        configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
+        providers: [String: any AuthProvider] = [:], logger: Logger, accountStore: (any AccountStore)?, shared: DemoSharedState
+    ) throws {
         try self.init(
             configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: sessions.data,
             accountStore: accountStore,
-            sessionDirectory: DemoSessionDirectory(list: { try await sessions.sessions(subjectID: $0) }, end: { try await sessions.terminate($0) }))
+            sessionDirectory: DemoSessionDirectory(list: { try await sessions.sessions(subjectID: $0) }, end: { try await sessions.terminate($0) }),
+            shared: shared)
     }
 }
 

@@ -12,12 +12,15 @@ public protocol DemoRunner {
 /// The demo as configured by its environment, the same for both frameworks.
 ///
 /// PORT (default 8080); SESAME_BASE_URL (default http://localhost:PORT); SESAME_ENV=production (requires SESAME_SIGNING_KEY and hides sign-in links from pages);
-/// SESAME_SIGNING_KEY / SESAME_VERIFICATION_KEYS (see `sesame keys generate`). Optional OAuth / OpenID Connect
+/// SESAME_SIGNING_KEY / SESAME_VERIFICATION_KEYS (see `sesame keys generate`); SESAME_TRUSTED_PROXIES (addresses or
+/// CIDR ranges, comma-separated, whose X-Forwarded-For names the client). Optional OAuth / OpenID Connect
 /// sign-in: SESAME_OIDC_ISSUER + SESAME_OIDC_CLIENT_ID + SESAME_OIDC_CLIENT_SECRET (any OpenID Connect provider),
 /// SESAME_GITHUB_CLIENT_ID + _SECRET, SESAME_GOOGLE_CLIENT_ID + _SECRET (register the callback
 /// http://localhost:PORT/auth/{oidc,github,google}/callback). Sessions: stateless tokens by default;
-/// SESAME_SESSION_STORE=memory or sqlite (file .sesame/sessions.sqlite, or SESAME_SQLITE_PATH) uses a store. Users
-/// and accounts always live in that SQLite file. With stateless sessions, the native app `sesame-demo-app` signs in
+/// SESAME_SESSION_STORE=memory or sqlite (file .sesame/sessions.sqlite, or SESAME_SQLITE_PATH) uses a store, and
+/// SESAME_SESSION_STORE=redis (with SESAME_REDIS_URL) or postgres (with SESAME_POSTGRES_URL) a server that several
+/// demo processes can share: one-time flows, rate limits, revoked tokens and refresh tokens live there too (also
+/// with stateless sessions when only the URL is set). Users and accounts live in that SQLite file, or in PostgreSQL. With stateless sessions, the native app `sesame-demo-app` signs in
 /// through `/auth/native/authorize` (redirect URI `sesame-demo:/signed-in`, or SESAME_NATIVE_REDIRECT_URI) and
 /// holds refresh tokens, kept in that file too.
 public enum DemoEnvironment {
@@ -50,33 +53,28 @@ public enum DemoEnvironment {
         // Passkeys need a domain, not an IP address, as their relying party ID: the demo is served as localhost.
         var configuration = DemoConfiguration(port: port, baseURL: environment["SESAME_BASE_URL"] ?? "http://localhost:\(port)", isDevelopment: !isProduction)
         if let redirect = environment["SESAME_NATIVE_REDIRECT_URI"] { configuration.nativeApp.redirectURIs = [redirect] }
-        // Users and accounts live in SQLite, the embedded default (the file the SQLite session store uses too).
-        let databasePath = environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"
-        let directory = (databasePath as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        let accountStore = SQLiteAccountStore(path: databasePath)
-        let store: (any SessionStore)?
-        switch environment["SESAME_SESSION_STORE"] {
-        case "memory":
-            store = MemorySessionStore()
-        case "sqlite":
-            store = SQLiteSessionStore(storage: SQLiteStorage(path: databasePath))
-        case nil, "", "stateless":
-            store = nil
-        case let other?:
-            throw StartError(description: "unknown SESAME_SESSION_STORE \(other) (memory, sqlite or stateless)")
+        if let proxies = environment["SESAME_TRUSTED_PROXIES"], !proxies.isEmpty {
+            // Addresses or CIDR ranges, comma-separated: the load balancers whose X-Forwarded-For is believed.
+            guard let trusted = TrustedProxies(parsing: proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) else {
+                throw StartError(description: "SESAME_TRUSTED_PROXIES must be addresses or CIDR networks, comma-separated: \(proxies)")
+            }
+            configuration.trustedProxies = trusted
         }
-        logger.notice("Sesame demo: open \(configuration.baseURL)/ (sessions: \(environment["SESAME_SESSION_STORE"] ?? "stateless"))")
-        if let store {
-            let sessions = StoredSessions<DemoSession, DemoData>(
-                store: store, signer: SessionCookieSigner(keys: keys),
-                configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL)))
-            try await runner.run(Demo(configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger, accountStore: accountStore))
-        } else {
-            // Native apps' refresh-token families live in the same SQLite file, hashed.
-            try await runner.run(Demo(
-                configuration: configuration, keys: keys, providers: providers, logger: logger, accountStore: accountStore,
-                nativeAppStore: SQLiteSessionStore(storage: SQLiteStorage(path: databasePath))))
+        try await DemoBackend.withBackend(environment: environment, logger: logger) { backend in
+            try await backend.migrate()
+            logger.notice("Sesame demo: open \(configuration.baseURL)/ (\(backend.summary))")
+            if let store = backend.sessionStore {
+                let sessions = StoredSessions<DemoSession, DemoData>(
+                    store: store, signer: SessionCookieSigner(keys: keys),
+                    configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL)))
+                try await runner.run(Demo(
+                    configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger,
+                    accountStore: backend.accountStore, shared: backend.shared))
+            } else {
+                try await runner.run(Demo(
+                    configuration: configuration, keys: keys, providers: providers, logger: logger, accountStore: backend.accountStore,
+                    nativeAppStore: backend.nativeAppStore, shared: backend.shared))
+            }
         }
     }
 }

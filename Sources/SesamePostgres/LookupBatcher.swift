@@ -12,15 +12,19 @@ import Synchronization
 /// So at low concurrency each lookup is one query, under load a query serves many, and an answer reaches its
 /// lookups with no task in between.
 ///
-/// Each query has a deadline: when it passes, the query's lookups fail with the store's "unavailable" error and
-/// its slot goes to the next query; the late query is left to finish on its own (PostgresNIO does not stop a
-/// query on the wire), so a hung server never holds a lookup longer than the deadline.
+/// Each lookup has a deadline, counted from when it was asked for (time spent queued behind a slow query counts):
+/// a query's timer fires at its oldest lookup's deadline, and then every lookup it took fails with the store's
+/// "unavailable" error and its slot goes to the next query; a batch whose oldest lookup is already out of time
+/// fails without a query. The late query is left to finish on its own (PostgresNIO does not stop a query on the
+/// wire), so a hung server never holds a lookup longer than the deadline.
 final class LookupBatcher<Value: Sendable>: Sendable {
     /// Looks up the values of a batch of keys: the result holds an entry for each key that has one.
     typealias Fetch = @Sendable (_ keys: [String]) async throws -> [String: Value]
 
     private struct Waiter: Sendable {
         let key: String
+        /// When the lookup must be answered by.
+        let expiry: NIODeadline
         let continuation: CheckedContinuation<Value?, any Error>
     }
 
@@ -34,15 +38,21 @@ final class LookupBatcher<Value: Sendable>: Sendable {
     private let maximumBatch: Int
     private let deadline: Duration
     private let fetch: Fetch
+    private let now: @Sendable () -> NIODeadline
 
     /// Creates a batcher.
     ///
     /// - Parameters:
     ///   - maximumQueries: How many queries may run at once.
     ///   - maximumBatch: The most keys one query asks for.
-    ///   - deadline: How long a query may take before its lookups fail.
+    ///   - deadline: How long a lookup may wait, queued and in its query, before it fails.
+    ///   - now: The clock the deadlines are counted on (tests move it).
     ///   - fetch: Runs one query.
-    init(maximumQueries: Int, maximumBatch: Int = 128, deadline: Duration, fetch: @escaping Fetch) {
+    init(
+        maximumQueries: Int, maximumBatch: Int = 128, deadline: Duration, now: @escaping @Sendable () -> NIODeadline = { .now() },
+        fetch: @escaping Fetch
+    ) {
+        self.now = now
         self.maximumQueries = max(1, maximumQueries)
         self.maximumBatch = max(1, maximumBatch)
         self.deadline = deadline
@@ -61,7 +71,7 @@ final class LookupBatcher<Value: Sendable>: Sendable {
     func value(for key: String) async throws -> Value? {
         try await withCheckedThrowingContinuation { continuation in
             let starts = state.withLock { state in
-                state.waiting.append(Waiter(key: key, continuation: continuation))
+                state.waiting.append(Waiter(key: key, expiry: now() + TimeAmount(deadline), continuation: continuation))
                 guard state.queriesInFlight < maximumQueries else { return false }
                 state.queriesInFlight += 1
                 return true
@@ -83,10 +93,19 @@ final class LookupBatcher<Value: Sendable>: Sendable {
             return Array(state.waiting.prefix(count))
         }
         guard !batch.isEmpty else { return handOver() }
-        // The first of the query and its deadline to settle answers the batch and hands the slot on.
+        // The first of the query and the oldest lookup's deadline to settle answers the batch and hands the slot on.
+        // (The queue is first in, first out: the batch's first lookup is its oldest.)
         let settled = Atomic(false)
         let timeout = deadline
-        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(timeout)) {
+        let expiry = batch[0].expiry
+        if expiry <= now() {
+            // Queued past its deadline behind a query that never answered: no new query for a store that is not
+            // answering.
+            let error = PostgresErrorClassifier.storeError(for: OperationDeadline.Exceeded(timeout: timeout))
+            for waiter in batch { waiter.continuation.resume(throwing: error) }
+            return handOver()
+        }
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(deadline: expiry) {
             guard !settled.exchange(true, ordering: .acquiringAndReleasing) else { return }
             let error = PostgresErrorClassifier.storeError(for: OperationDeadline.Exceeded(timeout: timeout))
             for waiter in batch { waiter.continuation.resume(throwing: error) }

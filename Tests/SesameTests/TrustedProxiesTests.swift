@@ -32,6 +32,18 @@ import Testing
         #expect(IPNetwork.parseAddress(text) == nil)
     }
 
+    @Test func configurationTextWithAnyBadEntryIsRefusedWhole() throws {
+        // From an environment variable: one bad entry refuses the whole list instead of trusting the rest.
+        for bad in [["10.0.0.0/8", "not-an-ip"], ["10.0.0.0/33"], [""], ["127.0.0.1", "::1/129"], ["1.2.3.4 "]] {
+            #expect(TrustedProxies(parsing: bad) == nil, "\(bad)")
+        }
+        let proxies = try #require(TrustedProxies(parsing: ["127.0.0.1", "10.0.0.0/8"]))
+        var fields = HTTPFields()
+        fields[HTTPField.Name("X-Forwarded-For")!] = "203.0.113.9, 10.1.1.1"
+        #expect(proxies.clientAddress(peer: "127.0.0.1", fields: fields) == "203.0.113.9")
+        #expect(proxies.clientAddress(peer: "198.51.100.7", fields: fields) == "198.51.100.7")
+    }
+
     @Test func networksMatchByPrefix() throws {
         let ten = try #require(IPNetwork("10.0.0.0/8"))
         #expect(ten.contains([10, 200, 3, 4]))

@@ -41,6 +41,20 @@ public struct TrustedProxies: Sendable {
         self.init(networks: networks, header: header)
     }
 
+    /// Creates the list from configuration text, or `nil` when an entry is not an address or a CIDR network.
+    ///
+    /// - Parameters:
+    ///   - addresses: Addresses or networks, as in ``init(_:header:)``.
+    ///   - header: Which header carries the chain.
+    public init?(parsing addresses: [String], header: Header = .xForwardedFor) {
+        var networks: [IPNetwork] = []
+        for entry in addresses {
+            guard let network = IPNetwork(entry) else { return nil }
+            networks.append(network)
+        }
+        self.init(networks: networks, header: header)
+    }
+
     init(networks: [IPNetwork], header: Header) {
         self.networks = networks
         self.header = header

@@ -115,6 +115,9 @@ extension AuthHandler {
     func signOut(_ request: AuthRequest) async throws -> AuthResponse {
         guard let sessions else { throw AuthError.notFound.with(detail: "no sessions are configured for sign-out") }
         let resolved = await sessions.resolve(request.head)
+        // A store that could not say whose session this is cannot end it either: answer now (the cookie stays, so
+        // the sign-out can be tried again), rather than wait for the store a second time.
+        if let error = resolved.unavailableError { throw error }
         let target = allowedCallbackURL(request.parameters["callbackUrl"]) ?? configuration.baseURL + "/"
         let response: HTTPResponse
         do {

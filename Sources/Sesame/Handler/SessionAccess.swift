@@ -22,6 +22,13 @@ public struct SessionAccess: Sendable {
         let subjectID: String?
         let responseFields: [HTTPField]
         let isUnavailable: Bool
+        /// What to answer when the session had to be known but its store could not say: the revocation store's
+        /// error for session tokens, the session store's for stored sessions.
+        var unavailableError: AuthError? {
+            guard isUnavailable else { return nil }
+            return isRevocationUnavailable ? .revocationUnavailable : .unavailable.with(detail: "the session store cannot be reached")
+        }
+        var isRevocationUnavailable = false
     }
 
     /// Wraps a session strategy.
@@ -42,7 +49,9 @@ public struct SessionAccess: Sendable {
         resolve = { request in
             let resolution = await strategy.resolve(request)
             guard let session = resolution.session, let shown = try? await user(session) else {
-                return Resolved(session: nil, subjectID: nil, responseFields: resolution.responseFields, isUnavailable: resolution.isUnavailable)
+                return Resolved(
+                    session: nil, subjectID: nil, responseFields: resolution.responseFields, isUnavailable: resolution.isUnavailable,
+                    isRevocationUnavailable: resolution.failure == .revocationUnavailable)
             }
             let client: JSONObject = ["user": .object(shown), "expires": .string(session.expiresAt.formatted(.iso8601))]
             return Resolved(session: client, subjectID: session.subjectID, responseFields: resolution.responseFields, isUnavailable: false)

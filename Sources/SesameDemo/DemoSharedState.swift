@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Sesame
+import SesamePostgres
+import SesameRedis
+import SesameSQLite
+
+/// What the demo keeps where all of its processes see it: one-time flows (OAuth state, used links, passkey
+/// challenges), rate limits and revoked session tokens.
+///
+/// One process keeps them in memory. Several processes behind one address (no sticky sessions) keep them in Redis or
+/// PostgreSQL, beside the sessions, native apps' refresh tokens and (with PostgreSQL) the users.
+struct DemoSharedState: Sendable {
+    /// Used one-time values.
+    let replay: any ReplayStore
+    /// Revoked stateless session tokens and subjects' "not before" moments.
+    let revocations: any RevocationStore
+    /// A rate limiter with its own key space, by name, burst size and seconds per token.
+    let rateLimiter: @Sendable (_ name: String, _ capacity: Int, _ refillInterval: Double) -> any RateLimiter
+
+    /// Everything in this process's memory.
+    static func inProcess() -> DemoSharedState {
+        DemoSharedState(replay: MemoryReplayStore(), revocations: MemoryRevocationStore()) { _, capacity, interval in
+            MemoryRateLimiter(capacity: capacity, refillInterval: interval)
+        }
+    }
+
+    /// Everything in one Redis database, under the `sesame:` key prefix.
+    static func redis(_ client: RedisClient) -> DemoSharedState {
+        DemoSharedState(replay: RedisReplayStore(client: client), revocations: RedisRevocationStore(client: client)) { name, capacity, interval in
+            RedisRateLimiter(client: client, capacity: capacity, refillInterval: interval, keyPrefix: "sesame:\(name):")
+        }
+    }
+
+    /// Everything in one PostgreSQL database (the tables must exist: see ``DemoBackend/migrate()``).
+    static func postgres(_ client: PostgresClient) -> DemoSharedState {
+        DemoSharedState(replay: PostgresReplayStore(client: client), revocations: PostgresRevocationStore(client: client)) { name, capacity, interval in
+            PostgresRateLimiter(client: client, name: name, capacity: capacity, refillInterval: interval)
+        }
+    }
+
+    /// The link provider's limits and one-time links on this state.
+    func linkConfiguration() -> LinkProvider.Configuration {
+        LinkProvider.Configuration(
+            perAddress: rateLimiter("link-address", 5, 120), perClient: rateLimiter("link-client", 20, 15), replay: replay)
+    }
+
+    /// The password accounts' limits on this state.
+    func passwordConfiguration() -> PasswordAccounts.Configuration {
+        var configuration = PasswordAccounts.Configuration()
+        configuration.perAddress = rateLimiter("password-address", 5, 60)
+        configuration.perClient = rateLimiter("password-client", 30, 2)
+        return configuration
+    }
+}
+
+/// The stores the demo's environment chose: where sessions, users and everything shared live.
+struct DemoBackend: Sendable {
+    /// Store-backed sessions' records, or `nil` for stateless session tokens.
+    let sessionStore: (any SessionStore)?
+    /// Native apps' refresh-token families (with stateless sessions).
+    let nativeAppStore: any SessionStore
+    /// Users, accounts, passwords, factors and passkeys.
+    let accountStore: any AccountStore
+    /// What several processes must share.
+    let shared: DemoSharedState
+    /// Creates the tables the stores need (PostgreSQL), or nothing.
+    let migrate: @Sendable () async throws -> Void
+    /// What the start-up message names.
+    let summary: String
+
+    /// Reads `SESAME_SESSION_STORE`, `SESAME_SQLITE_PATH`, `SESAME_REDIS_URL` and `SESAME_POSTGRES_URL`, makes the
+    /// stores, and runs `body` with them (with a PostgreSQL client running while it runs).
+    ///
+    /// - Throws: ``DemoEnvironment/StartError`` naming the variable that is wrong; what `body` throws.
+    static func withBackend(
+        environment: [String: String], logger: Logger, _ body: (DemoBackend) async throws -> Void
+    ) async throws {
+        typealias StartError = DemoEnvironment.StartError
+        let mode = environment["SESAME_SESSION_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "stateless"
+        let redisURL = environment["SESAME_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let postgresURL = environment["SESAME_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        guard ["stateless", "memory", "sqlite", "redis", "postgres"].contains(mode) else {
+            throw StartError(description: "SESAME_SESSION_STORE is \(mode): use stateless, memory, sqlite, redis or postgres")
+        }
+        if redisURL != nil, postgresURL != nil {
+            throw StartError(description: "SESAME_REDIS_URL and SESAME_POSTGRES_URL are both set: the demo shares its state in one of them")
+        }
+        if mode == "redis", redisURL == nil { throw StartError(description: "SESAME_SESSION_STORE=redis needs SESAME_REDIS_URL (redis://127.0.0.1:6379/0)") }
+        if mode == "postgres", postgresURL == nil {
+            throw StartError(description: "SESAME_SESSION_STORE=postgres needs SESAME_POSTGRES_URL (postgres://user@127.0.0.1:5432/db)")
+        }
+        if (redisURL != nil && !["stateless", "redis"].contains(mode)) || (postgresURL != nil && !["stateless", "postgres"].contains(mode)) {
+            throw StartError(description: "SESAME_SESSION_STORE=\(mode) keeps sessions in this process or its file; unset SESAME_REDIS_URL and SESAME_POSTGRES_URL, or use that store")
+        }
+
+        // Users and accounts live in SQLite, the embedded default (the file the SQLite session store uses too),
+        // unless PostgreSQL holds everything.
+        let databasePath = environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"
+        func sqliteFile() throws -> String {
+            let directory = (databasePath as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+            return databasePath
+        }
+
+        if let redisURL {
+            let configuration: RedisConfiguration
+            do { configuration = try RedisConfiguration(url: redisURL) } catch {
+                throw StartError(description: "SESAME_REDIS_URL is not a Redis URL: \(error)")
+            }
+            let client = RedisClient(configuration: configuration)
+            let store = RedisSessionStore(client: client)
+            try await body(DemoBackend(
+                sessionStore: mode == "redis" ? store : nil, nativeAppStore: store,
+                accountStore: SQLiteAccountStore(path: try sqliteFile()), shared: .redis(client), migrate: {},
+                summary: "\(mode) sessions, shared state in Redis, users in \(databasePath)"))
+            return
+        }
+        if let postgresURL {
+            let configuration: PostgresClient.Configuration
+            do { configuration = try PostgresStoreClient.configuration(url: postgresURL) } catch {
+                throw StartError(description: "SESAME_POSTGRES_URL is not a PostgreSQL URL: \(error)")
+            }
+            try await PostgresStoreClient.withRunningClient(configuration, logger: logger) { client in
+                let sessions = PostgresSessionStore(client: client)
+                let accounts = PostgresAccountStore(client: client)
+                let replay = PostgresReplayStore(client: client)
+                let revocations = PostgresRevocationStore(client: client)
+                let shared = DemoSharedState.postgres(client)
+                let limiterTable = PostgresRateLimiter(client: client, capacity: 1, refillInterval: 1)
+                let migrate: @Sendable () async throws -> Void = {
+                    try await sessions.migrate()
+                    _ = try await accounts.migrate()
+                    try await replay.migrate()
+                    try await revocations.migrate()
+                    try await limiterTable.migrate()
+                }
+                try await body(DemoBackend(
+                    sessionStore: mode == "postgres" ? sessions : nil, nativeAppStore: sessions, accountStore: accounts,
+                    shared: shared, migrate: migrate, summary: "\(mode) sessions, users and shared state in PostgreSQL"))
+            }
+            return
+        }
+        let file = try sqliteFile()
+        let fileStore = SQLiteSessionStore(storage: SQLiteStorage(path: file))
+        let sessionStore: (any SessionStore)? =
+            switch mode {
+            case "memory": MemorySessionStore()
+            case "sqlite": fileStore
+            default: nil
+            }
+        // Native apps' refresh-token families live in the same SQLite file, hashed.
+        try await body(DemoBackend(
+            sessionStore: sessionStore, nativeAppStore: fileStore, accountStore: SQLiteAccountStore(path: file),
+            shared: .inProcess(), migrate: {}, summary: "\(mode) sessions, users in \(databasePath)"))
+    }
+}
