@@ -66,6 +66,7 @@ public final class DemoMailbox: Sendable {
         letters.withLock { letters in
             if letters.count > 1000 { letters.removeAll() }
             letters[message.recipient, default: []].append(message)
+            if letters[message.recipient]!.count > Self.messagesPerAddress { letters[message.recipient]!.removeFirst() }
         }
     }
 
@@ -83,8 +84,19 @@ public final class DemoMailbox: Sendable {
         passkeyLetters.withLock { letters in
             if letters.count > 1000 { letters.removeAll() }
             letters[to, default: []].append(message)
+            if letters[to]!.count > Self.messagesPerAddress { letters[to]!.removeFirst() }
         }
     }
+
+    /// How many links and messages are kept now (at most 1,000 pending links, and 1,000 addresses of each kind
+    /// with at most ``messagesPerAddress`` messages each).
+    public var count: Int {
+        links.withLock { $0.count } + letters.withLock { $0.values.reduce(0) { $0 + $1.count } }
+            + passkeyLetters.withLock { $0.values.reduce(0) { $0 + $1.count } }
+    }
+
+    /// How many messages an address keeps (the newest).
+    public static let messagesPerAddress = 20
 
     /// The passkey sign-up messages sent to an address, oldest first.
     public func passkeyMessages(to address: String) -> [PasskeyProvider.Message] { passkeyLetters.withLock { $0[address] ?? [] } }
@@ -112,6 +124,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public let sessions: Sessions
     public let auth: AuthHandler
     public let mailbox: DemoMailbox
+    /// The sizes of what this process keeps in memory, for `GET /dev/memory`.
+    public let gauges: DemoMemoryGauges
     let logger: Logger
     /// The extra providers' names and display names, for the home page's buttons.
     let providerButtons: [(name: String, displayName: String)]
@@ -177,6 +191,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         self.configuration = configuration
         self.logger = logger
         let mailbox = DemoMailbox()
+        gauges = shared.gauges
+        gauges.register("mailbox: messages") { mailbox.count }
         var linkConfiguration = link ?? shared.linkConfiguration()
         // The demo's delivery does the same instant work for every address, so it can run before the response
         // without revealing anything, and the check-email page can show the link right away.
@@ -292,6 +308,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         site.get("/") { request, _ in Response(self.home(request.head)) }
         site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
         site.get("/dev/outbox") { request, _ in Response(self.outbox(request.head)) }
+        router.get("/dev/memory") { _, _ in Response(self.memoryReport()) }
         site.get("/client") { _, _ in Response(self.clientPage()) }
         site.get("/client.js") { _, _ in Response(self.clientPageScript()) }
         site.post("/signout") { request, _ in Response(try await self.signOut(request.head)) }
@@ -398,6 +415,15 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         }
         body += "<p><a href=\"/\">Back</a></p>"
         return .html(HTML.page(title: "Check your email", body: body))
+    }
+
+    /// Development only: how many entries each bounded in-memory structure holds now, as JSON
+    /// (`{"counts": {name: entries}}`), for the bounded-memory flood (`scripts/memory-flood.py`).
+    public func memoryReport() -> AuthResponse {
+        guard configuration.isDevelopment else { return AuthResponse(HTTPResponse(status: .notFound)) }
+        var counts = JSONObject()
+        for (name, count) in gauges.snapshot().sorted(by: { $0.key < $1.key }) { counts[name] = .integer(Int64(count)) }
+        return .json(.object(["counts": .object(counts)]))
     }
 
     /// Development only: the password messages sent to an address (`?to=`), standing in for an inbox.
@@ -794,6 +820,7 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
     ) throws {
         let sessions = try SessionTokens<DemoSession>(
             keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL)), revocations: shared.revocations)
+        shared.gauges.register("session tokens: verified-token cache") { sessions.cacheStatistics.entries }
         // Native apps: the same session tokens as access tokens (15 minutes), refresh tokens in the store.
         let native = try NativeAppSessions(
             tokens: sessions, store: nativeAppStore, configuration: NativeAppConfiguration(clients: [configuration.nativeApp]), logger: logger)
@@ -820,6 +847,7 @@ extension Demo where Sessions == StoredSessions<DemoSession, DemoData> {
         configuration: DemoConfiguration, keys: KeySet, sessions: Sessions, link: LinkProvider.Configuration? = nil,
         providers: [String: any AuthProvider] = [:], logger: Logger, accountStore: (any AccountStore)?, shared: DemoSharedState
     ) throws {
+        shared.gauges.register("stored sessions: caches") { sessions.cacheEntryCount }
         try self.init(
             configuration: configuration, keys: keys, sessions: sessions, link: link, providers: providers, logger: logger, visitData: sessions.data,
             accountStore: accountStore,

@@ -18,12 +18,20 @@ struct DemoSharedState: Sendable {
     let revocations: any RevocationStore
     /// A rate limiter with its own key space, by name, burst size and seconds per token.
     let rateLimiter: @Sendable (_ name: String, _ capacity: Int, _ refillInterval: Double) -> any RateLimiter
+    /// The sizes of what this process keeps in memory (empty gauges when it all lives in a server).
+    var gauges = DemoMemoryGauges()
 
     /// Everything in this process's memory.
     static func inProcess() -> DemoSharedState {
-        DemoSharedState(replay: MemoryReplayStore(), revocations: MemoryRevocationStore()) { _, capacity, interval in
-            MemoryRateLimiter(capacity: capacity, refillInterval: interval)
-        }
+        let replay = MemoryReplayStore(), revocations = MemoryRevocationStore(), gauges = DemoMemoryGauges()
+        gauges.register("replay: used IDs") { replay.entryCount }
+        gauges.register("revocations: revoked tokens") { revocations.revokedTokenCount }
+        gauges.register("revocations: subject cut-offs") { revocations.subjectCutoffCount }
+        return DemoSharedState(replay: replay, revocations: revocations, rateLimiter: { name, capacity, interval in
+            let limiter = MemoryRateLimiter(capacity: capacity, refillInterval: interval)
+            gauges.register("rate limiter \(name): keys") { limiter.trackedKeyCount }
+            return limiter
+        }, gauges: gauges)
     }
 
     /// Everything in one Redis database, under the `sesame:` key prefix.
@@ -128,13 +136,12 @@ struct DemoBackend: Sendable {
                 let replay = PostgresReplayStore(client: client)
                 let revocations = PostgresRevocationStore(client: client)
                 let shared = DemoSharedState.postgres(client)
-                let limiterTable = PostgresRateLimiter(client: client, capacity: 1, refillInterval: 1)
                 let migrate: @Sendable () async throws -> Void = {
                     try await sessions.migrate()
                     _ = try await accounts.migrate()
                     try await replay.migrate()
                     try await revocations.migrate()
-                    try await limiterTable.migrate()
+                    try await PostgresRateLimiter.migrate(client: client)
                 }
                 try await body(DemoBackend(
                     sessionStore: mode == "postgres" ? sessions : nil, nativeAppStore: sessions, accountStore: accounts,
@@ -144,15 +151,17 @@ struct DemoBackend: Sendable {
         }
         let file = try sqliteFile()
         let fileStore = SQLiteSessionStore(storage: SQLiteStorage(path: file))
+        let memory = mode == "memory" ? MemorySessionStore() : nil
         let sessionStore: (any SessionStore)? =
-            switch mode {
-            case "memory": MemorySessionStore()
-            case "sqlite": fileStore
-            default: nil
-            }
+            if let memory { memory } else if mode == "sqlite" { fileStore } else { nil }
+        let shared = DemoSharedState.inProcess()
+        if let memory {
+            shared.gauges.register("session store: records") { memory.recordCount }
+            shared.gauges.register("session store: group memberships") { memory.groupMemberships }
+        }
         // Native apps' refresh-token families live in the same SQLite file, hashed.
         try await body(DemoBackend(
             sessionStore: sessionStore, nativeAppStore: fileStore, accountStore: SQLiteAccountStore(path: file),
-            shared: .inProcess(), migrate: {}, summary: "\(mode) sessions, users in \(databasePath)"))
+            shared: shared, migrate: {}, summary: "\(mode) sessions, users in \(databasePath)"))
     }
 }

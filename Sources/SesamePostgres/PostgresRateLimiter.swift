@@ -69,6 +69,17 @@ public struct PostgresRateLimiter: RateLimiter, PostgresExpiringStore {
             """
     }
 
+    /// Creates the schema (when the namespace names one) and the table and index that every limiter on `namespace`
+    /// shares, when missing: what ``migrate()`` does, for an app that migrates before it makes its limiters.
+    ///
+    /// - Parameters:
+    ///   - client: The connection pool; its `run()` must be running.
+    ///   - namespace: The schema and table prefix (default: `sesame_rate_limits` in the current schema).
+    /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
+    public static func migrate(client: PostgresClient, namespace: PostgresTableNamespace = .default) async throws {
+        try await PostgresRateLimiter(client: client, capacity: 1, refillInterval: 1, namespace: namespace).migrate()
+    }
+
     /// Creates the schema (when the namespace names one), the table and its index, when missing.
     ///
     /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.

@@ -77,49 +77,69 @@ DEMOS = {
 }
 
 
-@pytest.fixture(scope="session", params=list(DEMOS))
-def demo(request):
-    """Starts a prebuilt demo, on Hummingbird (env SESAME_DEMO_BINARY, default .build/debug/sesame-demo) or on
-    Vapor (SESAME_DEMO_VAPOR_BINARY, default .build/debug/sesame-demo-vapor), on a free loopback port, in a
-    temporary directory (its development keys go to .sesame/ there), and stops it afterwards."""
-    variable, product = DEMOS[request.param]
+def demo_binary(framework):
+    """The prebuilt demo for `framework`: env SESAME_DEMO_BINARY (Hummingbird) or SESAME_DEMO_VAPOR_BINARY (Vapor),
+    default .build/debug/sesame-demo or .build/debug/sesame-demo-vapor, relative to the working directory or the
+    repository."""
+    variable, product = DEMOS[framework]
     binary = Path(os.environ.get(variable, f".build/debug/{product}"))
     if not binary.is_absolute():
         binary = (Path.cwd() / binary) if (Path.cwd() / binary).exists() else (REPO / binary)
     if not binary.exists():
         pytest.fail(f"{binary} does not exist: build it first (swift build --product {product})")
-    workdir = tempfile.mkdtemp(prefix="sesame-browser-")
-    port = free_port()
+    return binary
+
+
+def start_demo(framework, port, workdir, extra=None, base_url=None):
+    """Starts the `framework` demo on `port` in `workdir` (its development keys go to .sesame/ there) with the
+    environment's SESAME_ variables replaced by `extra`, served as localhost unless `base_url` says otherwise
+    (browsers accept a WebAuthn RP ID only on a domain), and waits until it answers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SESAME_")}
-    env["PORT"] = str(port)
-    process = subprocess.Popen(
-        [str(binary)], cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    # Served as localhost (the demo's default base URL): browsers accept a WebAuthn RP ID only on a domain.
-    server = Demo(request.param, process, f"http://localhost:{port}", workdir)
+    env.update(PORT=str(port), **(extra or {}))
+    if base_url:
+        env["SESAME_BASE_URL"] = base_url
+    process = subprocess.Popen([str(demo_binary(framework))], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    server = Demo(framework, process, f"http://localhost:{port}", workdir)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the {framework} demo exited with {process.returncode}:\n{server.output()}")
+        try:
+            with urllib.request.urlopen(server.url("/auth/providers"), timeout=2) as response:
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        if time.monotonic() > deadline:
+            stop_demo(server)
+            pytest.fail(f"the {framework} demo did not answer on {server.base_url} within 60 s:\n{server.output()}")
+        time.sleep(0.2)
+
+
+def stop_demo(server):
+    """Stops a demo with SIGINT (SIGKILL after 10 s)."""
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGINT)
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture(scope="session", params=list(DEMOS))
+def demo(request):
+    """A prebuilt demo (see ``demo_binary``), on Hummingbird or on Vapor, on a free loopback port, in a temporary
+    directory, stopped afterwards."""
+    workdir = tempfile.mkdtemp(prefix="sesame-browser-")
+    server = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the demo exited with {process.returncode}:\n{server.output()}")
-            try:
-                with urllib.request.urlopen(server.url("/auth/providers"), timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the demo did not answer on {server.base_url} within 60 s:\n{server.output()}")
-            time.sleep(0.2)
+        server = start_demo(request.param, free_port(), workdir)
         yield server
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if server:
+            stop_demo(server)
         shutil.rmtree(workdir, ignore_errors=True)
 
 

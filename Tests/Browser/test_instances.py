@@ -13,10 +13,8 @@ import http.cookiejar
 import json
 import os
 import secrets
-import signal
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,20 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMOS, REPO, Demo, free_port
+from conftest import REPO, free_port, start_demo, stop_demo
 
 NATIVE_CLIENT = "sesame-demo-app"
 NATIVE_REDIRECT = "sesame-demo:/signed-in"
-
-
-def binary(framework):
-    variable, product = DEMOS[framework]
-    path = Path(os.environ.get(variable, f".build/debug/{product}"))
-    if not path.is_absolute():
-        path = REPO / path
-    if not path.exists():
-        pytest.fail(f"{path} does not exist: build it first (swift build --product {product})")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -67,37 +55,6 @@ def stores():
             subprocess.run([REPO / "scripts/services/postgres", "stop", f"{services}/postgres"], check=False)
 
 
-def start_demo(framework, port, base_url, workdir, extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SESAME_")}
-    env.update(PORT=str(port), SESAME_BASE_URL=base_url, **extra)
-    process = subprocess.Popen([str(binary(framework))], cwd=workdir, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    server = Demo(framework, process, f"http://localhost:{port}", workdir)
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"the {framework} demo exited with {process.returncode}:\n{server.output()}")
-        try:
-            with urllib.request.urlopen(server.url("/auth/providers"), timeout=2) as response:
-                if response.status == 200:
-                    return server
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"the {framework} demo did not answer within 60 s:\n{server.output()}")
-        time.sleep(0.2)
-
-
-def stop_demo(server):
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-
-
 class Pair:
     """Two demos serving one site: `a` on Hummingbird, `b` on Vapor."""
 
@@ -125,9 +82,9 @@ def pair(request, stores):
         extra["SESAME_SESSION_STORE"] = backend
     forget_rate_limits(backend, stores[backend])
     # The first writes the development keys into the shared directory; the second reads them.
-    a = start_demo("hummingbird", port_a, site, workdir, extra)
+    a = start_demo("hummingbird", port_a, workdir, extra, base_url=site)
     try:
-        b = start_demo("vapor", port_b, site, workdir, extra)
+        b = start_demo("vapor", port_b, workdir, extra, base_url=site)
         try:
             yield Pair(a, b, site, mode)
         finally:

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdTesting
 import Logging
 import Sesame
 import SesameDemo
@@ -54,6 +55,41 @@ import Testing
             try await DemoFlows.storedSessionAfterRestart(client: client, base: base, cookie: cookie)
         }
         try await secondStorage.close()
+    }
+
+    /// `GET /dev/memory` (development only) names every bounded structure the demo keeps in memory, with its size:
+    /// what the bounded-memory flood (scripts/memory-flood.py) reads.
+    @Test func theDemoReportsItsBoundedStructuresInDevelopmentOnly() async throws {
+        let keys = try KeySet(activeKey: JWK.generate(.es256))
+        let demo = try Demo(configuration: DemoConfiguration(port: 8080), keys: keys, logger: Logger(label: "test"))
+        try await demo.application().test(.router) { client in
+            let csrf = try await client.execute(uri: "/auth/csrf", method: .get)
+            let token = try #require(try JSONValue(parsing: Array(csrf.body.readableBytesView))["csrfToken"]?.stringValue)
+            let cookie = try #require(csrf.headers[values: .setCookie].first?.split(separator: ";").first.map(String.init))
+            let sent = try await client.execute(
+                uri: "/auth/signin/link", method: .post,
+                headers: [
+                    .contentType: "application/x-www-form-urlencoded", .cookie: cookie, .accept: "application/json",
+                    .origin: demo.configuration.baseURL,
+                ],
+                body: ByteBuffer(string: "email=someone%40example.com&csrfToken=\(token)"))
+            #expect(sent.status == .ok)
+            let report = try await client.execute(uri: "/dev/memory", method: .get)
+            #expect(report.status == .ok)
+            let counts = try #require(try JSONValue(parsing: Array(report.body.readableBytesView))["counts"])
+            for name in ["replay: used IDs", "revocations: revoked tokens", "revocations: subject cut-offs", "mailbox: messages",
+                         "session tokens: verified-token cache", "rate limiter password-address: keys", "rate limiter second-factor: keys"] {
+                #expect(counts[name] != nil, "\(name) is not reported")
+            }
+            #expect(counts["rate limiter link-address: keys"] == .integer(1))
+            // A router test has no client address, so only the per-address limit applies.
+            #expect(counts["rate limiter link-client: keys"] == .integer(0))
+        }
+        let production = try Demo(configuration: DemoConfiguration(port: 8080, isDevelopment: false), keys: keys, logger: Logger(label: "test"))
+        try await production.application().test(.router) { client in
+            let report = try await client.execute(uri: "/dev/memory", method: .get)
+            #expect(report.status == .notFound)
+        }
     }
 
     @Test func rateLimitsPerClientAddressOverHTTP() async throws {

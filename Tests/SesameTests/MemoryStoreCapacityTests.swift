@@ -28,6 +28,7 @@ import Testing
         }
         #expect(recorded.count <= 64 && recorded.count >= 16)
         #expect(refused == 2_000 - recorded.count)
+        #expect(store.revokedTokenCount == recorded.count)
         let issued = Date(timeIntervalSince1970: clock.now)
         for id in recorded { #expect(try await store.isRevoked(tokenID: id, subject: "s", issuedAt: issued), "\(id) was forgotten") }
         #expect(try await store.isRevoked(tokenID: "never-revoked", subject: "s", issuedAt: issued) == false)
@@ -127,6 +128,7 @@ import Testing
             }
         }
         #expect(used.count <= 64 && used.count >= 16 && refused == 2_000 - used.count)
+        #expect(store.entryCount == used.count)
         for id in used { #expect(try await store.consume(id, expiresAt: expiry) == false, "\(id) became redeemable again") }
         #expect(logs.lines.filter { $0.contains("refuses new ones") }.count == 1)
         clock.advance(601)
@@ -145,6 +147,7 @@ import Testing
             if try await limiter.consume("flood-\(index)") == nil { allowed += 1 } else { limited += 1 }
         }
         #expect(allowed < 64 && limited > 1_900)
+        #expect(limiter.trackedKeyCount == allowed + 1 && limiter.trackedKeyCount <= 64)
         // Still limited: the flood did not reset the victim's bucket.
         #expect(try await limiter.consume("address:victim@example.com") != nil)
         #expect(logs.lines.filter { $0.contains("refuses new ones") }.count == 1)
@@ -166,6 +169,7 @@ import Testing
             clock.advance(10)  // every session of the round expires
         }
         #expect(store.groupMemberships <= 2 * 256 + 1_024)
+        #expect(store.recordCount <= 256)
         // Live members are all still listed.
         let live = (0..<50).map { String(format: "live%060d", $0) }
         for key in live { try await store.create(SessionRecord(key: key, group: "user:live", value: [1], expiresAt: Date(timeIntervalSince1970: clock.now + 600))) }

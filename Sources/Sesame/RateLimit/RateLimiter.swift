@@ -54,6 +54,9 @@ public struct MemoryRateLimiter: RateLimiter {
         self.alarm = CapacityAlarm(store: "The in-memory rate limiter", logger: logger)
     }
 
+    /// How many keys' buckets are held now (at most `maximumKeys`): for gauges and memory checks.
+    public var trackedKeyCount: Int { buckets.statistics.entries }
+
     public func consume(_ key: String) async throws -> Int? {
         let current = now()
         var retryAfter: Int? = nil

@@ -56,6 +56,12 @@ public struct MemoryRevocationStore: RevocationStore {
         self.cutoffsAlarm = CapacityAlarm(store: "The in-memory revocation store's subject cut-offs", logger: logger)
     }
 
+    /// How many revoked tokens the deny-list holds now (at most `capacity`): for gauges and memory checks.
+    public var revokedTokenCount: Int { revokedTokens.statistics.entries }
+
+    /// How many subjects' "not before" moments are held now (at most `capacity`).
+    public var subjectCutoffCount: Int { subjectCutoffs.statistics.entries }
+
     /// Answers from memory, at once: a failure ( ``MemoryStoreFullError``) only while the subject cut-offs are full
     /// and refusing, and then the token is refused.
     public func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {

@@ -40,6 +40,9 @@ public struct MemoryReplayStore: ReplayStore {
         alarm = CapacityAlarm(store: "The in-memory replay store", logger: logger)
     }
 
+    /// How many used IDs are held now (at most `capacity`): for gauges and memory checks.
+    public var entryCount: Int { used.statistics.entries }
+
     public func consume(_ id: String, expiresAt: Date) async throws -> Bool {
         let current = now()
         var first = false

@@ -42,6 +42,9 @@ public final class MemorySessionStore: SessionStore {
         self.now = now
     }
 
+    /// How many session records are held now, expired ones not yet swept included (at most `maximumSessions`).
+    public var recordCount: Int { records.statistics.entries }
+
     public func get(_ key: String) async throws -> SessionRecord? {
         guard let record = records[key] else { return nil }
         return record.expiresAt > now() ? record : nil
@@ -125,8 +128,8 @@ public final class MemorySessionStore: SessionStore {
         return keys.compactMap { records[$0] }.filter { $0.expiresAt > current }
     }
 
-    /// How many group memberships the index holds (live or not yet pruned), for tests of its bound.
-    var groupMemberships: Int { groups.withLock { $0.count } }
+    /// How many group memberships the index holds (live or not yet pruned; within about twice the live sessions).
+    public var groupMemberships: Int { groups.withLock { $0.count } }
 
     /// Drops the memberships of records that expired or were evicted, once the index has doubled since the last
     /// time: amortized O(1) per write, and the index stays within twice the live memberships plus a constant.

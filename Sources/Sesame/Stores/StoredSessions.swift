@@ -77,6 +77,10 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
 
     // MARK: Resolve
 
+    /// How many entries this strategy's two process-local caches hold now (decoded records and verified cookies,
+    /// each at most 65,536): for gauges and memory checks.
+    public var cacheEntryCount: Int { decoded.statistics.entries + verifiedCookies.statistics.entries }
+
     /// Resolves the session the request's cookie names: the cookie's MAC is checked first, then the store is
     /// read (``Eventual/later(_:)``); a request without the cookie resolves at once.
     ///
