@@ -36,7 +36,6 @@ import csv
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -47,6 +46,8 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
+
+from demo_http import cookie_header, free_port, header, send
 
 REPO = Path(__file__).resolve().parents[1]
 # What each structure may hold at most (the demo's defaults: MemoryRateLimiter 100,000 keys each, the replay and
@@ -65,53 +66,6 @@ BOUNDS = {
 }
 LINK_PATTERN = "Development sign-in link for "
 ALLOWED_5XX = {"503:server_busy"}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-OPENER = urllib.request.build_opener(NoRedirects())
-
-
-def send(base, path, cookies="", form=None, timeout=30, client=None, headers=None):
-    """One request; returns (status, body, set-cookie values)."""
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    request = urllib.request.Request(base + path, data=data, method="POST" if data is not None else "GET")
-    request.add_header("Accept", "application/json")
-    request.add_header("Origin", base)
-    for name, value in (headers or {}).items():
-        request.add_header(name, value)
-    if cookies:
-        request.add_header("Cookie", cookies)
-    if client:
-        request.add_header("X-Forwarded-For", client)
-    try:
-        with OPENER.open(request, timeout=timeout) as response:
-            return response.status, response.read(), response.headers.get_all("Set-Cookie") or []
-    except urllib.error.HTTPError as error:
-        return error.code, error.read(), error.headers.get_all("Set-Cookie") or []
-    except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout) as error:
-        return 0, str(error).encode(), []
-
-
-def jar_with(set_cookies, jar=None):
-    jar = dict(jar or {})
-    for value in set_cookies:
-        name, _, rest = value.partition("=")
-        jar[name] = rest.split(";", 1)[0]
-    return jar
-
-
-def header(jar):
-    return "; ".join(f"{k}={v}" for k, v in jar.items() if v)
 
 
 class Demo:
@@ -164,24 +118,24 @@ class Demo:
 
     def sign_in(self, email, client):
         """A magic-link sign-in from `client`; returns the session's cookie jar, or None."""
-        status, body, cookies = send(self.base, "/auth/csrf", client=client)
+        status, body, _, cookies = send(self.base, "/auth/csrf", client=client)
         if status != 200:
             return None
-        jar = jar_with(cookies)
+        jar = cookie_header(cookies)
         before = len(self.links(email))
-        status, _, cookies = send(self.base, "/auth/signin/link", header(jar),
+        status, _, _, cookies = send(self.base, "/auth/signin/link", header(jar),
                                   {"email": email, "csrfToken": json.loads(body)["csrfToken"]}, client=client)
         if status not in (200, 302, 303):
             return None
-        jar = jar_with(cookies, jar)
+        jar = cookie_header(cookies, jar)
         deadline = time.monotonic() + 15
         while len(links := self.links(email)) <= before:
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.05)
         link = urllib.parse.urlsplit(links[before])._replace(scheme="", netloc="").geturl()
-        status, _, cookies = send(self.base, link, header(jar), client=client)
-        jar = jar_with(cookies, jar)
+        status, _, _, cookies = send(self.base, link, header(jar), client=client)
+        jar = cookie_header(cookies, jar)
         if status not in (200, 302, 303) or send(self.base, "/api/me", header(jar))[0] != 200:
             return None
         return jar
@@ -334,10 +288,10 @@ def main():
                     sys.exit(f"a legitimate sign-in failed before the flood:\n{demo.tail()}")
                 people.append(jar)
 
-            status, body, cookies = send(demo.base, "/auth/csrf", client="10.9.1.1")
+            status, body, _, cookies = send(demo.base, "/auth/csrf", client="10.9.1.1")
             assert status == 200, status
             script = Path(workdir) / "flood.lua"
-            script.write_text(WRK_SCRIPT % {"base": demo.base, "cookie": header(jar_with(cookies)),
+            script.write_text(WRK_SCRIPT % {"base": demo.base, "cookie": header(cookie_header(cookies)),
                                             "token": json.loads(body)["csrfToken"]})
 
             samples = []
@@ -353,7 +307,7 @@ def main():
                         rss, peak = demo.rss_kb()
                     except (FileNotFoundError, ProcessLookupError, KeyError):
                         return
-                    status, body, _ = send(demo.base, "/dev/memory", timeout=30)
+                    status, body, _, _ = send(demo.base, "/dev/memory", timeout=30)
                     counts = json.loads(body)["counts"] if status == 200 else {}
                     samples.append({"seconds": round(time.monotonic() - start, 1), "rss_kb": rss, "peak_kb": peak, **counts})
                     if stop.wait(5):
@@ -362,7 +316,7 @@ def main():
             def probe():
                 while not stop.is_set():
                     for index, jar in enumerate(people):
-                        status, body, _ = send(demo.base, "/api/me", header(jar), timeout=30)
+                        status, body, _, _ = send(demo.base, "/api/me", header(jar), timeout=30)
                         legit[status] += 1
                         if status != 200:
                             legit_failures.append((round(time.monotonic() - start, 1), index, status, body[:200]))
