@@ -138,16 +138,23 @@ import FoundationNetworking
             let stored = try #require(try await storage.load())
             #expect(stored.refreshToken.hasPrefix("sr1.") && stored.accessTokenExpiresAt.timeIntervalSinceNow > 800)
 
-            // Twenty callers at once, each needing a refresh (a margin longer than the token's life): one refresh.
-            let eager = live.client(refreshMargin: 10_000, storage: storage)
+            // Twenty callers at once on an app whose access token expires within the refresh margin: one refresh.
+            // (The refreshed token is outside the margin, so a caller the scheduler starts after the refresh has
+            // finished reads it rather than refreshing again; with a margin longer than the token's life, such a
+            // late caller would rightly refresh once more.)
+            var nearExpiry = stored
+            nearExpiry.accessTokenExpiresAt = Date().addingTimeInterval(5)
+            let sharedStorage = MemoryTokenStorage(nearExpiry)
+            let eager = live.client(storage: sharedStorage)
             let tokens = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<20 { group.addTask { try await eager.accessToken() } }
                 return try await group.reduce(into: Set<String>()) { $0.insert($1) }
             }
             #expect(tokens.count == 1)
-            let rotated = try #require(try await storage.load())
-            #expect(rotated.refreshToken != stored.refreshToken)
-            // The family lives on: the client that shares the storage reads the rotated tokens.
+            #expect(tokens.first != stored.accessToken)
+            let rotated = try #require(try await sharedStorage.load())
+            #expect(rotated.refreshToken != stored.refreshToken && rotated.accessToken == tokens.first)
+            // The family lives on: the client reads the rotated tokens.
             #expect(try await eager.session()?.email == "ada@example.com")
 
             try await client.signOut()
