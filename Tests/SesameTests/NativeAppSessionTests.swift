@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import SesameTestSupport
 import Synchronization
+import MetricsTestKit
 import Testing
 
 @testable import Sesame
@@ -25,6 +26,7 @@ import Testing
     let native: NativeAppSessions<AppSession>
     let handler: AuthHandler
     let log = LogCapture()
+    let metrics = TestMetrics()
 
     init() throws {
         let keys = try KeySet(activeKey: JWK.generate(.es256))
@@ -38,7 +40,7 @@ import Testing
             configuration: NativeAppConfiguration(clients: [
                 NativeAppClient(id: "ios", redirectURIs: [Self.redirectURI]),
                 NativeAppClient(id: "android", redirectURIs: ["com.example.android:/cb"]),
-            ]),
+            ], metrics: SesameMetrics(factory: metrics)),
             logger: log.logger("native"), now: { clock.date })
         let tokens = tokens
         handler = AuthHandler(
@@ -303,6 +305,10 @@ import Testing
         #expect(await isValid(access) == false)
         #expect(await isValid(first.access) == false)
         #expect(Self.json(await refresh(refreshed))["error"]?.stringValue == "invalid_grant")
+        // Reuse is counted once (the later refusal finds no family: not reuse), the store's operations are timed.
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.refreshTokenReuse) == 1)
+        #expect(try metrics.expectTimer(SesameMetrics.Name.storeOperationDuration, [("store", "MemorySessionStore"), ("operation", "replace")]).values.count >= 1)
+        MetricsTests.expectNoPersonalLabels(metrics, secrets: [first.refresh, first.access, refreshed, access, "ada"])
     }
 
     /// A retry within the window (the app lost the answer) gets the same pair; the family goes on.
@@ -316,6 +322,7 @@ import Testing
         let next = Self.json(await refresh(try #require(answer["refresh_token"]?.stringValue)))
         #expect(next["refresh_token"]?.stringValue != nil)
         #expect(try await families() == 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.refreshTokenReuse) == 0)
     }
 
     /// 32 refreshes with one token at once: one rotation, every caller gets the same pair, one family lives on.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import MetricsTestKit
 import Synchronization
 import Testing
 
@@ -29,6 +30,8 @@ import Testing
     let store = MemoryAccountStore()
     let handler: AuthHandler
     let passwords: PasswordAccounts
+    /// What the handler and its sessions report (swift-metrics' test kit, this suite's alone: no global bootstrap).
+    let metrics = TestMetrics()
     static let password = "correct horse battery staple"
     static let origin = "https://app.example"
 
@@ -40,9 +43,10 @@ import Testing
             configuration: PasswordAccounts.Configuration(perAddress: MemoryRateLimiter(capacity: 5, refillInterval: 60, now: { 1_800_000_000 })))
         let outbox = outbox
         let provider = PasswordProvider(passwords: passwords, deliversInBackground: false) { outbox.add($0) }
-        let sessions = StoredSessions<AppSession, Int>(store: MemorySessionStore(), signer: SessionCookieSigner(keys: keys))
+        let reporting = SesameMetrics(factory: metrics)
+        let sessions = StoredSessions<AppSession, Int>(store: MemorySessionStore(), signer: SessionCookieSigner(keys: keys), configuration: StoredSessionConfiguration(metrics: reporting))
         handler = AuthHandler(
-            providers: ["password": provider], configuration: AuthConfiguration(baseURL: Self.origin), keys: keys,
+            providers: ["password": provider], configuration: AuthConfiguration(baseURL: Self.origin, metrics: reporting), keys: keys,
             accounts: Accounts(store: store, keys: keys), sessions: sessions,
             subject: { .user(id: $0.id) }, userID: { if case .user(let id) = $0 { id } else { nil } })
     }
@@ -124,6 +128,17 @@ import Testing
         #expect(browser.cookies["__Host-sesame-sid"] != nil)
         let session = try await browser.session(handler)
         #expect(session["user"]?["email"] == "ada@example.com" && session["user"]?["name"] == "Ada")
+
+        // The metrics: two failed sign-ins (unverified, then the wrong password) and one success, each refusal by its
+        // code, the session store's operations timed under its type name, and no label naming the person.
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.signIns, dimensions: [("provider", "password"), ("outcome", "failure")]) == 2)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.signIns, dimensions: [("provider", "password"), ("outcome", "success")]) == 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.refusals, dimensions: [("code", "email_not_verified")]) == 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.refusals, dimensions: [("code", "invalid_credentials")]) == 1)
+        #expect(try metrics.expectTimer(SesameMetrics.Name.storeOperationDuration, [("store", "MemorySessionStore"), ("operation", "create")]).values.count == 1)
+        #expect(try metrics.expectTimer(SesameMetrics.Name.storeOperationDuration, [("store", "MemorySessionStore"), ("operation", "get")]).values.count >= 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.storeFailures) == 0)
+        MetricsTests.expectNoPersonalLabels(metrics, secrets: ["ada@example.com", "Ada@Example.com", "198.51.100.20", Self.password, token] + browser.cookies.values)
     }
 
     /// An API client: JSON in, JSON out, the code form, and Auth.js's `signin/{provider}` with `X-Auth-Return-Redirect`.
@@ -239,6 +254,9 @@ import Testing
             }
         }
         #expect(statuses.prefix(5).allSatisfy { $0 == .seeOther } && statuses.last == .tooManyRequests)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.rateLimited, dimensions: [("route", "callback")]) == 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.refusals, dimensions: [("code", "rate_limited")]) == 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.signIns, dimensions: [("provider", "password"), ("outcome", "failure")]) == 6)
     }
 }
 

@@ -18,6 +18,9 @@ public struct AuthConfiguration: Sendable {
     /// Called with the duration of each step of a sign-in callback, whether it succeeded or not, for metrics
     /// (default: none, and then nothing is timed). It runs on the request's task, so it must return quickly.
     public var stepObserver: (@Sendable (FlowStep, Duration) -> Void)?
+    /// Where sign-ins, refusals and rate-limited requests are counted (default: the metrics backend
+    /// `MetricsSystem.bootstrap` installed; ``SesameMetrics/disabled`` for none).
+    public var metrics: SesameMetrics
 
     /// Creates a configuration.
     public init(
@@ -27,7 +30,8 @@ public struct AuthConfiguration: Sendable {
         trustedOrigins: [String] = [],
         maximumBodySize: Int = 64 * 1024,
         trustedProxies: TrustedProxies = .none,
-        stepObserver: (@Sendable (FlowStep, Duration) -> Void)? = nil
+        stepObserver: (@Sendable (FlowStep, Duration) -> Void)? = nil,
+        metrics: SesameMetrics = SesameMetrics()
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.prefix = prefix == "/" ? "" : (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)
@@ -36,6 +40,7 @@ public struct AuthConfiguration: Sendable {
         self.maximumBodySize = maximumBodySize
         self.trustedProxies = trustedProxies
         self.stepObserver = stepObserver
+        self.metrics = metrics
     }
 
     /// The origin (`scheme://host[:port]`) of the base URL.

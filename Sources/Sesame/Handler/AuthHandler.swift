@@ -132,6 +132,7 @@ public struct AuthHandler: Sendable {
         do {
             return returningRedirect(try await route(request), for: request)
         } catch let error as AuthError {
+            configuration.metrics.refusal(code: error.code, route: routeKind(of: request))
             // The path without its query (which may carry a link token or an authorization code), the stable code
             // and the description, which never holds a secret.
             logger.info("Auth request refused", metadata: [
@@ -140,6 +141,7 @@ public struct AuthHandler: Sendable {
             return errorResponse(error, for: request)
         } catch {
             logger.error("Sign-in failed in the app's code", metadata: ["error": .string(String(describing: type(of: error)))])
+            configuration.metrics.refusal(code: AuthError.serverError.code, route: routeKind(of: request))
             return errorResponse(.serverError, for: request)
         }
     }
@@ -168,7 +170,7 @@ public struct AuthHandler: Sendable {
         case .callback(let name):
             guard method == .get || method == .post else { throw AuthError.methodNotAllowed }
             try checkFormSubmission(to: providers[name]!, request)
-            return Self.keepingTheURLPrivate(try await callback(name, request: request))
+            return try await countingSignIn(provider: name) { Self.keepingTheURLPrivate(try await callback(name, request: request)) }
         case .native(let step):
             guard let nativeApps else { throw AuthError.notFound }
             // GET only: the code step mints a code, which no HEAD should.
@@ -221,7 +223,34 @@ public struct AuthHandler: Sendable {
             let success = AuthSuccess(provider: name, identity: identity, request: request, returnTo: returnTo)
             var response = try await context(for: name, request: request).timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
             response.head.headerFields.append(contentsOf: identity.responseFields)
+            configuration.metrics.signIn(provider: name, succeeded: true)
             return response
+        }
+    }
+
+    /// Runs a provider's callback, counting a refusal as a failed sign-in. A success is counted where the app's
+    /// `onSuccess` answered, whichever route got there (a callback, or a step such as a second factor's); a step's
+    /// refusal (a wrong second-factor code, a sign-up form) is counted among the refusals by its code only.
+    private func countingSignIn(provider name: String, _ body: () async throws -> AuthResponse) async throws -> AuthResponse {
+        do {
+            return try await body()
+        } catch {
+            configuration.metrics.signIn(provider: name, succeeded: false)
+            throw error
+        }
+    }
+
+    /// The kind of route a request is for, as the rate-limit metric's `route` label: a fixed name, never the path.
+    private func routeKind(of request: AuthRequest) -> String? {
+        switch try? AuthRoute(path: request.path, prefix: configuration.prefix, isProvider: { providers[$0] != nil }) {
+        case .index: "index"
+        case .action: "action"
+        case .signIn: "signin"
+        case .step: "step"
+        case .authorize: "authorize"
+        case .callback: "callback"
+        case .native: "native"
+        case nil: nil
         }
     }
 

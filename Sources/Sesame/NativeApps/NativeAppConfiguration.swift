@@ -17,6 +17,9 @@ public struct NativeAppConfiguration: Sendable {
     /// The most access tokens a family remembers (to revoke them with it); older ones are revoked at once when a
     /// family rotates past it (default 32).
     public var maximumAccessTokensPerFamily: Int
+    /// Where refresh-token reuse is counted and the store's operations timed (default: the metrics backend
+    /// `MetricsSystem.bootstrap` installed).
+    public var metrics: SesameMetrics
 
     /// Creates a configuration.
     ///
@@ -28,9 +31,10 @@ public struct NativeAppConfiguration: Sendable {
     ///   - codeLifetime: Seconds a one-time code lives (default 60).
     ///   - signInLifetime: Seconds the browser sign-in may take (default 600).
     ///   - maximumAccessTokensPerFamily: Access tokens remembered per family (default 32).
+    ///   - metrics: Where reuse is counted and store operations timed.
     public init(
         clients: [NativeAppClient], accessTokenLifetime: Double = 900, refreshTokenLifetime: Double = 30 * 86_400, reuseWindow: Double = 5,
-        codeLifetime: Double = 60, signInLifetime: Double = 600, maximumAccessTokensPerFamily: Int = 32
+        codeLifetime: Double = 60, signInLifetime: Double = 600, maximumAccessTokensPerFamily: Int = 32, metrics: SesameMetrics = SesameMetrics()
     ) {
         self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         self.accessTokenLifetime = accessTokenLifetime
@@ -39,5 +43,6 @@ public struct NativeAppConfiguration: Sendable {
         self.codeLifetime = codeLifetime
         self.signInLifetime = signInLifetime
         self.maximumAccessTokensPerFamily = maximumAccessTokensPerFamily
+        self.metrics = metrics
     }
 }

@@ -66,7 +66,7 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
             throw TokenError.revocationUnavailable.with(detail: "native-app sessions need a revocation store: a revoked refresh-token family revokes its access tokens")
         }
         self.tokens = tokens
-        self.store = store
+        self.store = configuration.metrics.measuring(store)
         self.configuration = configuration
         self.browserSession = { request in await browserSessions.resolve(request) }
         self.update = update
@@ -290,6 +290,7 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
             // An old token of the family (its ID comes only in the family's tokens): someone holds a copy. The family
             // ends, with its access tokens.
             logger.warning("Refresh token reuse: the family was revoked", metadata: ["subject": .string(family.subjectID), "client": .string(family.clientID)])
+            configuration.metrics.refreshTokenReused()
             try await end(familyKey: key)
             throw AuthError.invalidGrant.with(detail: "the refresh token was used already; the app's session was revoked")
         }

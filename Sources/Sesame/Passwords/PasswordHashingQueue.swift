@@ -24,8 +24,10 @@ public final class PasswordHashingQueue: Sendable {
     private let pool: NIOThreadPool
     private let admitted = Atomic(0)
     private let finished = Atomic(0)
+    private let metrics: SesameMetrics
 
-    /// The queue every ``ScryptPasswordHasher`` uses unless given another: one thread per processor.
+    /// The queue every ``ScryptPasswordHasher`` uses unless given another: one thread per processor, reporting to
+    /// the metrics backend installed when it is first used.
     public static let shared = PasswordHashingQueue()
 
     /// Creates a queue and starts its threads.
@@ -35,7 +37,10 @@ public final class PasswordHashingQueue: Sendable {
     ///   - maximumWaiting: Hashes that may wait for a thread (default: 4 per thread, about a second of work at
     ///     OWASP's scrypt cost: a longer queue only serves clients that gave up waiting).
     ///   - niceness: The hashing threads' nice value (default 10; 0 runs them at the same priority as requests).
-    public init(maximumConcurrent: Int = System.coreCount, maximumWaiting: Int? = nil, niceness: Int32 = 10) {
+    ///   - metrics: Where the queue's depth (hashes running or waiting) is reported as
+    ///     `sesame_password_hash_queue_depth` (default: the metrics backend `MetricsSystem.bootstrap` installed).
+    public init(maximumConcurrent: Int = System.coreCount, maximumWaiting: Int? = nil, niceness: Int32 = 10, metrics: SesameMetrics = SesameMetrics()) {
+        self.metrics = metrics
         self.maximumConcurrent = max(1, maximumConcurrent)
         self.niceness = min(19, max(0, niceness))
         self.maximumWaiting = max(0, maximumWaiting ?? 4 * self.maximumConcurrent)
@@ -63,7 +68,11 @@ public final class PasswordHashingQueue: Sendable {
             admitted.subtract(1, ordering: .relaxed)
             throw AuthError.serverBusy
         }
-        defer { admitted.subtract(1, ordering: .relaxed) }
+        metrics.passwordHashAdmitted()
+        defer {
+            admitted.subtract(1, ordering: .relaxed)
+            metrics.passwordHashLeft()
+        }
         let niceness = niceness
         let value = try await pool.runIfActive {
             // Linux keeps a nice value per thread; `who = 0` is the calling thread. Setting it is idempotent and

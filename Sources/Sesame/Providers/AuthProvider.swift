@@ -210,6 +210,18 @@ public struct AuthContext: Sendable {
         }
     }
 
+    /// Counts a refusal the provider answers itself (a browser's form sent back with `?error=CODE`) by its code, as
+    /// the handler counts the refusals it answers.
+    func countRefusal(_ error: AuthError) {
+        configuration.metrics.refusal(code: error.code, route: nil)
+    }
+
+    /// Counts a failed sign-in with this provider that the handler does not see fail: one the provider answers
+    /// itself, or a refused second factor.
+    func countFailedSignIn() {
+        configuration.metrics.signIn(provider: provider, succeeded: false)
+    }
+
     /// Runs one step, reporting its duration to the configuration's step observer when there is one.
     func timed<Result, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Result) async throws(Failure) -> Result {
         guard let observer = configuration.stepObserver else { return try await body() }

@@ -89,6 +89,8 @@ public struct CredentialsProvider: AuthProvider {
             if identity.returnTo == nil { identity.returnTo = form["callbackUrl"] }
             return .signedIn(identity)
         } catch let error as AuthError where request.isBrowserNavigation && error.status.code < 500 && error.status != .tooManyRequests {
+            context.countRefusal(error)
+            context.countFailedSignIn()
             return .respond(.redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: context.configuration.url("/signin")), status: .seeOther))
         }
     }

@@ -104,6 +104,7 @@ public struct PasskeyProvider: AuthProvider {
             do {
                 normalized = try await passkeys.admitSignUp(email: form["email"] ?? "", client: request.clientAddress)
             } catch let error as AuthError where request.isBrowserNavigation && error.status.code < 500 && error.status != .tooManyRequests {
+                context.countRefusal(error)
                 return .respond(.redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: configuration.url("/\(context.provider)/signup")), status: .seeOther))
             }
             await context.afterAnswering(inBackground: deliversInBackground, failure: "A passkey sign-up message could not be prepared or delivered") { [passkeys, deliver] in try await deliver(try await passkeys.signUpMessage(email: normalized)) }

@@ -161,9 +161,11 @@ public struct PasswordProvider: AuthProvider {
                 method = try await secondFactors.verify(userID: challenge.userID, code: request.formOrJSON["code"] ?? "") == .recoveryCode ? "rec" : "otp"
             }
         } catch var error as AuthError {
+            context.countFailedSignIn()
             let renewed = HTTPField(name: .setCookie, value: cookie.setCookie(try challenge.renewed().sealed(keys: context.keys), maxAge: Int(SecondFactorChallenge.lifetime)))
             if request.isBrowserNavigation, error.status.code < 500, error.status != .tooManyRequests {
                 context.logger.info("Second factor refused", metadata: ["error": .string(error.code)])
+                context.countRefusal(error)
                 var response = AuthResponse.redirect(
                     to: URLEncodedForm.appending(name: "error", value: error.code, to: context.configuration.url("/\(context.provider)/two-factor")), status: .seeOther)
                 response.head.headerFields.append(renewed)
@@ -311,6 +313,8 @@ public struct PasswordProvider: AuthProvider {
                 target = URLEncodedForm.appending(name: "token", value: token, to: URLEncodedForm.appending(name: "user", value: user, to: target))
             }
             context.logger.info("Password form refused", metadata: ["error": .string(error.code), "detail": .string(error.detail ?? error.code)])
+            context.countRefusal(error)
+            if page == "signin" { context.countFailedSignIn() }
             throw FormRefused(response: .redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: target), status: .seeOther))
         }
     }

@@ -17,6 +17,9 @@ public struct SessionConfiguration: Sendable {
     /// How many verified tokens to remember so that verifying them again skips the signature check
     /// (default 10,000; 0 turns the cache off).
     public var cacheCapacity: Int
+    /// Where the verified-token cache's hits and misses are counted (default: the metrics backend
+    /// `MetricsSystem.bootstrap` installed).
+    public var metrics: SesameMetrics
 
     /// Creates a session configuration.
     public init(
@@ -27,7 +30,8 @@ public struct SessionConfiguration: Sendable {
         leeway: Double = 60,
         maximumTokenSize: Int = JWS.defaultMaximumSize,
         cookie: SessionCookie = SessionCookie(),
-        cacheCapacity: Int = 10_000
+        cacheCapacity: Int = 10_000,
+        metrics: SesameMetrics = SesameMetrics()
     ) {
         self.lifetime = lifetime
         self.format = format
@@ -37,5 +41,6 @@ public struct SessionConfiguration: Sendable {
         self.maximumTokenSize = maximumTokenSize
         self.cookie = cookie
         self.cacheCapacity = cacheCapacity
+        self.metrics = metrics
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 
 /// Issues and verifies typed, stateless session tokens: SST's `Session`, in Swift.
@@ -29,6 +30,9 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     public let revocations: (any RevocationStore)?
     let validation: TokenValidation
     @usableFromInline let cache: StripedDictionary<Int, CachedSession>?
+    /// The cache's hit and miss counters (``SessionConfiguration/metrics``).
+    @usableFromInline let cacheHits: Counter?
+    @usableFromInline let cacheMisses: Counter?
 
     /// A verified session and the whole token it was verified from, which a hit must equal (see ``TokenSeal``).
     @usableFromInline
@@ -82,6 +86,8 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
             maximumTokenSize: configuration.maximumTokenSize,
             now: now)
         self.cache = configuration.cacheCapacity > 0 ? StripedDictionary(capacity: configuration.cacheCapacity) : nil
+        self.cacheHits = cache == nil ? nil : configuration.metrics.tokenCacheHits
+        self.cacheMisses = cache == nil ? nil : configuration.metrics.tokenCacheMisses
         self.cookieNames = configuration.cookie.acceptedNames.map { Array($0.utf8) }
     }
 
@@ -178,8 +184,10 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
                 cache.removeValue(for: key)
                 throw TokenError.expired
             }
+            cacheHits?.increment()
             return cached.session
         }
+        cacheMisses?.increment()
         let session = try verifyUncached(String(token))
         if let cache {
             let current = now()

@@ -16,6 +16,9 @@ public struct StoredSessionConfiguration: Sendable {
     /// Whether signing in keeps the data of the request's anonymous session (a cart filled before signing in;
     /// default `true`). The data of a session that was signed in (as anyone) is never carried over.
     public var carriesOverAnonymousData: Bool
+    /// Where the store's operations are timed and its failures counted (default: the metrics backend
+    /// `MetricsSystem.bootstrap` installed; with none, the store is not wrapped).
+    public var metrics: SesameMetrics
 
     /// Creates a configuration.
     public init(
@@ -24,7 +27,8 @@ public struct StoredSessionConfiguration: Sendable {
         authenticatedLifetime: TimeInterval = 6 * 60 * 60,
         idleTimeout: TimeInterval? = nil,
         refreshInterval: TimeInterval = 60,
-        carriesOverAnonymousData: Bool = true
+        carriesOverAnonymousData: Bool = true,
+        metrics: SesameMetrics = SesameMetrics()
     ) {
         self.cookie = cookie
         self.initialLifetime = initialLifetime
@@ -32,6 +36,7 @@ public struct StoredSessionConfiguration: Sendable {
         self.idleTimeout = idleTimeout
         self.refreshInterval = refreshInterval
         self.carriesOverAnonymousData = carriesOverAnonymousData
+        self.metrics = metrics
     }
 }
 

@@ -22,7 +22,7 @@ import HTTPTypes
 /// - **Groups**: a signed-in session belongs to its subject's group, so ``terminateAll(subjectID:)`` signs
 ///   the subject out everywhere and ``sessions(subjectID:)`` lists its sessions.
 public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable & Equatable>: SessionStrategy {
-    /// Where the sessions live.
+    /// Where the sessions live (in a ``MeasuredSessionStore`` when ``StoredSessionConfiguration/metrics`` are on).
     public let store: any SessionStore
     /// Cookie and lifetimes.
     public let configuration: StoredSessionConfiguration
@@ -66,7 +66,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         store: any SessionStore, signer: SessionCookieSigner, configuration: StoredSessionConfiguration = StoredSessionConfiguration(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
-        self.store = store
+        self.store = configuration.metrics.measuring(store)
         self.signer = signer
         self.configuration = configuration
         self.cookieNames = configuration.cookie.acceptedNames.map { Array($0.utf8) }
