@@ -28,6 +28,8 @@ public struct DemoConfiguration: Sendable {
     /// The proxies in front of the demo, whose `X-Forwarded-For` names the client (rate limits are per client);
     /// none by default.
     public var trustedProxies: TrustedProxies = .none
+    /// `GET /metrics` (Prometheus's text format), when the process installed a registry; off by default.
+    public var metrics: DemoMetrics?
 
     /// Creates a configuration.
     public init(
@@ -175,7 +177,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         self.visitData = visitData
         self.sessionDirectory = sessionDirectory
         self.nativeApps = nativeApps
-        let store = accountStore ?? MemoryAccountStore()
+        // Every account-store call timed, when the process has a metrics backend (the servers install Prometheus's).
+        let store = SesameMetrics().measuring(accountStore ?? MemoryAccountStore())
         let accounts = Accounts(store: store, keys: keys)
         self.accounts = accounts
         let passwords = PasswordAccounts(store: store, configuration: passwordConfiguration ?? shared.passwordConfiguration())
@@ -309,6 +312,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
         site.get("/dev/outbox") { request, _ in Response(self.outbox(request.head)) }
         router.get("/dev/memory") { _, _ in Response(self.memoryReport()) }
+        router.get("/metrics") { request, _ in Response(self.metricsReport(request.head)) }
         site.get("/client") { _, _ in Response(self.clientPage()) }
         site.get("/client.js") { _, _ in Response(self.clientPageScript()) }
         site.post("/signout") { request, _ in Response(try await self.signOut(request.head)) }
@@ -419,6 +423,11 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
 
     /// Development only: how many entries each bounded in-memory structure holds now, as JSON
     /// (`{"counts": {name: entries}}`), for the bounded-memory flood (`scripts/memory-flood.py`).
+    /// `GET /metrics`: see ``DemoMetrics``; 404 without a registry.
+    public func metricsReport(_ request: HTTPRequest) -> AuthResponse {
+        configuration.metrics?.response(to: request, isDevelopment: configuration.isDevelopment) ?? AuthResponse(HTTPResponse(status: .notFound))
+    }
+
     public func memoryReport() -> AuthResponse {
         guard configuration.isDevelopment else { return AuthResponse(HTTPResponse(status: .notFound)) }
         var counts = JSONObject()

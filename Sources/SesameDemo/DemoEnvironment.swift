@@ -22,7 +22,8 @@ public protocol DemoRunner {
 /// demo processes can share: one-time flows, rate limits, revoked tokens and refresh tokens live there too (also
 /// with stateless sessions when only the URL is set). Users and accounts live in that SQLite file, or in PostgreSQL. With stateless sessions, the native app `sesame-demo-app` signs in
 /// through `/auth/native/authorize` (redirect URI `sesame-demo:/signed-in`, or SESAME_NATIVE_REDIRECT_URI) and
-/// holds refresh tokens, kept in that file too.
+/// holds refresh tokens, kept in that file too. `GET /metrics` serves Sesame's metrics in Prometheus's format: open in
+/// development, and in production only with `Authorization: Bearer` and the token in SESAME_METRICS_TOKEN.
 public enum DemoEnvironment {
     /// Why the demo cannot start.
     public struct StartError: Error, CustomStringConvertible {
@@ -36,6 +37,9 @@ public enum DemoEnvironment {
     ///   - environment: The process environment.
     ///   - logger: The demo's logger.
     public static func start(_ runner: some DemoRunner, environment: [String: String] = ProcessInfo.processInfo.environment, logger: Logger) async throws {
+        // Sesame's metrics, in Prometheus's format at /metrics: installed before anything of Sesame's is made (the
+        // configurations read the process's metrics backend when they are created).
+        let registry = DemoMetrics.installed
         let isProduction = environment["SESAME_ENV"] == "production"
         let port = environment["PORT"].flatMap(Int.init) ?? 8080
         let keys = try KeySet.load(mode: isProduction ? .production : .development(), logger: logger)
@@ -60,6 +64,7 @@ public enum DemoEnvironment {
             }
             configuration.trustedProxies = trusted
         }
+        configuration.metrics = DemoMetrics(registry: registry, token: environment["SESAME_METRICS_TOKEN"])
         try await DemoBackend.withBackend(environment: environment, logger: logger) { backend in
             try await backend.migrate()
             logger.notice("Sesame demo: open \(configuration.baseURL)/ (\(backend.summary))")

@@ -15,6 +15,7 @@ public enum VaporDemoRoutes {
         site.get("check-email") { request async throws in Response(demo.checkEmail(AuthRequest(request).head)) }
         site.get("dev", "outbox") { request async throws in Response(demo.outbox(AuthRequest(request).head)) }
         app.get("dev", "memory") { _ async in Response(demo.memoryReport()) }
+        app.get("metrics") { request async in Response(demo.metricsReport(AuthRequest(request).head)) }
         site.get("client") { _ async in Response(demo.clientPage()) }
         site.get("client.js") { _ async in Response(demo.clientPageScript()) }
         site.post("signout") { request async throws in Response(try await demo.signOut(AuthRequest(request).head)) }

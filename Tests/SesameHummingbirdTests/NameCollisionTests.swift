@@ -87,6 +87,7 @@ import Testing
         "KeyAlgorithm": (KeyAlgorithm).self,
         "KeySet": (KeySet).self,
         "LinkProvider": (LinkProvider).self,
+        "MeasuredAccountStore": (MeasuredAccountStore).self,
         "MeasuredSessionStore": (MeasuredSessionStore).self,
         "MemoryAccountStore": (MemoryAccountStore).self,
         "MemoryRateLimiter": (MemoryRateLimiter).self,

@@ -126,3 +126,22 @@ import Testing
         #expect(sessions.store is MemorySessionStore)
     }
 }
+
+extension MetricsTests {
+    /// The account store's calls, timed per operation under the store's type name; `measuring` wraps only with a
+    /// backend.
+    @Test func accountStoreOperationsAreTimed() async throws {
+        let metrics = TestMetrics()
+        let store = SesameMetrics(factory: metrics).measuring(MemoryAccountStore())
+        #expect((store as? MeasuredAccountStore)?.name == "MemoryAccountStore")
+        #expect(SesameMetrics.disabled.measuring(MemoryAccountStore()) is MemoryAccountStore)
+        let user = AuthUser(email: "grace@example.com")
+        try await store.createUser(user, account: nil)
+        #expect(try await store.user(email: "grace@example.com")?.id == user.id)
+        #expect(try await store.user(id: "no-such-user") == nil)
+        #expect(try metrics.expectTimer(SesameMetrics.Name.storeOperationDuration, [("store", "MemoryAccountStore"), ("operation", "create_user")]).values.count == 1)
+        #expect(try metrics.expectTimer(SesameMetrics.Name.storeOperationDuration, [("store", "MemoryAccountStore"), ("operation", "user")]).values.count == 2)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.storeFailures) == 0)
+        Self.expectNoPersonalLabels(metrics, secrets: ["grace@example.com", user.id, "no-such-user"])
+    }
+}

@@ -60,8 +60,13 @@ public struct MeasuredSessionStore: SessionStore {
 }
 
 extension SesameMetrics {
-    /// `store` measured by these metrics, or `store` itself when they are disabled.
-    func measuring(_ store: any SessionStore) -> any SessionStore {
+    /// `store` measured by these metrics (a ``MeasuredSessionStore``), or `store` itself when they are disabled.
+    public func measuring(_ store: any SessionStore) -> any SessionStore {
         isEnabled ? MeasuredSessionStore(store, metrics: self) : store
+    }
+
+    /// `store` measured by these metrics (a ``MeasuredAccountStore``), or `store` itself when they are disabled.
+    public func measuring(_ store: any AccountStore) -> any AccountStore {
+        isEnabled ? MeasuredAccountStore(store, metrics: self) : store
     }
 }

@@ -34,6 +34,7 @@ public struct SesameMetrics: Sendable {
     /// Counters and timers with labels only known when they are reported (a provider, an error code, a store),
     /// made once per thread shard rather than per report: making one takes the backend's lock.
     private let counters = ThreadShardedMemo<[String], Counter>(limitPerShard: 512)
+    private let operations = ThreadShardedMemo<[String], StoreOperationMetrics>(limitPerShard: 128)
     let tokenCacheHits: Counter?
     let tokenCacheMisses: Counter?
     let refreshTokenReuse: Counter?
@@ -119,6 +120,18 @@ public struct SesameMetrics: Sendable {
         return StoreOperationMetrics(
             duration: CoreMetrics.Timer(label: Name.storeOperationDuration, dimensions: dimensions, factory: factory),
             failures: Counter(label: Name.storeFailures, dimensions: dimensions, factory: factory))
+    }
+
+    /// Runs one call of a store that has no measured wrapper (a replay store's `consume`), timing it and counting
+    /// it as a failure if it throws.
+    ///
+    /// - Parameters:
+    ///   - store: The store; its type name is the `store` label.
+    ///   - operation: The `operation` label.
+    func measure<Value>(_ store: Any, _ operation: String, _ body: () async throws -> Value) async throws -> Value {
+        guard isEnabled else { return try await body() }
+        let name = String(describing: type(of: store))
+        return try await operations.value(for: [name, operation]) { storeOperation(store: name, operation: operation) }.measure(body)
     }
 
     private func counter(_ label: String, _ dimensions: (String, String)...) -> Counter {

@@ -215,7 +215,9 @@ public struct LinkProvider: AuthProvider {
 
         let first: Bool
         do {
-            first = try await configuration.replay.consume(tokenID, expiresAt: Date(timeIntervalSince1970: expiresAt + 5))
+            first = try await context.configuration.metrics.measure(configuration.replay, "consume") {
+                try await configuration.replay.consume(tokenID, expiresAt: Date(timeIntervalSince1970: expiresAt + 5))
+            }
         } catch {
             throw AuthError.unavailable.with(detail: "used links cannot be checked")
         }

@@ -146,7 +146,9 @@ public struct PasswordProvider: AuthProvider {
         // spends nobody's code; a wrong code gets a fresh challenge (same user, same deadline) for the next try.
         let fresh: Bool
         do {
-            fresh = try await context.flowReplay.consume("2fa:" + challenge.id, expiresAt: Date(timeIntervalSince1970: Double(challenge.expiresAt)))
+            fresh = try await context.configuration.metrics.measure(context.flowReplay, "consume") {
+                try await context.flowReplay.consume("2fa:" + challenge.id, expiresAt: Date(timeIntervalSince1970: Double(challenge.expiresAt)))
+            }
         } catch {
             throw AuthError.unavailable.with(detail: "the sign-in cannot be completed right now")
         }

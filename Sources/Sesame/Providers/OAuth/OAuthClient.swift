@@ -116,7 +116,9 @@ struct OAuthClient: Sendable {
             guard let code = parameters["code"], !code.isEmpty else { throw AuthError.invalidRequest.with(detail: "the callback has no code") }
             let first: Bool
             do {
-                first = try await context.flowReplay.consume(flow.id, expiresAt: Date(timeIntervalSince1970: now() + FlowState.lifetime))
+                first = try await context.configuration.metrics.measure(context.flowReplay, "consume") {
+                    try await context.flowReplay.consume(flow.id, expiresAt: Date(timeIntervalSince1970: now() + FlowState.lifetime))
+                }
             } catch {
                 throw AuthError.unavailable
             }
