@@ -8,8 +8,10 @@ import NIOCore
 import SesameHummingbird
 import Synchronization
 import SesameTestSupport
+import InMemoryTracing
 import Logging
 import Testing
+import Tracing
 
 /// The OAuth 2.0 and OpenID Connect flows end to end: the app (router test mode) talks over real HTTP to an
 /// in-process identity provider on a loopback port, and a client without cookie jar or redirect following
@@ -31,22 +33,23 @@ import Testing
         let application: Application<RouterResponder<BasicSesameRequestContext<TestSession>>>
     }
 
-    static func withSetup(logger: Logger = Logger(label: "test"), _ test: @Sendable (Setup) async throws -> Void) async throws {
+    static func withSetup(logger: Logger = Logger(label: "test"), tracer: InMemoryTracer? = nil, _ test: @Sendable (Setup) async throws -> Void) async throws {
         let port = try await LiveServer.freePort()
         let idp = try TestIdentityProvider(port: port)
         let server = Application(router: idp.router(), configuration: .init(address: .hostname("127.0.0.1", port: port)))
         let app = try TestApp()
         let successes = Successes()
         let credentials = ClientCredentials(id: idp.clientID, secret: idp.clientSecret)
-        let oidc = OIDCProvider(displayName: "Test OIDC", configuration: .init(issuer: idp.issuer, credentials: credentials))
+        let http = ProviderHTTPClient.shared.traced(by: tracer)
+        let oidc = OIDCProvider(displayName: "Test OIDC", configuration: .init(issuer: idp.issuer, credentials: credentials), http: http)
         let oauth = OAuth2Provider(displayName: "Test OAuth", configuration: .init(
             credentials: credentials, authorizationURL: idp.issuer + "/authorize", tokenURL: idp.issuer + "/token",
-            userInfoURL: idp.issuer + "/userinfo", scopes: ["openid", "email"]))
+            userInfoURL: idp.issuer + "/userinfo", scopes: ["openid", "email"]), http: http)
         let sessions = app.sessions
         let handler = AuthHandler(providers: ["oidc": oidc, "oauth": oauth], configuration: AuthConfiguration(baseURL: TestApp.baseURL, stepObserver: { step, duration in
             precondition(duration >= .zero)
             successes.steps.withLock { $0.append(step) }
-        }), keys: app.keys, logger: logger) { success in
+        }, tracer: tracer), keys: app.keys, logger: logger) { success in
             successes.all.withLock { $0.append(success) }
             guard let email = success.profile?.email, success.profile?.emailVerified == true else { throw AuthError.accessDenied }
             return AuthResponse(try sessions.cookie(.user(email: email), redirect: TestApp.baseURL + (success.returnTo ?? "/")))
@@ -108,6 +111,62 @@ import Testing
                 #expect(success.tokens?.expiresAt != nil)
                 #expect(success.claims["iss"] == .string(setup.idp.issuer))
                 #expect(setup.successes.steps.withLock { $0 } == [.stateCheck, .codeExchange, .idTokenVerification, .signIn])
+            }
+        }
+    }
+
+    /// With a tracer: a `sesame.sign_in` span around the callback, a child per step, the provider HTTP calls beneath
+    /// them with the trace context injected into the request the provider receives; no attribute holds the code,
+    /// the state, a token or the user's address, and a refused callback's span carries the stable code.
+    @Test func aSignInIsTraced() async throws {
+        let tracer = InMemoryTracer()
+        try await Self.withSetup(tracer: tracer) { setup in
+            try await setup.application.test(.router) { client in
+                let started = try await Self.start("oidc", setup: setup, client: client)
+                let callback = try await client.execute(uri: started.callbackPath, method: .get, headers: [.cookie: started.flowCookie, .accept: "text/html"])
+                #expect(callback.status == .found)
+                let spans = tracer.finishedSpans
+                let signIn = try #require(spans.first { $0.operationName == "sesame.sign_in" })
+                #expect(signIn.attributes["sesame.provider"]?.toSpanAttribute() == "oidc")
+                #expect(signIn.attributes["sesame.error"] == nil)
+                let steps = spans.filter { $0.operationName.hasPrefix("sesame.step.") }
+                #expect(steps.map(\.operationName) == ["sesame.step.state_check", "sesame.step.code_exchange", "sesame.step.id_token_verification", "sesame.step.sign_in"])
+                for step in steps {
+                    #expect(step.parentSpanID == signIn.spanID && step.traceID == signIn.traceID, "\(step.operationName)")
+                    #expect(step.attributes["sesame.provider"]?.toSpanAttribute() == "oidc")
+                }
+                // The flow's one-time redemption: a store span under the state check.
+                let stateCheck = try #require(steps.first)
+                let consume = try #require(spans.first { $0.operationName == "sesame.store.consume" })
+                #expect(consume.parentSpanID == stateCheck.spanID && consume.kind == .client)
+                #expect(consume.attributes["sesame.store"]?.toSpanAttribute() == "MemoryReplayStore")
+                // The token request: a client span under the code exchange, its context in the request's headers.
+                let exchange = try #require(spans.first { $0.operationName == "sesame.step.code_exchange" })
+                let post = try #require(spans.first { $0.operationName == "HTTP POST" })
+                #expect(post.kind == .client && post.parentSpanID == exchange.spanID)
+                #expect(post.attributes["server.address"]?.toSpanAttribute() == "127.0.0.1")
+                #expect(post.attributes["url.path"]?.toSpanAttribute() == "/token")
+                #expect(post.attributes["http.response.status_code"]?.toSpanAttribute() == 200)
+                let headers = try #require(setup.idp.tokenRequestHeaders.withLock { $0.last })
+                #expect(headers[HTTPField.Name(InMemoryTracer.traceIDKey)!] == post.traceID)
+                #expect(headers[HTTPField.Name(InMemoryTracer.spanIDKey)!] == post.spanID)
+
+                // Nothing secret or personal in any attribute.
+                let query = URLEncodedForm(parsing: String(started.callbackPath.drop { $0 != "?" }.dropFirst()))
+                let secrets = [query["code"], query["state"], "alice@example.com", "at-alice", "rt-1", started.flowCookie].compactMap { $0 }
+                for span in spans {
+                    span.attributes.forEach { name, attribute in
+                        let value = "\(attribute)"
+                        for secret in secrets { #expect(!value.contains(secret), "\(span.operationName) \(name)") }
+                    }
+                }
+
+                // A replayed callback: the sign-in span records the refusal's code.
+                tracer.clearAll()
+                let replayed = try await client.execute(uri: started.callbackPath, method: .get, headers: [.cookie: started.flowCookie, .accept: "application/json"])
+                #expect(replayed.status.code >= 400 && replayed.status.code < 500)
+                let refused = try #require(tracer.finishedSpans.first { $0.operationName == "sesame.sign_in" })
+                #expect(refused.attributes["sesame.error"] != nil)
             }
         }
     }

@@ -44,6 +44,8 @@ final class TestIdentityProvider: Sendable {
     private let codes = Mutex<[String: Code]>([:])
     let knobs = Mutex(Knobs())
     private let tokenRequests = Mutex(0)
+    /// The header fields of each token request (to see the trace context a traced client injects).
+    let tokenRequestHeaders = Mutex<[HTTPFields]>([])
     private let jwksRequests = Mutex(0)
     var jwksRequestCount: Int { jwksRequests.withLock { $0 } }
 
@@ -113,6 +115,7 @@ final class TestIdentityProvider: Sendable {
 
     private func token(_ request: Request) async throws -> Response {
         tokenRequests.withLock { $0 += 1 }
+        tokenRequestHeaders.withLock { $0.append(request.headers) }
         var request = request
         let body = try await request.collectBody(upTo: 1 << 16)
         let form = URLEncodedForm(parsing: String(buffer: body))

@@ -1,7 +1,9 @@
 import CoreMetrics
 import Foundation
+import InMemoryTracing
 import MetricsTestKit
 import Testing
+import Tracing
 
 @testable import Sesame
 
@@ -143,5 +145,40 @@ extension MetricsTests {
         #expect(try metrics.expectTimer(SesameMetrics.Name.storeOperationDuration, [("store", "MemoryAccountStore"), ("operation", "user")]).values.count == 2)
         #expect(metrics.counterTotal(label: SesameMetrics.Name.storeFailures) == 0)
         Self.expectNoPersonalLabels(metrics, secrets: ["grace@example.com", user.id, "no-such-user"])
+    }
+}
+
+extension MetricsTests {
+    /// With a tracer, each store call is a `sesame.store.OPERATION` client span naming the store and the operation
+    /// (never the key, the group or the value), a failed call's span records the error, and metrics may be off.
+    @Test func storeCallsAreTraced() async throws {
+        let tracer = InMemoryTracer()
+        let store = MeasuredSessionStore(MemorySessionStore(), metrics: .disabled, tracer: tracer)
+        let record = SessionRecord(key: String(repeating: "b", count: 64), group: "user-7", value: Array("secret-value".utf8), expiresAt: Date().addingTimeInterval(60))
+        try await store.create(record)
+        _ = try await store.get(record.key)
+        #expect(tracer.finishedSpans.map(\.operationName) == ["sesame.store.create", "sesame.store.get"])
+        for span in tracer.finishedSpans {
+            #expect(span.kind == .client)
+            #expect(span.attributes["sesame.store"]?.toSpanAttribute() == "MemorySessionStore")
+            span.attributes.forEach { _, value in
+                let text = "\(value)"
+                #expect(!text.contains(record.key) && !text.contains("user-7") && !text.contains("secret-value"))
+            }
+        }
+        struct Down: SessionStore {
+            func get(_ key: String) async throws -> SessionRecord? { throw SessionStoreError.unavailable("down") }
+            func create(_ record: SessionRecord) async throws {}
+            func update(_ record: SessionRecord) async throws -> Bool { false }
+            func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool { false }
+            func delete(_ key: String) async throws {}
+            func deleteGroup(_ group: String) async throws -> Int { 0 }
+            func listGroup(_ group: String) async throws -> [SessionRecord] { [] }
+        }
+        tracer.clearAll()
+        let down = MeasuredSessionStore(Down(), metrics: .disabled, tracer: tracer)
+        await #expect(throws: SessionStoreError.unavailable("down")) { try await down.get("k") }
+        let failed = try #require(tracer.finishedSpans.first)
+        #expect(failed.operationName == "sesame.store.get" && failed.errors.count == 1)
     }
 }

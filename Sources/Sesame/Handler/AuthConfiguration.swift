@@ -1,3 +1,5 @@
+import Tracing
+
 /// Where the auth routes live and how they answer.
 public struct AuthConfiguration: Sendable {
     /// The app's public origin and path base, for example `https://app.example` (no trailing slash).
@@ -21,6 +23,11 @@ public struct AuthConfiguration: Sendable {
     /// Where sign-ins, refusals and rate-limited requests are counted (default: the metrics backend
     /// `MetricsSystem.bootstrap` installed; ``SesameMetrics/disabled`` for none).
     public var metrics: SesameMetrics
+    /// Where a sign-in's spans go: `sesame.sign_in` around a provider's callback, a child span per
+    /// ``FlowStep`` (`sesame.step.code_exchange`, …), and the provider HTTP client's own spans beneath (default: the tracer
+    /// `InstrumentationSystem.bootstrap` installed; `nil` for none). Attributes name the provider, the step and a
+    /// refusal's stable code, never a token, a code, an address or a user.
+    public var tracer: (any Tracer)?
 
     /// Creates a configuration.
     public init(
@@ -31,7 +38,8 @@ public struct AuthConfiguration: Sendable {
         maximumBodySize: Int = 64 * 1024,
         trustedProxies: TrustedProxies = .none,
         stepObserver: (@Sendable (FlowStep, Duration) -> Void)? = nil,
-        metrics: SesameMetrics = SesameMetrics()
+        metrics: SesameMetrics = SesameMetrics(),
+        tracer: (any Tracer)? = InstrumentationSystem.tracer
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.prefix = prefix == "/" ? "" : (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)
@@ -41,6 +49,7 @@ public struct AuthConfiguration: Sendable {
         self.trustedProxies = trustedProxies
         self.stepObserver = stepObserver
         self.metrics = metrics
+        self.tracer = tracer is NoOpTracer ? nil : tracer
     }
 
     /// The origin (`scheme://host[:port]`) of the base URL.

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Logging
+import Tracing
 
 /// The auth routes of an app: SST's `AuthHandler`, framework-agnostic.
 ///
@@ -232,6 +233,20 @@ public struct AuthHandler: Sendable {
     /// `onSuccess` answered, whichever route got there (a callback, or a step such as a second factor's); a step's
     /// refusal (a wrong second-factor code, a sign-up form) is counted among the refusals by its code only.
     private func countingSignIn(provider name: String, _ body: () async throws -> AuthResponse) async throws -> AuthResponse {
+        guard let tracer = configuration.tracer else { return try await counted(provider: name, body) }
+        // The callback's span: the steps and the provider's HTTP calls beneath it.
+        return try await tracer.withSpan("sesame.sign_in", ofKind: .internal) { span in
+            span.attributes["sesame.provider"] = name
+            do {
+                return try await counted(provider: name, body)
+            } catch let refusal as AuthError {
+                span.attributes["sesame.error"] = refusal.code
+                throw refusal
+            }
+        }
+    }
+
+    private func counted(provider name: String, _ body: () async throws -> AuthResponse) async throws -> AuthResponse {
         do {
             return try await body()
         } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 /// An account store whose every call is timed and whose failures are counted
 /// (`sesame_store_operation_duration_seconds` and `sesame_store_failures_total`, labelled with the wrapped store's
@@ -32,7 +33,9 @@ public struct MeasuredAccountStore: AccountStore {
     /// - Parameters:
     ///   - base: The store to measure (a store that is already measured is not wrapped twice).
     ///   - metrics: Where the timings and failures go.
-    public init(_ base: any AccountStore, metrics: SesameMetrics) {
+    ///   - tracer: Where each call's `sesame.store.OPERATION` span goes (default: the tracer
+    ///     `InstrumentationSystem.bootstrap` installed; `nil` for none).
+    public init(_ base: any AccountStore, metrics: SesameMetrics, tracer: (any Tracer)? = InstrumentationSystem.tracer) {
         if let measured = base as? MeasuredAccountStore {
             self.base = measured.base
             self.name = measured.name
@@ -41,7 +44,7 @@ public struct MeasuredAccountStore: AccountStore {
             self.name = String(describing: type(of: base))
         }
         let name = self.name
-        operations = Self.operationNames.map { metrics.storeOperation(store: name, operation: $0) }
+        operations = Self.operationNames.map { metrics.storeOperation(store: name, operation: $0, tracer: tracer is NoOpTracer ? nil : tracer) }
     }
 
     public func user(id: String) async throws -> AuthUser? {

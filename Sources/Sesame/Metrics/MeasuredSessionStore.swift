@@ -1,3 +1,5 @@
+import Tracing
+
 /// A session store whose every operation is timed and whose failures are counted
 /// (`sesame_store_operation_duration_seconds` and `sesame_store_failures_total`, labelled with the wrapped store's
 /// type name and the operation).
@@ -16,7 +18,9 @@ public struct MeasuredSessionStore: SessionStore {
     /// - Parameters:
     ///   - base: The store to measure (a store that is already measured is not wrapped twice).
     ///   - metrics: Where the timings and failures go.
-    public init(_ base: any SessionStore, metrics: SesameMetrics) {
+    ///   - tracer: Where each call's `sesame.store.OPERATION` span goes (default: the tracer
+    ///     `InstrumentationSystem.bootstrap` installed; `nil` for none).
+    public init(_ base: any SessionStore, metrics: SesameMetrics, tracer: (any Tracer)? = InstrumentationSystem.tracer) {
         if let measured = base as? MeasuredSessionStore {
             self.base = measured.base
             self.name = measured.name
@@ -25,7 +29,7 @@ public struct MeasuredSessionStore: SessionStore {
             self.name = String(describing: type(of: base))
         }
         let name = self.name
-        operations = Self.operationNames.map { metrics.storeOperation(store: name, operation: $0) }
+        operations = Self.operationNames.map { metrics.storeOperation(store: name, operation: $0, tracer: tracer is NoOpTracer ? nil : tracer) }
     }
 
     private static let operationNames = ["get", "create", "update", "replace", "delete", "delete_group", "list_group"]
@@ -60,13 +64,19 @@ public struct MeasuredSessionStore: SessionStore {
 }
 
 extension SesameMetrics {
-    /// `store` measured by these metrics (a ``MeasuredSessionStore``), or `store` itself when they are disabled.
+    /// `store` measured by these metrics and traced by the tracer `InstrumentationSystem.bootstrap` installed (a
+    /// ``MeasuredSessionStore``); `store` itself when there are neither, or when it is measured already.
     public func measuring(_ store: any SessionStore) -> any SessionStore {
-        isEnabled ? MeasuredSessionStore(store, metrics: self) : store
+        let tracer = InstrumentationSystem.tracer
+        guard isEnabled || !(tracer is NoOpTracer), !(store is MeasuredSessionStore) else { return store }
+        return MeasuredSessionStore(store, metrics: self, tracer: tracer)
     }
 
-    /// `store` measured by these metrics (a ``MeasuredAccountStore``), or `store` itself when they are disabled.
+    /// `store` measured by these metrics and traced by the tracer `InstrumentationSystem.bootstrap` installed (a
+    /// ``MeasuredAccountStore``); `store` itself when there are neither, or when it is measured already.
     public func measuring(_ store: any AccountStore) -> any AccountStore {
-        isEnabled ? MeasuredAccountStore(store, metrics: self) : store
+        let tracer = InstrumentationSystem.tracer
+        guard isEnabled || !(tracer is NoOpTracer), !(store is MeasuredAccountStore) else { return store }
+        return MeasuredAccountStore(store, metrics: self, tracer: tracer)
     }
 }

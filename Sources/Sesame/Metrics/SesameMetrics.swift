@@ -1,4 +1,5 @@
 import CoreMetrics
+import Tracing
 
 /// What Sesame reports through swift-metrics: sign-ins, refusals, the verified-token cache, rate limits, store
 /// operations, the password-hash queue and refresh-token reuse.
@@ -114,24 +115,30 @@ public struct SesameMetrics: Sendable {
         passwordHashQueueDepth?.decrement()
     }
 
-    /// The timer and failure counter of one operation of one store.
-    func storeOperation(store: String, operation: String) -> StoreOperationMetrics {
+    /// The timer and failure counter of one operation of one store (none when these metrics are disabled), and the
+    /// tracer its spans go to.
+    func storeOperation(store: String, operation: String, tracer: (any Tracer)?) -> StoreOperationMetrics {
         let dimensions = [("store", store), ("operation", operation)]
         return StoreOperationMetrics(
-            duration: CoreMetrics.Timer(label: Name.storeOperationDuration, dimensions: dimensions, factory: factory),
-            failures: Counter(label: Name.storeFailures, dimensions: dimensions, factory: factory))
+            store: store, operation: operation,
+            duration: isEnabled ? CoreMetrics.Timer(label: Name.storeOperationDuration, dimensions: dimensions, factory: factory) : nil,
+            failures: isEnabled ? Counter(label: Name.storeFailures, dimensions: dimensions, factory: factory) : nil,
+            tracer: tracer)
     }
 
-    /// Runs one call of a store that has no measured wrapper (a replay store's `consume`), timing it and counting
-    /// it as a failure if it throws.
+    /// Runs one call of a store that has no measured wrapper (a replay store's `consume`), timing it, counting it as
+    /// a failure if it throws, in a span when there is a tracer.
     ///
     /// - Parameters:
     ///   - store: The store; its type name is the `store` label.
     ///   - operation: The `operation` label.
-    func measure<Value>(_ store: Any, _ operation: String, _ body: () async throws -> Value) async throws -> Value {
-        guard isEnabled else { return try await body() }
+    ///   - tracer: Where the call's span goes, if anywhere.
+    func measure<Value>(_ store: Any, _ operation: String, tracer: (any Tracer)?, _ body: () async throws -> Value) async throws -> Value {
+        guard isEnabled || tracer != nil else { return try await body() }
         let name = String(describing: type(of: store))
-        return try await operations.value(for: [name, operation]) { storeOperation(store: name, operation: operation) }.measure(body)
+        var measured = operations.value(for: [name, operation]) { storeOperation(store: name, operation: operation, tracer: nil) }
+        measured.tracer = tracer
+        return try await measured.measure(body)
     }
 
     private func counter(_ label: String, _ dimensions: (String, String)...) -> Counter {
@@ -141,13 +148,27 @@ public struct SesameMetrics: Sendable {
     }
 }
 
-/// The timer and failure counter of one store operation.
+/// The timer, failure counter and span of one store operation.
 struct StoreOperationMetrics: Sendable {
-    let duration: CoreMetrics.Timer
-    let failures: Counter
+    let store: String
+    let operation: String
+    let duration: CoreMetrics.Timer?
+    let failures: Counter?
+    var tracer: (any Tracer)?
 
-    /// Runs the operation, timing it and counting it as a failure if it throws.
+    /// Runs the operation, timing it and counting it as a failure if it throws, in a `sesame.store.OPERATION` span
+    /// (attributes: the store's type name and the operation; never a key or a value) when there is a tracer.
     func measure<Value>(_ body: () async throws -> Value) async throws -> Value {
+        guard let tracer else { return try await timed(body) }
+        return try await tracer.withSpan("sesame.store." + operation, ofKind: .client) { span in
+            span.attributes["sesame.store"] = store
+            span.attributes["db.operation.name"] = operation
+            return try await timed(body)
+        }
+    }
+
+    private func timed<Value>(_ body: () async throws -> Value) async throws -> Value {
+        guard let duration, let failures else { return try await body() }
         let clock = ContinuousClock()
         let start = clock.now
         do {

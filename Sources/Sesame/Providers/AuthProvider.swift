@@ -1,5 +1,6 @@
 import HTTPTypes
 import Logging
+import Tracing
 
 /// A way to sign in: SST's adapter.
 ///
@@ -222,8 +223,28 @@ public struct AuthContext: Sendable {
         configuration.metrics.signIn(provider: provider, succeeded: false)
     }
 
-    /// Runs one step, reporting its duration to the configuration's step observer when there is one.
-    func timed<Result, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Result) async throws(Failure) -> Result {
+    /// Runs one step, reporting its duration to the configuration's step observer when there is one, in a span of
+    /// its own (`sesame.step.` and the step's name) when the configuration has a tracer.
+    func timed<Value, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Value) async throws(Failure) -> Value {
+        guard let tracer = configuration.tracer else { return try await observed(step, body) }
+        let span = tracer.startSpan("sesame.step." + step.description, ofKind: .internal)
+        span.attributes["sesame.provider"] = provider
+        defer { span.end() }
+        // The step's own calls (the provider HTTP client's spans) become the span's children.
+        let outcome: Result<Value, Failure> = await InstrumentationContext.$current.withValue(span.context) {
+            do throws(Failure) { return .success(try await observed(step, body)) } catch { return .failure(error) }
+        }
+        switch outcome {
+        case .success(let value):
+            return value
+        case .failure(let error):
+            if let refusal = error as? AuthError { span.attributes["sesame.error"] = refusal.code }
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
+    }
+
+    private func observed<Value, Failure: Error>(_ step: FlowStep, _ body: () async throws(Failure) -> Value) async throws(Failure) -> Value {
         guard let observer = configuration.stepObserver else { return try await body() }
         let clock = ContinuousClock()
         let start = clock.now

@@ -215,7 +215,7 @@ public struct LinkProvider: AuthProvider {
 
         let first: Bool
         do {
-            first = try await context.configuration.metrics.measure(configuration.replay, "consume") {
+            first = try await context.configuration.metrics.measure(configuration.replay, "consume", tracer: context.configuration.tracer) {
                 try await configuration.replay.consume(tokenID, expiresAt: Date(timeIntervalSince1970: expiresAt + 5))
             }
         } catch {

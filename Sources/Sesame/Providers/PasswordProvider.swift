@@ -146,7 +146,7 @@ public struct PasswordProvider: AuthProvider {
         // spends nobody's code; a wrong code gets a fresh challenge (same user, same deadline) for the next try.
         let fresh: Bool
         do {
-            fresh = try await context.configuration.metrics.measure(context.flowReplay, "consume") {
+            fresh = try await context.configuration.metrics.measure(context.flowReplay, "consume", tracer: context.configuration.tracer) {
                 try await context.flowReplay.consume("2fa:" + challenge.id, expiresAt: Date(timeIntervalSince1970: Double(challenge.expiresAt)))
             }
         } catch {

@@ -116,7 +116,7 @@ struct OAuthClient: Sendable {
             guard let code = parameters["code"], !code.isEmpty else { throw AuthError.invalidRequest.with(detail: "the callback has no code") }
             let first: Bool
             do {
-                first = try await context.configuration.metrics.measure(context.flowReplay, "consume") {
+                first = try await context.configuration.metrics.measure(context.flowReplay, "consume", tracer: context.configuration.tracer) {
                     try await context.flowReplay.consume(flow.id, expiresAt: Date(timeIntervalSince1970: now() + FlowState.lifetime))
                 }
             } catch {
