@@ -12,7 +12,7 @@ import Sesame
 /// first, so two of them that would remove a user's last two ways to sign in cannot both succeed. Run
 /// ``migrate()`` on start (or `sesame migrate`): the schema is versioned, and concurrent migrations queue on an
 /// advisory lock.
-public struct PostgresAccountStore: AccountStore {
+public struct PostgresAccountStore: AccountStore, UserDirectory {
     /// Where the tables live.
     public var namespace: PostgresTableNamespace { connection.namespace }
 
@@ -232,6 +232,14 @@ public struct PostgresAccountStore: AccountStore {
 
     public func user(email: String) async throws -> AuthUser? {
         try await rows("SELECT \(unescaped: Self.userColumns) FROM \(unescaped: users) WHERE email = \(email)", Self.decodeUser).first
+    }
+
+    public func users(after cursor: String?, limit: Int) async throws -> [AuthUser] {
+        // Byte order whatever the database's collation.
+        let cursor = cursor ?? "", limit = max(1, limit)
+        return try await rows(
+            "SELECT \(unescaped: Self.userColumns) FROM \(unescaped: users) WHERE id COLLATE \"C\" > \(cursor) ORDER BY id COLLATE \"C\" LIMIT \(limit)",
+            Self.decodeUser)
     }
 
     public func createUser(_ user: AuthUser, account: AuthAccount?) async throws {

@@ -11,7 +11,7 @@ import Synchronization
 /// (`BEGIN IMMEDIATE`) or as one statement; foreign keys cascade a user's deletion to its accounts and passkeys, and a trigger to its
 /// verification tokens. The schema is versioned (``migrate()``, also run on first use): two processes that
 /// migrate at once take turns on SQLite's write lock, and the second finds nothing left to do.
-public final class SQLiteAccountStore: AccountStore {
+public final class SQLiteAccountStore: AccountStore, UserDirectory {
     /// The database file's path.
     public let path: String
     private let busyTimeoutMilliseconds: Int32
@@ -224,6 +224,13 @@ public final class SQLiteAccountStore: AccountStore {
 
     public func user(email: String) async throws -> AuthUser? {
         try await rows("SELECT \(Self.userColumns) FROM sesame_users WHERE email = ?1", [.text(email)]).first.map(Self.decodeUser)
+    }
+
+    public func users(after cursor: String?, limit: Int) async throws -> [AuthUser] {
+        // TEXT compares bytewise (SQLite's BINARY collation).
+        try await rows(
+            "SELECT \(Self.userColumns) FROM sesame_users WHERE id > ?1 ORDER BY id LIMIT ?2", [.text(cursor ?? ""), .integer(max(1, limit))]
+        ).map(Self.decodeUser)
     }
 
     public func createUser(_ user: AuthUser, account: AuthAccount?) async throws {

@@ -10,7 +10,10 @@ import subprocess
 import tempfile
 import threading
 import time
+import http.cookiejar
+import json
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -195,3 +198,41 @@ def add_authenticator(driver, user_verified=True):
     return driver.execute_cdp_cmd("WebAuthn.addVirtualAuthenticator", {"options": {
         "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
         "isUserVerified": user_verified, "automaticPresenceSimulation": True}})["authenticatorId"]
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class HTTPClient:
+    """A script's browser for one demo: a cookie jar, the demo's Origin on every request, JSON accepted, redirects
+    not followed."""
+
+    def __init__(self, server):
+        self.server = server
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirects())
+
+    def send(self, path, form=None):
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(self.server.url(path) if path.startswith("/") else path, data=data,
+                                         method="POST" if data is not None else "GET")
+        request.add_header("Accept", "application/json")
+        request.add_header("Origin", self.server.base_url)
+        try:
+            with self.opener.open(request, timeout=15) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def sign_in_with_link(self, email):
+        """A magic-link sign-in for `email`; returns the link it redeemed."""
+        status, _, body = self.send("/auth/csrf")
+        assert status == 200, body
+        seen = len(self.server.links_for(email))
+        status, _, body = self.send("/auth/signin/link", {"email": email, "csrfToken": json.loads(body)["csrfToken"]})
+        assert status in (200, 302, 303), body
+        link = self.server.wait_for_link(email, after=seen)
+        status, headers, body = self.send(link)
+        assert status in (302, 303) and "error" not in headers.get("Location", ""), (status, headers, body)
+        return link

@@ -2,7 +2,6 @@
 script signs in (one refused attempt, one magic-link sign-in, a few reads), and its query API must then show the
 sign-in, the refusal, the token cache and the store timings; nothing Prometheus stored names the person or the link."""
 
-import http.cookiejar
 import json
 import secrets
 import shutil
@@ -16,12 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
-
-
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
+from conftest import HTTPClient, free_port
 
 
 class Prometheus:
@@ -109,35 +103,14 @@ def test_prometheus_scrapes_the_sign_in_counters(demo, prometheus):
     refusals = 'sesame_refusals_total{code="invalid_token"}'
     before = {name: prometheus.value(name) for name in (successes, refusals, 'sesame_token_cache_total{result="hit"}')}
 
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirects())
-
-    def send(path, form=None):
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        request = urllib.request.Request(demo.url(path) if path.startswith("/") else path, data=data,
-                                         method="POST" if data is not None else "GET")
-        request.add_header("Accept", "application/json")
-        request.add_header("Origin", demo.base_url)
-        try:
-            with opener.open(request, timeout=15) as response:
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
+    client = HTTPClient(demo)
     email = f"metrics-{secrets.token_hex(6)}@example.com"
     # A forged link first: refused with invalid_token.
-    status, _, _ = send("/auth/callback/link?token=" + secrets.token_urlsafe(40))
+    status, _, _ = client.send("/auth/callback/link?token=" + secrets.token_urlsafe(40))
     assert status == 400
-    status, _, body = send("/auth/csrf")
-    assert status == 200, body
-    seen = len(demo.links_for(email))
-    status, _, body = send("/auth/signin/link", {"email": email, "csrfToken": json.loads(body)["csrfToken"]})
-    assert status in (200, 302, 303), body
-    link = demo.wait_for_link(email, after=seen)
-    status, headers, body = send(link)
-    assert status in (302, 303) and "error" not in headers.get("Location", ""), (status, headers, body)
+    link = client.sign_in_with_link(email)
     for _ in range(3):
-        status, _, body = send("/api/me")
+        status, _, body = client.send("/api/me")
         assert status == 200 and email.encode() in body, body
 
     # Within a few scrapes, Prometheus's own query API shows them.

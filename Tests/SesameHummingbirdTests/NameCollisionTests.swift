@@ -31,6 +31,7 @@ import Testing
         "CBORError": (CBORError).self,
         "COSEKey": (COSEKey).self,
         "COSEAlgorithm": (COSEAlgorithm).self,
+        "UserDirectory": (any UserDirectory).self,
         "WebAuthnDataError": (WebAuthnDataError).self,
         "PasswordHashingQueue": (PasswordHashingQueue).self,
         "CredentialsProvider": (CredentialsProvider).self,

@@ -658,3 +658,38 @@ enum AccountStoreKind: String, CaseIterable, Sendable, CustomTestStringConvertib
         try await clientA.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \"\(schema)\" CASCADE"))
     }
 }
+
+extension AccountStoreBehaviourTests {
+    /// Every store pages through its users in byte order of their IDs, from after the cursor, never past the limit.
+    @Test(arguments: AccountStoreKind.allCases)
+    func usersArePagedInIDOrder(_ kind: AccountStoreKind) async throws {
+        try await AccountStoreFixture.with(kind) { store in
+            let directory = try #require(store as? any UserDirectory)
+            #expect(try await directory.users(after: nil, limit: 10).isEmpty)
+            // IDs whose byte order differs from a locale's (upper case before lower case, digits before letters).
+            let ids = ["b-user", "B-user", "a-user", "0-user", "Z-user", "a-user-2"]
+            for (index, id) in ids.enumerated() {
+                var user = Self.user("page\(index)-" + Self.email())
+                user = AuthUser(id: id, email: user.email, emailVerified: user.emailVerified, name: user.name, image: user.image,
+                                createdAt: user.createdAt, updatedAt: user.updatedAt, payloadJSON: nil)
+                try await store.createUser(user, account: nil)
+            }
+            let sorted = ids.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            #expect(sorted == ["0-user", "B-user", "Z-user", "a-user", "a-user-2", "b-user"])
+            var seen: [String] = []
+            var cursor: String? = nil
+            while true {
+                let page = try await directory.users(after: cursor, limit: 4)
+                #expect(page.count <= 4)
+                guard let last = page.last else { break }
+                seen += page.map(\.id)
+                cursor = last.id
+            }
+            #expect(seen == sorted)
+            #expect(try await directory.users(after: "a-user", limit: 1).map(\.id) == ["a-user-2"])
+            #expect(try await directory.users(after: "b-user", limit: 5).isEmpty)
+            #expect(try await directory.users(after: nil, limit: 0).map(\.id) == ["0-user"])
+            #expect(try await directory.users(after: nil, limit: 1).first?.email?.hasPrefix("page3-") == true)
+        }
+    }
+}

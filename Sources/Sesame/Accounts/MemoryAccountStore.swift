@@ -4,7 +4,7 @@ import Synchronization
 /// An ``AccountStore`` in process memory, for tests and single-process demos: everything is lost on restart.
 ///
 /// Each operation holds one lock for its whole read-check-write, so each is atomic as the protocol asks.
-public final class MemoryAccountStore: AccountStore {
+public final class MemoryAccountStore: AccountStore, UserDirectory {
     private struct State {
         var users: [String: AuthUser] = [:]
         var userByEmail: [String: String] = [:]
@@ -22,6 +22,16 @@ public final class MemoryAccountStore: AccountStore {
     public init() {}
 
     public func user(id: String) async throws -> AuthUser? { state.withLock { $0.users[id] } }
+
+    public func users(after cursor: String?, limit: Int) async throws -> [AuthUser] {
+        let precedes: (String, String) -> Bool = { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return state.withLock { state in
+            state.users.values.filter { user in cursor.map { precedes($0, user.id) } ?? true }
+                .sorted { precedes($0.id, $1.id) }
+                .prefix(max(1, limit))
+                .map { $0 }
+        }
+    }
 
     public func user(email: String) async throws -> AuthUser? {
         state.withLock { state in state.userByEmail[email].flatMap { state.users[$0] } }

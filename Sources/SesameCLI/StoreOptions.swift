@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import PostgresNIO
+import Sesame
+import SesamePostgres
+import SesameSQLite
+
+/// Which account store a command works on: a SQLite file or a PostgreSQL database, as the app configures it.
+struct StoreOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The SQLite file (default: SESAME_SQLITE_PATH, else .sesame/sessions.sqlite).", valueName: "path"))
+    var sqlite: String?
+
+    @Option(help: ArgumentHelp("A PostgreSQL URL (default: SESAME_POSTGRES_URL when set; it wins over SQLite).", valueName: "url"))
+    var postgres: String?
+
+    @Option(help: "The PostgreSQL schema of Sesame's tables (default: the search path's).")
+    var schema: String?
+
+    @Option(help: "The prefix of Sesame's PostgreSQL table names.")
+    var prefix: String = "sesame_"
+
+    /// The PostgreSQL URL to use, if any: `--postgres`, else (without `--sqlite`) SESAME_POSTGRES_URL.
+    var postgresURL: String? {
+        if let postgres { return postgres }
+        guard sqlite == nil else { return nil }
+        return ProcessInfo.processInfo.environment["SESAME_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The SQLite path to use.
+    var sqlitePath: String {
+        sqlite ?? ProcessInfo.processInfo.environment["SESAME_SQLITE_PATH"].flatMap { $0.isEmpty ? nil : $0 } ?? ".sesame/sessions.sqlite"
+    }
+
+    func validate() throws {
+        if sqlite != nil, postgres != nil { throw ValidationError("--sqlite and --postgres name two stores: give one") }
+    }
+
+    /// Runs `body` with the configured store (migrated by `body` if it wants), closing it afterwards.
+    ///
+    /// - Parameters:
+    ///   - creating: Whether a missing SQLite file may be created (only `migrate` creates one).
+    ///   - body: The work, given the store and a name for messages.
+    func withStore<Value: Sendable>(creating: Bool = false, _ body: (any AccountStore & UserDirectory, String) async throws -> Value) async throws -> Value {
+        if let url = postgresURL {
+            let namespace: PostgresTableNamespace
+            let configuration: PostgresClient.Configuration
+            do {
+                namespace = try PostgresTableNamespace(schema: schema, prefix: prefix)
+                configuration = try PostgresStoreClient.configuration(url: url)
+            } catch {
+                throw CommandFailure(description: "the PostgreSQL settings are not usable: \(error)", code: 2)
+            }
+            return try await PostgresStoreClient.withRunningClient(configuration) { client in
+                let store = PostgresAccountStore(client: client, namespace: namespace, operationTimeout: .seconds(5))
+                do {
+                    return try await body(store, "PostgreSQL")
+                } catch let failure as CommandFailure {
+                    throw failure
+                } catch {
+                    throw CommandFailure(description: "PostgreSQL: \(Self.describe(error))")
+                }
+            }
+        }
+        let path = sqlitePath
+        if !FileManager.default.fileExists(atPath: path) {
+            guard creating else { throw CommandFailure(description: "SQLite \(path): no such file (run `sesame migrate` first, or name the file with --sqlite)") }
+            let directory = (path as NSString).deletingLastPathComponent
+            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        }
+        let store = SQLiteAccountStore(path: path)
+        do {
+            let value = try await body(store, "SQLite \(path)")
+            try await store.close()
+            return value
+        } catch {
+            try? await store.close()
+            if let failure = error as? CommandFailure { throw failure }
+            throw CommandFailure(description: "SQLite \(path): \(Self.describe(error))")
+        }
+    }
+
+    /// A store error for people: PostgresNIO's errors hide their cause from `description`.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            return "cannot reach the server (\(error.code))"
+        }
+        return String(describing: error)
+    }
+}
