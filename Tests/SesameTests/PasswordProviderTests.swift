@@ -160,6 +160,11 @@ import Testing
             fields: ["X-Auth-Return-Redirect": "1"])
         #expect(signIn.head.status == .ok && Self.json(signIn)["url"] == "https://app.example/home")
         #expect(try await client.session(handler)["user"]?["email"] == "bob@example.com")
+        // Counted: the wrong password (a callback) and the success through Auth.js's `signin/{provider}`; the wrong
+        // verification code is a refusal, not a sign-in.
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.signIns, dimensions: [("provider", "password"), ("outcome", "failure")]) == 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.signIns, dimensions: [("provider", "password"), ("outcome", "success")]) == 1)
+        #expect(metrics.counterTotal(label: SesameMetrics.Name.refusals, dimensions: [("code", "invalid_verification")]) == 1)
     }
 
     /// Every POST needs the CSRF token and this site's origin; a password in the query is never read.

@@ -120,3 +120,28 @@ import Testing
         #expect(untrusting["client"] == "127.0.0.1")
     }
 }
+
+extension TrustedProxiesTests {
+    /// Entries are read as ASCII bytes from the right: an entry with any other byte names no address and ends the
+    /// walk there (a combining mark cannot hide a comma, a bracket or a port's colon), and the rest of a long chain
+    /// is never read.
+    @Test func entriesOutsideASCIIEndTheWalk() {
+        let xff = TrustedProxies(["10.0.0.0/8"])
+        let forwarded = TrustedProxies(["10.0.0.0/8"], header: .forwarded)
+        let xffName = HTTPField.Name("X-Forwarded-For")!, forwardedName = HTTPField.Name("Forwarded")!
+        // A combining acute accent after the comma, after the bracket, after the port's colon, in the address.
+        for value in ["203.0.113.9,\u{301}10.0.0.2", "203.0.113.9, 10.0.0.2\u{301}", "２03.0.113.9"] {
+            #expect(xff.clientAddress(peer: "10.0.0.1", fields: Self.fields([(xffName, value)])) == "10.0.0.1", "\(value)")
+        }
+        #expect(xff.clientAddress(peer: "10.0.0.1", fields: Self.fields([(xffName, "\u{301}203.0.113.9, 10.0.0.2")])) == "10.0.0.2")
+        for value in ["for=\"[203.0.113.9]:\u{301}\"", "for=\"[203.0.113.9]\u{301}\"", "for=203.0.113.9:\u{301}", "for\u{301}=203.0.113.9", "for=203.0.113.9\u{301}"] {
+            #expect(forwarded.clientAddress(peer: "10.0.0.1", fields: Self.fields([(forwardedName, value)])) == "10.0.0.1", "\(value)")
+        }
+        // The same entries in ASCII are read.
+        #expect(forwarded.clientAddress(peer: "10.0.0.1", fields: Self.fields([(forwardedName, "for=\"[2001:db8::9]:4711\"")])) == "2001:db8::9")
+        #expect(forwarded.clientAddress(peer: "10.0.0.1", fields: Self.fields([(forwardedName, "FOR=203.0.113.9:80;proto=https")])) == "203.0.113.9")
+        // A long chain of trusted hops ending in a client: the client, wherever the chain began.
+        let chain = Array(repeating: "garbage\u{301}", count: 5_000).joined(separator: ",") + ", 198.51.100.4, 10.0.0.3, 10.0.0.2"
+        #expect(xff.clientAddress(peer: "10.0.0.1", fields: Self.fields([(xffName, chain)])) == "198.51.100.4")
+    }
+}

@@ -73,38 +73,55 @@ public struct TrustedProxies: Sendable {
     public func clientAddress(peer: String?, fields: HTTPFields) -> String? {
         guard !networks.isEmpty, let peer, let peerBytes = IPNetwork.parseAddress(peer), trusts(peerBytes) else { return peer }
         var client = peer
-        for hop in chain(in: fields).reversed() {
-            guard let bytes = IPNetwork.parseAddress(hop) else { break }
-            client = hop
-            if !trusts(bytes) { break }
+        // From the right: the last instance of the header first, each one's last entry first; entries left of the
+        // first untrusted (or unreadable) hop are never even decoded.
+        for value in fields[values: header.kind == .forwarded ? .forwarded : .xForwardedFor].reversed() {
+            for element in Array(value.utf8).split(separator: Self.comma).reversed() {
+                let hop = self.hop(in: element)
+                guard let bytes = IPNetwork.parseAddress(hop) else { return client }
+                client = hop
+                if !trusts(bytes) { return client }
+            }
         }
         return client
     }
 
-    /// The chain's entries, left to right, from every instance of the header.
-    private func chain(in fields: HTTPFields) -> [String] {
+    private static let comma = UInt8(ascii: ","), semicolon = UInt8(ascii: ";"), equals = UInt8(ascii: "=")
+    private static let quote = UInt8(ascii: "\""), colon = UInt8(ascii: ":"), open = UInt8(ascii: "["), close = UInt8(ascii: "]")
+
+    /// The address text of one entry of the chain (`""` when it has none). An entry with a byte outside ASCII
+    /// names no address: addresses, ports and RFC 7239's parameters are ASCII.
+    private func hop(in element: ArraySlice<UInt8>) -> String {
+        guard element.allSatisfy({ $0 < 0x80 }) else { return "" }
         switch header.kind {
         case .xForwardedFor:
-            return fields[values: .xForwardedFor].flatMap { $0.split(separator: ",") }.map { trim(Substring($0)) }
+            return String(decoding: Self.trim(element), as: UTF8.self)
         case .forwarded:
-            return fields[values: .forwarded].flatMap { $0.split(separator: ",") }.compactMap { element in
-                for pair in element.split(separator: ";") {
-                    let parts = pair.split(separator: "=", maxSplits: 1)
-                    guard parts.count == 2, trim(parts[0]).lowercased() == "for" else { continue }
-                    var value = trim(parts[1])
-                    if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-                    // `[2001:db8::1]:4711` and `192.0.2.1:4711` carry ports; an address alone does not.
-                    if value.hasPrefix("["), let close = value.firstIndex(of: "]") { return String(value[value.index(after: value.startIndex)..<close]) }
-                    if value.filter({ $0 == ":" }).count == 1 { return String(value.prefix { $0 != ":" }) }
-                    return value
+            for pair in element.split(separator: Self.semicolon) {
+                let parts = pair.split(separator: Self.equals, maxSplits: 1)
+                guard parts.count == 2, Self.isFor(Self.trim(parts[0])) else { continue }
+                var value = Self.trim(parts[1])
+                if value.count >= 2, value.first == Self.quote, value.last == Self.quote { value = value.dropFirst().dropLast() }
+                // `[2001:db8::1]:4711` and `192.0.2.1:4711` carry ports; an address alone does not.
+                if value.first == Self.open, let close = value.firstIndex(of: Self.close) {
+                    return String(decoding: value[value.index(after: value.startIndex)..<close], as: UTF8.self)
                 }
-                return ""
+                if value.lazy.filter({ $0 == Self.colon }).count == 1 { return String(decoding: value.prefix { $0 != Self.colon }, as: UTF8.self) }
+                return String(decoding: value, as: UTF8.self)
             }
+            return ""
         }
     }
 
-    private func trim(_ text: Substring) -> String {
-        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    /// `for`, in any case.
+    private static func isFor(_ name: ArraySlice<UInt8>) -> Bool {
+        name.count == 3 && name.elementsEqual("for".utf8) { $0 | 0x20 == $1 }
+    }
+
+    private static func trim(_ text: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else { return [] }
+        return text[first...last]
     }
 }
 

@@ -90,7 +90,7 @@ extension AuthHandler {
         if provider.submitsForms {
             // Auth.js's credentials sign-in: the form is the callback's.
             try checkFormSubmission(to: provider, request)
-            return try await callback(name, request: request)
+            return try await countingSignIn(provider: name) { try await callback(name, request: request) }
         }
         let form = request.parameters
         try checkStateChange(request, token: form["csrfToken"])

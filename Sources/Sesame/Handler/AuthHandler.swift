@@ -133,7 +133,7 @@ public struct AuthHandler: Sendable {
         do {
             return returningRedirect(try await route(request), for: request)
         } catch let error as AuthError {
-            configuration.metrics.refusal(code: error.code, route: routeKind(of: request))
+            configuration.metrics.refusal(code: error.code, route: self.routeKind(of: request))
             // The path without its query (which may carry a link token or an authorization code), the stable code
             // and the description, which never holds a secret.
             logger.info("Auth request refused", metadata: [
@@ -142,7 +142,7 @@ public struct AuthHandler: Sendable {
             return errorResponse(error, for: request)
         } catch {
             logger.error("Sign-in failed in the app's code", metadata: ["error": .string(String(describing: type(of: error)))])
-            configuration.metrics.refusal(code: AuthError.serverError.code, route: routeKind(of: request))
+            configuration.metrics.refusal(code: AuthError.serverError.code, route: self.routeKind(of: request))
             return errorResponse(.serverError, for: request)
         }
     }
@@ -232,7 +232,7 @@ public struct AuthHandler: Sendable {
     /// Runs a provider's callback, counting a refusal as a failed sign-in. A success is counted where the app's
     /// `onSuccess` answered, whichever route got there (a callback, or a step such as a second factor's); a step's
     /// refusal (a wrong second-factor code, a sign-up form) is counted among the refusals by its code only.
-    private func countingSignIn(provider name: String, _ body: () async throws -> AuthResponse) async throws -> AuthResponse {
+    func countingSignIn(provider name: String, _ body: () async throws -> AuthResponse) async throws -> AuthResponse {
         guard let tracer = configuration.tracer else { return try await counted(provider: name, body) }
         // The callback's span: the steps and the provider's HTTP calls beneath it.
         return try await tracer.withSpan("sesame.sign_in", ofKind: .internal) { span in

@@ -95,11 +95,11 @@ public struct SesameMetrics: Sendable {
         counter(Name.signIns, ("provider", provider), ("outcome", succeeded ? "success" : "failure")).increment()
     }
 
-    func refusal(code: String, route: String?) {
+    func refusal(code: String, route: @autoclosure () -> String?) {
         guard isEnabled else { return }
         counter(Name.refusals, ("code", code)).increment()
         if code == AuthError.rateLimited.code {
-            counter(Name.rateLimited, ("route", route ?? "other")).increment()
+            counter(Name.rateLimited, ("route", route() ?? "other")).increment()
         }
     }
 
