@@ -15,6 +15,28 @@ import Testing
         SessionRecord(key: key(), group: group, value: Array(value.utf8), expiresAt: Date().addingTimeInterval(lifetime))
     }
 
+    /// An audit trail on the store: events filed under both IDs, read newest first, trimmed to its cap, forgotten.
+    @Test(arguments: StoreKind.allCases)
+    func auditTrailsKeepTheNewestEvents(_ kind: StoreKind) async throws {
+        try await StoreFixture.with(kind) { fixture in
+            let trail = AuditTrail(store: fixture.sessions, maximumPerUser: 2)
+            let user = "u-" + UUID().uuidString, subject = "user:id:" + user
+            let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 60).rounded())
+            for (index, kind) in [AuditEvent.Kind.signIn, .signInFailed, .signIn].enumerated() {
+                await trail.record(AuditEvent(
+                    kind: kind, time: start.addingTimeInterval(Double(index)), userID: user, subjectID: subject, sessionID: "s\(index)",
+                    clientAddress: "2001:db8::\(index)", userAgent: "agent \(index)"))
+            }
+            let events = try await trail.events(for: user)
+            #expect(events.map(\.sessionID) == ["s2", "s1"])
+            #expect(events.first?.clientAddress == "2001:db8::2" && events.first?.userAgent == "agent 2" && events.first?.time == start.addingTimeInterval(2))
+            #expect(try await trail.events(for: subject, kinds: [.signIn]).map(\.sessionID) == ["s2"])
+            #expect(try await trail.forget(user) == 2)
+            #expect(try await trail.events(for: user).isEmpty)
+            #expect(try await trail.events(for: subject).count == 2)
+        }
+    }
+
     @Test(arguments: StoreKind.allCases)
     func createGetUpdateDelete(_ kind: StoreKind) async throws {
         try await StoreFixture.with(kind) { fixture in

@@ -28,6 +28,8 @@ public struct Accounts: Sendable {
     let sealer: ProviderTokenSealer
     let now: @Sendable () -> Date
     let flights = RefreshFlights()
+    /// Where links, unlinks and deletions are recorded.
+    let audit: AuditLog
 
     /// Creates the accounts service.
     ///
@@ -40,11 +42,13 @@ public struct Accounts: Sendable {
     ///   - refreshers: The providers whose tokens ``accessToken(userID:provider:)`` refreshes, by name (an
     ///     `OAuth2Provider` or `OIDCProvider`, usually the handler's).
     ///   - refreshMargin: How long before expiry an access token is refreshed, in seconds.
+    ///   - audit: Where `account_linked`, `account_unlinked` and `user_deleted` are recorded (default: swift-log).
     ///   - now: The clock.
     public init(
         store: any AccountStore, keys: KeySet, dangerousEmailLinking: Set<String> = [], refreshers: [String: any TokenRefreshing] = [:],
-        refreshMargin: Double = 60, now: @escaping @Sendable () -> Date = { Date() }
+        refreshMargin: Double = 60, audit: AuditLog = AuditLog(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.audit = audit
         self.store = store
         self.dangerousEmailLinking = dangerousEmailLinking
         self.refreshers = refreshers
@@ -66,6 +70,15 @@ public struct Accounts: Sendable {
     /// - Throws: ``AuthError/accountNotLinked``, ``AuthError/accountLinkedElsewhere``,
     ///   ``AuthError/oauthCallback`` when the identity has no ID, ``AuthError/unavailable`` when the store fails.
     public func signIn(provider: String, type: AccountType, identity: ProviderIdentity, signedInUserID: String? = nil) async throws -> AccountSignIn {
+        let signIn = try await settle(provider: provider, type: type, identity: identity, signedInUserID: signedInUserID)
+        // The handler's `sign_in` event names this user.
+        AuditRequest.note(userID: signIn.user.id)
+        if signIn.trigger == .link { await audit.record(.accountLinked, userID: signIn.user.id, provider: provider) }
+        if type == .webauthn, signIn.trigger == .signUp { await audit.record(.passkeyAdded, userID: signIn.user.id, provider: provider) }
+        return signIn
+    }
+
+    private func settle(provider: String, type: AccountType, identity: ProviderIdentity, signedInUserID: String?) async throws -> AccountSignIn {
         guard let key = Self.key(provider: provider, type: type, identity: identity) else {
             throw AuthError.oauthCallback.with(detail: "the provider gave no account ID")
         }
@@ -211,7 +224,7 @@ public struct Accounts: Sendable {
     ///   when the user has no such account.
     public func unlink(_ key: AccountKey, userID: String) async throws {
         switch try await store.unlinkAccount(key, userID: userID) {
-        case .unlinked: return
+        case .unlinked: await audit.record(.accountUnlinked, userID: userID, provider: key.provider)
         case .notFound: throw AuthError.notFound.with(detail: "no such linked account")
         case .lastSignInMethod: throw AuthError.lastSignInMethod
         }
@@ -229,7 +242,9 @@ public struct Accounts: Sendable {
     @discardableResult
     public func deleteUser(id: String, endSessions: @Sendable (String) async throws -> Void) async throws -> Bool {
         try await endSessions(id)
-        return try await store.deleteUser(id: id)
+        guard try await store.deleteUser(id: id) else { return false }
+        await audit.record(.userDeleted, userID: id)
+        return true
     }
 
     /// Starts an email change: a single-use token for a link to send to the new address. Nothing changes until the

@@ -28,6 +28,9 @@ public struct AuthConfiguration: Sendable {
     /// `InstrumentationSystem.bootstrap` installed; `nil` for none). Attributes name the provider, the step and a
     /// refusal's stable code, never a token, a code, an address or a user.
     public var tracer: (any Tracer)?
+    /// Where sign-ins, refused sign-ins and sign-outs through the handler are recorded, with the client's address
+    /// and user agent (default: swift-log alone; add an ``AuditTrail`` for an account page's recent sign-ins).
+    public var audit: AuditLog
 
     /// Creates a configuration.
     public init(
@@ -39,7 +42,8 @@ public struct AuthConfiguration: Sendable {
         trustedProxies: TrustedProxies = .none,
         stepObserver: (@Sendable (FlowStep, Duration) -> Void)? = nil,
         metrics: SesameMetrics = SesameMetrics(),
-        tracer: (any Tracer)? = InstrumentationSystem.tracer
+        tracer: (any Tracer)? = InstrumentationSystem.tracer,
+        audit: AuditLog = AuditLog()
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.prefix = prefix == "/" ? "" : (prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix)
@@ -50,6 +54,7 @@ public struct AuthConfiguration: Sendable {
         self.stepObserver = stepObserver
         self.metrics = metrics
         self.tracer = tracer is NoOpTracer ? nil : tracer
+        self.audit = audit
     }
 
     /// The origin (`scheme://host[:port]`) of the base URL.

@@ -130,6 +130,10 @@ public struct AuthHandler: Sendable {
     public func handle(_ request: AuthRequest) async -> AuthResponse {
         var request = request
         request.clientAddress = configuration.trustedProxies.clientAddress(peer: request.clientAddress, fields: request.head.headerFields)
+        return await AuditRequest(request.head, clientAddress: request.clientAddress).run { await answer(request) }
+    }
+
+    private func answer(_ request: AuthRequest) async -> AuthResponse {
         do {
             return returningRedirect(try await route(request), for: request)
         } catch let error as AuthError {
@@ -225,6 +229,8 @@ public struct AuthHandler: Sendable {
             var response = try await context(for: name, request: request).timed(.signIn) { () async throws -> AuthResponse in try await onSuccess(success) }
             response.head.headerFields.append(contentsOf: identity.responseFields)
             configuration.metrics.signIn(provider: name, succeeded: true)
+            let signedIn = AuditRequest.current?.signedIn
+            await configuration.audit.record(.signIn, userID: signedIn?.userID, subjectID: signedIn?.subjectID, sessionID: signedIn?.sessionID, provider: name)
             return response
         }
     }
@@ -251,6 +257,8 @@ public struct AuthHandler: Sendable {
             return try await body()
         } catch {
             configuration.metrics.signIn(provider: name, succeeded: false)
+            let code = (error as? AuthError)?.code ?? AuthError.serverError.code
+            await configuration.audit.record(.signInFailed, userID: AuditRequest.current?.signedIn.userID, provider: name, detail: code)
             throw error
         }
     }

@@ -20,6 +20,8 @@ public struct NativeAppConfiguration: Sendable {
     /// Where refresh-token reuse is counted and the store's operations timed (default: the metrics backend
     /// `MetricsSystem.bootstrap` installed).
     public var metrics: SesameMetrics
+    /// Where refresh-token reuse, an app's sign-out and "sign out everywhere" are recorded (default: swift-log).
+    public var audit: AuditLog
 
     /// Creates a configuration.
     ///
@@ -32,10 +34,13 @@ public struct NativeAppConfiguration: Sendable {
     ///   - signInLifetime: Seconds the browser sign-in may take (default 600).
     ///   - maximumAccessTokensPerFamily: Access tokens remembered per family (default 32).
     ///   - metrics: Where reuse is counted and store operations timed.
+    ///   - audit: Where reuse and revocations are recorded.
     public init(
         clients: [NativeAppClient], accessTokenLifetime: Double = 900, refreshTokenLifetime: Double = 30 * 86_400, reuseWindow: Double = 5,
-        codeLifetime: Double = 60, signInLifetime: Double = 600, maximumAccessTokensPerFamily: Int = 32, metrics: SesameMetrics = SesameMetrics()
+        codeLifetime: Double = 60, signInLifetime: Double = 600, maximumAccessTokensPerFamily: Int = 32, metrics: SesameMetrics = SesameMetrics(),
+        audit: AuditLog = AuditLog()
     ) {
+        self.audit = audit
         self.clients = Dictionary(clients.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
         self.accessTokenLifetime = accessTokenLifetime
         self.refreshTokenLifetime = refreshTokenLifetime

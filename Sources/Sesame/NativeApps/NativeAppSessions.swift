@@ -292,6 +292,7 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
             logger.warning("Refresh token reuse: the family was revoked", metadata: ["subject": .string(family.subjectID), "client": .string(family.clientID)])
             configuration.metrics.refreshTokenReused()
             try await end(familyKey: key)
+            await configuration.audit.record(.refreshTokenReuse, subjectID: family.subjectID, provider: family.clientID)
             throw AuthError.invalidGrant.with(detail: "the refresh token was used already; the app's session was revoked")
         }
         throw AuthError.unavailable.with(detail: "the refresh could not be completed; try again")
@@ -359,6 +360,7 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
             // Any token of the family ends it: its ID comes only in the family's tokens (the store keeps its hash), so
             // an older one is a holder's, as in a refresh, where it would end the family too.
             try await end(familyKey: key)
+            await configuration.audit.record(.signOut, subjectID: family.subjectID, provider: client.id)
             return
         }
         // An access token: only a valid one needs revoking; one whose status cannot be checked is not "revoked".
@@ -388,6 +390,7 @@ public struct NativeAppSessions<Subject: SessionSubject>: Sendable {
         for record in try await store.listGroup(group) { try await end(familyKey: record.key) }
         _ = try await store.deleteGroup(group)
         try await tokens.revokeAll(subjectID: subjectID)
+        await configuration.audit.record(.sessionRevoked, subjectID: subjectID, detail: "all")
     }
 
     /// The live refresh-token families of a subject: one per app sign-in ("your devices").

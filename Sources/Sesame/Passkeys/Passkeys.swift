@@ -39,6 +39,8 @@ public struct Passkeys: Sendable {
     let replay: any ReplayStore
     let baseURL: String
     let now: @Sendable () -> Date
+    /// Where passkeys added and removed are recorded.
+    let audit: AuditLog
 
     /// How long a sign-up code is accepted, in seconds.
     static let signUpCodeLifetime: Double = 900
@@ -54,11 +56,14 @@ public struct Passkeys: Sendable {
     ///     store, such as Redis's, when several instances serve the site).
     ///   - configuration: The relying party and its policies.
     ///   - perAddress: Sign-up code requests and attempts per address.
+    ///   - audit: Where `passkey_added` and `passkey_removed` are recorded (default: swift-log).
     ///   - now: The clock.
     public init(
         store: any AccountStore, keys: KeySet, baseURL: String, replay: any ReplayStore, configuration: PasskeyConfiguration,
-        perAddress: any RateLimiter = MemoryRateLimiter(capacity: 5, refillInterval: 60), now: @escaping @Sendable () -> Date = { Date() }
+        perAddress: any RateLimiter = MemoryRateLimiter(capacity: 5, refillInterval: 60), audit: AuditLog = AuditLog(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.audit = audit
         self.store = store
         self.challengeSealer = PasskeyChallenge.sealer(keys: keys)
         self.baseURL = baseURL
@@ -114,6 +119,7 @@ public struct Passkeys: Sendable {
                 throw AuthError.passkeyInUse
             }
         }
+        await audit.record(.passkeyAdded, userID: user.id)
         return passkey
     }
 
@@ -231,6 +237,7 @@ public struct Passkeys: Sendable {
     public func completeSignUp(_ request: AuthRequest) async throws -> SignUp {
         let signUp = try await verifySignUp(request)
         try await Self.create(signUp, in: store)
+        await audit.record(.passkeyAdded, userID: signUp.user.id)
         return signUp
     }
 
@@ -383,7 +390,7 @@ public struct Passkeys: Sendable {
     /// - Throws: ``AuthError/notFound``, ``AuthError/lastSignInMethod``.
     public func delete(credentialID: [UInt8], userID: String) async throws {
         switch try await storeErrors({ try await store.deleteAuthenticator(credentialID: credentialID, userID: userID) }) {
-        case .unlinked: return
+        case .unlinked: await audit.record(.passkeyRemoved, userID: userID)
         case .notFound: throw AuthError.notFound
         case .lastSignInMethod: throw AuthError.lastSignInMethod
         }

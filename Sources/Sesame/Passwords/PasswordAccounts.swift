@@ -93,6 +93,8 @@ public struct PasswordAccounts: Sendable {
     public let hasher: ScryptPasswordHasher
     /// The configuration.
     public let configuration: Configuration
+    /// Where password changes are recorded.
+    let audit: AuditLog
     let now: @Sendable () -> Date
 
     /// The verification token purposes.
@@ -104,11 +106,13 @@ public struct PasswordAccounts: Sendable {
     ///   - store: Where users and accounts live.
     ///   - hasher: How passwords are hashed (default: scrypt with OWASP's parameters on the shared queue).
     ///   - configuration: Limits, lifetimes and rules.
+    ///   - audit: Where `password_changed` is recorded (default: swift-log).
     ///   - now: The clock.
     public init(
         store: any AccountStore, hasher: ScryptPasswordHasher = ScryptPasswordHasher(), configuration: Configuration = Configuration(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        audit: AuditLog = AuditLog(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.audit = audit
         self.store = store
         self.hasher = hasher
         self.configuration = configuration
@@ -174,6 +178,8 @@ public struct PasswordAccounts: Sendable {
                 try await hasher.verifyNothing(password)
                 throw AuthError.invalidCredentials
             }
+            // The audit trail names whose password was tried (the answer does not).
+            AuditRequest.note(userID: user.id)
             guard case .valid(let replacement) = try await hasher.verify(password, against: stored) else { throw AuthError.invalidCredentials }
             // A hash made with older parameters (or imported from bcrypt) is replaced, unless the password changed meanwhile.
             if let replacement { _ = try await store.replacePasswordHash(account.key, expected: stored, with: replacement) }
@@ -214,6 +220,7 @@ public struct PasswordAccounts: Sendable {
                 throw AuthError.unavailable.with(detail: "the password changed meanwhile; try again")
             }
         }
+        await audit.record(.passwordChanged, userID: userID, provider: configuration.provider, detail: "change")
     }
 
     /// Sets a user's password without asking for the current one: the first password of a user who signed up
@@ -228,6 +235,7 @@ public struct PasswordAccounts: Sendable {
         try await checkPolicy(password)
         let hash = try await hasher.hash(password)
         try await storeErrors { try await setHash(hash, userID: userID, whenUserIsGone: AuthError.accessDenied.with(detail: "the user no longer exists")) }
+        await audit.record(.passwordChanged, userID: userID, provider: configuration.provider, detail: "set")
     }
 
     // MARK: Resetting
@@ -301,7 +309,7 @@ public struct PasswordAccounts: Sendable {
         guard isWellFormedResetLink(userID: userID, token: token) else { throw AuthError.invalidVerification }
         try await checkPolicy(password)
         let hash = try await hasher.hash(password)
-        return try await storeErrors {
+        let user = try await storeErrors {
             guard try await store.useVerificationToken(
                 identifier: Self.resetIdentifier(userID: userID), tokenHash: VerificationToken.hash(token), purpose: Self.resetPurpose, now: now()) != nil,
                 let user = try await store.user(id: userID)
@@ -309,6 +317,8 @@ public struct PasswordAccounts: Sendable {
             try await setHash(hash, userID: userID, whenUserIsGone: AuthError.invalidVerification)
             return try await markVerified(user)
         }
+        await audit.record(.passwordChanged, userID: userID, provider: configuration.provider, detail: "reset")
+        return user
     }
 
     /// Sets a user's password hash: replaces it by compare-and-swap, or links a password account when the user has

@@ -217,10 +217,15 @@ public struct AuthContext: Sendable {
         configuration.metrics.refusal(code: error.code, route: nil)
     }
 
-    /// Counts a failed sign-in with this provider that the handler does not see fail: one the provider answers
-    /// itself, or a refused second factor.
-    func countFailedSignIn() {
+    /// Counts and records a failed sign-in with this provider that the handler does not see fail: one the provider
+    /// answers itself, or a refused second factor.
+    ///
+    /// - Parameters:
+    ///   - error: The refusal.
+    ///   - userID: The user whose sign-in failed, when known (a wrong password or second factor for an account).
+    func countFailedSignIn(_ error: AuthError, userID: String? = nil) async {
         configuration.metrics.signIn(provider: provider, succeeded: false)
+        await configuration.audit.record(.signInFailed, userID: userID ?? AuditRequest.current?.signedIn.userID, provider: provider, detail: error.code)
     }
 
     /// Runs one step, reporting its duration to the configuration's step observer when there is one, in a span of

@@ -90,7 +90,7 @@ public struct CredentialsProvider: AuthProvider {
             return .signedIn(identity)
         } catch let error as AuthError where request.isBrowserNavigation && error.status.code < 500 && error.status != .tooManyRequests {
             context.countRefusal(error)
-            context.countFailedSignIn()
+            await context.countFailedSignIn(error)
             return .respond(.redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: context.configuration.url("/signin")), status: .seeOther))
         }
     }

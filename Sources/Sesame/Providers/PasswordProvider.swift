@@ -163,7 +163,7 @@ public struct PasswordProvider: AuthProvider {
                 method = try await secondFactors.verify(userID: challenge.userID, code: request.formOrJSON["code"] ?? "") == .recoveryCode ? "rec" : "otp"
             }
         } catch var error as AuthError {
-            context.countFailedSignIn()
+            await context.countFailedSignIn(error, userID: challenge.userID)
             let renewed = HTTPField(name: .setCookie, value: cookie.setCookie(try challenge.renewed().sealed(keys: context.keys), maxAge: Int(SecondFactorChallenge.lifetime)))
             if request.isBrowserNavigation, error.status.code < 500, error.status != .tooManyRequests {
                 context.logger.info("Second factor refused", metadata: ["error": .string(error.code)])
@@ -316,7 +316,7 @@ public struct PasswordProvider: AuthProvider {
             }
             context.logger.info("Password form refused", metadata: ["error": .string(error.code), "detail": .string(error.detail ?? error.code)])
             context.countRefusal(error)
-            if page == "signin" { context.countFailedSignIn() }
+            if page == "signin" { await context.countFailedSignIn(error) }
             throw FormRefused(response: .redirect(to: URLEncodedForm.appending(name: "error", value: error.code, to: target), status: .seeOther))
         }
     }

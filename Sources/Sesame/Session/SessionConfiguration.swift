@@ -20,6 +20,9 @@ public struct SessionConfiguration: Sendable {
     /// Where the verified-token cache's hits and misses are counted (default: the metrics backend
     /// `MetricsSystem.bootstrap` installed).
     public var metrics: SesameMetrics
+    /// Where sign-outs and revoked sessions are recorded (default: swift-log); the new session of a sign-in is named in the
+    /// handler's `sign_in` event.
+    public var audit: AuditLog
 
     /// Creates a session configuration.
     public init(
@@ -31,7 +34,8 @@ public struct SessionConfiguration: Sendable {
         maximumTokenSize: Int = JWS.defaultMaximumSize,
         cookie: SessionCookie = SessionCookie(),
         cacheCapacity: Int = 10_000,
-        metrics: SesameMetrics = SesameMetrics()
+        metrics: SesameMetrics = SesameMetrics(),
+        audit: AuditLog = AuditLog()
     ) {
         self.lifetime = lifetime
         self.format = format
@@ -42,5 +46,6 @@ public struct SessionConfiguration: Sendable {
         self.cookie = cookie
         self.cacheCapacity = cacheCapacity
         self.metrics = metrics
+        self.audit = audit
     }
 }

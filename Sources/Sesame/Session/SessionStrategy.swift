@@ -106,6 +106,7 @@ extension SessionTokens: SessionStrategy {
     /// - Throws: ``AuthError/revocationUnavailable`` (503) when a token the request carried cannot be revoked.
     public func signIn(_ subject: Subject, request: HTTPRequest?, redirect: String) async throws -> HTTPResponse {
         if let request { try await revokeCarriedTokens(of: request) }
+        AuditRequest.note(subjectID: subject.subjectIdentifier, sessionID: nil)
         return try cookie(subject, redirect: redirect, replacing: request)
     }
 
@@ -117,7 +118,7 @@ extension SessionTokens: SessionStrategy {
     ///
     /// - Throws: ``AuthError/revocationUnavailable`` (503) when the revocation cannot be recorded.
     public func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse {
-        try await revokeCarriedTokens(of: request)
+        try await revokeCarriedTokens(of: request, recording: .signOut)
         var response = clearCookie(redirect: redirect)
         response.status = .seeOther
         // A token that was split into chunks leaves with all of them.
@@ -132,12 +133,17 @@ extension SessionTokens: SessionStrategy {
     /// - Throws: ``TokenError/revocationUnavailable`` without a revocation store or when it fails.
     public func endAllSessions(subjectID: String) async throws {
         try await revokeAll(subjectID: subjectID)
+        await configuration.audit.record(.sessionRevoked, subjectID: subjectID, detail: "all")
     }
 
     /// Revokes each valid token the request carries, in its cookie and its `Authorization` field. A token that
     /// is invalid, expired or already revoked needs nothing; one whose status cannot be checked, or whose
     /// revocation cannot be recorded, fails closed.
-    func revokeCarriedTokens(of request: HTTPRequest) async throws(AuthError) {
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - event: What to record for each token revoked, if anything.
+    func revokeCarriedTokens(of request: HTTPRequest, recording event: AuditEvent.Kind? = nil) async throws(AuthError) {
         guard revocations != nil else { return }
         let credentials = SessionCredentials(request)
         let bearer = credentials.authorization.flatMap(SessionTokens.bearerToken)
@@ -145,6 +151,7 @@ extension SessionTokens: SessionStrategy {
             do {
                 let session = try await verify(token)
                 try await revoke(session)
+                if let event { await configuration.audit.record(event, subjectID: session.subjectID, sessionID: session.id) }
             } catch where error == .revocationUnavailable {
                 throw AuthError.revocationUnavailable
             } catch {

@@ -19,6 +19,9 @@ public struct StoredSessionConfiguration: Sendable {
     /// Where the store's operations are timed and its failures counted (default: the metrics backend
     /// `MetricsSystem.bootstrap` installed; with none, the store is not wrapped).
     public var metrics: SesameMetrics
+    /// Where sign-outs and ended sessions are recorded (default: swift-log); the new session of a sign-in is named in the
+    /// handler's `sign_in` event.
+    public var audit: AuditLog
 
     /// Creates a configuration.
     public init(
@@ -28,7 +31,8 @@ public struct StoredSessionConfiguration: Sendable {
         idleTimeout: TimeInterval? = nil,
         refreshInterval: TimeInterval = 60,
         carriesOverAnonymousData: Bool = true,
-        metrics: SesameMetrics = SesameMetrics()
+        metrics: SesameMetrics = SesameMetrics(),
+        audit: AuditLog = AuditLog()
     ) {
         self.cookie = cookie
         self.initialLifetime = initialLifetime
@@ -37,6 +41,7 @@ public struct StoredSessionConfiguration: Sendable {
         self.refreshInterval = refreshInterval
         self.carriesOverAnonymousData = carriesOverAnonymousData
         self.metrics = metrics
+        self.audit = audit
     }
 }
 

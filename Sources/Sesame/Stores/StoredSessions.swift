@@ -209,7 +209,9 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
         let value = StoredSessionValue<Data>(
             subject: ["type": .string(type), "properties": .object(properties)], subjectID: subjectID, encodedData: carried,
             createdAt: current, authenticatedAt: current, touchedAt: current)
-        try await saveNew(value, key: SessionCookieSigner.storeKey(for: secret))
+        let key = SessionCookieSigner.storeKey(for: secret)
+        try await saveNew(value, key: key)
+        AuditRequest.note(subjectID: subjectID, sessionID: Self.sessionID(ofKey: key))
         var response = HTTPResponse(status: .found)
         response.headerFields[.location] = redirect
         response.headerFields[.setCookie] = setCookie(secret: secret, value: value)
@@ -220,7 +222,12 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     }
 
     public func signOut(_ request: HTTPRequest, redirect: String) async throws -> HTTPResponse {
-        if let previous = try await previousSession(of: request) { try await store.delete(previous.key) }
+        if let previous = try await previousSession(of: request) {
+            try await store.delete(previous.key)
+            if let subjectID = previous.value.subjectID {
+                await configuration.audit.record(.signOut, subjectID: subjectID, sessionID: Self.sessionID(ofKey: previous.key))
+            }
+        }
         data.state?.end()
         var response = HTTPResponse(status: .seeOther)
         response.headerFields[.location] = redirect
@@ -237,6 +244,7 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     public func terminate(_ session: AuthSession<Subject>) async throws {
         for record in try await store.listGroup(session.subjectID) where record.key.hasPrefix(session.id) {
             try await store.delete(record.key)
+            await configuration.audit.record(.sessionRevoked, subjectID: session.subjectID, sessionID: session.id)
         }
     }
 
@@ -246,7 +254,9 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     /// - Returns: How many sessions ended.
     @discardableResult
     public func terminateAll(subjectID: String) async throws -> Int {
-        try await store.deleteGroup(subjectID)
+        let ended = try await store.deleteGroup(subjectID)
+        await configuration.audit.record(.sessionRevoked, subjectID: subjectID, detail: "all")
+        return ended
     }
 
     /// Deletes every session of the subject.
@@ -289,12 +299,15 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
 
     /// The signed-in session a stored value describes; its ID is the first half of the store key (enough to
     /// find it again, never the secret).
+    /// A session's public ID: the first half of its store key (which is itself a hash of the cookie's secret).
+    static func sessionID(ofKey key: String) -> String { String(key.prefix(32)) }
+
     private func session(_ value: StoredSessionValue<Data>, key: String) -> AuthSession<Subject>? {
         guard let subjectValue = value.subject, let subjectID = value.subjectID,
             let subject = try? SessionSubjectCoding.decode(Subject.self, type: subjectValue["type"], properties: subjectValue["properties"])
         else { return nil }
         return AuthSession(
-            subject: subject, subjectID: subjectID, id: String(key.prefix(32)),
+            subject: subject, subjectID: subjectID, id: Self.sessionID(ofKey: key),
             issuedAt: Date(timeIntervalSince1970: value.authenticatedAt ?? value.createdAt),
             expiresAt: Date(timeIntervalSince1970: value.expiry(configuration)), issuer: nil, audience: [])
     }

@@ -31,6 +31,8 @@ public struct SecondFactors: Sendable {
     public let issuer: String
     /// Code attempts per user.
     public let perUser: any RateLimiter
+    /// Where enrolments and removals are recorded.
+    let audit: AuditLog
     let keys: KeySet
     let now: @Sendable () -> Date
 
@@ -41,11 +43,13 @@ public struct SecondFactors: Sendable {
     ///   - keys: The key set the secrets' sealing key is derived from (its active key must be private or secret).
     ///   - issuer: The app's name, shown in authenticator apps.
     ///   - perUser: Code attempts per user (default: 5 at once, then one a minute).
+    ///   - audit: Where `factor_enrolled` and `factor_removed` are recorded (default: swift-log).
     ///   - now: The clock.
     public init(
         store: any AccountStore, keys: KeySet, issuer: String, perUser: any RateLimiter = MemoryRateLimiter(capacity: 5, refillInterval: 60),
-        now: @escaping @Sendable () -> Date = { Date() }
+        audit: AuditLog = AuditLog(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.audit = audit
         self.store = store
         self.keys = keys
         self.issuer = issuer
@@ -99,6 +103,7 @@ public struct SecondFactors: Sendable {
             try await store.saveTOTPEnrolment(TOTPEnrolment(userID: userID, sealedSecret: sealed, lastUsedStep: step, createdAt: now()), recoveryCodeHashes: hashes)
         }
         guard saved else { throw AuthError.accessDenied.with(detail: "the user no longer exists") }
+        await audit.record(.factorEnrolled, userID: userID, detail: "totp")
         return codes
     }
 
@@ -156,7 +161,9 @@ public struct SecondFactors: Sendable {
     /// - Returns: `false` when there was none.
     @discardableResult
     public func disable(userID: String) async throws -> Bool {
-        try await storeErrors { try await store.deleteTOTPEnrolment(userID: userID) }
+        guard try await storeErrors({ try await store.deleteTOTPEnrolment(userID: userID) }) else { return false }
+        await audit.record(.factorRemoved, userID: userID, detail: "totp")
+        return true
     }
 
     private func storeErrors<Value>(_ body: () async throws -> Value) async throws -> Value {
