@@ -143,6 +143,8 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public let passkeys: Passkeys
     /// With store-backed sessions: a subject's live sessions, and ending one of them.
     let sessionDirectory: DemoSessionDirectory?
+    /// Each user's recent security events: the account page's recent sign-ins.
+    let trail: AuditTrail
     /// Native apps' refresh-token families (with stateless sessions): ended with every other session of a user.
     let nativeApps: DemoNativeApps?
 
@@ -179,16 +181,21 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         self.nativeApps = nativeApps
         // Every account-store call timed, when the process has a metrics backend (the servers install Prometheus's).
         let store = SesameMetrics().measuring(accountStore ?? MemoryAccountStore())
-        let accounts = Accounts(store: store, keys: keys)
+        // Security events go to the log and to each user's trail (the account page's recent sign-ins).
+        let audit = shared.audit
+        self.trail = shared.trail
+        let accounts = Accounts(store: store, keys: keys, audit: audit)
         self.accounts = accounts
-        let passwords = PasswordAccounts(store: store, configuration: passwordConfiguration ?? shared.passwordConfiguration())
+        let passwords = PasswordAccounts(store: store, configuration: passwordConfiguration ?? shared.passwordConfiguration(), audit: audit)
         self.passwords = passwords
-        let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo", perUser: shared.rateLimiter("second-factor", 5, 60))
+        let secondFactors = SecondFactors(store: store, keys: keys, issuer: "Sesame demo", perUser: shared.rateLimiter("second-factor", 5, 60), audit: audit)
         self.secondFactors = secondFactors
         // One replay store for the handler's flows, the links and the passkey ceremonies (in memory for one
         // process, in Redis or PostgreSQL for several).
         let replay = shared.replay
-        let passkeys = Passkeys(store: store, keys: keys, baseURL: configuration.baseURL, replay: replay, configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"))
+        let passkeys = Passkeys(
+            store: store, keys: keys, baseURL: configuration.baseURL, replay: replay, configuration: PasskeyConfiguration(relyingPartyName: "Sesame demo"),
+            audit: audit)
         self.passkeys = passkeys
         let types = providers.mapValues { AccountType(providerType: $0.type) }.merging(["link": .email, "password": .credentials, "passkey": .webauthn]) { _, own in own }
         self.configuration = configuration
@@ -235,7 +242,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
         }
         self.auth = AuthHandler(
             providers: providers.merging(["link": provider, "password": password, "passkey": passkey]) { _, own in own },
-            configuration: AuthConfiguration(baseURL: baseURL, trustedProxies: configuration.trustedProxies),
+            configuration: AuthConfiguration(baseURL: baseURL, trustedProxies: configuration.trustedProxies, audit: audit),
             keys: keys,
             replay: replay,
             // The Auth.js actions (`/auth/session`, `/auth/signout`) and the built-in pages use the same sessions.
@@ -307,7 +314,9 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             // The protected API route's twin: the same rendering of a (pre-verified) session, without Sesame.
             router.get("/bench/plain") { _, _ in DemoAPI.render(benchmarkSession) }
         }
+        // The site's pages run with the client's address and user agent at hand for the audit log.
         let site = router.group().add(middleware: SesameSessionMiddleware(sessions: sessions))
+            .add(middleware: SesameAuditMiddleware(trustedProxies: configuration.trustedProxies))
         site.get("/") { request, _ in Response(self.home(request.head)) }
         site.get("/check-email") { request, _ in Response(self.checkEmail(request.head)) }
         site.get("/dev/outbox") { request, _ in Response(self.outbox(request.head)) }
@@ -475,16 +484,19 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public func accountPage(notice: String? = nil) async -> AuthResponse {
         guard let session = AuthSession<DemoSession>.current, case .user(let email) = session.subject else { return AuthResponse(HTTPResponse(status: .unauthorized)) }
         let linked: [AuthAccount]
+        let user: AuthUser
         do {
-            guard let user = try await accounts.store.user(email: email) else {
+            guard let found = try await accounts.store.user(email: email) else {
                 return .html(HTML.page(title: "Account", body: "<h1>Account</h1><p>No account for this session.</p>"), status: .notFound)
             }
+            user = found
             linked = try await accounts.linkedAccounts(userID: user.id)
         } catch {
             return .html(HTML.page(title: "Account", body: "<h1>Account</h1><p>The account store is unavailable. Try again shortly.</p>"), status: .serviceUnavailable)
         }
         var sessionRows = ""
-        if let sessionDirectory, let live = try? await sessionDirectory.list(session.subjectID) {
+        let live = try? await sessionDirectory?.list(session.subjectID)
+        if let live {
             sessionRows = "<h2>Sessions</h2><ul>" + live.map { other in
                 let this = other.id == session.id
                 return """
@@ -494,6 +506,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
                     """
             }.joined(separator: "\n") + "</ul>"
         }
+        let recent = await recentSignIns(userID: user.id, current: session, live: live)
         let rows = linked.map { account in
             """
             <li><span class="account">\(HTML.escape(account.key.provider))</span> (\(account.type.rawValue), since \(account.createdAt.formatted(.iso8601)))
@@ -517,6 +530,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <ul>\(rows)</ul>
             \(linkRows.isEmpty ? "" : "<h2>Link another sign-in</h2><ul>\(linkRows)</ul>")
             \(sessionRows)
+            \(recent)
             <h2>Security</h2>
             <p><a id="security" href="/account/security">Password and two-step verification</a></p>
             <form method="post" action="/signout"><button type="submit">Sign out</button></form>
@@ -526,6 +540,33 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
             <form method="post" action="/account/delete"><button type="submit" class="danger">Delete my account</button></form>
             <p><a href="/">Home</a></p>
             """))
+    }
+
+    /// The account page's "Recent sign-ins": the user's last sign-ins and refused attempts from the audit trail,
+    /// each with its time, way in, address and browser; a sign-in whose session is still live (and is not this one)
+    /// can be signed out from here.
+    func recentSignIns(userID: String, current: AuthSession<DemoSession>, live: [AuthSession<DemoSession>]?) async -> String {
+        guard let events = try? await trail.events(for: userID, kinds: [.signIn, .signInFailed], limit: 10) else {
+            return "<h2>Recent sign-ins</h2><p class=\"muted\">The sign-in history is unavailable right now.</p>"
+        }
+        guard !events.isEmpty else { return "" }
+        let liveIDs = Set((live ?? []).map(\.id))
+        let items = events.map { event in
+            let outcome = event.kind == .signIn ? "Signed in" : "Refused sign-in (\(HTML.escape(event.detail ?? "error")))"
+            var item = "<li class=\"sign-in\" data-kind=\"\(event.kind.rawValue)\">\(outcome) with \(HTML.escape(event.provider ?? "?")) at \(event.time.formatted(.iso8601))"
+            item += " from <span class=\"address\">\(HTML.escape(event.clientAddress ?? "an unknown address"))</span>"
+            item += ", <span class=\"agent\">\(HTML.escape(event.userAgent ?? "an unknown browser"))</span>"
+            if let id = event.sessionID {
+                if id == current.id {
+                    item += " <strong>(this session)</strong>"
+                } else if liveIDs.contains(id) {
+                    item += " <form method=\"post\" action=\"/account/sessions/end\" style=\"display:inline\">"
+                        + "<input type=\"hidden\" name=\"id\" value=\"\(HTML.escape(id))\"><button type=\"submit\" class=\"end-device\">Sign out that device</button></form>"
+                }
+            }
+            return item + "</li>"
+        }
+        return "<h2>Recent sign-ins</h2><ul id=\"recent-sign-ins\">" + items.joined(separator: "\n") + "</ul>"
     }
 
     /// Sets or changes the signed-in user's password (a same-origin form post, after a recent sign-in): with a
@@ -828,11 +869,12 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
         passwordConfiguration: PasswordAccounts.Configuration? = nil, nativeAppStore: any SessionStore, shared: DemoSharedState
     ) throws {
         let sessions = try SessionTokens<DemoSession>(
-            keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL)), revocations: shared.revocations)
+            keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL), audit: shared.audit),
+            revocations: shared.revocations)
         shared.gauges.register("session tokens: verified-token cache") { sessions.cacheStatistics.entries }
         // Native apps: the same session tokens as access tokens (15 minutes), refresh tokens in the store.
         let native = try NativeAppSessions(
-            tokens: sessions, store: nativeAppStore, configuration: NativeAppConfiguration(clients: [configuration.nativeApp]), logger: logger)
+            tokens: sessions, store: nativeAppStore, configuration: NativeAppConfiguration(clients: [configuration.nativeApp], audit: shared.audit), logger: logger)
         try self.init(
             configuration: configuration, keys: keys, sessions: sessions, link: link,
             providers: providers, logger: logger, visitData: nil, accountStore: accountStore, sessionDirectory: nil,

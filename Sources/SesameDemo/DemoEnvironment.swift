@@ -71,7 +71,7 @@ public enum DemoEnvironment {
             if let store = backend.sessionStore {
                 let sessions = StoredSessions<DemoSession, DemoData>(
                     store: store, signer: SessionCookieSigner(keys: keys),
-                    configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL)))
+                    configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL), audit: backend.shared.audit))
                 try await runner.run(Demo(
                     configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger,
                     accountStore: backend.accountStore, shared: backend.shared))

@@ -20,6 +20,11 @@ struct DemoSharedState: Sendable {
     let rateLimiter: @Sendable (_ name: String, _ capacity: Int, _ refillInterval: Double) -> any RateLimiter
     /// The sizes of what this process keeps in memory (empty gauges when it all lives in a server).
     var gauges = DemoMemoryGauges()
+    /// Each user's recent security events, for the account page (in the backend's store, shared by instances).
+    var trail = AuditTrail(store: MemorySessionStore())
+
+    /// The demo's audit log: swift-log, and the trail.
+    var audit: AuditLog { AuditLog([LoggingAuditSink(), trail]) }
 
     /// Everything in this process's memory.
     static func inProcess() -> DemoSharedState {
@@ -119,9 +124,11 @@ struct DemoBackend: Sendable {
             }
             let client = RedisClient(configuration: configuration)
             let store = RedisSessionStore(client: client)
+            var shared = DemoSharedState.redis(client)
+            shared.trail = AuditTrail(store: store)
             try await body(DemoBackend(
                 sessionStore: mode == "redis" ? store : nil, nativeAppStore: store,
-                accountStore: SQLiteAccountStore(path: try sqliteFile()), shared: .redis(client), migrate: {},
+                accountStore: SQLiteAccountStore(path: try sqliteFile()), shared: shared, migrate: {},
                 summary: "\(mode) sessions, shared state in Redis, users in \(databasePath)"))
             return
         }
@@ -135,7 +142,8 @@ struct DemoBackend: Sendable {
                 let accounts = PostgresAccountStore(client: client)
                 let replay = PostgresReplayStore(client: client)
                 let revocations = PostgresRevocationStore(client: client)
-                let shared = DemoSharedState.postgres(client)
+                var shared = DemoSharedState.postgres(client)
+                shared.trail = AuditTrail(store: sessions)
                 let migrate: @Sendable () async throws -> Void = {
                     try await sessions.migrate()
                     _ = try await accounts.migrate()
@@ -154,7 +162,9 @@ struct DemoBackend: Sendable {
         let memory = mode == "memory" ? MemorySessionStore() : nil
         let sessionStore: (any SessionStore)? =
             if let memory { memory } else if mode == "sqlite" { fileStore } else { nil }
-        let shared = DemoSharedState.inProcess()
+        var shared = DemoSharedState.inProcess()
+        // The account page's recent sign-ins outlive a restart, in the SQLite file.
+        shared.trail = AuditTrail(store: fileStore)
         if let memory {
             shared.gauges.register("session store: records") { memory.recordCount }
             shared.gauges.register("session store: group memberships") { memory.groupMemberships }

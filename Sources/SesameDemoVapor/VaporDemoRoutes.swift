@@ -10,7 +10,8 @@ public enum VaporDemoRoutes {
         // Vapor's own refusals (an unmatched route, a body over the limit) in Sesame's shape.
         app.middleware.use(SesameErrorMiddleware())
         app.addAuthHandler(demo.auth)
-        let site = app.grouped(SesameSessionMiddleware(sessions: demo.sessions))
+        // The site's pages run with the client's address and user agent at hand for the audit log.
+        let site = app.grouped(SesameSessionMiddleware(sessions: demo.sessions), SesameAuditMiddleware(trustedProxies: demo.configuration.trustedProxies))
         site.get { request async throws in Response(demo.home(AuthRequest(request).head)) }
         site.get("check-email") { request async throws in Response(demo.checkEmail(AuthRequest(request).head)) }
         site.get("dev", "outbox") { request async throws in Response(demo.outbox(AuthRequest(request).head)) }

@@ -16,6 +16,7 @@ import Testing
     static let types: [String: Any.Type] = [
         "Passkeys": (Passkeys).self,
         "SesameErrorMiddleware": (SesameErrorMiddleware<BasicRequestContext>).self,
+        "SesameAuditMiddleware": (SesameAuditMiddleware<BasicRequestContext>).self,
         "NativeAppSessions": (NativeAppSessions<Names>).self,
         "NativeAppClient": (NativeAppClient).self,
         "NativeAppConfiguration": (NativeAppConfiguration).self,

@@ -15,6 +15,7 @@ import Testing
     static let types: [String: Any.Type] = [
         "Passkeys": (Passkeys).self,
         "SesameErrorMiddleware": (SesameErrorMiddleware).self,
+        "SesameAuditMiddleware": (SesameAuditMiddleware).self,
         "NativeAppSessions": (NativeAppSessions<Names>).self,
         "NativeAppClient": (NativeAppClient).self,
         "NativeAppConfiguration": (NativeAppConfiguration).self,

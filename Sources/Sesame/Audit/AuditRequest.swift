@@ -44,6 +44,17 @@ public final class AuditRequest: Sendable {
         self.init(clientAddress: clientAddress, userAgent: request.headerFields[.userAgent])
     }
 
+    /// Creates the context of a request from its head and its socket's peer, resolving the client's address
+    /// through the trusted proxies (as ``AuthHandler`` does).
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - peer: The socket peer's address, if known.
+    ///   - trustedProxies: The proxies whose forwarding fields are believed.
+    public convenience init(_ request: HTTPRequest, peer: String?, trustedProxies: TrustedProxies) {
+        self.init(request, clientAddress: trustedProxies.clientAddress(peer: peer, fields: request.headerFields))
+    }
+
     /// Runs `operation` with this request as the one events come from.
     ///
     /// - Parameter operation: The work.

@@ -1,0 +1,77 @@
+"""The audit log in a real browser, on both demos with store-backed sessions (SESAME_SESSION_STORE=sqlite, the
+embedded default store, so the trail is in the SQLite file): two devices sign in as one person, the account page's
+"Recent sign-ins" lists both with their address and browser, and "Sign out that device" ends the other device's
+session at once. The demo's log carries each security event as one structured line, never with the link's token.
+"""
+
+import re
+import shutil
+import tempfile
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from conftest import DEMOS, HTTPClient, free_port, start_demo, stop_demo
+from test_pages import sign_in, wait_for_path
+
+
+@pytest.fixture(params=list(DEMOS))
+def stored_demo(request):
+    """A demo on stored sessions in SQLite, in a temporary directory."""
+    workdir = tempfile.mkdtemp(prefix="sesame-audit-")
+    server = None
+    try:
+        server = start_demo(request.param, free_port(), workdir, {"SESAME_SESSION_STORE": "sqlite"})
+        yield server
+    finally:
+        if server:
+            stop_demo(server)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def recent_sign_ins(driver):
+    return driver.find_elements(By.CSS_SELECTOR, "#recent-sign-ins li.sign-in")
+
+
+def test_recent_sign_ins_and_sign_out_that_device(browser, stored_demo):
+    email = "audit-" + stored_demo.framework + "@example.com"
+    # The other device: a script with its own cookie jar and user agent, signed in first.
+    other = HTTPClient(stored_demo)
+    other_link = other.sign_in_with_link(email)
+    status, _, _ = other.send("/api/me")
+    assert status == 200
+
+    link = sign_in(browser, stored_demo, email)
+    browser.get(stored_demo.url("/account"))
+    wait_for_path(browser, "/account")
+    items = recent_sign_ins(browser)
+    assert len(items) == 2, browser.find_element(By.TAG_NAME, "body").text
+    newest, older = items
+    # Newest first: this browser's sign-in, marked as this session, with Chromium's user agent.
+    assert newest.get_attribute("data-kind") == "sign_in"
+    assert "(this session)" in newest.text and "with link" in newest.text
+    assert "HeadlessChrome" in newest.find_element(By.CLASS_NAME, "agent").text
+    assert newest.find_element(By.CLASS_NAME, "address").text == "127.0.0.1"
+    assert not newest.find_elements(By.CLASS_NAME, "end-device")
+    # The script's sign-in, from the same address with urllib's user agent, can be signed out from here.
+    assert "Python-urllib" in older.find_element(By.CLASS_NAME, "agent").text
+    assert "(this session)" not in older.text
+    older.find_element(By.CLASS_NAME, "end-device").click()
+    wait_for_path(browser, "/account")
+
+    # The other device is signed out at once; this one is not.
+    status, _, _ = other.send("/api/me")
+    assert status == 401
+    items = recent_sign_ins(browser)
+    assert len(items) == 2 and not items[1].find_elements(By.CLASS_NAME, "end-device")
+    browser.get(stored_demo.url("/api/me"))
+    assert email in browser.find_element(By.TAG_NAME, "body").text
+
+    # The log: one structured line per event, with the kind, the client and the session, never a link's token.
+    output = stored_demo.output()
+    events = [line for line in output.splitlines() if "Security event" in line]
+    assert sum(bool(re.search(r"audit\.kind=sign_in\b", line)) for line in events) >= 2, events
+    assert any("audit.kind=session_revoked" in line for line in events), events
+    assert any("audit.client=127.0.0.1" in line for line in events), events
+    for token in (re.search(r"token=([^&]+)", link).group(1), re.search(r"token=([^&]+)", other_link).group(1)):
+        assert token not in "\n".join(events)
