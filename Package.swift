@@ -111,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "SesameCLI",
             dependencies: [
-                "Sesame", "SesameSQLite", "SesamePostgres",
+                "Sesame", "SesameSQLite", "SesamePostgres", "SesameRedis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

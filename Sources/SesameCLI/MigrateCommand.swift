@@ -7,7 +7,7 @@ import SesameSQLite
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Bring the users-and-accounts schema to its newest version.",
+        abstract: "Bring the users-and-accounts schema to its newest version (on PostgreSQL, and create Sesame's other tables).",
         discussion: "Idempotent, and safe to run from several processes at once. Creates the SQLite file if it is missing.")
 
     @OptionGroup var store: StoreOptions
@@ -17,9 +17,12 @@ struct MigrateCommand: AsyncParsableCommand {
 
     func run() async {
         await reporting {
-            let (name, applied, version) = try await store.withStore(creating: true) { store, name -> (String, [Int], Int) in
+            let (name, applied, version) = try await store.withStores(creating: true) { stores -> (String, [Int], Int) in
+                let (store, name) = (stores.accounts, stores.name)
                 if let postgres = store as? PostgresAccountStore {
                     let applied = try await postgres.migrate()
+                    // Sesame's other tables (each created if missing; they have no versions).
+                    try await stores.migrateOtherTables()
                     return (name, applied, try await postgres.schemaVersion())
                 } else if let sqlite = store as? SQLiteAccountStore {
                     let applied = try await sqlite.migrate()

@@ -2,17 +2,18 @@ import ArgumentParser
 import Foundation
 import Sesame
 
-/// `sesame`: manage a Sesame deployment from the command line: keys, the account store's schema, users.
+/// `sesame`: manage a Sesame deployment from the command line: keys, the stores' schema, users, sessions and
+/// linked accounts.
 ///
 /// Every command reads the same environment as the app (`SESAME_SIGNING_KEY`, `SESAME_VERIFICATION_KEYS`,
-/// `SESAME_SQLITE_PATH`, `SESAME_POSTGRES_URL`), takes `--json` for scripts, and exits non-zero with a message on
+/// `SESAME_SQLITE_PATH`, `SESAME_POSTGRES_URL`, `SESAME_REDIS_URL`), takes `--json` for scripts, and exits non-zero with a message on
 /// standard error when it cannot do what it was asked.
 @main
 struct SesameCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sesame",
-        abstract: "Manage a Sesame deployment: keys, the account store's schema and its users.",
-        subcommands: [KeysCommand.self, MigrateCommand.self, UsersCommand.self])
+        abstract: "Manage a Sesame deployment: keys, the stores' schema, users, their sessions and linked accounts.",
+        subcommands: [KeysCommand.self, MigrateCommand.self, UsersCommand.self, SessionsCommand.self, AccountsCommand.self])
 }
 
 /// A failure the command explains itself: its message goes to standard error and the process exits with `code`.

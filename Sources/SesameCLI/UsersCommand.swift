@@ -2,12 +2,12 @@ import ArgumentParser
 import Foundation
 import Sesame
 
-/// `sesame users list | show`.
+/// `sesame users list | show | delete`.
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
-        abstract: "List and inspect the users of the account store.",
-        subcommands: [List.self, Show.self])
+        abstract: "List, inspect and delete the users of the account store.",
+        subcommands: [List.self, Show.self, Delete.self])
 
     static func json(_ user: AuthUser) -> JSONObject {
         var object: JSONObject = [
@@ -97,6 +97,48 @@ struct UsersCommand: AsyncParsableCommand {
                 for account in accounts { print("account:\t\(account.key.provider) (\(account.type.rawValue))") }
                 print("passkeys:\t\(passkeys.count)")
                 print("authenticator app:\t\(hasTOTP ? "yes" : "no")")
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a user: every session of theirs ends first, then the user goes with their accounts, passkeys and tokens.")
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var subject: SubjectOptions
+
+        @Argument(help: "The user's ID, or their email address.")
+        var user: String
+
+        @Flag(help: "Confirm: the deletion cannot be undone.")
+        var yes = false
+
+        @Flag(help: "Print JSON instead of a sentence.")
+        var json = false
+
+        func validate() throws {
+            guard yes else { throw ValidationError("deleting a user cannot be undone: add --yes") }
+        }
+
+        func run() async {
+            await reporting {
+                let (userID, ended, stateless) = try await store.withStores { stores in
+                    let user = try await stores.user(self.user)
+                    let subjectID = try subject.subjectID(of: user)
+                    return try await stores.audited { () -> (String, Int, Bool) in
+                        // Sessions end first: when that fails, nothing is deleted.
+                        let (ended, stateless) = try await stores.endAllSessions(subjectID: subjectID)
+                        guard try await stores.accounts.deleteUser(id: user.id) else { throw CommandFailure(description: "no user \(user.id)") }
+                        await stores.audit.record(.userDeleted, userID: user.id)
+                        return (user.id, ended, stateless)
+                    }
+                }
+                if json {
+                    printJSON(.object(["deleted": .string(userID), "sessionsEnded": .integer(Int64(ended)), "statelessTokensRevoked": .bool(stateless)]))
+                    return
+                }
+                print("Deleted user \(userID); ended \(ended) stored session\(ended == 1 ? "" : "s").")
             }
         }
     }

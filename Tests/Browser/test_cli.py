@@ -1,10 +1,11 @@
 """The built `sesame` command line against real stores: keys (generate, rotate, jwks, cross-checked with joserfc),
-migrate, and users list/show on the SQLite file a running demo writes (and on PostgreSQL when the test server is
-there), with its errors and exit codes."""
+migrate, users list/show/delete, sessions list/revoke and accounts unlink on the SQLite file a running demo writes
+(and on PostgreSQL when the test server is there), with their errors and exit codes."""
 
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -14,7 +15,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from conftest import REPO, HTTPClient
+from conftest import REPO, HTTPClient, free_port, start_demo, stop_demo
 
 
 def cli_binary():
@@ -159,5 +160,84 @@ def test_migrate_and_list_on_postgresql():
         assert code == 0 and json.loads(out)["users"] == [], err
         code, out, err = sesame("users", "show", "nobody@example.com", "--schema", schema, env={"SESAME_POSTGRES_URL": url})
         assert code == 1 and "no user" in err
+
+        # A user written straight into the schema: their (absent) sessions listed, everything of theirs revoked with
+        # the shared revocation store, then deleted.
+        user_id = uuid.uuid4().hex
+        done = subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                               f'INSERT INTO "{schema}".sesame_users (id, email, created_at, updated_at) '
+                               f"VALUES ('{user_id}', 'pg-cli@example.com', 1800000000000, 1800000000000)"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        pg = ["--postgres", url, "--schema", schema]
+        code, out, err = sesame("sessions", "list", "pg-cli@example.com", "--json", *pg)
+        assert code == 0 and json.loads(out) == {"subject": "user:userID:" + user_id, "sessions": []}, err
+        code, out, err = sesame("sessions", "revoke", user_id, "--json", *pg)
+        assert code == 0 and json.loads(out) == {"subject": "user:userID:" + user_id, "ended": 0, "statelessTokensRevoked": True}, err
+        code, out, err = sesame("users", "delete", user_id, "--yes", "--json", *pg)
+        assert code == 0 and json.loads(out)["deleted"] == user_id, err
+        code, out, err = sesame("users", "list", "--json", *pg)
+        assert code == 0 and json.loads(out)["users"] == [], err
     finally:
         subprocess.run(["psql", url, "-q", "-c", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'], capture_output=True)
+
+
+@pytest.fixture(params=["hummingbird"])
+def stored_sqlite_demo(request):
+    """The Hummingbird demo on stored sessions in its SQLite file (the CLI reads the same file)."""
+    workdir = tempfile.mkdtemp(prefix="sesame-cli-")
+    server = None
+    try:
+        server = start_demo(request.param, free_port(), workdir, {"SESAME_SESSION_STORE": "sqlite"})
+        yield server
+    finally:
+        if server:
+            stop_demo(server)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def test_sessions_accounts_and_deletion_of_a_running_demo(stored_sqlite_demo):
+    """Sessions listed and ended from the command line end at once in the running demo; unlinking refuses the last
+    sign-in method; deleting a user ends their sessions first. The demo's session subject is `user:email:{email}`."""
+    demo = stored_sqlite_demo
+    email = f"cli-{secrets.token_hex(6)}@example.com"
+    phone, laptop = HTTPClient(demo), HTTPClient(demo)
+    phone.sign_in_with_link(email)
+    laptop.sign_in_with_link(email)
+    store = ["--sqlite", str(Path(demo.workdir) / ".sesame" / "sessions.sqlite")]
+    database = store + ["--subject", "user:email:{email}"]
+
+    code, out, err = sesame("sessions", "list", email, "--json", *database)
+    assert code == 0, err
+    listed = json.loads(out)
+    assert listed["subject"] == "user:email:" + email and len(listed["sessions"]) == 2
+    newest = listed["sessions"][0]["id"]
+    assert len(newest) == 32
+
+    # One session: the laptop's (the newer sign-in) ends; the phone's goes on.
+    code, out, err = sesame("sessions", "revoke", email, "--session", newest, "--json", *database)
+    assert code == 0 and json.loads(out)["ended"] == 1, err
+    assert laptop.send("/api/me")[0] == 401 and phone.send("/api/me")[0] == 200
+    assert "audit.kind=session_revoked" in err and "audit.user_agent=sesame-cli" in err
+    code, out, err = sesame("sessions", "revoke", email, "--session", newest, *database)
+    assert code == 1 and "has no session" in err
+
+    # The link is the user's only way in: unlinking it is refused, and an unknown provider is named.
+    code, out, err = sesame("accounts", "unlink", email, "link", *store)
+    assert code == 1 and "last way" in err, (out, err)
+    code, out, err = sesame("accounts", "unlink", email, "github", *store)
+    assert code == 1 and "no github account" in err
+
+    # Deletion needs --yes (a usage error), then ends the phone's session before the user goes.
+    code, out, err = sesame("users", "delete", email, *database)
+    assert code == 64 and "--yes" in err
+    code, out, err = sesame("users", "delete", email, "--yes", "--json", *database)
+    assert code == 0, err
+    deleted = json.loads(out)
+    assert deleted["sessionsEnded"] == 1 and deleted["statelessTokensRevoked"] is False
+    assert phone.send("/api/me")[0] == 401
+    code, out, err = sesame("users", "show", email, *store)
+    assert code == 1 and "no user" in err
+    code, out, err = sesame("sessions", "list", email, *database)
+    assert code == 1 and out == "" and "no user" in err
+    code, out, err = sesame("sessions", "list", email, "--subject", "user", *store)
+    assert code == 64 and "{id} or {email}" in err

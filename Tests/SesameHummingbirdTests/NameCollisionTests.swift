@@ -97,6 +97,7 @@ import Testing
         "AuditLog": (AuditLog).self,
         "AuditRequest": (AuditRequest).self,
         "AuditTrail": (AuditTrail).self,
+        "StoredSessionDirectory": (StoredSessionDirectory).self,
         "MeasuredSessionStore": (MeasuredSessionStore).self,
         "MemoryAccountStore": (MemoryAccountStore).self,
         "MemoryRateLimiter": (MemoryRateLimiter).self,

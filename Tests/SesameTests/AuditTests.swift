@@ -145,6 +145,34 @@ import SesameTestSupport
         #expect(harness.recorder.all.last?.kind == .sessionRevoked && harness.recorder.all.last?.detail == "all")
     }
 
+    /// The directory the command line uses: the same sessions `StoredSessions` lists, ended by public ID or all at
+    /// once (with the subject's refresh-token families), recorded.
+    @Test func theSessionDirectoryListsAndEndsSessions() async throws {
+        let harness = try Self.harness()
+        let first = try Self.sessionCookie(await harness.handler.handle(Self.request("/auth/github/callback?id=1&email=ada@example.com")))
+        _ = try Self.sessionCookie(await harness.handler.handle(Self.request("/auth/github/callback?id=1&email=ada@example.com")))
+        let subjectID = try #require(harness.recorder.all.first?.subjectID)
+        let directory = StoredSessionDirectory(store: harness.sessionStore, audit: harness.recorder.log)
+        let listed = try await directory.sessions(subjectID: subjectID)
+        #expect(listed.map(\.id) == (try await harness.sessions.sessions(subjectID: subjectID)).map(\.id))
+        #expect(listed.count == 2 && listed.allSatisfy { $0.id.count == 32 && $0.expiresAt > $0.signedInAt })
+
+        // Another subject's session, or a malformed ID, ends nothing.
+        #expect(try await directory.end(sessionID: listed[0].id, subjectID: "user:id:someone-else") == false)
+        #expect(try await directory.end(sessionID: "short", subjectID: subjectID) == false)
+        let firstID = try #require(await harness.sessions.resolve(HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/", headerFields: [.cookie: first])).session?.id)
+        #expect(try await directory.end(sessionID: firstID, subjectID: subjectID))
+        #expect(await harness.sessions.resolve(HTTPRequest(method: .get, scheme: "https", authority: "app.example", path: "/", headerFields: [.cookie: first])).session == nil)
+        #expect(harness.recorder.all.last?.kind == .sessionRevoked && harness.recorder.all.last?.sessionID == firstID)
+
+        // A native app's refresh-token family ends with the rest.
+        try await harness.sessionStore.create(SessionRecord(key: "family", group: "native:" + subjectID, value: [1], expiresAt: Date().addingTimeInterval(600)))
+        #expect(try await directory.endAll(subjectID: subjectID) == 2)
+        #expect(try await directory.sessions(subjectID: subjectID).isEmpty)
+        #expect(try await harness.sessionStore.get("family") == nil)
+        #expect(harness.recorder.all.last?.detail == "all")
+    }
+
     // MARK: Accounts
 
     @Test func unlinkingAndDeletingAreRecordedOnlyWhenTheyHappen() async throws {
