@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -37,8 +38,8 @@ let package = Package(
     ],
     targets: [
         // The framework-agnostic core: swift-crypto, swift-http-types and swift-log, swift-certificates (packed
-        // passkey attestations' X.509 chains), and AsyncHTTPClient (with its NIO types) for talking to identity
-        // providers.
+        // passkey attestations' X.509 chains), AsyncHTTPClient (with its NIO types) for talking to identity
+        // providers, swift-metrics, swift-distributed-tracing and swift-service-lifecycle (the cleanup service).
         .target(
             name: "Sesame",
             dependencies: [
@@ -50,6 +51,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -89,6 +91,7 @@ let package = Package(
             dependencies: [
                 "Sesame",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -122,6 +125,7 @@ let package = Package(
                 "Sesame", "SesameHummingbird", "SesameSQLite", "SesameRedis", "SesamePostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -138,7 +142,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "SesameDemoVaporServer",
-            dependencies: ["SesameDemo", "SesameDemoVapor", "Sesame", .product(name: "Vapor", package: "vapor")]
+            dependencies: [
+                "SesameDemo", "SesameDemoVapor", "Sesame", .product(name: "Vapor", package: "vapor"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .testTarget(
             name: "SesameTests",
@@ -146,6 +153,7 @@ let package = Package(
                 "Sesame", "SesameTestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"), .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -175,6 +183,7 @@ let package = Package(
             dependencies: [
                 "Sesame", "SesameRedis", "SesamePostgres", "SesameSQLite", "SesameTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
         // The Swift client against the live demo on a loopback port.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Sesame
+import ServiceLifecycle
 import SesameHummingbird
 import Synchronization
 
@@ -30,6 +31,8 @@ public struct DemoConfiguration: Sendable {
     public var trustedProxies: TrustedProxies = .none
     /// `GET /metrics` (Prometheus's text format), when the process installed a registry; off by default.
     public var metrics: DemoMetrics?
+    /// Background services that run beside the server and stop with it (the stores' cleanup); none by default.
+    public var services: [any Service] = []
 
     /// Creates a configuration.
     public init(
@@ -376,7 +379,7 @@ public struct Demo<Sessions: SessionStrategy>: Sendable where Sessions.Subject =
     public func application(benchmarkSession: AuthSession<DemoSession>? = nil) -> some ApplicationProtocol {
         Application(
             router: router(benchmarkSession: benchmarkSession),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port)), logger: logger)
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port)), services: configuration.services, logger: logger)
     }
 
     // MARK: Pages (framework-agnostic: the Hummingbird and Vapor demos serve the same ones)

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Sesame
 import SesameSQLite
+import ServiceLifecycle
 
 /// Runs an assembled demo on some web framework (Hummingbird for `sesame-demo`, Vapor for `sesame-demo-vapor`).
 public protocol DemoRunner {
@@ -68,6 +69,9 @@ public enum DemoEnvironment {
         try await DemoBackend.withBackend(environment: environment, logger: logger) { backend in
             try await backend.migrate()
             logger.notice("Sesame demo: open \(configuration.baseURL)/ (\(backend.summary))")
+            var configuration = configuration
+            // Expired sessions, used IDs and revocations leave the SQLite file or PostgreSQL every five minutes.
+            if !backend.expiring.isEmpty { configuration.services = [StoreCleanupService(stores: backend.expiring, logger: logger)] }
             if let store = backend.sessionStore {
                 let sessions = StoredSessions<DemoSession, DemoData>(
                     store: store, signer: SessionCookieSigner(keys: keys),

@@ -82,6 +82,8 @@ struct DemoBackend: Sendable {
     let migrate: @Sendable () async throws -> Void
     /// What the start-up message names.
     let summary: String
+    /// The stores whose expired records the cleanup service deletes (Redis and memory expire their own).
+    var expiring: [any ExpiringStore] = []
 
     /// Reads `SESAME_SESSION_STORE`, `SESAME_SQLITE_PATH`, `SESAME_REDIS_URL` and `SESAME_POSTGRES_URL`, makes the
     /// stores, and runs `body` with them (with a PostgreSQL client running while it runs).
@@ -126,10 +128,14 @@ struct DemoBackend: Sendable {
             let store = RedisSessionStore(client: client)
             var shared = DemoSharedState.redis(client)
             shared.trail = AuditTrail(store: store)
-            try await body(DemoBackend(
-                sessionStore: mode == "redis" ? store : nil, nativeAppStore: store,
-                accountStore: SQLiteAccountStore(path: try sqliteFile()), shared: shared, migrate: {},
-                summary: "\(mode) sessions, shared state in Redis, users in \(databasePath)"))
+            let accounts = SQLiteAccountStore(path: try sqliteFile())
+            // The SQLite file is closed on the way out (a clean stop), whether the server stopped or failed.
+            try await closing(accounts.close) {
+                try await body(DemoBackend(
+                    sessionStore: mode == "redis" ? store : nil, nativeAppStore: store, accountStore: accounts, shared: shared, migrate: {},
+                    summary: "\(mode) sessions, shared state in Redis, users in \(databasePath)"))
+            }
+            await client.shutdown()
             return
         }
         if let postgresURL {
@@ -153,12 +159,15 @@ struct DemoBackend: Sendable {
                 }
                 try await body(DemoBackend(
                     sessionStore: mode == "postgres" ? sessions : nil, nativeAppStore: sessions, accountStore: accounts,
-                    shared: shared, migrate: migrate, summary: "\(mode) sessions, users and shared state in PostgreSQL"))
+                    shared: shared, migrate: migrate, summary: "\(mode) sessions, users and shared state in PostgreSQL",
+                    expiring: [sessions, replay, revocations]))
             }
             return
         }
         let file = try sqliteFile()
-        let fileStore = SQLiteSessionStore(storage: SQLiteStorage(path: file))
+        let storage = SQLiteStorage(path: file)
+        let fileStore = SQLiteSessionStore(storage: storage)
+        let accounts = SQLiteAccountStore(path: file)
         let memory = mode == "memory" ? MemorySessionStore() : nil
         let sessionStore: (any SessionStore)? =
             if let memory { memory } else if mode == "sqlite" { fileStore } else { nil }
@@ -170,8 +179,21 @@ struct DemoBackend: Sendable {
             shared.gauges.register("session store: group memberships") { memory.groupMemberships }
         }
         // Native apps' refresh-token families live in the same SQLite file, hashed.
-        try await body(DemoBackend(
-            sessionStore: sessionStore, nativeAppStore: fileStore, accountStore: SQLiteAccountStore(path: file),
-            shared: shared, migrate: {}, summary: "\(mode) sessions, users in \(databasePath)"))
+        try await closing({ try await storage.close(); try await accounts.close() }) {
+            try await body(DemoBackend(
+                sessionStore: sessionStore, nativeAppStore: fileStore, accountStore: accounts,
+                shared: shared, migrate: {}, summary: "\(mode) sessions, users in \(databasePath)", expiring: [storage]))
+        }
+    }
+
+    /// Runs `body`, then `close`, whether `body` returned or threw.
+    private static func closing(_ close: () async throws -> Void, _ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            try? await close()
+            throw error
+        }
+        try await close()
     }
 }

@@ -4,6 +4,7 @@ import Sesame
 import SesameDemo
 import SesameDemoVapor
 import SesameVapor
+import ServiceLifecycle
 import Vapor
 
 // `swift run sesame-demo-vapor`: the same demo, pages and flows as `sesame-demo`, on Vapor 4 (environment as
@@ -15,12 +16,18 @@ struct VaporRunner: DemoRunner {
         app.http.server.configuration.hostname = demo.configuration.host
         app.http.server.configuration.port = demo.configuration.port
         VaporDemoRoutes.register(on: app, demo: demo)
+        // The background services (the stores' cleanup) run beside the server and are cancelled when it stops.
+        let services = demo.configuration.services
+        let background = Task { await withTaskGroup(of: Void.self) { group in for service in services { group.addTask { try? await service.run() } } } }
         do {
             try await app.execute()
         } catch {
+            background.cancel()
             try? await app.asyncShutdown()
             throw error
         }
+        background.cancel()
+        await background.value
         try await app.asyncShutdown()
     }
 }

@@ -1,4 +1,6 @@
 import Logging
+import ServiceLifecycle
+import Sesame
 
 /// Deletes expired rows from PostgreSQL stores periodically, for as long as ``run()`` runs.
 ///
@@ -9,10 +11,10 @@ import Logging
 /// group.addTask { await cleanup.run() }
 /// ```
 ///
-/// Its `run()` has the shape of a swift-service-lifecycle `Service`, so an app using service lifecycle can
-/// conform it with an empty extension in its own module. Failures (for example while the server is down) are
+/// It is a swift-service-lifecycle `Service` (a ``Sesame/StoreCleanupService`` with a batch size), so it can run
+/// in the app's `ServiceGroup` and stop on graceful shutdown. Failures (for example while the server is down) are
 /// logged and retried at the next interval.
-public struct PostgresCleanupService: Sendable {
+public struct PostgresCleanupService: Service {
     /// The stores to clean.
     public let stores: [any PostgresExpiringStore]
     /// The pause between two cleanups.
@@ -45,35 +47,22 @@ public struct PostgresCleanupService: Sendable {
     /// - Throws: The first store's error; the stores after it are still cleaned.
     @discardableResult
     public func cleanOnce() async throws -> Int {
-        var total = 0
-        var firstError: (any Error)?
-        for store in stores {
-            do {
-                total += try await store.deleteExpired(batchSize: batchSize)
-            } catch {
-                firstError = firstError ?? error
-            }
-        }
-        if let firstError { throw firstError }
-        return total
+        try await service.cleanOnce()
     }
 
-    /// Cleans every store now and then after every ``interval``, until the calling task is cancelled.
+    /// Cleans every store now and then after every ``interval``, until graceful shutdown or cancellation.
     public func run() async {
-        while !Task.isCancelled {
-            do {
-                let removed = try await cleanOnce()
-                logger.debug("deleted expired rows", metadata: ["count": "\(removed)"])
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("could not delete expired rows", metadata: ["error": "\(error)"])
-            }
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                return
-            }
-        }
+        await service.run()
+    }
+
+    /// The general service, with this one's batch size.
+    private var service: StoreCleanupService {
+        StoreCleanupService(stores: stores.map { Batched(store: $0, batchSize: batchSize) }, interval: interval, logger: logger)
+    }
+
+    private struct Batched: ExpiringStore {
+        let store: any PostgresExpiringStore
+        let batchSize: Int
+        func deleteExpiredRecords() async throws -> Int { try await store.deleteExpired(batchSize: batchSize) }
     }
 }

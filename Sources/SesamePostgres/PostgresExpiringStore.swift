@@ -1,8 +1,10 @@
+import Sesame
+
 /// A PostgreSQL store whose rows expire and must be deleted from time to time.
 ///
-/// Expired rows are never returned, so deleting them only reclaims space; a ``PostgresCleanupService`` calls
-/// ``deleteExpired(batchSize:)`` of each of its stores periodically.
-public protocol PostgresExpiringStore: Sendable {
+/// Expired rows are never returned, so deleting them only reclaims space; a `StoreCleanupService` (or a
+/// ``PostgresCleanupService``) calls them periodically.
+public protocol PostgresExpiringStore: ExpiringStore {
     /// Deletes the store's expired rows.
     ///
     /// - Parameter batchSize: The most rows one statement deletes.
@@ -10,4 +12,14 @@ public protocol PostgresExpiringStore: Sendable {
     /// - Throws: ``Sesame/SessionStoreError`` when the server cannot be reached.
     @discardableResult
     func deleteExpired(batchSize: Int) async throws -> Int
+}
+
+extension PostgresExpiringStore {
+    /// Deletes the expired rows, 10,000 per statement.
+    ///
+    /// - Returns: How many rows were deleted.
+    @discardableResult
+    public func deleteExpiredRecords() async throws -> Int {
+        try await deleteExpired(batchSize: 10_000)
+    }
 }

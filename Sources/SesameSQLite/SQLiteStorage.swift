@@ -79,3 +79,13 @@ public final class SQLiteStorage: Sendable {
         try await connection.close()
     }
 }
+
+extension SQLiteStorage: ExpiringStore {
+    /// Deletes expired sessions, used IDs, revocations and idle rate-limit buckets (for ``StoreCleanupService``).
+    ///
+    /// - Returns: How many session rows were removed.
+    @discardableResult
+    public func deleteExpiredRecords() async throws -> Int {
+        try await deleteExpired()
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Sesame
 import SesameSQLite
+import ServiceLifecycleTestKit
 import Testing
 
 /// What only SQLite has: a file that outlives the app, and a database that may not open.
@@ -61,5 +62,43 @@ import Testing
         #expect(try await storage.deleteExpired() == 0)
         #expect(try await store.get(live.key) != nil)
         try await storage.close()
+    }
+
+    /// The cleanup service on the SQLite file: its first pass deletes the expired rows and keeps the live one, and a
+    /// graceful shutdown ends its hour-long wait at once.
+    @Test func theCleanupServiceCleansTheFileAndStopsOnShutdown() async throws {
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let storage = SQLiteStorage(path: directory.appendingPathComponent("sessions.sqlite").path)
+        let store = SQLiteSessionStore(storage: storage)
+        for _ in 0..<2 { try await store.create(StoreBehaviourTests.record(lifetime: -5)) }
+        let live = StoreBehaviourTests.record()
+        try await store.create(live)
+        let (passes, pass) = AsyncStream.makeStream(of: Int.self)
+        let service = StoreCleanupService(stores: [ObservedStore(base: storage, passes: pass)], interval: .seconds(3600))
+        try await testGracefulShutdown { trigger in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await service.run() }
+                var iterator = passes.makeAsyncIterator()
+                #expect(await iterator.next() == 2)
+                trigger.triggerGracefulShutdown()
+                try await group.waitForAll()
+            }
+        }
+        #expect(try await store.get(live.key) != nil)
+        #expect(try await storage.deleteExpired() == 0)
+        try await storage.close()
+    }
+}
+
+/// A store whose cleanups are announced.
+struct ObservedStore: ExpiringStore {
+    let base: any ExpiringStore
+    let passes: AsyncStream<Int>.Continuation
+
+    func deleteExpiredRecords() async throws -> Int {
+        let removed = try await base.deleteExpiredRecords()
+        passes.yield(removed)
+        return removed
     }
 }

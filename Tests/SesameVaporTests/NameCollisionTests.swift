@@ -96,6 +96,8 @@ import Testing
         "AuditRequest": (AuditRequest).self,
         "AuditTrail": (AuditTrail).self,
         "StoredSessionDirectory": (StoredSessionDirectory).self,
+        "StoreCleanupService": (StoreCleanupService).self,
+        "ExpiringStore": (any ExpiringStore).self,
         "MeasuredSessionStore": (MeasuredSessionStore).self,
         "MemoryAccountStore": (MemoryAccountStore).self,
         "MemoryRateLimiter": (MemoryRateLimiter).self,
