@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "SesamePostgres", targets: ["SesamePostgres"]),
         .library(name: "SesameSQLite", targets: ["SesameSQLite"]),
         .library(name: "SesameClient", targets: ["SesameClient"]),
+        .library(name: "SesameConfiguration", targets: ["SesameConfiguration"]),
         .executable(name: "sesame", targets: ["SesameCLI"]),
         .executable(name: "sesame-demo", targets: ["SesameDemoServer"]),
         .executable(name: "sesame-demo-vapor", targets: ["SesameDemoVaporServer"]),
@@ -28,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0", traits: ["FullFoundation"]),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
@@ -111,6 +114,15 @@ let package = Package(
             name: "SesameClient",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Settings from apple/swift-configuration, checked at start.
+        .target(
+            name: "SesameConfiguration",
+            dependencies: [
+                "Sesame",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "SesameCLI",
             dependencies: [
@@ -122,7 +134,9 @@ let package = Package(
         .target(
             name: "SesameDemo",
             dependencies: [
-                "Sesame", "SesameHummingbird", "SesameSQLite", "SesameRedis", "SesamePostgres",
+                "Sesame", "SesameHummingbird", "SesameSQLite", "SesameRedis", "SesamePostgres", "SesameConfiguration",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -145,6 +159,13 @@ let package = Package(
             dependencies: [
                 "SesameDemo", "SesameDemoVapor", "Sesame", .product(name: "Vapor", package: "vapor"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "SesameConfigurationTests",
+            dependencies: [
+                "SesameConfiguration", "Sesame", .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(

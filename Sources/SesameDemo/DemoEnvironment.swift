@@ -1,7 +1,10 @@
 import Foundation
 import Logging
 import Sesame
+import SesameConfiguration
 import SesameSQLite
+import Configuration
+import SystemPackage
 import ServiceLifecycle
 
 /// Runs an assembled demo on some web framework (Hummingbird for `sesame-demo`, Vapor for `sesame-demo-vapor`).
@@ -41,30 +44,30 @@ public enum DemoEnvironment {
         // Sesame's metrics, in Prometheus's format at /metrics: installed before anything of Sesame's is made (the
         // configurations read the process's metrics backend when they are created).
         let registry = DemoMetrics.installed
-        let isProduction = environment["SESAME_ENV"] == "production"
         let port = environment["PORT"].flatMap(Int.init) ?? 8080
-        let keys = try KeySet.load(mode: isProduction ? .production : .development(), logger: logger)
-        var providers: [String: any AuthProvider] = [:]
-        if let issuer = environment["SESAME_OIDC_ISSUER"], let id = environment["SESAME_OIDC_CLIENT_ID"], let secret = environment["SESAME_OIDC_CLIENT_SECRET"] {
-            providers["oidc"] = OIDCProvider(displayName: environment["SESAME_OIDC_NAME"] ?? "OpenID Connect", configuration: .init(
-                issuer: issuer, credentials: ClientCredentials(id: id, secret: secret)))
-        }
-        if let id = environment["SESAME_GITHUB_CLIENT_ID"], let secret = environment["SESAME_GITHUB_CLIENT_SECRET"] {
-            providers["github"] = OAuth2Provider.github(clientID: id, clientSecret: secret)
-        }
-        if let id = environment["SESAME_GOOGLE_CLIENT_ID"], let secret = environment["SESAME_GOOGLE_CLIENT_SECRET"] {
-            providers["google"] = OIDCProvider.google(clientID: id, clientSecret: secret)
-        }
-        // Passkeys need a domain, not an IP address, as their relying party ID: the demo is served as localhost.
-        var configuration = DemoConfiguration(port: port, baseURL: environment["SESAME_BASE_URL"] ?? "http://localhost:\(port)", isDevelopment: !isProduction)
-        if let redirect = environment["SESAME_NATIVE_REDIRECT_URI"] { configuration.nativeApp.redirectURIs = [redirect] }
-        if let proxies = environment["SESAME_TRUSTED_PROXIES"], !proxies.isEmpty {
-            // Addresses or CIDR ranges, comma-separated: the load balancers whose X-Forwarded-For is believed.
-            guard let trusted = TrustedProxies(parsing: proxies.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) else {
-                throw StartError(description: "SESAME_TRUSTED_PROXIES must be addresses or CIDR networks, comma-separated: \(proxies)")
+        // Sesame's settings through swift-configuration: the environment, over a JSON file named by SESAME_CONFIG_FILE.
+        // Every problem is reported at once, by key; production refuses http, development keys and unbelieved proxies.
+        var sources: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: environment)]
+        if let file = environment["SESAME_CONFIG_FILE"], !file.isEmpty {
+            do {
+                sources.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+            } catch {
+                throw StartError(description: "SESAME_CONFIG_FILE \(file) cannot be read: \(error)")
             }
-            configuration.trustedProxies = trusted
         }
+        let settings: SesameSettings
+        do {
+            settings = try SesameSettings(reading: ConfigReader(providers: sources), defaultPort: port, logger: logger)
+        } catch {
+            throw StartError(description: "the settings cannot be used:\n\(error)")
+        }
+        let isProduction = settings.mode == .production
+        let keys = settings.keys
+        let providers = settings.providers
+        // Passkeys need a domain, not an IP address, as their relying party ID: the demo is served as localhost.
+        var configuration = DemoConfiguration(port: port, baseURL: settings.baseURL, isDevelopment: !isProduction)
+        if let redirect = environment["SESAME_NATIVE_REDIRECT_URI"] { configuration.nativeApp.redirectURIs = [redirect] }
+        configuration.trustedProxies = settings.trustedProxies
         configuration.metrics = DemoMetrics(registry: registry, token: environment["SESAME_METRICS_TOKEN"])
         try await DemoBackend.withBackend(environment: environment, logger: logger) { backend in
             try await backend.migrate()
