@@ -1,7 +1,7 @@
 /// A parsed JSON value.
 ///
 /// Sesame parses JOSE headers, token payloads and provider responses into this tree with its own strict
-/// parser (``JSONValue/init(parsing:)``) rather than Foundation's, so that the parser's limits and error
+/// parser (`JSONValue(parsing:)`) rather than Foundation's, so that the parser's limits and error
 /// behaviour are Sesame's to decide: duplicate member names, invalid UTF-8, lone surrogates, trailing data
 /// and excessive nesting are all rejected.
 public enum JSONValue: Sendable, Hashable {

@@ -61,6 +61,7 @@ extension AuthPages {
     ///   - passkeysURL: The app's passkey routes: `POST {url}/options` answers a new passkey's options,
     ///     `POST {url}` takes the credential (JSON), `POST {url}/rename` and `POST {url}/delete` take `id` (base64url)
     ///     and `name`.
+    ///   - configuration: The handler's configuration, for the passkey script's URL and the page's policy (default: the default prefix).
     /// - Returns: The page.
     public func accountSecurity(
         email: String, hasPassword: Bool, recoveryCodesLeft: Int?, passwordAction: String, twoFactorURL: String, csrfToken: String? = nil, notice: String? = nil,

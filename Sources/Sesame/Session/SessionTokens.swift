@@ -266,7 +266,7 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
 
     /// Revokes every session of a subject issued until now ("sign out everywhere").
     ///
-    /// - Parameter subjectID: The sessions' ``Session/subjectID`` (the token's `sub`).
+    /// - Parameter subjectID: The sessions' ``AuthSession/subjectID`` (the token's `sub`).
     /// - Throws: ``TokenError/revocationUnavailable`` without a revocation store or when it fails.
     public func revokeAll(subjectID: String) async throws(TokenError) {
         guard let revocations else { throw TokenError.revocationUnavailable.with(detail: "no revocation store configured") }

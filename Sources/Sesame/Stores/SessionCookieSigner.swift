@@ -3,7 +3,7 @@ import Foundation
 
 /// Signs and checks the cookie of a store-backed session: `base64url(secret).base64url(HMAC-SHA-256(key, secret))`.
 ///
-/// The secret is 256 random bits; the store knows only its SHA-256 (``storeKey(for:)``). A cookie whose MAC
+/// The secret is 256 random bits; the store knows only its SHA-256 (its store key). A cookie whose MAC
 /// does not verify under any of the keys is refused before the store is asked anything. The first key signs;
 /// all of them verify, so keys rotate by putting the new one first and keeping the old one until its cookies
 /// have expired.

@@ -25,6 +25,7 @@ extension OIDCProvider {
     ///   - teamID: The Apple developer team ID.
     ///   - keyID: The ID of the Sign in with Apple key.
     ///   - privateKeyPEM: The key's `.p8` contents.
+    ///   - scopes: The scopes to ask for (default `openid`, `email` and `name`).
     public static func apple(servicesID: String, teamID: String, keyID: String, privateKeyPEM: String, scopes: [String] = ["openid", "email", "name"]) throws -> OIDCProvider {
         let key = try JWK(pem: privateKeyPEM, algorithm: .es256, keyID: keyID)
         let secret: @Sendable () throws -> String = {
