@@ -7,9 +7,12 @@ session at once. The demo's log carries each security event as one structured li
 import re
 import shutil
 import tempfile
+import time
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import DEMOS, HTTPClient, free_port, start_demo, stop_demo
 from test_pages import sign_in, wait_for_path
@@ -56,7 +59,10 @@ def test_recent_sign_ins_and_sign_out_that_device(browser, stored_demo):
     # The script's sign-in, from the same address with urllib's user agent, can be signed out from here.
     assert "Python-urllib" in older.find_element(By.CLASS_NAME, "agent").text
     assert "(this session)" not in older.text
-    older.find_element(By.CLASS_NAME, "end-device").click()
+    button = older.find_element(By.CLASS_NAME, "end-device")
+    button.click()
+    # The form posts and the account page comes back: wait for the old page to go before asking the other device.
+    WebDriverWait(browser, 15).until(EC.staleness_of(button))
     wait_for_path(browser, "/account")
 
     # The other device is signed out at once; this one is not.
@@ -67,7 +73,11 @@ def test_recent_sign_ins_and_sign_out_that_device(browser, stored_demo):
     browser.get(stored_demo.url("/api/me"))
     assert email in browser.find_element(By.TAG_NAME, "body").text
 
-    # The log: one structured line per event, with the kind, the client and the session, never a link's token.
+    # The log: one structured line per event, with the kind, the client and the session, never a link's token. The
+    # demo's output is read by a thread, so the last event's line is waited for (it was written before the answer).
+    deadline = time.monotonic() + 15
+    while "audit.kind=session_revoked" not in stored_demo.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
     output = stored_demo.output()
     events = [line for line in output.splitlines() if "Security event" in line]
     assert sum(bool(re.search(r"audit\.kind=sign_in\b", line)) for line in events) >= 2, events
