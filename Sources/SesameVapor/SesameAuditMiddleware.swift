@@ -1,4 +1,3 @@
-import HTTPTypes
 import Sesame
 import Vapor
 
@@ -20,10 +19,8 @@ public struct SesameAuditMiddleware: AsyncMiddleware {
     }
 
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        var head = HTTPRequest(method: .get, scheme: nil, authority: nil, path: nil)
-        for header in request.headers {
-            if let name = HTTPField.Name(header.name) { head.headerFields.append(HTTPField(name: name, value: header.value)) }
-        }
+        // The head only (the body may not be collected yet), translated as the auth routes translate it.
+        let head = AuthRequest(method: request.method.rawValue, path: request.url.string, fields: request.headers).head
         return try await AuditRequest(head, peer: request.remoteAddress?.ipAddress, trustedProxies: trustedProxies).run {
             try await next.respond(to: request)
         }
