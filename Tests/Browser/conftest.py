@@ -1,6 +1,7 @@
 """The browser tests' fixtures: the two demos (`demo`), headless Chromium (`browser`, light and dark) and Chromium with
 a virtual passkey authenticator (`passkey_browser`)."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -131,19 +132,26 @@ def stop_demo(server):
             server.process.wait()
 
 
-@pytest.fixture(scope="session", params=list(DEMOS))
-def demo(request):
-    """A prebuilt demo (see ``demo_binary``), on Hummingbird or on Vapor, on a free loopback port, in a temporary
-    directory, stopped afterwards."""
+@contextlib.contextmanager
+def running_demo(framework, extra=None):
+    """The `framework` demo with the SESAME_ variables `extra`, on a free loopback port, in a temporary directory,
+    stopped and removed afterwards."""
     workdir = tempfile.mkdtemp(prefix="sesame-browser-")
     server = None
     try:
-        server = start_demo(request.param, free_port(), workdir)
+        server = start_demo(framework, free_port(), workdir, extra)
         yield server
     finally:
         if server:
             stop_demo(server)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", params=list(DEMOS))
+def demo(request):
+    """A prebuilt demo (see ``demo_binary``), on Hummingbird or on Vapor, stateless sessions."""
+    with running_demo(request.param) as server:
+        yield server
 
 
 def chromium_paths():

@@ -5,8 +5,6 @@ session at once. The demo's log carries each security event as one structured li
 """
 
 import re
-import shutil
-import tempfile
 import time
 
 import pytest
@@ -14,22 +12,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import DEMOS, HTTPClient, free_port, start_demo, stop_demo
+from conftest import DEMOS, HTTPClient, running_demo
 from test_pages import sign_in, wait_for_path
 
 
 @pytest.fixture(params=list(DEMOS))
 def stored_demo(request):
-    """A demo on stored sessions in SQLite, in a temporary directory."""
-    workdir = tempfile.mkdtemp(prefix="sesame-audit-")
-    server = None
-    try:
-        server = start_demo(request.param, free_port(), workdir, {"SESAME_SESSION_STORE": "sqlite"})
+    """A demo on stored sessions in SQLite."""
+    with running_demo(request.param, {"SESAME_SESSION_STORE": "sqlite"}) as server:
         yield server
-    finally:
-        if server:
-            stop_demo(server)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def recent_sign_ins(driver):

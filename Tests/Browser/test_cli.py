@@ -5,7 +5,6 @@ migrate, users list/show/delete, sessions list/revoke and accounts unlink on the
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import tempfile
 import uuid
@@ -15,7 +14,7 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import KeySet
 
-from conftest import REPO, HTTPClient, free_port, start_demo, stop_demo
+from conftest import REPO, HTTPClient, running_demo
 
 
 def cli_binary():
@@ -184,15 +183,8 @@ def test_migrate_and_list_on_postgresql():
 @pytest.fixture(params=["hummingbird"])
 def stored_sqlite_demo(request):
     """The Hummingbird demo on stored sessions in its SQLite file (the CLI reads the same file)."""
-    workdir = tempfile.mkdtemp(prefix="sesame-cli-")
-    server = None
-    try:
-        server = start_demo(request.param, free_port(), workdir, {"SESAME_SESSION_STORE": "sqlite"})
+    with running_demo(request.param, {"SESAME_SESSION_STORE": "sqlite"}) as server:
         yield server
-    finally:
-        if server:
-            stop_demo(server)
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def test_sessions_accounts_and_deletion_of_a_running_demo(stored_sqlite_demo):
