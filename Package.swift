@@ -233,6 +233,28 @@ let package = Package(
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]
         ),
-    ],
+    ] + tutorialTargets,
     swiftLanguageModes: [.v6]
 )
+
+/// The DocC tutorials' code, each step's version of the app with a test of it, compiled and run with the other
+/// tests so that the tutorials cannot rot. The files live in the catalogues, where the tutorials show them.
+var tutorialTargets: [Target] {
+    let hummingbird: [Target.Dependency] = [
+        "Sesame", "SesameHummingbird", .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+    ]
+    let vapor: [Target.Dependency] = [
+        "Sesame", "SesameVapor", .product(name: "Vapor", package: "vapor"), .product(name: "VaporTesting", package: "vapor"),
+    ]
+    return (1...3).flatMap { step in
+        [
+            Target.testTarget(
+                name: "HummingbirdTutorialStep\(step)Tests", dependencies: hummingbird,
+                path: "Sources/SesameHummingbird/SesameHummingbird.docc/Resources/TutorialStep\(step)"),
+            Target.testTarget(
+                name: "VaporTutorialStep\(step)Tests", dependencies: vapor,
+                path: "Sources/SesameVapor/SesameVapor.docc/Resources/TutorialStep\(step)"),
+        ]
+    }
+}

@@ -274,6 +274,11 @@ import Testing
 
             let evil = try await client.execute(uri: "/auth/signin?callbackUrl=%2F%2Fevil.example", method: .get, headers: .browser)
             #expect(!evil.text.contains("evil.example"))
+            // `redirect`, which a session requirement appends, is read too, under the same policy.
+            let required = try await client.execute(uri: "/auth/signin?redirect=%2Faccount", method: .get, headers: .browser)
+            #expect(required.text.contains("name=\"callbackUrl\" value=\"/account\""))
+            let evilRedirect = try await client.execute(uri: "/auth/signin?redirect=https%3A%2F%2Fevil.example%2F", method: .get, headers: .browser)
+            #expect(!evilRedirect.text.contains("evil.example"))
             let signOut = try await client.execute(uri: "/auth/signout", method: .get, headers: .browser)
             #expect(signOut.text.contains("Are you sure you want to sign out?") && signOut.text.contains("name=\"csrfToken\""))
             let verify = try await client.execute(uri: "/auth/verify-request", method: .get, headers: .browser)

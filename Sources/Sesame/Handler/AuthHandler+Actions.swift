@@ -41,7 +41,8 @@ extension AuthHandler {
             var response = csrf.responding(to: request.head) { token in
                 pages.signIn(
                     providers: providers.sorted { $0.key < $1.key }.map { (name: $0.key, provider: $0.value) }, csrfToken: token,
-                    callbackURL: allowedCallbackURL(request.query["callbackUrl"]), error: request.query["error"],
+                    // `redirect` is what `RequireSessionMiddleware` appends when it sends a browser here.
+                    callbackURL: allowedCallbackURL(request.query["callbackUrl"] ?? request.query["redirect"]), error: request.query["error"],
                     message: request.query["verified"] == "1" ? "Your email address is verified. Sign in to continue."
                         : request.query["reset"] == "1" ? "Your password was changed and every other session signed out. Sign in with the new password." : nil,
                     configuration: configuration)
