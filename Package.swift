@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.0"),
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.0"),
+        // `swift package generate-documentation`: the DocC catalogues (scripts/docs builds them, warnings as errors).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.4.0"),
     ],
     targets: [
         // The framework-agnostic core: swift-crypto, swift-http-types and swift-log, swift-certificates (packed

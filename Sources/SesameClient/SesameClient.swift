@@ -9,7 +9,7 @@ import FoundationNetworking
 /// magic link, any provider through the system browser), the session, sign-out, and access tokens that refresh
 /// themselves.
 ///
-/// The client signs in as a native app (``NativeAppSessions`` on the server): it starts the sign-in with a PKCE
+/// The client signs in as a native app (`NativeAppSessions` on the server): it starts the sign-in with a PKCE
 /// challenge, receives a one-time code at its redirect URI, and exchanges it for a 15-minute access token and a
 /// refresh token, which rotates on every refresh. Nothing long-lived ever travels in a URL.
 ///
@@ -255,7 +255,7 @@ public actor SesameClient {
     /// Signs in with an email address and password.
     ///
     /// - Throws: ``SesameClientError/secondFactorRequired`` when the account has a second factor (then call
-    ///   ``verifySecondFactor(code:)``), ``SesameClientError/refused(code:message:status:)`` with the server's code
+    ///   ``verifySecondFactor(code:provider:)``), ``SesameClientError/refused(code:message:status:)`` with the server's code
     ///   (`invalid_credentials`, `email_not_verified`, `rate_limited`, …).
     public func signIn(email: String, password: String, provider: String = "password") async throws {
         try await start()
@@ -284,7 +284,7 @@ public actor SesameClient {
         jar.take(response.setCookies)
     }
 
-    /// Completes a sign-in with the emailed link (requested by ``requestSignInLink(email:)`` in this client).
+    /// Completes a sign-in with the emailed link (requested by ``requestSignInLink(email:provider:)`` in this client).
     public func signIn(link: URL) async throws {
         guard pending != nil else { throw SesameClientError.notSignedIn }
         // The sign-in's cookies go to the server alone.
@@ -341,7 +341,7 @@ public actor SesameClient {
     }
 
     /// Auth.js's `update(data)` for apps: a refresh that carries `data` to the server's `update` closure
-    /// (``NativeAppSessions``), which may change the session's subject; answers the session after it.
+    /// (`NativeAppSessions`), which may change the session's subject; answers the session after it.
     public func update(_ data: [String: String]) async throws -> SesameSession? {
         guard let current = try await storedTokens() else { throw SesameClientError.notSignedIn }
         let text = String(decoding: try JSONSerialization.data(withJSONObject: data, options: [.sortedKeys]), as: UTF8.self)

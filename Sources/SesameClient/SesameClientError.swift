@@ -6,7 +6,7 @@ public enum SesameClientError: Error, Sendable, Equatable {
     /// The call needs a signed-in client.
     case notSignedIn
     /// The password was right and the account has a second factor: finish with
-    /// ``SesameClient/verifySecondFactor(code:)``.
+    /// ``SesameClient/verifySecondFactor(code:provider:)``.
     case secondFactorRequired
     /// The server answered something this client does not understand.
     case invalidResponse(String)

@@ -23,7 +23,7 @@ public struct SesameTokens: Codable, Sendable, Equatable {
 
 /// Where ``SesameClient`` keeps its tokens between launches.
 ///
-/// ``MemoryTokenStorage`` keeps them for the process; on Apple platforms ``KeychainTokenStorage`` keeps them in the
+/// ``MemoryTokenStorage`` keeps them for the process; on Apple platforms `KeychainTokenStorage` keeps them in the
 /// Keychain. An app can store them anywhere else that is as safe.
 public protocol SesameTokenStorage: Sendable {
     /// The stored tokens, or `nil`.

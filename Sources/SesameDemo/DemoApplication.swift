@@ -854,7 +854,14 @@ extension Response {
 extension Demo where Sessions == SessionTokens<DemoSession> {
     /// Assembles the demo with stateless session tokens signed by `keys`.
     ///
-    /// - Parameters: See ``init(configuration:keys:sessions:link:providers:logger:)``.
+    /// - Parameters:
+    ///   - configuration: Addresses and mode.
+    ///   - keys: The key set for sessions and links.
+    ///   - link: The link provider's configuration (rate limits, stores).
+    ///   - providers: More sign-in providers (OAuth / OpenID Connect), each offered as a button on the home page.
+    ///   - logger: The demo's logger.
+    ///   - accountStore: Where users and accounts live (default: in memory).
+    ///   - passwordConfiguration: The password accounts' rules and limits.
     ///   - nativeAppStore: Where native apps' refresh-token families live (default: in memory).
     public init(
         configuration: DemoConfiguration, keys: KeySet, link: LinkProvider.Configuration? = nil,

@@ -4,7 +4,7 @@ import HTTPTypes
 import Prometheus
 import Sesame
 
-/// The demo's `GET /metrics`: everything Sesame reports (see ``SesameMetrics``) in Prometheus's text format, from a
+/// The demo's `GET /metrics`: everything Sesame reports (see `SesameMetrics`) in Prometheus's text format, from a
 /// swift-prometheus registry that the server executables install as the process's metrics backend.
 ///
 /// In development anyone on the demo's address may read it; in production only a scraper that sends

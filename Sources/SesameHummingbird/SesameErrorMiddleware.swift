@@ -3,7 +3,7 @@ import Sesame
 
 /// Gives Hummingbird's own refusals Sesame's shape: an unmatched route, a body over the limit or any other
 /// `HTTPResponseError` becomes `{"error": CODE, "error_description", "message"}` with its status (a small page for a
-/// browser navigation), so that every refusal an app sends carries one of the stable codes. An ``AuthError`` thrown
+/// browser navigation), so that every refusal an app sends carries one of the stable codes. An `AuthError` thrown
 /// by a handler answers as itself. Other errors pass on to Hummingbird.
 ///
 /// Add it to the router before the routes: `router.add(middleware: SesameErrorMiddleware())`.

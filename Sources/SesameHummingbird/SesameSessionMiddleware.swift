@@ -3,7 +3,7 @@ import HummingbirdAuth
 import NIOCore
 import Sesame
 
-/// Runs Sesame's ``SessionFlow`` for the routes below it: resolves the request's session (either strategy), refuses
+/// Runs Sesame's `SessionFlow` for the routes below it: resolves the request's session (either strategy), refuses
 /// what the flow refuses, runs the route with the session as `context.identity` and `AuthSession.current`, then adds
 /// what the flow says (a new or cleared cookie, or a 503 when the changes could not be saved).
 ///

@@ -66,7 +66,7 @@ final class LookupBatcher<Value: Sendable>: Sendable {
     ///
     /// - Parameter key: The key.
     /// - Returns: The value, or `nil`.
-    /// - Throws: What the query that served it threw, or ``SessionStoreError/unavailable(_:)`` when it passed
+    /// - Throws: What the query that served it threw, or `SessionStoreError.unavailable(_:)` when it passed
     ///   its deadline.
     func value(for key: String) async throws -> Value? {
         try await withCheckedThrowingContinuation { continuation in

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import Sesame
 
-/// An ``AccountStore`` in PostgreSQL: users, accounts, verification tokens and passkeys, over a `PostgresClient`
+/// An `AccountStore` in PostgreSQL: users, accounts, verification tokens and passkeys, over a `PostgresClient`
 /// connection pool.
 ///
 /// Times are `bigint` milliseconds since 1970 (the model keeps whole milliseconds, so they round-trip exactly). A user's deletion cascades to its
@@ -33,7 +33,7 @@ public struct PostgresAccountStore: AccountStore, UserDirectory {
     ///   - client: The connection pool; its `run()` must be running for the store to work.
     ///   - namespace: The schema and table prefix (default: `sesame_users`, … in the current schema).
     ///   - operationTimeout: The longest any operation may take before it throws
-    ///     ``SessionStoreError/unavailable(_:)`` (default 5 seconds).
+    ///     `SessionStoreError.unavailable(_:)` (default 5 seconds).
     ///   - logger: Where PostgresNIO logs the store's queries.
     public init(
         client: PostgresClient, namespace: PostgresTableNamespace = .default, operationTimeout: Duration = .seconds(5),
@@ -100,7 +100,7 @@ public struct PostgresAccountStore: AccountStore, UserDirectory {
     /// Brings the schema to its newest version (idempotent, safe from several processes at once).
     ///
     /// - Returns: The versions applied now (empty when the schema was current).
-    /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
+    /// - Throws: `SessionStoreError` when the server cannot be reached or refuses the statements.
     @discardableResult
     public func migrate() async throws -> [Int] {
         try await migrate(through: nil)

@@ -11,7 +11,7 @@ import Sesame
 /// group.addTask { await cleanup.run() }
 /// ```
 ///
-/// It is a swift-service-lifecycle `Service` (a ``Sesame/StoreCleanupService`` with a batch size), so it can run
+/// It is a swift-service-lifecycle `Service` (a `StoreCleanupService` with a batch size), so it can run
 /// in the app's `ServiceGroup` and stop on graceful shutdown. Failures (for example while the server is down) are
 /// logged and retried at the next interval.
 public struct PostgresCleanupService: Service {

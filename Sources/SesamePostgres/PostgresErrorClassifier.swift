@@ -1,11 +1,11 @@
 import PostgresNIO
 import Sesame
 
-/// Turns what PostgresNIO throws into the ``SessionStoreError`` a Sesame store promises.
+/// Turns what PostgresNIO throws into the `SessionStoreError` a Sesame store promises.
 ///
 /// Reachability problems (refused or dropped connections, a server shutting down or still starting up, too many
-/// connections, no answer in time, a pool that gave up connecting) become ``SessionStoreError/unavailable(_:)``;
-/// rows that cannot be decoded and protocol or SQL errors become ``SessionStoreError/invalidResponse(_:)``.
+/// connections, no answer in time, a pool that gave up connecting) become `SessionStoreError.unavailable(_:)`;
+/// rows that cannot be decoded and protocol or SQL errors become `SessionStoreError.invalidResponse(_:)`.
 /// Messages never include bound values (they may be session keys).
 enum PostgresErrorClassifier {
     /// The store error for `error`; task cancellation stays a `CancellationError`.

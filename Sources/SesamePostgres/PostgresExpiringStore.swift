@@ -9,7 +9,7 @@ public protocol PostgresExpiringStore: ExpiringStore {
     ///
     /// - Parameter batchSize: The most rows one statement deletes.
     /// - Returns: How many rows were deleted.
-    /// - Throws: ``Sesame/SessionStoreError`` when the server cannot be reached.
+    /// - Throws: `SessionStoreError` when the server cannot be reached.
     @discardableResult
     func deleteExpired(batchSize: Int) async throws -> Int
 }

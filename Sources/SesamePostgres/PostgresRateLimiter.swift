@@ -3,9 +3,9 @@ import Logging
 import PostgresNIO
 import Sesame
 
-/// A token-bucket ``RateLimiter`` in PostgreSQL, shared by every instance of the app.
+/// A token-bucket `RateLimiter` in PostgreSQL, shared by every instance of the app.
 ///
-/// The same semantics as ``Sesame/MemoryRateLimiter``: `capacity` requests at once, one more every
+/// The same semantics as `MemoryRateLimiter`: `capacity` requests at once, one more every
 /// `refillInterval` seconds. Each bucket is a row of `<prefix>rate_limits` under the limiter's ``name`` and
 /// the key; taking a token is one `INSERT … ON CONFLICT DO UPDATE` statement, which locks the row, so two
 /// concurrent requests never both take the last token. Time is the server's clock (`now()`), which every
@@ -34,7 +34,7 @@ public struct PostgresRateLimiter: RateLimiter, PostgresExpiringStore {
     ///   - refillInterval: Seconds per token refilled (more than 0).
     ///   - namespace: The schema and table prefix (default: `sesame_rate_limits` in the current schema).
     ///   - operationTimeout: The longest any operation may take before it throws
-    ///     ``SessionStoreError/unavailable(_:)`` (default 5 seconds).
+    ///     `SessionStoreError.unavailable(_:)` (default 5 seconds).
     ///   - logger: Where PostgresNIO logs the limiter's queries (at debug and trace levels).
     public init(
         client: PostgresClient, name: String = "default", capacity: Int, refillInterval: Double,
@@ -75,14 +75,14 @@ public struct PostgresRateLimiter: RateLimiter, PostgresExpiringStore {
     /// - Parameters:
     ///   - client: The connection pool; its `run()` must be running.
     ///   - namespace: The schema and table prefix (default: `sesame_rate_limits` in the current schema).
-    /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
+    /// - Throws: `SessionStoreError` when the server cannot be reached or refuses the statements.
     public static func migrate(client: PostgresClient, namespace: PostgresTableNamespace = .default) async throws {
         try await PostgresRateLimiter(client: client, capacity: 1, refillInterval: 1, namespace: namespace).migrate()
     }
 
     /// Creates the schema (when the namespace names one), the table and its index, when missing.
     ///
-    /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
+    /// - Throws: `SessionStoreError` when the server cannot be reached or refuses the statements.
     public func migrate() async throws {
         try await connection.migrate([
             """
@@ -105,7 +105,7 @@ public struct PostgresRateLimiter: RateLimiter, PostgresExpiringStore {
     /// - Parameter key: What is being limited, for example `email:ada@example.com`.
     /// - Returns: `nil` when the request is allowed, else the whole seconds (at least 1) until a token is
     ///   available.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func consume(_ key: String) async throws -> Int? {
         var binds = PostgresBindings(capacity: 4)
         binds.append(name)
@@ -129,7 +129,7 @@ public struct PostgresRateLimiter: RateLimiter, PostgresExpiringStore {
     ///
     /// - Parameter batchSize: The most rows one statement deletes (default 10,000).
     /// - Returns: How many buckets were deleted.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     @discardableResult
     public func deleteExpired(batchSize: Int = 10_000) async throws -> Int {
         try await connection.deleteExpired(from: table, column: "full_at", batchSize: batchSize)

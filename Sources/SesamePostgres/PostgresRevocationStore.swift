@@ -3,9 +3,9 @@ import Logging
 import PostgresNIO
 import Sesame
 
-/// A ``RevocationStore`` in PostgreSQL, shared by every instance of the app and kept across restarts.
+/// A `RevocationStore` in PostgreSQL, shared by every instance of the app and kept across restarts.
 ///
-/// The same semantics as ``Sesame/MemoryRevocationStore``: a deny-list of token IDs in
+/// The same semantics as `MemoryRevocationStore`: a deny-list of token IDs in
 /// `<prefix>revoked_tokens`, each kept until its token expires, and a per-subject "not before" moment in
 /// `<prefix>subject_cutoffs`, kept for `retention` after its last change. "Not before" has whole-second
 /// granularity: revoking at a moment revokes every token whose `iat` falls in that second or earlier. A check
@@ -29,7 +29,7 @@ public struct PostgresRevocationStore: RevocationStore, PostgresExpiringStore {
     ///   - namespace: The schema and table prefix (default: `sesame_revoked_tokens` and
     ///     `sesame_subject_cutoffs` in the current schema).
     ///   - operationTimeout: The longest any operation may take before it throws
-    ///     ``SessionStoreError/unavailable(_:)`` (default 5 seconds).
+    ///     `SessionStoreError.unavailable(_:)` (default 5 seconds).
     ///   - logger: Where PostgresNIO logs the store's queries (at debug and trace levels).
     public init(
         client: PostgresClient, retention: Double = 31 * 24 * 60 * 60, namespace: PostgresTableNamespace = .default,
@@ -45,7 +45,7 @@ public struct PostgresRevocationStore: RevocationStore, PostgresExpiringStore {
 
     /// Creates the schema (when the namespace names one), both tables and their expiry indexes, when missing.
     ///
-    /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
+    /// - Throws: `SessionStoreError` when the server cannot be reached or refuses the statements.
     public func migrate() async throws {
         let namespace = connection.namespace
         try await connection.migrate([
@@ -69,7 +69,7 @@ public struct PostgresRevocationStore: RevocationStore, PostgresExpiringStore {
     ///   - subject: The token's `sub`.
     ///   - issuedAt: The token's `iat`.
     /// - Returns: `true` if the token must not be accepted.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     /// Asks the server (one round trip).
     public func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {
         .catching { try await lookUp(tokenID: tokenID, subject: subject, issuedAt: issuedAt) }
@@ -94,7 +94,7 @@ public struct PostgresRevocationStore: RevocationStore, PostgresExpiringStore {
     /// - Parameters:
     ///   - tokenID: The token's `jti`.
     ///   - expiresAt: The token's `exp`; the entry is deleted after it.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func revoke(tokenID: String, expiresAt: Date) async throws {
         try await connection.execute("""
             INSERT INTO \(unescaped: tokens) AS revoked (jti, expires_at) VALUES (\(tokenID), \(expiresAt))
@@ -109,7 +109,7 @@ public struct PostgresRevocationStore: RevocationStore, PostgresExpiringStore {
     /// - Parameters:
     ///   - subject: The tokens' `sub`.
     ///   - issuedBefore: Tokens whose `iat` falls before this moment, or in the same second, are revoked.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func revokeAll(subject: String, issuedBefore: Date) async throws {
         // Token `iat`s are whole seconds: every token of the moment's second goes too.
         let notBefore = Date(timeIntervalSince1970: issuedBefore.timeIntervalSince1970.rounded(.down) + 1)
@@ -126,7 +126,7 @@ public struct PostgresRevocationStore: RevocationStore, PostgresExpiringStore {
     ///
     /// - Parameter batchSize: The most rows one statement deletes (default 10,000).
     /// - Returns: How many rows were deleted from both tables.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     @discardableResult
     public func deleteExpired(batchSize: Int = 10_000) async throws -> Int {
         let revoked = try await connection.deleteExpired(from: tokens, column: "expires_at", batchSize: batchSize)

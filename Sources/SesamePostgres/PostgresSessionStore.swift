@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 import Sesame
 
-/// A ``SessionStore`` in PostgreSQL, over a `PostgresClient` connection pool.
+/// A `SessionStore` in PostgreSQL, over a `PostgresClient` connection pool.
 ///
 /// Sessions live in one table, `<prefix>sessions` (see ``PostgresTableNamespace``): the key (the SHA-256 of
 /// the session secret, never the secret), the group, the value as `bytea`, and the expiry as `timestamptz`,
@@ -28,9 +28,9 @@ import Sesame
 /// ## Failures
 ///
 /// Every operation is bounded by `operationTimeout`: a server that is down, refuses connections or stops
-/// answering makes the operation throw ``SessionStoreError/unavailable(_:)`` (promptly, not after the pool's
+/// answering makes the operation throw `SessionStoreError.unavailable(_:)` (promptly, not after the pool's
 /// own minute of retries), and the pool reconnects by itself once the server is back. A row that cannot be
-/// decoded throws ``SessionStoreError/invalidResponse(_:)``.
+/// decoded throws `SessionStoreError.invalidResponse(_:)`.
 public struct PostgresSessionStore: SessionStore {
     /// Where the table lives.
     public var namespace: PostgresTableNamespace { connection.namespace }
@@ -45,7 +45,7 @@ public struct PostgresSessionStore: SessionStore {
     ///   - client: The connection pool; its `run()` must be running for the store to work.
     ///   - namespace: The schema and table prefix (default: `sesame_sessions` in the current schema).
     ///   - operationTimeout: The longest any operation may take, including waiting for a connection, before it
-    ///     throws ``SessionStoreError/unavailable(_:)`` (default 5 seconds).
+    ///     throws `SessionStoreError.unavailable(_:)` (default 5 seconds).
     ///   - concurrentLookups: How many ``get(_:)`` queries may run at once; lookups that arrive while all are
     ///     busy share the next query (default: half the processor count, at least 1: each query in flight holds
     ///     a connection, a server process and client CPU, so under load fewer, larger queries serve more).
@@ -73,7 +73,7 @@ public struct PostgresSessionStore: SessionStore {
     ///
     /// Idempotent, and safe to run from several instances at once (migrations take a server-wide advisory lock).
     ///
-    /// - Throws: ``SessionStoreError`` when the server cannot be reached or refuses the statements.
+    /// - Throws: `SessionStoreError` when the server cannot be reached or refuses the statements.
     public func migrate() async throws {
         let namespace = connection.namespace
         try await connection.migrate([
@@ -95,7 +95,7 @@ public struct PostgresSessionStore: SessionStore {
     ///
     /// - Parameter key: The record's key.
     /// - Returns: The record, or `nil` when there is none or it has expired.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func get(_ key: String) async throws -> SessionRecord? {
         try await lookups.value(for: key)
     }
@@ -103,7 +103,7 @@ public struct PostgresSessionStore: SessionStore {
     /// Stores a new session's record (one `INSERT`; an expired row under the same key is replaced).
     ///
     /// - Parameter record: The record to store.
-    /// - Throws: ``SessionStoreError/unavailable(_:)``, or ``SessionStoreError/invalidResponse(_:)`` when a live
+    /// - Throws: `SessionStoreError.unavailable(_:)`, or `SessionStoreError.invalidResponse(_:)` when a live
     ///   record has the key already.
     public func create(_ record: SessionRecord) async throws {
         let value = ByteBuffer(bytes: record.value)
@@ -123,7 +123,7 @@ public struct PostgresSessionStore: SessionStore {
     ///
     /// - Parameter record: The record's new state.
     /// - Returns: `false` when no live record has its key (nothing was written).
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func update(_ record: SessionRecord) async throws -> Bool {
         let value = ByteBuffer(bytes: record.value)
         let query: PostgresQuery = """
@@ -140,7 +140,7 @@ public struct PostgresSessionStore: SessionStore {
     ///   - record: The record's new state.
     ///   - expectedValue: The value the live record must hold.
     /// - Returns: `false` when no live record has its key and that value (nothing was written).
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
         let value = ByteBuffer(bytes: record.value)
         let expected = ByteBuffer(bytes: expectedValue)
@@ -155,7 +155,7 @@ public struct PostgresSessionStore: SessionStore {
     /// Removes the record under `key`, if any.
     ///
     /// - Parameter key: The record's key.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func delete(_ key: String) async throws {
         try await connection.execute("DELETE FROM \(unescaped: table) WHERE key = \(key)")
     }
@@ -167,7 +167,7 @@ public struct PostgresSessionStore: SessionStore {
     ///
     /// - Parameter group: The group.
     /// - Returns: How many unexpired records were removed (expired ones are removed too, but not counted).
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func deleteGroup(_ group: String) async throws -> Int {
         let query: PostgresQuery = """
             WITH removed AS (DELETE FROM \(unescaped: table) WHERE grp = \(group) RETURNING expires_at)
@@ -183,7 +183,7 @@ public struct PostgresSessionStore: SessionStore {
     ///
     /// - Parameter group: The group.
     /// - Returns: The records, in no particular order.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     public func listGroup(_ group: String) async throws -> [SessionRecord] {
         let query: PostgresQuery = """
             SELECT key, grp, value, expires_at FROM \(unescaped: table) WHERE grp = \(group) AND expires_at > now()
@@ -195,7 +195,7 @@ public struct PostgresSessionStore: SessionStore {
     ///
     /// - Parameter batchSize: The most rows one statement deletes (default 10,000).
     /// - Returns: How many records were deleted.
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` or ``SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: `SessionStoreError.unavailable(_:)` or `SessionStoreError.invalidResponse(_:)`.
     @discardableResult
     public func deleteExpired(batchSize: Int = 10_000) async throws -> Int {
         try await connection.deleteExpired(from: table, column: "expires_at", batchSize: batchSize)

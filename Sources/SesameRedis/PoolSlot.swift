@@ -24,7 +24,7 @@ final class PoolSlot: Sendable {
     ///
     /// - Parameter open: Opens a new connection.
     /// - Returns: An open connection.
-    /// - Throws: What `open` throws, or ``Sesame/SessionStoreError/unavailable(_:)`` after ``shutdown()``.
+    /// - Throws: What `open` throws, or `SessionStoreError.unavailable(_:)` after ``shutdown()``.
     func connection(open: @escaping @Sendable () async throws -> RedisConnection) async throws -> RedisConnection {
         let next: Next = state.withLock { state in
             switch state {

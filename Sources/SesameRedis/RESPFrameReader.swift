@@ -26,7 +26,7 @@ struct RESPFrameReader: Sendable {
     /// The next complete reply, if the bytes so far hold one.
     ///
     /// - Returns: The reply, or `nil` when more bytes are needed.
-    /// - Throws: ``Sesame/SessionStoreError/invalidResponse(_:)`` for malformed or oversized replies.
+    /// - Throws: `SessionStoreError.invalidResponse(_:)` for malformed or oversized replies.
     mutating func next() throws -> RESPValue? {
         try parser.parse(&buffer)
     }

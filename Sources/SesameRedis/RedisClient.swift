@@ -6,9 +6,9 @@ import Synchronization
 /// A Redis client with a small pool of pipelining connections, used round-robin.
 ///
 /// Connections open lazily on first use, authenticate and select the database; one that breaks is replaced
-/// on the next command that lands on it. Failures surface as ``Sesame/SessionStoreError``:
-/// ``Sesame/SessionStoreError/unavailable(_:)`` when the server cannot be reached, refuses the credentials or
-/// does not answer in time, ``Sesame/SessionStoreError/invalidResponse(_:)`` for protocol errors and error
+/// on the next command that lands on it. Failures surface as `SessionStoreError`:
+/// `SessionStoreError.unavailable(_:)` when the server cannot be reached, refuses the credentials or
+/// does not answer in time, `SessionStoreError.invalidResponse(_:)` for protocol errors and error
 /// replies. Commands are not retried.
 public final class RedisClient: Sendable {
     /// The server and the pool's settings.
@@ -34,8 +34,8 @@ public final class RedisClient: Sendable {
     ///
     /// - Parameter command: The command.
     /// - Returns: The reply (never an error reply).
-    /// - Throws: ``Sesame/SessionStoreError/unavailable(_:)`` when the server cannot be reached, rejects the
-    ///   credentials, is loading or does not answer in time; ``Sesame/SessionStoreError/invalidResponse(_:)``
+    /// - Throws: `SessionStoreError.unavailable(_:)` when the server cannot be reached, rejects the
+    ///   credentials, is loading or does not answer in time; `SessionStoreError.invalidResponse(_:)`
     ///   for a malformed reply or an error reply.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
         try Self.checked(await sendAllowingErrors(command))
@@ -49,7 +49,7 @@ public final class RedisClient: Sendable {
     ///   - keys: The keys it touches (`KEYS` in Lua).
     ///   - arguments: Its other arguments (`ARGV` in Lua), binary-safe.
     /// - Returns: The script's reply (never an error reply).
-    /// - Throws: As ``send(_:)``; a script error is ``Sesame/SessionStoreError/invalidResponse(_:)``.
+    /// - Throws: As ``send(_:)``; a script error is `SessionStoreError.invalidResponse(_:)`.
     public func evaluate(_ script: RedisScript, keys: [String], arguments: [[UInt8]]) async throws -> RESPValue {
         if let hash = script.hash {
             let reply = try await sendAllowingErrors(Self.evalsha(hash, keys: keys, arguments: arguments))
@@ -66,19 +66,19 @@ public final class RedisClient: Sendable {
         return try Self.checked(await sendAllowingErrors(Self.evalsha(hash, keys: keys, arguments: arguments)))
     }
 
-    /// Runs a Lua script with text arguments; see ``evaluate(_:keys:arguments:)``.
+    /// Runs a Lua script with text arguments; see ``evaluate(_:keys:arguments:)-(_,_,[[UInt8]])``.
     ///
     /// - Parameters:
     ///   - script: The script.
     ///   - keys: The keys it touches (`KEYS` in Lua).
     ///   - arguments: Its other arguments (`ARGV` in Lua), sent as UTF-8.
     /// - Returns: The script's reply (never an error reply).
-    /// - Throws: As ``evaluate(_:keys:arguments:)``.
+    /// - Throws: As ``evaluate(_:keys:arguments:)-(_,_,[[UInt8]])``.
     public func evaluate(_ script: RedisScript, keys: [String], arguments: [String]) async throws -> RESPValue {
         try await evaluate(script, keys: keys, arguments: arguments.map { Array($0.utf8) })
     }
 
-    /// Closes every connection; later commands fail with ``Sesame/SessionStoreError/unavailable(_:)``.
+    /// Closes every connection; later commands fail with `SessionStoreError.unavailable(_:)`.
     public func shutdown() async {
         for slot in slots { await slot.shutdown() }
     }

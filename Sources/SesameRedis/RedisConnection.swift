@@ -6,7 +6,7 @@ import Sesame
 /// gets its own reply (Redis answers in order).
 ///
 /// A connection that fails or times out closes itself and fails every command in flight with
-/// ``Sesame/SessionStoreError/unavailable(_:)``; it is not reopened (``RedisClient`` opens a new one).
+/// `SessionStoreError.unavailable(_:)`; it is not reopened (``RedisClient`` opens a new one).
 public final class RedisConnection: Sendable {
     private let channel: any Channel
     private let commandTimeout: TimeAmount
@@ -22,8 +22,8 @@ public final class RedisConnection: Sendable {
     ///   - configuration: The server and the timeouts.
     ///   - eventLoopGroup: Where the connection's I/O runs.
     /// - Returns: A connection ready for commands.
-    /// - Throws: ``Sesame/SessionStoreError/unavailable(_:)`` when the server cannot be reached in time or
-    ///   rejects the credentials or the database; ``Sesame/SessionStoreError/invalidResponse(_:)`` when it
+    /// - Throws: `SessionStoreError.unavailable(_:)` when the server cannot be reached in time or
+    ///   rejects the credentials or the database; `SessionStoreError.invalidResponse(_:)` when it
     ///   answers something unexpected.
     public static func connect(
         configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -85,8 +85,8 @@ public final class RedisConnection: Sendable {
     ///
     /// - Parameter command: The command.
     /// - Returns: The reply; an error reply is returned as ``RESPValue/error(_:)``, not thrown.
-    /// - Throws: ``Sesame/SessionStoreError/unavailable(_:)`` when the connection is closed, fails or the
-    ///   reply does not come within the command timeout; ``Sesame/SessionStoreError/invalidResponse(_:)``
+    /// - Throws: `SessionStoreError.unavailable(_:)` when the connection is closed, fails or the
+    ///   reply does not come within the command timeout; `SessionStoreError.invalidResponse(_:)`
     ///   when the reply is malformed or too large.
     public func send(_ command: RedisCommand) async throws -> RESPValue {
         try await sendFuture(command).get()
@@ -111,7 +111,7 @@ public final class RedisConnection: Sendable {
         return reply.futureResult
     }
 
-    /// Closes the connection; commands in flight fail with ``Sesame/SessionStoreError/unavailable(_:)``.
+    /// Closes the connection; commands in flight fail with `SessionStoreError.unavailable(_:)`.
     public func close() async {
         try? await channel.close()
     }

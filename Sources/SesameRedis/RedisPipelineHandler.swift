@@ -15,7 +15,7 @@ final class RedisPipelineHandler: ChannelDuplexHandler {
     struct Request: Sendable {
         /// The encoded command.
         var bytes: ByteBuffer
-        /// Completed with the reply, or failed with a ``Sesame/SessionStoreError``.
+        /// Completed with the reply, or failed with a `SessionStoreError`.
         var reply: EventLoopPromise<RESPValue>
         /// When the command fails if no reply has come.
         var deadline: NIODeadline

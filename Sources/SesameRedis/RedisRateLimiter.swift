@@ -1,7 +1,7 @@
 import Foundation
 import Sesame
 
-/// A token-bucket ``Sesame/RateLimiter`` in Redis, with the semantics of ``Sesame/MemoryRateLimiter``:
+/// A token-bucket `RateLimiter` in Redis, with the semantics of `MemoryRateLimiter`:
 /// `capacity` requests at once, refilled at `refillInterval` seconds per token, shared by every process.
 ///
 /// Each bucket is a hash `{prefix}l:{key}` (tokens and last update) updated by one Lua script, so concurrent
@@ -39,7 +39,7 @@ public struct RedisRateLimiter: RateLimiter {
     ///
     /// - Parameter key: What is being limited, for example `ip:203.0.113.9`.
     /// - Returns: `nil` when the request is allowed, else the whole seconds until a token is available.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func consume(_ key: String) async throws -> Int? {
         let reply = try await client.evaluate(
             Self.consumeScript, keys: [prefix + key],

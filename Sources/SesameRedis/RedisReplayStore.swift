@@ -1,7 +1,7 @@
 import Foundation
 import Sesame
 
-/// A ``Sesame/ReplayStore`` in Redis: each used ID is a key `{prefix}r:{id}` set with `SET NX PXAT`, so of
+/// A `ReplayStore` in Redis: each used ID is a key `{prefix}r:{id}` set with `SET NX PXAT`, so of
 /// any number of concurrent uses exactly one wins, and Redis forgets the ID when its token expires.
 public struct RedisReplayStore: ReplayStore {
     private let client: RedisClient
@@ -26,7 +26,7 @@ public struct RedisReplayStore: ReplayStore {
     ///   - id: The token's ID (`jti`).
     ///   - expiresAt: When the token expires; Redis forgets the ID then.
     /// - Returns: `true` the first time, `false` for every later use.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func consume(_ id: String, expiresAt: Date) async throws -> Bool {
         let expiry = RedisSessionStore.milliseconds(expiresAt)
         // An expired ID needs no remembering (and Redis refuses expiry times in the past): as in memory, its

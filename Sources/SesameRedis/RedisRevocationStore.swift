@@ -1,7 +1,7 @@
 import Foundation
 import Sesame
 
-/// A ``Sesame/RevocationStore`` in Redis, with the semantics of ``Sesame/MemoryRevocationStore`` but shared by
+/// A `RevocationStore` in Redis, with the semantics of `MemoryRevocationStore` but shared by
 /// every process and kept across restarts (as far as the server persists).
 ///
 /// Revoked token IDs are keys `{prefix}j:{jti}` that expire with their tokens; a subject's "not before"
@@ -40,7 +40,7 @@ public struct RedisRevocationStore: RevocationStore {
     ///   - subject: The token's `sub`.
     ///   - issuedAt: The token's `iat`.
     /// - Returns: `true` if the token must not be accepted.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     /// Asks the server (one round trip).
     public func revocationStatus(tokenID: String, subject: String, issuedAt: Date) -> Eventual<Result<Bool, any Error>> {
         .catching { try await lookUp(tokenID: tokenID, subject: subject, issuedAt: issuedAt) }
@@ -64,7 +64,7 @@ public struct RedisRevocationStore: RevocationStore {
     /// - Parameters:
     ///   - tokenID: The token's `jti`.
     ///   - expiresAt: The token's `exp`; Redis forgets the entry then.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func revoke(tokenID: String, expiresAt: Date) async throws {
         let expiry = RedisSessionStore.milliseconds(expiresAt)
         // A token that has expired needs no deny-list entry (and Redis refuses expiry times in the past).
@@ -79,7 +79,7 @@ public struct RedisRevocationStore: RevocationStore {
     /// - Parameters:
     ///   - subject: The tokens' `sub`.
     ///   - issuedBefore: Tokens whose `iat` falls before this moment, or in the same second, are revoked.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func revokeAll(subject: String, issuedBefore: Date) async throws {
         // Token `iat`s are whole seconds: every token of the moment's second goes too.
         let notBefore = Int64(issuedBefore.timeIntervalSince1970.rounded(.down)) + 1

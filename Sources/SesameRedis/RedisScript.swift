@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A Lua script that Redis runs atomically, sent once with `SCRIPT LOAD` and then called by its SHA-1 with
-/// `EVALSHA` (see ``RedisClient/evaluate(_:keys:arguments:)``).
+/// `EVALSHA` (see ``RedisClient/evaluate(_:keys:arguments:)-(_,_,[[UInt8]])``).
 public final class RedisScript: Sendable {
     /// The script's Lua source.
     public let source: String

@@ -1,7 +1,7 @@
 import Foundation
 import Sesame
 
-/// A ``Sesame/SessionStore`` in Redis, shared by every server process that uses the same Redis.
+/// A `SessionStore` in Redis, shared by every server process that uses the same Redis.
 ///
 /// Each session is a hash `{prefix}s:{key}` (fields `v` value, `g` group, `e` expiry in Unix milliseconds)
 /// that Redis expires at the session's expiry. A session is created once and then only updated while it exists,
@@ -32,7 +32,7 @@ public struct RedisSessionStore: SessionStore {
     ///
     /// - Parameter key: The store key (the hex SHA-256 of the session secret).
     /// - Returns: The unexpired record, or `nil`.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func get(_ key: String) async throws -> SessionRecord? {
         let reply = try await client.send(RedisCommand("HMGET", sessionPrefix + key, "v", "g", "e"))
         guard case .array(let fields) = reply, fields.count == 3 else {
@@ -48,11 +48,11 @@ public struct RedisSessionStore: SessionStore {
             expiresAt: Date(timeIntervalSince1970: Double(expiry) / 1000))
     }
 
-    /// Stores a new session's record, expiring it at its ``Sesame/SessionRecord/expiresAt`` and adding it to its
+    /// Stores a new session's record, expiring it at its `SessionRecord.expiresAt` and adding it to its
     /// group (one script, atomic); an already expired record is not stored.
     ///
     /// - Parameter record: The record.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly, or when a live
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly, or when a live
     ///   record has the key already.
     public func create(_ record: SessionRecord) async throws {
         let reply = try await write(record, mode: "create")
@@ -64,7 +64,7 @@ public struct RedisSessionStore: SessionStore {
     ///
     /// - Parameter record: The record's new state.
     /// - Returns: `false` when no live record has its key (nothing was written).
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func update(_ record: SessionRecord) async throws -> Bool {
         try await write(record, mode: "update") != .integer(-1)
     }
@@ -75,7 +75,7 @@ public struct RedisSessionStore: SessionStore {
     ///   - record: The record's new state.
     ///   - expectedValue: The value the live record must hold.
     /// - Returns: `false` when no live record has its key and that value (nothing was written).
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func replace(_ record: SessionRecord, expectedValue: [UInt8]) async throws -> Bool {
         try await write(record, mode: "replace", expectedValue: expectedValue) != .integer(-1)
     }
@@ -93,7 +93,7 @@ public struct RedisSessionStore: SessionStore {
     /// Removes the record under `key` and its group membership; nothing happens when there is none.
     ///
     /// - Parameter key: The store key.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func delete(_ key: String) async throws {
         _ = try await client.evaluate(Self.deleteScript, keys: [sessionPrefix + key], arguments: [key, groupPrefix])
     }
@@ -102,7 +102,7 @@ public struct RedisSessionStore: SessionStore {
     ///
     /// - Parameter group: The group, usually a subject ID.
     /// - Returns: How many unexpired records were removed; of concurrent calls, each record counts in one.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func deleteGroup(_ group: String) async throws -> Int {
         let reply = try await client.evaluate(
             Self.deleteGroupScript, keys: [groupPrefix + group],
@@ -118,7 +118,7 @@ public struct RedisSessionStore: SessionStore {
     ///
     /// - Parameter group: The group.
     /// - Returns: The group's live records.
-    /// - Throws: ``Sesame/SessionStoreError`` when Redis cannot be reached or answers unexpectedly.
+    /// - Throws: `SessionStoreError` when Redis cannot be reached or answers unexpectedly.
     public func listGroup(_ group: String) async throws -> [SessionRecord] {
         let reply = try await client.evaluate(
             Self.listGroupScript, keys: [groupPrefix + group],

@@ -4,7 +4,7 @@ import Sesame
 import SQLiteNIO
 import Synchronization
 
-/// An ``AccountStore`` in a SQLite file: users, accounts, verification tokens and passkeys, the embedded default.
+/// An `AccountStore` in a SQLite file: users, accounts, verification tokens and passkeys, the embedded default.
 ///
 /// Operations run on a connection of the store's own, one at a time, on the calling task's thread (the statements
 /// are short and indexed: a hop to a thread pool would cost more than most of them); writes run in a transaction
@@ -25,7 +25,7 @@ public final class SQLiteAccountStore: AccountStore, UserDirectory {
     /// - Parameters:
     ///   - path: The database file.
     ///   - busyTimeout: How long a write waits for another connection's write lock before the operation fails
-    ///     with ``SessionStoreError/unavailable(_:)`` (default 1 second; statements run on the calling task's
+    ///     with `SessionStoreError.unavailable(_:)` (default 1 second; statements run on the calling task's
     ///     thread, so keep it short).
     public init(path: String, busyTimeout: Duration = .seconds(1)) {
         self.path = path
@@ -121,7 +121,7 @@ public final class SQLiteAccountStore: AccountStore, UserDirectory {
     /// Brings the schema to the newest version (idempotent). Runs on first use too.
     ///
     /// - Returns: The versions applied now (empty when the schema was current).
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` when the file cannot be opened or written.
+    /// - Throws: `SessionStoreError.unavailable(_:)` when the file cannot be opened or written.
     @discardableResult
     public func migrate() async throws -> [Int] {
         try await perform { database in try Self.migrate(database) }

@@ -1,7 +1,7 @@
 import Foundation
 import Sesame
 
-/// A token-bucket ``RateLimiter`` in SQLite, with ``MemoryRateLimiter``'s semantics: one upsert refills the
+/// A token-bucket `RateLimiter` in SQLite, with `MemoryRateLimiter`'s semantics: one upsert refills the
 /// bucket, takes a token when there is one and says whether it did, atomically.
 public struct SQLiteRateLimiter: RateLimiter {
     /// The database.

@@ -1,7 +1,7 @@
 import Foundation
 import Sesame
 
-/// A ``ReplayStore`` in SQLite: an ID is redeemed by one `INSERT … ON CONFLICT` that succeeds for exactly one
+/// A `ReplayStore` in SQLite: an ID is redeemed by one `INSERT … ON CONFLICT` that succeeds for exactly one
 /// caller (or revives an ID whose time is up).
 public struct SQLiteReplayStore: ReplayStore {
     /// The database.

@@ -1,7 +1,7 @@
 import Foundation
 import Sesame
 
-/// A ``RevocationStore`` in SQLite, with ``MemoryRevocationStore``'s semantics: a `jti` deny-list kept until
+/// A `RevocationStore` in SQLite, with `MemoryRevocationStore`'s semantics: a `jti` deny-list kept until
 /// each token would have expired, and a per-subject "not before" in whole seconds.
 public struct SQLiteRevocationStore: RevocationStore {
     /// The database.

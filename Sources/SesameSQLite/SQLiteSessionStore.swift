@@ -4,7 +4,7 @@ import Sesame
 import SQLiteNIO
 import Synchronization
 
-/// A ``SessionStore`` in an SQLite file: the embedded default, durable across restarts of the app.
+/// A `SessionStore` in an SQLite file: the embedded default, durable across restarts of the app.
 ///
 /// Reads are one `SELECT` by primary key; a new session is one `INSERT`, a change one conditional `UPDATE`
 /// (a deleted session is never recreated); ``deleteGroup(_:)`` one `DELETE … RETURNING`, so

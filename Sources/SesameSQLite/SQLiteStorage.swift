@@ -50,7 +50,7 @@ public final class SQLiteStorage: Sendable {
 
     /// Runs one statement and collects its rows.
     ///
-    /// - Throws: ``SessionStoreError/unavailable(_:)`` when the database cannot be opened or written.
+    /// - Throws: `SessionStoreError.unavailable(_:)` when the database cannot be opened or written.
     func rows(_ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
         do {
             return try await SQLiteLazyConnection.rows(connection.connection(), sql, binds)
@@ -81,7 +81,7 @@ public final class SQLiteStorage: Sendable {
 }
 
 extension SQLiteStorage: ExpiringStore {
-    /// Deletes expired sessions, used IDs, revocations and idle rate-limit buckets (for ``StoreCleanupService``).
+    /// Deletes expired sessions, used IDs, revocations and idle rate-limit buckets (for `StoreCleanupService`).
     ///
     /// - Returns: How many session rows were removed.
     @discardableResult

@@ -5,10 +5,10 @@ import Sesame
 import Vapor
 
 extension RoutesBuilder {
-    /// Serves an ``AuthHandler``'s routes (`{prefix}`, `{prefix}/**`) on this route group.
+    /// Serves an `AuthHandler`'s routes (`{prefix}`, `{prefix}/**`) on this route group.
     ///
     /// The handler's prefix comes from its configuration (default `/auth`), so add it to the root group.
-    /// Request bodies are collected up to ``AuthConfiguration/maximumBodySize`` (a larger one is `413`).
+    /// Request bodies are collected up to `AuthConfiguration.maximumBodySize` (a larger one is `413`).
     ///
     /// - Parameter handler: The handler.
     public func addAuthHandler(_ handler: AuthHandler) {

@@ -2,7 +2,7 @@ import HTTPTypes
 import Sesame
 import Vapor
 
-/// Applies a Sesame ``CORSPolicy`` on Vapor: answers preflights and adds the CORS fields for allowed origins only
+/// Applies a Sesame `CORSPolicy` on Vapor: answers preflights and adds the CORS fields for allowed origins only
 /// (with credentials, never `*`).
 ///
 /// Preflights are `OPTIONS` requests, which reach a route group's middleware only for routes registered for

@@ -4,7 +4,7 @@ import Vapor
 
 /// Gives Vapor's own refusals Sesame's shape: an unmatched route, a body over the limit, an `Abort` or a body that
 /// does not decode becomes `{"error": CODE, "error_description", "message"}` with its status (a small page for a
-/// browser navigation), so that every refusal an app sends carries one of the stable codes. An ``AuthError`` thrown
+/// browser navigation), so that every refusal an app sends carries one of the stable codes. An `AuthError` thrown
 /// by a handler answers as itself. Other errors pass on to Vapor's `ErrorMiddleware`.
 ///
 /// Add it after Vapor's error middleware: `app.middleware.use(SesameErrorMiddleware())`.

@@ -2,10 +2,10 @@ import HTTPTypes
 import Sesame
 import Vapor
 
-/// Runs Sesame's ``SessionFlow`` for the routes below it: resolves the request's session (either strategy), refuses
+/// Runs Sesame's `SessionFlow` for the routes below it: resolves the request's session (either strategy), refuses
 /// what the flow refuses, logs the session in as `req.auth`'s `AuthSession<Subject>`, runs the route with it as
 /// `AuthSession.current`, then adds what the flow says (a new or cleared cookie, or a 503 when the changes could not
-/// be saved). With ``StoredSessions``, it replaces Vapor's `SessionsMiddleware`.
+/// be saved). With `StoredSessions`, it replaces Vapor's `SessionsMiddleware`.
 ///
 /// Use Vapor's own guards after it (`AuthSession<AppSession>.guardMiddleware()`, `.redirectMiddleware(path:)`) or
 /// ``RequireSessionMiddleware`` for Sesame's browser-or-API answer.
@@ -153,7 +153,7 @@ struct SessionScopeKey<Subject: SessionSubject>: StorageKey {
 extension AuthSession: Authenticatable {}
 
 extension Response {
-    /// The JSON answer to an ``AuthError`` a handler threw; other errors are thrown on, to Vapor's error handling.
+    /// The JSON answer to an `AuthError` a handler threw; other errors are thrown on, to Vapor's error handling.
     @usableFromInline
     convenience init(authError error: any Error) throws {
         guard let error = error as? AuthError else { throw error }

@@ -2,7 +2,7 @@ import HTTPTypes
 import Sesame
 import Vapor
 
-/// A Vapor request as ``SessionFlow`` reads it: the credentials found in one pass over the headers, anything else
+/// A Vapor request as `SessionFlow` reads it: the credentials found in one pass over the headers, anything else
 /// only when the flow asks (Vapor builds the URL string from Foundation's `URLComponents`, which costs more than
 /// resolving a cached session, so only a refusal reads it).
 @usableFromInline
