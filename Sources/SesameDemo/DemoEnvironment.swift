@@ -47,22 +47,28 @@ public enum DemoEnvironment {
         let port = environment["PORT"].flatMap(Int.init) ?? 8080
         // Sesame's settings through swift-configuration: the environment, over a JSON file named by SESAME_CONFIG_FILE.
         // Every problem is reported at once, by key; production refuses http, development keys and unbelieved proxies.
-        var sources: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: environment)]
-        if let file = environment["SESAME_CONFIG_FILE"], !file.isEmpty {
+        @Sendable func readSettings() async throws -> SesameSettings {
+            var sources: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: environment)]
+            if let file = environment["SESAME_CONFIG_FILE"], !file.isEmpty {
+                do {
+                    sources.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+                } catch {
+                    throw StartError(description: "SESAME_CONFIG_FILE \(file) cannot be read: \(error)")
+                }
+            }
             do {
-                sources.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(file)))
+                return try SesameSettings(reading: ConfigReader(providers: sources), defaultPort: port, logger: logger)
             } catch {
-                throw StartError(description: "SESAME_CONFIG_FILE \(file) cannot be read: \(error)")
+                throw StartError(description: "the settings cannot be used:\n\(error)")
             }
         }
-        let settings: SesameSettings
-        do {
-            settings = try SesameSettings(reading: ConfigReader(providers: sources), defaultPort: port, logger: logger)
-        } catch {
-            throw StartError(description: "the settings cannot be used:\n\(error)")
-        }
+        let settings = try await readSettings()
         let isProduction = settings.mode == .production
-        let keys = settings.keys
+        // The keys live in a ring that the reload service refreshes from the same sources (the config file, or in
+        // development the key file) every minute and on SIGHUP: rotating needs no restart.
+        let ring = KeyRing(settings.keys)
+        let keyReload = KeyReloadService(ring: ring, logger: logger) { try await readSettings().keys }
+        let keys = ring.keys
         let providers = settings.providers
         // Passkeys need a domain, not an IP address, as their relying party ID: the demo is served as localhost.
         var configuration = DemoConfiguration(port: port, baseURL: settings.baseURL, isDevelopment: !isProduction)
@@ -74,7 +80,8 @@ public enum DemoEnvironment {
             logger.notice("Sesame demo: open \(configuration.baseURL)/ (\(backend.summary))")
             var configuration = configuration
             // Expired sessions, used IDs and revocations leave the SQLite file or PostgreSQL every five minutes.
-            if !backend.expiring.isEmpty { configuration.services = [StoreCleanupService(stores: backend.expiring, logger: logger)] }
+            configuration.services = [keyReload]
+            if !backend.expiring.isEmpty { configuration.services.append(StoreCleanupService(stores: backend.expiring, logger: logger)) }
             if let store = backend.sessionStore {
                 let sessions = StoredSessions<DemoSession, DemoData>(
                     store: store, signer: SessionCookieSigner(keys: keys),

@@ -16,7 +16,7 @@ struct VaporRunner: DemoRunner {
         app.http.server.configuration.hostname = demo.configuration.host
         app.http.server.configuration.port = demo.configuration.port
         VaporDemoRoutes.register(on: app, demo: demo)
-        // The background services (the stores' cleanup) run beside the server and are cancelled when it stops.
+        // The background services (key reloading, the stores' cleanup) run beside the server and are cancelled when it stops.
         let services = demo.configuration.services
         let background = Task { await withTaskGroup(of: Void.self) { group in for service in services { group.addTask { try? await service.run() } } } }
         do {

@@ -99,6 +99,8 @@ import Testing
         "AuditTrail": (AuditTrail).self,
         "StoredSessionDirectory": (StoredSessionDirectory).self,
         "StoreCleanupService": (StoreCleanupService).self,
+        "KeyRing": (KeyRing).self,
+        "KeyReloadService": (KeyReloadService).self,
         "ExpiringStore": (any ExpiringStore).self,
         "MeasuredSessionStore": (MeasuredSessionStore).self,
         "MemoryAccountStore": (MemoryAccountStore).self,

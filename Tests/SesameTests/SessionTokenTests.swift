@@ -262,7 +262,7 @@ import Testing
         let forged = try Forge.jws(
             header: Forge.decodeSegment(victim, 0), payload: Forge.decodeSegment(sessions.create(.user(userID: "mallory", tenantID: nil)), 1),
             key: JWK.generate(.es256))
-        sessions.cache?.insert(.init(session: victimSession, token: TokenSeal.bytes(of: victim[...])), for: TokenSeal.cacheKey(of: forged[...]), isStale: { _ in false })
+        sessions.cache?.insert(.init(session: victimSession, token: TokenSeal.bytes(of: victim[...]), keyGeneration: 0), for: TokenSeal.cacheKey(of: forged[...]), isStale: { _ in false })
         let misses = sessions.cacheStatistics.misses
         await #expect(throws: TokenError.invalidSignature) { try await sessions.verify(forged) }
         #expect(sessions.cacheStatistics.misses == misses + 1)

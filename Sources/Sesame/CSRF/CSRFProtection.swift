@@ -8,7 +8,8 @@ import HTTPTypes
 /// comparison. A cookie whose MAC does not verify is ignored (and replaced), so a subdomain that can write
 /// cookies cannot plant a token of its choosing. On https the cookie carries the `__Host-` prefix.
 public struct CSRFProtection: Sendable {
-    private let mac: PrecomputedHMAC<SHA256>
+    /// The MAC state of the key (following a ``KeyRing``'s active key).
+    private let mac: KeyDerived<PrecomputedHMAC<SHA256>>
     /// The cookie's options (default name `sesame-csrf`, `HttpOnly`, `SameSite=Lax`).
     public let cookie: SessionCookie
     private let cookieNames: [[UInt8]]
@@ -16,14 +17,20 @@ public struct CSRFProtection: Sendable {
     /// Creates CSRF protection with a key derived (HKDF-SHA-256) from the app's active key.
     ///
     /// - Parameters:
-    ///   - keys: The app's key set (a verification-only set gets a random per-process key instead).
+    ///   - keys: The app's key set (a verification-only set gets a random per-process key instead). With a
+    ///     ``KeyRing``'s set, tokens are made under the ring's new active key once it is replaced, and tokens made
+    ///     before are refused (a page's form must be loaded again).
     ///   - cookie: The cookie's options (``AuthHandler`` uses `SessionCookie(name: "sesame-csrf", baseURL:)`).
     public init(keys: KeySet, cookie: SessionCookie = SessionCookie(name: "sesame-csrf")) {
-        self.init(key: SymmetricKey(data: keys.derivedKey(purpose: "sesame/csrf/v1")), cookie: cookie)
+        self.init(mac: KeyDerived(from: keys) { keys in PrecomputedHMAC<SHA256>(key: SymmetricKey(data: keys.derivedKey(purpose: "sesame/csrf/v1"))) }, cookie: cookie)
     }
 
     init(key: SymmetricKey, cookie: SessionCookie) {
-        self.mac = PrecomputedHMAC<SHA256>(key: key)
+        self.init(mac: KeyDerived(fixed: PrecomputedHMAC<SHA256>(key: key)), cookie: cookie)
+    }
+
+    private init(mac: KeyDerived<PrecomputedHMAC<SHA256>>, cookie: SessionCookie) {
+        self.mac = mac
         self.cookie = cookie
         self.cookieNames = cookie.acceptedNames.map { Array($0.utf8) }
     }
@@ -76,6 +83,6 @@ public struct CSRFProtection: Sendable {
     }
 
     private func signature(of token: String) -> String {
-        Base64URL.encode(Array(token.utf8).withUnsafeBytes { mac.authenticationCode(for: $0) })
+        Base64URL.encode(Array(token.utf8).withUnsafeBytes { mac.value.authenticationCode(for: $0) })
     }
 }

@@ -64,6 +64,8 @@ public enum JWT {
 
     /// Verifies a token and, in the same pass over the payload, parses the named top-level members.
     static func verify(_ token: String, keys: KeySet, validation: TokenValidation, extracting names: [String]) throws(TokenError) -> (verified: Verified, extracted: [JSONValue?]) {
+        // One set of keys for the whole check, even if a ring's keys are replaced meanwhile.
+        if keys.isLive { return try verify(token, keys: keys.resolved, validation: validation, extracting: names) }
         let (header, payloadBytes, key) = try token.withUTF8Buffer { bytes throws(TokenError) in
             let compact = try CompactToken(bytes, maximumSize: validation.maximumTokenSize)
             if compact.isJWE {

@@ -8,12 +8,17 @@ extension KeySet {
     ///
     /// - Parameter purpose: The HKDF `info`, for example `sesame/csrf/v1`.
     func derivedKey(purpose: String) -> [UInt8] {
-        Self.derive(from: activeKey?.secretBytes ?? RandomToken.bytes(32), purpose: purpose)
+        if let ring {
+            // The ring's own fallback, so that every thread derives the same key from the same keys.
+            return Self.derive(from: ring.current.activeKey?.secretBytes ?? ring.fallbackSecret, purpose: purpose)
+        }
+        return Self.derive(from: activeKey?.secretBytes ?? RandomToken.bytes(32), purpose: purpose)
     }
 
     /// A 32-byte key for `purpose` from each private or secret key, the active key's first (for MACs that
     /// verify under old keys during a rotation).
     func derivedKeys(purpose: String) -> [[UInt8]] {
+        if let ring { return ring.current.derivedKeys(purpose: purpose) }
         let ordered = (activeKey.map { [$0] } ?? []) + keys.filter { $0.keyID != activeKey?.keyID }
         return ordered.compactMap(\.secretBytes).map { Self.derive(from: $0, purpose: purpose) }
     }

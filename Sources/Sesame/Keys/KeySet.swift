@@ -9,15 +9,28 @@ import Foundation
 /// Key selection is strict. A token's `kid` must name a key of the set (there is no fallback to a default
 /// key), and when the set holds more than one key, a token without `kid` is rejected. The selected key's
 /// algorithm must be the one the token names.
+///
+/// A set is a value, fixed when it is made, except ``KeyRing/keys``: that set reads its ring's current keys on every
+/// use, so that the components it was given to see keys the ring replaced while the app runs.
 public struct KeySet: Sendable {
     /// The key new tokens are signed or encrypted with, if the set can issue tokens.
-    public let activeKey: JWK?
+    public var activeKey: JWK? {
+        if let ring { return ring.current.storedActiveKey }
+        return storedActiveKey
+    }
     /// Every key in the set, the active key first.
-    public let keys: [JWK]
+    public var keys: [JWK] {
+        if let ring { return ring.current.storedKeys }
+        return storedKeys
+    }
+    private let storedActiveKey: JWK?
+    private let storedKeys: [JWK]
     private let keysByID: [String: JWK]
     /// The exact encoded header Sesame writes for each key, with its parsed form: a token that carries one of
     /// these byte for byte needs no header parsing or key lookup.
     private let knownHeaders: [KnownHeader]
+    /// The ring whose current keys this set stands for, or `nil` for a fixed set.
+    @usableFromInline let ring: KeyRing?
 
     struct KnownHeader: Sendable {
         let encoded: [UInt8]
@@ -53,8 +66,9 @@ public struct KeySet: Sendable {
                 throw TokenError.invalidKey.with(detail: "two keys share the key ID \(key.keyID)")
             }
         }
-        self.activeKey = active
-        self.keys = keys
+        self.storedActiveKey = active
+        self.storedKeys = keys
+        self.ring = nil
         self.keysByID = byID
         self.knownHeaders = keys.compactMap { key in
             let json = key.algorithm.isSigning
@@ -67,10 +81,31 @@ public struct KeySet: Sendable {
         }
     }
 
+    /// The set that stands for a ring's current keys (``KeyRing/keys``).
+    init(ring: KeyRing) {
+        storedActiveKey = nil
+        storedKeys = []
+        keysByID = [:]
+        knownHeaders = []
+        self.ring = ring
+    }
+
+    /// Whether the set reads a ring's current keys on each use.
+    var isLive: Bool { ring != nil }
+
+    /// The number of the keys this set holds now: 0 for a fixed set; for a ring's set, the ring's
+    /// ``KeyRing/generation``, which changes whenever the ring's keys are replaced. What is derived from the keys is
+    /// remembered under it.
+    @usableFromInline var generation: Int { ring?.generation ?? 0 }
+
+    /// The fixed set of the keys this set holds now: itself, or its ring's current keys.
+    var resolved: KeySet { ring?.current ?? self }
+
     /// A copy of the set whose keys and headers are new objects, sharing no reference-counted state with this one
     /// but the key material: a thread that verifies with its own replica retains and releases only objects no other
     /// core touches (see ``SessionTokens``).
     func replica() -> KeySet {
+        if let ring { return ring.current.replica() }
         let replicas = keys.map { $0.replica() }
         // The keys were accepted once, so they are again.
         return try! KeySet(active: activeKey == nil ? nil : replicas[0], keys: replicas)
@@ -82,6 +117,7 @@ public struct KeySet: Sendable {
     ///   - encoded: The token's first segment.
     ///   - signing: Whether the token is a JWS (`true`) or a JWE (`false`).
     func knownHeader(_ encoded: UnsafeBufferPointer<UInt8>, signing: Bool) -> (header: JOSEHeader, key: JWK)? {
+        if let ring { return ring.current.knownHeader(encoded, signing: signing) }
         for known in knownHeaders where known.key.algorithm.isSigning == signing && known.encoded.count == encoded.count {
             let same = known.encoded.withUnsafeBufferPointer { memcmp($0.baseAddress!, encoded.baseAddress!, encoded.count) == 0 }
             if same { return (known.header, known.key) }
@@ -95,6 +131,7 @@ public struct KeySet: Sendable {
     /// - Returns: The key with that ID, or the only key of a one-key set when the token has no `kid`.
     /// - Throws: ``TokenError/unknownKeyID`` or ``TokenError/missingKeyID``.
     public func key(forID keyID: String?) throws(TokenError) -> JWK {
+        if let ring { return try ring.current.key(forID: keyID) }
         if let keyID {
             guard let key = keysByID[keyID] else { throw TokenError.unknownKeyID }
             return key

@@ -34,22 +34,26 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     @usableFromInline let cacheHits: Counter?
     @usableFromInline let cacheMisses: Counter?
 
-    /// A verified session and the whole token it was verified from, which a hit must equal (see ``TokenSeal``).
+    /// A verified session and the whole token it was verified from, which a hit must equal (see ``TokenSeal``), and
+    /// the generation of the keys it was verified with, which a hit must share (a ``KeyRing`` that dropped a key
+    /// makes every token verified before verified again).
     @usableFromInline
     struct CachedSession: Sendable {
         @usableFromInline let session: AuthSession<Subject>
         @usableFromInline let token: [UInt8]
+        @usableFromInline let keyGeneration: Int
 
-        @usableFromInline init(session: AuthSession<Subject>, token: [UInt8]) {
+        @usableFromInline init(session: AuthSession<Subject>, token: [UInt8], keyGeneration: Int) {
             self.session = session
             self.token = token
+            self.keyGeneration = keyGeneration
         }
     }
     @usableFromInline let now: @Sendable () -> Double
     /// Decoded subjects by their wire form.
     let subjects = ThreadShardedMemo<DecodedSubjectKey, Subject>()
-    /// Each thread's replica of ``keys``: verifying with shared key objects makes every core update their reference
-    /// counts, one cache line bouncing between cores on each verification.
+    /// Each thread's replica of ``keys``, under their generation: verifying with shared key objects makes every core
+    /// update their reference counts, one cache line bouncing between cores on each verification.
     let keyReplicas = ThreadShardedMemo<Int, KeySet>(limitPerShard: 1)
     /// The cookie names a request may carry the session under, as bytes, preferred first.
     let cookieNames: [[UInt8]]
@@ -179,7 +183,8 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
     @inlinable
     func signatureChecked(_ token: Substring) throws(TokenError) -> AuthSession<Subject> {
         let key = TokenSeal.cacheKey(of: token)
-        if let cache, let cached = cache.lookup(key, where: { TokenSeal.matches($0.token, token: token) }) {
+        let generation = keys.generation
+        if let cache, let cached = cache.lookup(key, where: { $0.keyGeneration == generation && TokenSeal.matches($0.token, token: token) }) {
             guard now() - configuration.leeway < cached.session.expiresAt.timeIntervalSince1970 else {
                 cache.removeValue(for: key)
                 throw TokenError.expired
@@ -188,18 +193,22 @@ public struct SessionTokens<Subject: SessionSubject>: Sendable {
             return cached.session
         }
         cacheMisses?.increment()
-        let session = try verifyUncached(String(token))
+        let session = try verifyUncached(String(token), keyGeneration: generation)
         if let cache {
             let current = now()
-            cache.insert(CachedSession(session: session, token: TokenSeal.bytes(of: token)), for: key, now: current, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
+            cache.insert(CachedSession(session: session, token: TokenSeal.bytes(of: token), keyGeneration: generation), for: key, now: current, isStale: { $0.session.expiresAt.timeIntervalSince1970 <= current })
         }
         return session
     }
 
     /// The full check: signature or decryption, purpose, claims and subject.
     @usableFromInline
-    func verifyUncached(_ token: String) throws(TokenError) -> AuthSession<Subject> {
-        let keys = keyReplicas.value(for: 0) { self.keys.replica() }
+    ///
+    /// - Parameters:
+    ///   - token: The token.
+    ///   - keyGeneration: The keys' generation, read before (default: now); the keys used are at least that new.
+    func verifyUncached(_ token: String, keyGeneration: Int? = nil) throws(TokenError) -> AuthSession<Subject> {
+        let keys = keyReplicas.value(for: keyGeneration ?? self.keys.generation) { self.keys.replica() }
         let (verified, extracted) = try JWT.verify(token, keys: keys, validation: validation, extracting: SessionSubjectCoding.members)
         guard verified.header.type == nil else { throw TokenError.wrongTokenType.with(detail: "not a session token") }
         let claims = verified.claims

@@ -8,7 +8,8 @@ import Foundation
 /// all of them verify, so keys rotate by putting the new one first and keeping the old one until its cookies
 /// have expired.
 public struct SessionCookieSigner: Sendable {
-    private let keys: [PrecomputedHMAC<SHA256>]
+    /// The MAC states of the keys, the signing one first (following a ``KeyRing``'s keys).
+    private let macs: KeyDerived<[PrecomputedHMAC<SHA256>]>
 
     /// The number of random bytes in a session secret.
     static let secretByteCount = 32
@@ -19,16 +20,23 @@ public struct SessionCookieSigner: Sendable {
     /// - Precondition: At least one key, each at least 32 bytes.
     public init(secrets: [[UInt8]]) {
         precondition(!secrets.isEmpty && secrets.allSatisfy { $0.count >= 32 }, "session cookie keys must be at least 32 bytes")
-        keys = secrets.map { PrecomputedHMAC<SHA256>(key: SymmetricKey(data: $0)) }
+        macs = KeyDerived(fixed: secrets.map { PrecomputedHMAC<SHA256>(key: SymmetricKey(data: $0)) })
     }
 
     /// Creates a signer whose keys are derived (HKDF-SHA-256) from a key set's private and secret keys, the
     /// active key's first.
     ///
+    /// With a ``KeyRing``'s set, the signer follows the ring: cookies are signed under its new active key once it is
+    /// replaced, and a key it no longer holds verifies no cookie.
+    ///
     /// - Parameter keys: The app's key set.
     /// - Precondition: The set holds at least one private or secret key.
     public init(keys: KeySet) {
-        self.init(secrets: keys.derivedKeys(purpose: "sesame/session-cookie/v1"))
+        let purpose = "sesame/session-cookie/v1"
+        precondition(!keys.derivedKeys(purpose: purpose).isEmpty, "session cookie keys need a private or secret key")
+        macs = KeyDerived(from: keys) { keys in
+            keys.derivedKeys(purpose: purpose).map { PrecomputedHMAC<SHA256>(key: SymmetricKey(data: $0)) }
+        }
     }
 
     /// A new random session secret.
@@ -48,7 +56,7 @@ public struct SessionCookieSigner: Sendable {
 
     /// The cookie value for a secret, signed with the newest key.
     func cookieValue(for secret: [UInt8]) -> String {
-        Base64URL.encode(secret) + "." + Base64URL.encode(secret.withUnsafeBytes { keys[0].authenticationCode(for: $0) })
+        Base64URL.encode(secret) + "." + Base64URL.encode(secret.withUnsafeBytes { macs.value[0].authenticationCode(for: $0) })
     }
 
     /// The secret in a cookie value, or `nil` when the value is malformed or its MAC verifies under no key.
@@ -60,6 +68,7 @@ public struct SessionCookieSigner: Sendable {
             let mac = Base64URL.decode(parts[1]), mac.count == 32
         else { return nil }
         var valid = false
+        let keys = macs.value
         secret.withUnsafeBytes { message in
             for key in keys {
                 // Every key is tried, so the time taken does not say which one matched.
