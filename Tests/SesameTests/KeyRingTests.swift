@@ -74,7 +74,7 @@ import Testing
         let csrf = CSRFProtection(keys: ring.keys, cookie: SessionCookie(name: "sesame-csrf", baseURL: "http://127.0.0.1"))
         let sealer = PurposeSealer(keys: ring.keys, purpose: "test/v1")
         let handler = AuthHandler(providers: [:], configuration: AuthConfiguration(baseURL: "http://127.0.0.1"), keys: ring.keys) { _ in .json([:]) }
-        let flowKeyBefore = handler.flowKey.value
+        let flowKeyBefore = try #require(handler.flowKeys.value.first)
 
         let secret = SessionCookieSigner.newSecret()
         let cookie = signer.cookieValue(for: secret)
@@ -91,7 +91,10 @@ import Testing
         let newCookie = signer.cookieValue(for: secret)
         #expect(newCookie != cookie)
         #expect(SessionCookieSigner(keys: try KeySet(activeKey: old)).secret(fromCookie: newCookie) == nil)
-        #expect(handler.flowKey.value.keyID == "flow" && handler.flowKey.value.secretBytes != flowKeyBefore.secretBytes)
+        // CSRF tokens and sign-ins in progress (flow state) made under the old key still check.
+        #expect(csrf.verify(withCSRF, submitted: token))
+        #expect(handler.flowKeys.value.map(\.secretBytes) != [flowKeyBefore.secretBytes])
+        #expect(handler.flowKeys.value.count == 2 && handler.flowKeys.value[1].secretBytes == flowKeyBefore.secretBytes)
 
         // The old key dropped: nothing it made opens or verifies.
         try ring.replace(with: KeySet(activeKey: new))
@@ -99,8 +102,34 @@ import Testing
         #expect(signer.secret(fromCookie: newCookie) == secret)
         #expect(sealer.open(sealed, for: ["row"]) == nil)
         #expect(!csrf.verify(withCSRF, submitted: token))
+        #expect(handler.flowKeys.value.count == 1 && handler.flowKeys.value[0].secretBytes != flowKeyBefore.secretBytes)
         // What is made now checks under the new keys, from any thread's derivation.
         #expect(sealer.open(try sealer.seal([4], for: ["row"]), for: ["row"]) == [4])
+    }
+
+    @Test func storedSessionsRefuseACookieWhoseKeyWasDroppedEvenOnceVerified() async throws {
+        let (old, new) = try Self.rotation()
+        let ring = KeyRing(try KeySet(activeKey: old))
+        let sessions = StoredSessions<Subject, [String]>(
+            store: MemorySessionStore(), signer: SessionCookieSigner(keys: ring.keys),
+            configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sid", baseURL: "http://127.0.0.1")))
+        let signIn = try await sessions.signIn(.user(id: "1"), request: HTTPRequest(method: .post, scheme: "http", authority: "127.0.0.1", path: "/"), redirect: "/")
+        var request = HTTPRequest(method: .get, scheme: "http", authority: "127.0.0.1", path: "/")
+        request.headerFields[.cookie] = String(try #require(signIn.headerFields[.setCookie]).prefix { $0 != ";" })
+        #expect(await sessions.resolve(request).session?.subject == .user(id: "1"))
+        // Kept for verification: the session goes on. Dropped: it ends, although its cookie was verified before.
+        try ring.replace(with: KeySet(activeKey: new, verificationKeys: [old]))
+        #expect(await sessions.resolve(request).session?.subject == .user(id: "1"))
+        try ring.replace(with: KeySet(activeKey: new))
+        #expect(await sessions.resolve(request).session == nil)
+    }
+
+    @Test func aRingThatBecomesAbleToIssueIsAReplacement() throws {
+        let (old, new) = try Self.rotation()
+        // Verification-only, then the same keys with one of them active: a change, not "the same keys".
+        let ring = KeyRing(try KeySet(verificationKeys: [old, new]))
+        #expect(try ring.replace(with: KeySet(activeKey: old, verificationKeys: [new])))
+        #expect(ring.current.activeKey?.keyID == old.keyID)
     }
 
     /// A loader the tests steer: it hands out `keys` (or fails) and announces each call.

@@ -8,8 +8,9 @@ import HTTPTypes
 /// comparison. A cookie whose MAC does not verify is ignored (and replaced), so a subdomain that can write
 /// cookies cannot plant a token of its choosing. On https the cookie carries the `__Host-` prefix.
 public struct CSRFProtection: Sendable {
-    /// The MAC state of the key (following a ``KeyRing``'s active key).
-    private let mac: KeyDerived<PrecomputedHMAC<SHA256>>
+    /// The MAC states of the keys, the signing one first; a token made under any of them is accepted, so forms
+    /// loaded before a key rotation still post (and the keys follow a ``KeyRing``'s).
+    private let macs: KeyDerived<[PrecomputedHMAC<SHA256>]>
     /// The cookie's options (default name `sesame-csrf`, `HttpOnly`, `SameSite=Lax`).
     public let cookie: SessionCookie
     private let cookieNames: [[UInt8]]
@@ -18,19 +19,24 @@ public struct CSRFProtection: Sendable {
     ///
     /// - Parameters:
     ///   - keys: The app's key set (a verification-only set gets a random per-process key instead). With a
-    ///     ``KeyRing``'s set, tokens are made under the ring's new active key once it is replaced, and tokens made
-    ///     before are refused (a page's form must be loaded again).
+    ///     ``KeyRing``'s set, tokens are made under the ring's new active key once it is replaced; tokens made under a
+    ///     key the ring dropped are refused.
     ///   - cookie: The cookie's options (``AuthHandler`` uses `SessionCookie(name: "sesame-csrf", baseURL:)`).
     public init(keys: KeySet, cookie: SessionCookie = SessionCookie(name: "sesame-csrf")) {
-        self.init(mac: KeyDerived(from: keys) { keys in PrecomputedHMAC<SHA256>(key: SymmetricKey(data: keys.derivedKey(purpose: "sesame/csrf/v1"))) }, cookie: cookie)
+        let purpose = "sesame/csrf/v1"
+        let macs = KeyDerived(from: keys) { keys in
+            let derived = keys.derivedKeys(purpose: purpose)
+            return (derived.isEmpty ? [keys.derivedKey(purpose: purpose)] : derived).map { PrecomputedHMAC<SHA256>(key: SymmetricKey(data: $0)) }
+        }
+        self.init(macs: macs, cookie: cookie)
     }
 
     init(key: SymmetricKey, cookie: SessionCookie) {
-        self.init(mac: KeyDerived(fixed: PrecomputedHMAC<SHA256>(key: key)), cookie: cookie)
+        self.init(macs: KeyDerived(fixed: [PrecomputedHMAC<SHA256>(key: key)]), cookie: cookie)
     }
 
-    private init(mac: KeyDerived<PrecomputedHMAC<SHA256>>, cookie: SessionCookie) {
-        self.mac = mac
+    private init(macs: KeyDerived<[PrecomputedHMAC<SHA256>]>, cookie: SessionCookie) {
+        self.macs = macs
         self.cookie = cookie
         self.cookieNames = cookie.acceptedNames.map { Array($0.utf8) }
     }
@@ -44,7 +50,7 @@ public struct CSRFProtection: Sendable {
     public func token(for request: HTTPRequest) -> (token: String, setCookie: String?) {
         if let token = validToken(in: request) { return (token, nil) }
         let token = RandomToken.make(byteCount: 32)
-        let value = token + "|" + signature(of: token)
+        let value = token + "|" + signature(of: token, with: macs.value[0])
         return (token, cookie.setCookie(value, maxAge: 60 * 60 * 24 * 30))
     }
 
@@ -78,11 +84,16 @@ public struct CSRFProtection: Sendable {
         let parts = value.split(separator: "|", omittingEmptySubsequences: false)
         guard parts.count == 2, parts[0].utf8.count == 43, Base64URL.decode(parts[0])?.count == 32 else { return nil }
         let token = String(parts[0])
-        guard ConstantTime.equals(Array(parts[1].utf8), Array(signature(of: token).utf8)) else { return nil }
-        return token
+        let presented = Array(parts[1].utf8)
+        var valid = false
+        for mac in macs.value {
+            // Every key is tried, so the time taken does not say which one matched.
+            if ConstantTime.equals(presented, Array(signature(of: token, with: mac).utf8)) { valid = true }
+        }
+        return valid ? token : nil
     }
 
-    private func signature(of token: String) -> String {
-        Base64URL.encode(Array(token.utf8).withUnsafeBytes { mac.value.authenticationCode(for: $0) })
+    private func signature(of token: String, with mac: PrecomputedHMAC<SHA256>) -> String {
+        Base64URL.encode(Array(token.utf8).withUnsafeBytes { mac.authenticationCode(for: $0) })
     }
 }

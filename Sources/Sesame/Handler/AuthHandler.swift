@@ -32,8 +32,8 @@ public struct AuthHandler: Sendable {
     public let keys: KeySet
     private let onSuccess: @Sendable (AuthSuccess) async throws -> AuthResponse
     let logger: Logger
-    /// The content-encryption key of flow-state cookies, derived from ``keys`` (and following a ``KeyRing``'s).
-    let flowKey: KeyDerived<JWK>
+    /// The content-encryption keys of flow-state cookies, derived from ``keys`` (and following a ``KeyRing``'s).
+    let flowKeys: KeyDerived<[JWK]>
     /// Where redeemed flow IDs are remembered.
     let flowReplay: any ReplayStore
     /// The app's sessions, for the Auth.js `session` and `signout` actions.
@@ -119,7 +119,7 @@ public struct AuthHandler: Sendable {
                 return .redirect(to: allowed, status: .found)
             }
         }
-        self.flowKey = KeyDerived(from: keys) { FlowState.key(from: $0) }
+        self.flowKeys = KeyDerived(from: keys) { FlowState.keys(from: $0) }
         self.flowReplay = replay
     }
 
@@ -298,7 +298,7 @@ public struct AuthHandler: Sendable {
             configuration: configuration,
             keys: keys,
             pages: pages,
-            flowKey: flowKey.value,
+            flowKeys: flowKeys.value,
             flowReplay: flowReplay,
             logger: logger,
             csrf: csrf,

@@ -30,6 +30,9 @@ struct KeyDerived<Value: Sendable>: Sendable {
         memo = nil
     }
 
+    /// The generation of the keys it follows (0 for a fixed set or a fixed value).
+    var generation: Int { fixed == nil ? keys.generation : 0 }
+
     /// The value for the set's keys now.
     var value: Value {
         if let fixed { return fixed }

@@ -46,8 +46,8 @@ public final class KeyRing: Sendable {
     /// of the same kind (signing or encryption), since session tokens of one format cannot switch to the other.
     ///
     /// - Parameter keys: The new keys.
-    /// - Returns: `false`, changing nothing, when `keys` are the keys the ring already holds (same IDs and material,
-    ///   in the same order).
+    /// - Returns: `false`, changing nothing, when `keys` are the keys the ring already holds (same active key, same
+    ///   IDs and material, in the same order).
     /// - Throws: ``TokenError/invalidKey`` when the new set cannot replace the current one; the ring keeps its keys.
     @discardableResult
     public func replace(with keys: KeySet) throws(TokenError) -> Bool {
@@ -68,7 +68,9 @@ public final class KeyRing: Sendable {
             if current.keys.contains(where: \.isPrivate) && !next.keys.contains(where: \.isPrivate) {
                 return .failure(TokenError.invalidKey.with(detail: "the new keys hold no private or secret key, and the current ones do"))
             }
-            if current.jwks(includingPrivate: true) == next.jwks(includingPrivate: true) { return .success(false) }
+            if current.activeKey?.keyID == next.activeKey?.keyID && current.jwks(includingPrivate: true) == next.jwks(includingPrivate: true) {
+                return .success(false)
+            }
             current = next
             // After the keys: a thread that sees the new number reads the new keys.
             counter.add(1, ordering: .releasing)

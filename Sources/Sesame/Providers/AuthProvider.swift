@@ -175,8 +175,9 @@ public struct AuthContext: Sendable {
     public let keys: KeySet
     /// The renderer of every page: a provider's own pages use it too, so they look like the rest.
     public let pages: AuthPages
-    /// The content-encryption key for flow-state cookies (derived from ``keys``).
-    let flowKey: JWK
+    /// The content-encryption keys for flow-state cookies (derived from ``keys``): the first seals, all of them open,
+    /// so that a sign-in in progress survives a key rotation.
+    let flowKeys: [JWK]
     /// Where single-use flow IDs are redeemed.
     let flowReplay: any ReplayStore
     /// The request's logger.

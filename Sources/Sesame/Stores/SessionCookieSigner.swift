@@ -11,6 +11,9 @@ public struct SessionCookieSigner: Sendable {
     /// The MAC states of the keys, the signing one first (following a ``KeyRing``'s keys).
     private let macs: KeyDerived<[PrecomputedHMAC<SHA256>]>
 
+    /// The generation of the keys (0 unless they come from a ``KeyRing``'s set).
+    var keyGeneration: Int { macs.generation }
+
     /// The number of random bytes in a session secret.
     static let secretByteCount = 32
 

@@ -47,6 +47,8 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
     struct VerifiedCookie: Sendable {
         let secret: [UInt8]
         let key: String
+        /// The generation of the signer's keys that verified it (see ``KeyRing``): a hit must share it.
+        let keyGeneration: Int
     }
 
     struct DecodedRecord: Sendable {
@@ -280,9 +282,12 @@ public struct StoredSessions<Subject: SessionSubject, Data: Codable & Sendable &
 
     /// The secret and store key of a cookie value whose MAC verifies.
     private func verify(_ cookie: String) -> VerifiedCookie? {
-        if let cached = verifiedCookies[cookie] { return cached }
+        // Read first: the keys that verify below are at least this new. A cookie verified under keys a ring has
+        // since replaced is verified again (and refused when its key was dropped).
+        let generation = signer.keyGeneration
+        if let cached = verifiedCookies[cookie], cached.keyGeneration == generation { return cached }
         guard let secret = signer.secret(fromCookie: cookie) else { return nil }
-        let verified = VerifiedCookie(secret: secret, key: SessionCookieSigner.storeKey(for: secret))
+        let verified = VerifiedCookie(secret: secret, key: SessionCookieSigner.storeKey(for: secret), keyGeneration: generation)
         verifiedCookies.insert(verified, for: cookie) { _ in false }
         return verified
     }

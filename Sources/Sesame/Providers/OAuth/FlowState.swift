@@ -52,7 +52,7 @@ struct FlowState: Sendable {
             .write(to: &payload)
         let token: String
         do {
-            token = try JWT.issue(payload, key: context.flowKey, type: FlowState.tokenType)
+            token = try JWT.issue(payload, key: context.flowKeys[0], type: FlowState.tokenType)
         } catch {
             throw AuthError.serverError.with(detail: "the flow state cannot be sealed")
         }
@@ -70,7 +70,9 @@ struct FlowState: Sendable {
             throw AuthError.invalidState.with(detail: "no sign-in is in progress in this browser")
         }
         let validation = TokenValidation(audience: context.callbackURL, type: tokenType, leeway: 0, now: now)
-        guard let verified = try? JWT.verify(token, keys: KeySet(verificationKeys: [context.flowKey]), validation: validation),
+        // Every key is tried: a flow that began before a rotation was sealed under the previous active key's.
+        let opened = context.flowKeys.lazy.compactMap { key in try? JWT.verify(token, keys: KeySet(verificationKeys: [key]), validation: validation) }.first
+        guard let verified = opened,
             case let payload = verified.payload, payload["prv"]?.stringValue == context.provider,
             let state = payload["st"]?.stringValue, let verifier = payload["cv"]?.stringValue, let id = verified.claims.tokenID
         else { throw AuthError.invalidState.with(detail: "the sign-in state is not valid") }
@@ -79,8 +81,13 @@ struct FlowState: Sendable {
             issuer: payload["is"]?.stringValue, returnTo: payload["rt"]?.stringValue, id: id)
     }
 
-    /// The content-encryption key for flow cookies, derived from the handler's active key (HKDF-SHA-256).
-    static func key(from keys: KeySet) -> JWK {
-        try! JWK(symmetricKey: keys.derivedKey(purpose: "sesame/flow-state/v1"), algorithm: .a256gcm, keyID: "flow")
+    /// The content-encryption keys for flow cookies, derived (HKDF-SHA-256) from each of the handler's private or
+    /// secret keys, the active key's first; a verification-only set gets a per-process key.
+    static func keys(from keys: KeySet) -> [JWK] {
+        let purpose = "sesame/flow-state/v1"
+        let derived = keys.derivedKeys(purpose: purpose)
+        return (derived.isEmpty ? [keys.derivedKey(purpose: purpose)] : derived).map { material in
+            try! JWK(symmetricKey: material, algorithm: .a256gcm, keyID: "flow")
+        }
     }
 }
