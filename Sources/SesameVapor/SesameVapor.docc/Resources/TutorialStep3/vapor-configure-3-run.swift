@@ -1,18 +1,26 @@
+import Logging
 import Sesame
 import Vapor
 
-/// Runs the app (by default on http://127.0.0.1:8080) until it is stopped. Call it from the app's entry point:
+/// Runs the app (by default on 127.0.0.1:8080) until it is stopped. Call it from the app's entry point:
 /// `@main enum Entrypoint { static func main() async throws { try await runApp() } }`.
+///
+/// Development needs nothing: open http://localhost:8080. Production (`--env production`) needs
+/// `SESAME_SIGNING_KEY` (from `sesame keys generate`) and the public https address in `SESAME_BASE_URL`.
 func runApp() async throws {
-    let app = try await Application.make(Environment.detect())
+    var environment = try Environment.detect()
+    try LoggingSystem.bootstrap(from: &environment)
+    let app = try await Application.make(environment)
+    let production = app.environment == .production
     do {
         try await configure(
             app,
-            baseURL: "http://localhost:8080",
-            // Development: a key generated on first run into .sesame/. Production: SESAME_SIGNING_KEY.
-            keys: KeySet.load(mode: .development()),
+            baseURL: Environment.get("SESAME_BASE_URL") ?? "http://localhost:8080",
+            // Production refuses to start without SESAME_SIGNING_KEY; development generates a key into .sesame/.
+            keys: KeySet.load(mode: production ? .production : .development()),
             sendLink: { link, email in
-                // Development only: the link is in the log. In production, send it to the address by email.
+                // Send the link to `email` with your mail service here. Until then, only development shows it, in the log.
+                guard !production else { throw AuthError.unavailable.with(detail: "no mail service is configured") }
                 app.logger.info("Sign-in link for \(email): \(link)")
             })
         try await app.execute()

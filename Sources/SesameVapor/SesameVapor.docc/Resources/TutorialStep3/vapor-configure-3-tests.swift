@@ -17,25 +17,33 @@ func cookies(_ response: TestingHTTPResponse) -> [String] {
         try await configure(app, baseURL: baseURL, keys: keys, sendLink: { link, _ in linkSent.yield(link) })
     }) { app in
         let client = try app.testing()
-        // Without a session, the account page sends browsers to the sign-in page.
+        let guest = try await client.sendRequest(.GET, "/")
+        #expect(guest.body.string == "Welcome! Sign in at /auth/signin")
+
+        // Without a session, the account page sends browsers to the sign-in page, which will bring them back.
         let refused = try await client.sendRequest(.GET, "account", headers: ["Accept": "text/html"])
         #expect(refused.status == .found)
-        #expect(refused.headers.first(name: .location) == "/auth/signin?redirect=%2Faccount")
-        let home = try await client.sendRequest(.GET, "/")
-        #expect(home.body.string == "Welcome! Sign in at /auth/signin")
+        let signInPage = try #require(refused.headers.first(name: .location))
+        #expect(signInPage == "/auth/signin?redirect=%2Faccount")
+        let page = try await client.sendRequest(.GET, signInPage, headers: ["Accept": "text/html"])
+        #expect(page.body.string.contains(#"name="callbackUrl" value="/account""#))
+        let csrfToken = try #require(page.body.string.firstMatch(of: /name="csrfToken" value="([^"]+)"/)?.1)
+        let csrfCookie = try #require(cookies(page).first)
 
-        // Ask for a link, as the sign-in page's form does; the browser keeps the cookie that the link needs.
+        // Post the page's email form. The answer shows "check your email" and sets the cookie the link needs.
         let asked = try await client.sendRequest(
-            .POST, "auth/email/authorize",
-            headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": baseURL],
-            body: ByteBuffer(string: "email=ada%40example.com&returnTo=%2Faccount"))
-        #expect(asked.status == .ok)
-        let linkCookie = try #require(cookies(asked).first)
+            .POST, "auth/signin/email",
+            headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html", "Origin": baseURL, "Cookie": csrfCookie],
+            body: ByteBuffer(string: "csrfToken=\(csrfToken)&callbackUrl=%2Faccount&email=ada%40example.com"))
+        #expect(asked.status == .seeOther)
+        #expect(asked.headers.first(name: .location) == baseURL + "/auth/verify-request")
+        let linkCookie = try #require(cookies(asked).first { $0.hasPrefix("sesame-link-email=") })
         var delivered = links.makeAsyncIterator()
         let link = try #require(await delivered.next())
 
         // Opening the link in that browser signs in and goes back to the account page.
-        let opened = try await client.sendRequest(.GET, String(link.dropFirst(baseURL.count)), headers: ["Cookie": linkCookie])
+        let opened = try await client.sendRequest(
+            .GET, String(link.dropFirst(baseURL.count)), headers: ["Accept": "text/html", "Cookie": linkCookie])
         #expect(opened.status == .found)
         #expect(opened.headers.first(name: .location) == "/account")
         let session = try #require(cookies(opened).first { $0.hasPrefix("sesame-session=") })
@@ -44,14 +52,11 @@ func cookies(_ response: TestingHTTPResponse) -> [String] {
         let welcome = try await client.sendRequest(.GET, "/", headers: ["Cookie": session])
         #expect(welcome.body.string == "Welcome back, ada@example.com!")
 
-        // Sign out with the CSRF token; the old cookie is refused afterwards.
-        let csrf = try await client.sendRequest(.GET, "auth/csrf")
-        let token = try #require(csrf.body.string.firstMatch(of: /"csrfToken":"([^"]+)"/)?.1)
+        // Sign out, as the sign-out page's form does (the same CSRF token); the old cookie is refused afterwards.
         let signedOut = try await client.sendRequest(
             .POST, "auth/signout",
-            headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": baseURL,
-                      "Cookie": ([session] + cookies(csrf)).joined(separator: "; ")],
-            body: ByteBuffer(string: "csrfToken=\(token)"))
+            headers: ["Content-Type": "application/x-www-form-urlencoded", "Origin": baseURL, "Cookie": "\(session); \(csrfCookie)"],
+            body: ByteBuffer(string: "csrfToken=\(csrfToken)"))
         #expect(signedOut.status == .seeOther)
         let afterwards = try await client.sendRequest(.GET, "account", headers: ["Cookie": session])
         #expect(afterwards.status == .unauthorized)
