@@ -31,8 +31,13 @@ public struct DemoConfiguration: Sendable {
     public var trustedProxies: TrustedProxies = .none
     /// `GET /metrics` (Prometheus's text format), when the process installed a registry; off by default.
     public var metrics: DemoMetrics?
-    /// Background services that run beside the server and stop with it (the stores' cleanup); none by default.
+    /// Background services that run beside the server and stop with it (key reloading, the stores' cleanup); none
+    /// by default.
     public var services: [any Service] = []
+    /// How long a session lives, in seconds (default 30 days).
+    public var sessionLifetime: Double = 30 * 24 * 60 * 60
+    /// How long an idle stored session lives, in seconds, if limited (default: not limited).
+    public var idleTimeout: Double?
 
     /// Creates a configuration.
     public init(
@@ -879,7 +884,8 @@ extension Demo where Sessions == SessionTokens<DemoSession> {
         passwordConfiguration: PasswordAccounts.Configuration? = nil, nativeAppStore: any SessionStore, shared: DemoSharedState
     ) throws {
         let sessions = try SessionTokens<DemoSession>(
-            keys: keys, configuration: SessionConfiguration(cookie: SessionCookie(baseURL: configuration.baseURL), audit: shared.audit),
+            keys: keys,
+            configuration: SessionConfiguration(lifetime: configuration.sessionLifetime, cookie: SessionCookie(baseURL: configuration.baseURL), audit: shared.audit),
             revocations: shared.revocations)
         shared.gauges.register("session tokens: verified-token cache") { sessions.cacheStatistics.entries }
         // Native apps: the same session tokens as access tokens (15 minutes), refresh tokens in the store.

@@ -74,8 +74,10 @@ public enum DemoEnvironment {
         var configuration = DemoConfiguration(port: port, baseURL: settings.baseURL, isDevelopment: !isProduction)
         if let redirect = environment["SESAME_NATIVE_REDIRECT_URI"] { configuration.nativeApp.redirectURIs = [redirect] }
         configuration.trustedProxies = settings.trustedProxies
+        configuration.sessionLifetime = settings.sessionLifetime
+        configuration.idleTimeout = settings.idleTimeout
         configuration.metrics = DemoMetrics(registry: registry, token: environment["SESAME_METRICS_TOKEN"])
-        try await DemoBackend.withBackend(environment: environment, logger: logger) { backend in
+        try await DemoBackend.withBackend(settings: settings, logger: logger) { backend in
             try await backend.migrate()
             logger.notice("Sesame demo: open \(configuration.baseURL)/ (\(backend.summary))")
             var configuration = configuration
@@ -85,7 +87,9 @@ public enum DemoEnvironment {
             if let store = backend.sessionStore {
                 let sessions = StoredSessions<DemoSession, DemoData>(
                     store: store, signer: SessionCookieSigner(keys: keys),
-                    configuration: StoredSessionConfiguration(cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL), audit: backend.shared.audit))
+                    configuration: StoredSessionConfiguration(
+                        cookie: SessionCookie(name: "sesame-sid", baseURL: configuration.baseURL), authenticatedLifetime: configuration.sessionLifetime,
+                        idleTimeout: configuration.idleTimeout, audit: backend.shared.audit))
                 try await runner.run(Demo(
                     configuration: configuration, keys: keys, sessions: sessions, providers: providers, logger: logger,
                     accountStore: backend.accountStore, shared: backend.shared))

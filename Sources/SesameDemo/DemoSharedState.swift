@@ -5,6 +5,7 @@ import Sesame
 import SesamePostgres
 import SesameRedis
 import SesameSQLite
+import SesameConfiguration
 
 /// What the demo keeps where all of its processes see it: one-time flows (OAuth state, used links, passkey
 /// challenges), rate limits and revoked session tokens.
@@ -68,7 +69,7 @@ struct DemoSharedState: Sendable {
     }
 }
 
-/// The stores the demo's environment chose: where sessions, users and everything shared live.
+/// The stores the demo's settings chose: where sessions, users and everything shared live.
 struct DemoBackend: Sendable {
     /// Store-backed sessions' records, or `nil` for stateless session tokens.
     let sessionStore: (any SessionStore)?
@@ -85,34 +86,31 @@ struct DemoBackend: Sendable {
     /// The stores whose expired records the cleanup service deletes (Redis and memory expire their own).
     var expiring: [any ExpiringStore] = []
 
-    /// Reads `SESAME_SESSION_STORE`, `SESAME_SQLITE_PATH`, `SESAME_REDIS_URL` and `SESAME_POSTGRES_URL`, makes the
-    /// stores, and runs `body` with them (with a PostgreSQL client running while it runs).
+    /// Makes the stores the settings name (`sesame.session.store`, `sesame.sqlite.path`, `sesame.redis.url` and
+    /// `sesame.postgres.url`, already checked by `SesameSettings`), and runs `body` with them (with a PostgreSQL client
+    /// running while it runs).
     ///
-    /// - Throws: ``DemoEnvironment/StartError`` naming the variable that is wrong; what `body` throws.
+    /// - Throws: ``DemoEnvironment/StartError`` naming the setting that is wrong; what `body` throws.
     static func withBackend(
-        environment: [String: String], logger: Logger, _ body: (DemoBackend) async throws -> Void
+        settings: SesameSettings, logger: Logger, _ body: (DemoBackend) async throws -> Void
     ) async throws {
         typealias StartError = DemoEnvironment.StartError
-        let mode = environment["SESAME_SESSION_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? "stateless"
-        let redisURL = environment["SESAME_REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let postgresURL = environment["SESAME_POSTGRES_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        guard ["stateless", "memory", "sqlite", "redis", "postgres"].contains(mode) else {
-            throw StartError(description: "SESAME_SESSION_STORE is \(mode): use stateless, memory, sqlite, redis or postgres")
+        let mode = switch settings.sessionStore {
+        case .stateless: "stateless"
+        case .memory: "memory"
+        case .sqlite: "sqlite"
+        case .redis: "redis"
+        case .postgres: "postgres"
         }
-        if redisURL != nil, postgresURL != nil {
-            throw StartError(description: "SESAME_REDIS_URL and SESAME_POSTGRES_URL are both set: the demo shares its state in one of them")
-        }
-        if mode == "redis", redisURL == nil { throw StartError(description: "SESAME_SESSION_STORE=redis needs SESAME_REDIS_URL (redis://127.0.0.1:6379/0)") }
-        if mode == "postgres", postgresURL == nil {
-            throw StartError(description: "SESAME_SESSION_STORE=postgres needs SESAME_POSTGRES_URL (postgres://user@127.0.0.1:5432/db)")
-        }
+        let redisURL = settings.redisURL
+        let postgresURL = settings.postgresURL
         if (redisURL != nil && !["stateless", "redis"].contains(mode)) || (postgresURL != nil && !["stateless", "postgres"].contains(mode)) {
             throw StartError(description: "SESAME_SESSION_STORE=\(mode) keeps sessions in this process or its file; unset SESAME_REDIS_URL and SESAME_POSTGRES_URL, or use that store")
         }
 
         // Users and accounts live in SQLite, the embedded default (the file the SQLite session store uses too),
         // unless PostgreSQL holds everything.
-        let databasePath = environment["SESAME_SQLITE_PATH"] ?? ".sesame/sessions.sqlite"
+        let databasePath = settings.sqlitePath
         func sqliteFile() throws -> String {
             let directory = (databasePath as NSString).deletingLastPathComponent
             if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }

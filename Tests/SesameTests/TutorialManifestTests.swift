@@ -3,7 +3,10 @@ import Testing
 
 /// The package manifests the DocC tutorials show are valid manifests that depend on products Sesame has. (The
 /// tutorials' Swift code is compiled and tested by the `…TutorialStep…Tests` targets.)
-@Suite(.timeLimit(.minutes(2))) struct TutorialManifestTests {
+///
+/// The manifests load one at a time and outside SwiftPM's shared manifest cache (an SQLite file that two `swift
+/// package` processes at once can find locked).
+@Suite(.serialized, .timeLimit(.minutes(2))) struct TutorialManifestTests {
     static let manifests = [
         "Sources/SesameHummingbird/SesameHummingbird.docc/Resources/hummingbird-package.swift",
         "Sources/SesameVapor/SesameVapor.docc/Resources/vapor-package.swift",
@@ -24,19 +27,21 @@ import Testing
             at: repositoryRoot.appendingPathComponent(manifest), to: directory.appendingPathComponent("Package.swift"))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "package", "--package-path", directory.path, "dump-package"]
+        process.arguments = ["swift", "package", "--package-path", directory.path, "--manifest-cache", "none", "dump-package"]
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errors = Pipe()
+        process.standardError = errors
         try process.run()
-        let data = await withCheckedContinuation { continuation in
+        let (data, diagnostics) = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
                 let data = output.fileHandleForReading.readDataToEndOfFile()
+                let diagnostics = errors.fileHandleForReading.readDataToEndOfFile()
                 process.waitUntilExit()
-                continuation.resume(returning: data)
+                continuation.resume(returning: (data, diagnostics))
             }
         }
-        #expect(process.terminationStatus == 0, "\(manifest) does not load")
+        #expect(process.terminationStatus == 0, "\(manifest) does not load: \(String(decoding: diagnostics, as: UTF8.self))")
         return try JSONDecoder().decode(JSONManifest.self, from: data)
     }
 
