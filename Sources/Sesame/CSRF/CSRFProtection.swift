@@ -23,10 +23,8 @@ public struct CSRFProtection: Sendable {
     ///     key the ring dropped are refused.
     ///   - cookie: The cookie's options (``AuthHandler`` uses `SessionCookie(name: "sesame-csrf", baseURL:)`).
     public init(keys: KeySet, cookie: SessionCookie = SessionCookie(name: "sesame-csrf")) {
-        let purpose = "sesame/csrf/v1"
         let macs = KeyDerived(from: keys) { keys in
-            let derived = keys.derivedKeys(purpose: purpose)
-            return (derived.isEmpty ? [keys.derivedKey(purpose: purpose)] : derived).map { PrecomputedHMAC<SHA256>(key: SymmetricKey(data: $0)) }
+            keys.rotatingDerivedKeys(purpose: "sesame/csrf/v1").map { PrecomputedHMAC<SHA256>(key: SymmetricKey(data: $0)) }
         }
         self.init(macs: macs, cookie: cookie)
     }

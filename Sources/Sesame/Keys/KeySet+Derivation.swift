@@ -23,6 +23,14 @@ extension KeySet {
         return ordered.compactMap(\.secretBytes).map { Self.derive(from: $0, purpose: purpose) }
     }
 
+    /// Keys for `purpose` of which the first makes new values and every one is accepted, so that what was made before
+    /// a rotation still checks: each private or secret key's derivation, the active key's first; a set with none (a
+    /// verification-only set) gets the one key of ``derivedKey(purpose:)``.
+    func rotatingDerivedKeys(purpose: String) -> [[UInt8]] {
+        let derived = derivedKeys(purpose: purpose)
+        return derived.isEmpty ? [derivedKey(purpose: purpose)] : derived
+    }
+
     private static func derive(from material: [UInt8], purpose: String) -> [UInt8] {
         HKDF<SHA256>.deriveKey(
             inputKeyMaterial: SymmetricKey(data: material), salt: Array("sesame".utf8), info: Array(purpose.utf8), outputByteCount: 32

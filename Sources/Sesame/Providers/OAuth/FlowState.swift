@@ -84,9 +84,7 @@ struct FlowState: Sendable {
     /// The content-encryption keys for flow cookies, derived (HKDF-SHA-256) from each of the handler's private or
     /// secret keys, the active key's first; a verification-only set gets a per-process key.
     static func keys(from keys: KeySet) -> [JWK] {
-        let purpose = "sesame/flow-state/v1"
-        let derived = keys.derivedKeys(purpose: purpose)
-        return (derived.isEmpty ? [keys.derivedKey(purpose: purpose)] : derived).map { material in
+        keys.rotatingDerivedKeys(purpose: "sesame/flow-state/v1").map { material in
             try! JWK(symmetricKey: material, algorithm: .a256gcm, keyID: "flow")
         }
     }
